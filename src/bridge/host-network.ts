@@ -1,0 +1,52 @@
+// What the domain knows of the host's network: interfaces as a user thinks of them, and whether
+// each could be shared. Backends fill these facts in from NetworkManager or the kernel.
+
+export type InterfaceType =
+  // A veth looks like an ethernet to everything above the kernel, so backends report it as one.
+  | 'ethernet' | 'bond' | 'team' | 'vlan' | 'wifi' | 'bridge' | 'loopback' | 'tun' | 'other';
+
+export interface HostInterface {
+  readonly name: string;
+  readonly type: InterfaceType;
+  readonly mac: string;
+  readonly carrier: boolean;
+  /** CIDR addresses currently configured on the interface. */
+  readonly addresses: readonly string[];
+  /** The bridge that shares this interface through us, or undefined. */
+  readonly sharedThrough: string | undefined;
+  /** The controller (bond, team, bridge) this interface is a port of, if any. */
+  readonly controller: string | undefined;
+  /** False when the backend does not manage the interface (NM "unmanaged"). */
+  readonly managed: boolean;
+  /** For Wi-Fi: the mode; station mode cannot be bridged. */
+  readonly wifiMode?: 'station' | 'ap' | 'adhoc' | 'mesh' | 'unknown';
+}
+
+export interface Shareability {
+  readonly shareable: boolean;
+  /** Why not, in words a user can act on; '' when shareable. */
+  readonly reason: string;
+  readonly hint?: string;
+}
+
+/** The domain's rules for what may be shared; backends don't decide this. */
+export function shareability(iface: HostInterface, backendName: string): Shareability {
+  const no = (reason: string, hint?: string | undefined): Shareability => (hint === undefined ? { shareable: false, reason } : { shareable: false, reason, hint });
+  if (iface.sharedThrough !== undefined) return no(`already shared through bridge ${iface.sharedThrough}`);
+  switch (iface.type) {
+    case 'loopback': return no('the loopback interface carries no traffic to other machines');
+    case 'bridge': return no('it is a bridge itself; guests can attach to it directly');
+    case 'wifi':
+      if (iface.wifiMode !== 'ap') return no('a Wi-Fi interface in station mode cannot be a bridge port (the access point accepts only its own MAC address)', 'use a NATed virtual network or a wired interface');
+      break;
+    case 'tun': return no('it is a tunnel or tap device, not a link to the LAN');
+    case 'other': return no('it is not a kind of interface that can be a bridge port (ethernet, bond, team or VLAN)');
+    default: break;
+  }
+  if (iface.controller !== undefined) return no(`it is already a port of ${iface.controller}`, `share ${iface.controller} instead, or remove ${iface.name} from it first`);
+  if (!iface.managed) {
+    const hint = backendName === 'NetworkManager' ? `let NetworkManager manage it first: nmcli device set ${iface.name} managed yes` : undefined;
+    return no(`${backendName} does not manage it`, hint);
+  }
+  return { shareable: true, reason: '' };
+}

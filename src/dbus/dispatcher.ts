@@ -1,0 +1,231 @@
+// Our own small dispatcher on the bus library's low-level method hook. Every method call goes
+// through the same steps, in the same order (systemd's hostnamed is the model):
+//   1. check and decode the arguments (wrong signature or value → InvalidArgs);
+//   2. validate; a no-op is answered at once, with no polkit prompt;
+//   3. authorize through the one polkit path (mutating methods only: the type system makes a
+//      mutating method's implementation hand back its change instead of making it);
+//   4. apply; 5. map failures to typed error names, once; 6. emit PropertiesChanged; 7. reply.
+// It also answers Properties, Introspectable and Peer for the object, so no library code with
+// weaker checks ever sees a call to us.
+import { readFileSync } from 'node:fs';
+import type { BusConnection, BusMessage } from '../bus/bus-connection';
+import { BusDecodeError, makeVariant, type BusValue, type Codec } from '../bus/bus-value';
+import { isShareError } from '../bridge/share-error';
+import type { AnyArgs, Caller, Implementation, InterfaceDefinition, Prepared } from './interface-definition';
+import { signatureOf } from './interface-definition';
+import { introspectionXml } from './introspection-xml';
+import { AuthorizationError, type Authority } from './polkit-authority';
+import { errorNameOf } from './shared-interface-spec';
+import { MESSAGE_FLAG_ALLOW_INTERACTIVE_AUTHORIZATION } from '../bus/bus-connection';
+
+const PROPERTIES = 'org.freedesktop.DBus.Properties';
+const INTROSPECTABLE = 'org.freedesktop.DBus.Introspectable';
+const PEER = 'org.freedesktop.DBus.Peer';
+
+export interface Logger {
+  info(message: string): void;
+  error(message: string): void;
+}
+
+/** A failure already phrased for the caller: an error name and a message. */
+class ReplyError extends Error {
+  constructor(readonly errorName: string, message: string) {
+    super(message);
+  }
+}
+
+type MethodImpl =
+  | { prepare(args: unknown[], caller: Caller): Promise<Prepared<unknown[]>> }
+  | { read(args: unknown[], caller: Caller): Promise<unknown[]> };
+
+export class Dispatcher<I extends InterfaceDefinition> {
+  private readonly xml: string;
+  private readonly lastEmitted = new Map<string, string>();
+  private callsInProgress = 0;
+  private lastActivity = Date.now();
+
+  constructor(
+    private readonly bus: BusConnection,
+    private readonly spec: I,
+    private readonly implementation: Implementation<I>,
+    private readonly authority: Authority,
+    private readonly log: Logger,
+  ) {
+    this.xml = introspectionXml(spec);
+  }
+
+  /** Starts taking calls. Property values are remembered so later changes can be signalled. */
+  export(): void {
+    for (const name of Object.keys(this.spec.properties)) this.lastEmitted.set(name, this.fingerprint(name));
+    this.bus.addMethodHandler((msg) => this.take(msg));
+  }
+
+  /** True when no call is running and none came for `ms` milliseconds (for idle exit). */
+  idleFor(ms: number): boolean {
+    return this.callsInProgress === 0 && Date.now() - this.lastActivity >= ms;
+  }
+
+  /** Emits PropertiesChanged for every property whose value differs from what was last emitted. */
+  emitPropertiesChanged(): void {
+    const changed: Record<string, BusValue> = {};
+    for (const [name, definition] of Object.entries(this.spec.properties)) {
+      if (definition.emitsChangedSignal !== 'true') continue;
+      const now = this.fingerprint(name);
+      if (now === this.lastEmitted.get(name)) continue;
+      this.lastEmitted.set(name, now);
+      changed[name] = makeVariant(definition.codec.signature, this.encodeProperty(name));
+    }
+    if (Object.keys(changed).length > 0) {
+      this.bus.emitSignal(this.spec.path, PROPERTIES, 'PropertiesChanged', 'sa{sv}as', [this.spec.name, changed, []]);
+    }
+  }
+
+  private take(msg: BusMessage): boolean {
+    if (msg.path !== this.spec.path) {
+      if (msg.interface === INTROSPECTABLE && msg.member === 'Introspect' && this.isAncestorPath(msg.path)) {
+        this.bus.reply(msg, 's', [this.ancestorXml(msg.path)]);
+        return true;
+      }
+      return false;
+    }
+    this.callsInProgress++;
+    this.lastActivity = Date.now();
+    this.handle(msg)
+      .then(([signature, body]) => this.bus.reply(msg, signature, body))
+      .catch((err: unknown) => {
+        const { errorName, message } = this.toReplyError(err, msg);
+        this.bus.replyError(msg, errorName, message);
+      })
+      .finally(() => {
+        this.callsInProgress--;
+        this.lastActivity = Date.now();
+      });
+    return true;
+  }
+
+  private async handle(msg: BusMessage): Promise<[string, unknown[]]> {
+    switch (msg.interface) {
+      case PROPERTIES: return this.handleProperties(msg);
+      case INTROSPECTABLE:
+        if (msg.member === 'Introspect') return ['s', [this.xml]];
+        break;
+      case PEER:
+        if (msg.member === 'Ping') return ['', []];
+        if (msg.member === 'GetMachineId') return ['s', [readFileSync('/etc/machine-id', 'utf8').trim()]];
+        break;
+      case undefined:
+      case this.spec.name:
+        return this.handleMethod(msg);
+      default:
+        throw new ReplyError('org.freedesktop.DBus.Error.UnknownInterface', `Object ${this.spec.path} has no interface '${msg.interface}'`);
+    }
+    throw new ReplyError('org.freedesktop.DBus.Error.UnknownMethod', `Interface '${msg.interface}' has no method '${msg.member}'`);
+  }
+
+  private async handleMethod(msg: BusMessage): Promise<[string, unknown[]]> {
+    const definition = Object.hasOwn(this.spec.methods, msg.member) ? this.spec.methods[msg.member] : undefined;
+    const impl = (this.implementation.methods as Readonly<Record<string, MethodImpl>>)[msg.member];
+    if (definition === undefined || impl === undefined) {
+      throw new ReplyError('org.freedesktop.DBus.Error.UnknownMethod', `Interface '${this.spec.name}' has no method '${msg.member}'`);
+    }
+    // 1. arguments
+    const args = decodeArgs(definition.in, msg);
+    const caller: Caller = { busName: msg.sender, allowInteraction: (msg.flags & MESSAGE_FLAG_ALLOW_INTERACTIVE_AUTHORIZATION) !== 0 };
+    let out: unknown[];
+    if ('read' in impl) {
+      out = await impl.read(args, caller);
+    } else {
+      if (definition.action === undefined) throw new Error(`method ${msg.member} changes the host but has no polkit action`);
+      // 2. validation; a no-op replies at once
+      const prepared = await impl.prepare(args, caller);
+      if ('noOp' in prepared) {
+        out = prepared.noOp;
+      } else {
+        // 3. authorization, then 4. the change
+        await this.authority.authorize(caller, definition.action);
+        try {
+          out = await prepared.apply();
+        } finally {
+          // 6. whatever happened, tell watchers what the state is now
+          this.emitPropertiesChanged();
+        }
+      }
+    }
+    return [signatureOf(definition.out), encodeArgs(definition.out, out)];
+  }
+
+  private async handleProperties(msg: BusMessage): Promise<[string, unknown[]]> {
+    const iface = typeof msg.body[0] === 'string' ? msg.body[0] : undefined;
+    const expect = { Get: 'ss', GetAll: 's', Set: 'ssv' }[msg.member];
+    if (expect === undefined) throw new ReplyError('org.freedesktop.DBus.Error.UnknownMethod', `Interface '${PROPERTIES}' has no method '${msg.member}'`);
+    if (msg.signature !== expect) throw new ReplyError('org.freedesktop.DBus.Error.InvalidArgs', `${msg.member} takes arguments of type '${expect}', got '${msg.signature}'`);
+    if (iface !== this.spec.name && !(msg.member === 'GetAll' && iface === '')) {
+      throw new ReplyError('org.freedesktop.DBus.Error.UnknownInterface', `Object ${this.spec.path} has no interface '${String(iface)}'`);
+    }
+    if (msg.member === 'GetAll') {
+      const all: Record<string, BusValue> = {};
+      for (const [name, definition] of Object.entries(this.spec.properties)) {
+        all[name] = makeVariant(definition.codec.signature, this.encodeProperty(name));
+      }
+      return ['a{sv}', [all]];
+    }
+    const name = String(msg.body[1]);
+    const definition = Object.hasOwn(this.spec.properties, name) ? this.spec.properties[name] : undefined;
+    if (definition === undefined) throw new ReplyError('org.freedesktop.DBus.Error.UnknownProperty', `Interface '${this.spec.name}' has no property '${name}'`);
+    if (msg.member === 'Set') throw new ReplyError('org.freedesktop.DBus.Error.PropertyReadOnly', `Property '${name}' is read-only`);
+    return ['v', [makeVariant(definition.codec.signature, this.encodeProperty(name))]];
+  }
+
+  private encodeProperty(name: string): BusValue {
+    const getter = (this.implementation.properties as Readonly<Record<string, () => unknown>>)[name];
+    const definition = this.spec.properties[name];
+    if (getter === undefined || definition === undefined) throw new Error(`property ${name} has no getter`);
+    // The spec and the Implementation type tie each getter's type to its codec; here they meet untyped.
+    return (definition.codec as unknown as Codec<unknown>).encode(getter());
+  }
+
+  private fingerprint(name: string): string {
+    return JSON.stringify(this.encodeProperty(name), (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  }
+
+  private isAncestorPath(path: string): boolean {
+    return path === '/' || this.spec.path.startsWith(`${path}/`);
+  }
+
+  private ancestorXml(path: string): string {
+    const rest = this.spec.path.slice(path === '/' ? 1 : path.length + 1);
+    const child = rest.split('/')[0] ?? '';
+    return '<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Introspection 1.0//EN"\n'
+      + ' "http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd">\n'
+      + `<node>\n  <node name="${child}"/>\n</node>\n`;
+  }
+
+  /** Step 5: one place turns any failure into an error name and a message for the caller. */
+  private toReplyError(err: unknown, msg: BusMessage): { errorName: string; message: string } {
+    if (err instanceof ReplyError) return { errorName: err.errorName, message: err.message };
+    if (err instanceof AuthorizationError) return { errorName: err.errorName, message: err.message };
+    if (isShareError(err)) {
+      return { errorName: errorNameOf(err.code), message: err.hint === undefined ? err.message : `${err.message}\nHint: ${err.hint}` };
+    }
+    // Unexpected: the stack goes to our log, the caller gets a plain message.
+    this.log.error(`${msg.interface ?? ''}.${msg.member} from ${msg.sender} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    return { errorName: errorNameOf('Failed'), message: `${msg.member} failed unexpectedly; the service's log has the details` };
+  }
+}
+
+function decodeArgs(args: AnyArgs, msg: BusMessage): unknown[] {
+  const expected = signatureOf(args);
+  if (msg.signature !== expected) {
+    throw new ReplyError('org.freedesktop.DBus.Error.InvalidArgs', `${msg.member} takes arguments of type '${expected}', got '${msg.signature}'`);
+  }
+  try {
+    return args.map((a, i) => a.codec.decode(msg.body[i], a.name));
+  } catch (err) {
+    if (err instanceof BusDecodeError) throw new ReplyError('org.freedesktop.DBus.Error.InvalidArgs', `invalid argument ${err.message}`);
+    throw err;
+  }
+}
+
+function encodeArgs(args: AnyArgs, values: unknown[]): unknown[] {
+  return args.map((a, i) => (a.codec as unknown as Codec<unknown>).encode(values[i]));
+}

@@ -1,0 +1,108 @@
+// The vocabulary for describing a D-Bus interface once, in TypeScript. From one definition come
+// the handler types (a handler whose arguments don't match the signature doesn't compile), the
+// dispatcher's runtime checks, and the introspection XML.
+import type { Codec } from '../bus/bus-value';
+
+export interface ArgDefinition<T> {
+  readonly name: string;
+  readonly codec: Codec<T>;
+  readonly doc: string;
+}
+
+export function arg<T>(name: string, codec: Codec<T>, doc: string): ArgDefinition<T> {
+  return { name, codec, doc };
+}
+
+/** The shape shared by every codec, whatever its value type (Codec<T> is invariant in T). */
+export interface AnyCodec {
+  readonly signature: string;
+  decode(value: unknown, where?: string): unknown;
+}
+
+/** An argument list of any types; the element types are recovered with ArgTypes. */
+export type AnyArgs = readonly { readonly name: string; readonly codec: AnyCodec; readonly doc: string }[];
+
+export type ArgTypes<A> = { -readonly [K in keyof A]: A[K] extends ArgDefinition<infer T> ? T : never };
+
+export interface MethodDefinition<In extends AnyArgs, Out extends AnyArgs> {
+  readonly doc: string;
+  readonly in: In;
+  readonly out: Out;
+  /**
+   * The polkit action that authorizes this method. A method with an action changes the host:
+   * its implementation must split validation from application, and the dispatcher checks
+   * authorization in between. A method without one only reads.
+   */
+  readonly action?: string;
+}
+
+/** A method that only reads. */
+export function method<const In extends AnyArgs, const Out extends AnyArgs>(
+  definition: { doc: string; in: In; out: Out },
+): MethodDefinition<In, Out> {
+  return definition;
+}
+
+/** A method that changes the host, authorized by the polkit `action`. */
+export function mutatingMethod<const In extends AnyArgs, const Out extends AnyArgs>(
+  action: string,
+  definition: { doc: string; in: In; out: Out },
+): MethodDefinition<In, Out> & { readonly action: string } {
+  return { ...definition, action };
+}
+
+export interface PropertyDefinition<T> {
+  readonly codec: Codec<T>;
+  readonly doc: string;
+  /** 'true': PropertiesChanged carries the new value; 'const': never changes while running. */
+  readonly emitsChangedSignal: 'true' | 'const';
+}
+
+export function property<T>(codec: Codec<T>, doc: string, emitsChangedSignal: 'true' | 'const' = 'true'): PropertyDefinition<T> {
+  return { codec, doc, emitsChangedSignal };
+}
+
+export interface InterfaceDefinition {
+  readonly name: string;
+  readonly path: string;
+  readonly doc: string;
+  readonly methods: Readonly<Record<string, MethodDefinition<AnyArgs, AnyArgs>>>;
+  readonly properties: Readonly<Record<string, { readonly codec: AnyCodec; readonly doc: string; readonly emitsChangedSignal: 'true' | 'const' }>>;
+  /** Error names the interface's methods may return, with what each means. */
+  readonly errors: Readonly<Record<string, string>>;
+}
+
+export function signatureOf(args: AnyArgs): string {
+  return args.map((a) => a.codec.signature).join('');
+}
+
+/** Who called, as the dispatcher learned it from the message. */
+export interface Caller {
+  /** The caller's unique bus name (polkit's system-bus-name subject). */
+  readonly busName: string;
+  /** The caller allowed interactive authorization (message flag). */
+  readonly allowInteraction: boolean;
+}
+
+/**
+ * What a mutating method's validation decides: either the answer is known without changing
+ * anything (a no-op: reply at once, no polkit prompt), or here is the change to apply once the
+ * caller is authorized.
+ */
+export type Prepared<Out> =
+  | { readonly noOp: Out }
+  | { readonly apply: () => Promise<Out> };
+
+type Method<M> = M extends MethodDefinition<infer In, infer Out> ? { in: ArgTypes<In>; out: ArgTypes<Out> } : never;
+
+export type MethodImplementation<M> = M extends { readonly action: string }
+  ? { prepare(args: Method<M>['in'], caller: Caller): Promise<Prepared<Method<M>['out']>> }
+  : { read(args: Method<M>['in'], caller: Caller): Promise<Method<M>['out']> };
+
+export type PropertyType<P> = P extends PropertyDefinition<infer T> ? T : never;
+
+/** Everything a service must provide to export `I`: one implementation per method, one getter per property. */
+export interface Implementation<I extends InterfaceDefinition> {
+  readonly methods: { readonly [K in keyof I['methods']]: MethodImplementation<I['methods'][K]> };
+  readonly properties: { readonly [K in keyof I['properties']]: () => PropertyType<I['properties'][K]> };
+}

@@ -1,0 +1,63 @@
+// Share and Unshare options: a{sv} from the bus into the domain's typed options. Unknown keys
+// and values of the wrong type are InvalidArgs, never silently ignored.
+import * as t from '../bus/bus-value';
+import { ShareError } from '../bridge/share-error';
+import {
+  DEFAULT_SHARE_OPTIONS, DEFAULT_UNSHARE_OPTIONS, MAX_FORWARD_DELAY_SECONDS, MAX_ROLLBACK_TIMEOUT_SECONDS,
+  type ShareOptions, type UnshareOptions,
+} from '../bridge/share-request';
+
+type Fields<T> = { readonly [K in keyof T]-?: readonly [string, t.Codec<NonNullable<T[K]>>] };
+
+const shareFields: Fields<ShareOptions> = {
+  bridge: ['bridge', t.string],
+  stp: ['stp', t.boolean],
+  forwardDelay: ['forward-delay', t.uint32],
+  rollbackTimeout: ['rollback-timeout', t.uint32],
+  persist: ['persist', t.boolean],
+};
+
+const unshareFields: Fields<UnshareOptions> = {
+  force: ['force', t.boolean],
+  rollbackTimeout: ['rollback-timeout', t.uint32],
+};
+
+function decodeOptions<T extends object>(method: string, options: ReadonlyMap<string, t.Variant>, fields: Fields<T>, defaults: T): T {
+  const entries = Object.entries(fields) as Array<[string, readonly [string, t.Codec<unknown>]]>;
+  const byKey = new Map(entries.map(([prop, [key, codec]]) => [key, { prop, codec }]));
+  const out: Record<string, unknown> = { ...(defaults as Record<string, unknown>) };
+  for (const [key, value] of options) {
+    const field = byKey.get(key);
+    if (field === undefined) {
+      throw new ShareError('InvalidArgs', `unknown ${method} option '${key}'; known options: ${[...byKey.keys()].join(', ')}`);
+    }
+    try {
+      out[field.prop] = t.fromVariant(field.codec, value, `option '${key}'`);
+    } catch (err) {
+      if (err instanceof t.BusDecodeError) throw new ShareError('InvalidArgs', `${method}: ${err.message}`);
+      throw err;
+    }
+  }
+  return out as T;
+}
+
+export function decodeShareOptions(options: ReadonlyMap<string, t.Variant>): ShareOptions {
+  const decoded = decodeOptions('Share', options, shareFields, DEFAULT_SHARE_OPTIONS);
+  if (decoded.forwardDelay > MAX_FORWARD_DELAY_SECONDS) {
+    throw new ShareError('InvalidArgs', `option 'forward-delay' must be at most ${MAX_FORWARD_DELAY_SECONDS} seconds`);
+  }
+  checkRollbackTimeout(decoded.rollbackTimeout);
+  return decoded;
+}
+
+export function decodeUnshareOptions(options: ReadonlyMap<string, t.Variant>): UnshareOptions {
+  const decoded = decodeOptions('Unshare', options, unshareFields, DEFAULT_UNSHARE_OPTIONS);
+  checkRollbackTimeout(decoded.rollbackTimeout);
+  return decoded;
+}
+
+function checkRollbackTimeout(seconds: number): void {
+  if (seconds < 1 || seconds > MAX_ROLLBACK_TIMEOUT_SECONDS) {
+    throw new ShareError('InvalidArgs', `option 'rollback-timeout' must be between 1 and ${MAX_ROLLBACK_TIMEOUT_SECONDS} seconds`);
+  }
+}

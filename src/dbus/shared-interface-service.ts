@@ -1,0 +1,44 @@
+// The exported object: each method of the spec, implemented over the domain. The dispatcher
+// runs them in the fixed order (decode, validate, no-op, authorize, apply, errors, signal, reply).
+import * as t from '../bus/bus-value';
+import type { Sharing, ChangeStep } from '../bridge/sharing';
+import type { Implementation, Prepared } from './interface-definition';
+import { decodeShareOptions, decodeUnshareOptions } from './options-codec';
+import type { SharedInterfaceSpec } from './shared-interface-spec';
+
+function asPrepared<T, Out>(step: ChangeStep<T>, toOut: (value: T) => Out): Prepared<Out> {
+  if ('noOp' in step) return { noOp: toOut(step.noOp) };
+  return { apply: async () => toOut(await step.apply()) };
+}
+
+export function sharedInterfaceImplementation(sharing: Sharing, version: string): Implementation<SharedInterfaceSpec> {
+  return {
+    methods: {
+      ListInterfaces: {
+        read: async () => [sharing.list().map(({ iface, shareability }): [string, string, Map<string, t.Variant>] => [
+          iface.name,
+          iface.sharedThrough ?? '',
+          new Map([
+            ['type', t.makeVariant('s', iface.type)],
+            ['mac', t.makeVariant('s', iface.mac)],
+            ['carrier', t.makeVariant('b', iface.carrier)],
+            ['shareable', t.makeVariant('b', shareability.shareable)],
+            ['reason', t.makeVariant('s', shareability.reason)],
+            ['addresses', t.makeVariant('as', [...iface.addresses])],
+          ]),
+        ])],
+      },
+      Share: {
+        prepare: async ([nic, options]) => asPrepared(sharing.prepareShare(nic, decodeShareOptions(options)), (bridge): [string] => [bridge]),
+      },
+      Unshare: {
+        prepare: async ([nic, options]) => asPrepared(sharing.prepareUnshare(nic, decodeUnshareOptions(options)), (): [] => []),
+      },
+    },
+    properties: {
+      Version: () => version,
+      Backend: () => sharing.backendName(),
+      Shared: () => new Map(sharing.shared()),
+    },
+  };
+}

@@ -1,0 +1,74 @@
+// The D-Bus API of shared-interface: the single source of truth. The handler types, the
+// dispatcher's checks and introspection/org.fedoraproject.SharedInterface.xml come from here
+// (`npm run introspection` regenerates the XML; a test fails when the committed file is stale).
+import * as t from '../bus/bus-value';
+import { SHARE_ERROR_CODES, type ShareErrorCode } from '../bridge/share-error';
+import { arg, method, mutatingMethod, property, type InterfaceDefinition } from './interface-definition';
+
+export const BUS_NAME = 'org.fedoraproject.SharedInterface';
+export const OBJECT_PATH = '/org/fedoraproject/SharedInterface';
+export const INTERFACE_NAME = 'org.fedoraproject.SharedInterface';
+export const ERROR_PREFIX = `${INTERFACE_NAME}.Error`;
+
+/** polkit action ids: kebab-case verbs, one place. */
+export const POLKIT_ACTIONS = {
+  shareInterface: `${BUS_NAME}.share-interface`,
+} as const;
+
+/** Each domain error code's D-Bus name: ours, except InvalidArgs which is the standard one. */
+export function errorNameOf(code: ShareErrorCode): string {
+  return code === 'InvalidArgs' ? 'org.freedesktop.DBus.Error.InvalidArgs' : `${ERROR_PREFIX}.${code}`;
+}
+
+const ERROR_DOCS: Readonly<Record<ShareErrorCode, string>> = {
+  InvalidArgs: 'An argument or option is malformed: unknown option key, wrong type, invalid interface name.',
+  NoSuchInterface: 'No network interface has that name.',
+  AlreadyShared: 'The interface is already shared.',
+  NotShared: 'The interface is not shared by this service.',
+  NotShareable: 'The interface cannot be a bridge port (loopback, a bridge, Wi-Fi in station mode, already a port, unmanaged…); the message says why.',
+  Busy: 'Another change of the same interface is in progress, or guests are still attached.',
+  RolledBack: 'The change was applied but could not be verified, and everything was put back as it was; the message says what failed.',
+  BackendUnavailable: 'Neither NetworkManager nor the ifcfg fallback can be used right now.',
+  NotSupported: 'The operation is not supported by the active backend.',
+  Failed: 'An unexpected failure; details are in the service\'s log.',
+};
+
+export const sharedInterfaceSpec = {
+  name: INTERFACE_NAME,
+  path: OBJECT_PATH,
+  doc: 'Shares a host network interface with virtual machine guests: the interface becomes a port of a bridge that the host\'s network configuration (NetworkManager, or initscripts files when it is absent) owns; the host keeps its addresses and MAC on the bridge, and guests attached to the bridge appear on the same LAN as the host.',
+  methods: {
+    ListInterfaces: method({
+      doc: 'Lists the host\'s network interfaces that a user could think of sharing, with whether each can be shared and why not.',
+      in: [],
+      out: [
+        arg('interfaces', t.array(t.struct<[string, string, Map<string, t.Variant>]>(t.string, t.string, t.vardict)),
+          'One entry per interface: its name; the bridge it is shared through, or "" if none; details: type (s: ethernet, bond, team, vlan, wifi, bridge, loopback, tun, other), mac (s), carrier (b), shareable (b), reason (s, why it is not shareable, "" if it is), addresses (as, CIDR).'),
+      ],
+    }),
+    Share: mutatingMethod(POLKIT_ACTIONS.shareInterface, {
+      doc: 'Shares the interface: creates a bridge owned by the backend with the interface as its port and moves the host\'s IP configuration onto the bridge, under a checkpoint that is rolled back if the result cannot be verified. Returns the bridge\'s name; guests attach to it (libvirt: <interface type=\'bridge\'><source bridge=\'NAME\'/>).',
+      in: [
+        arg('interface', t.string, 'The network interface to share, e.g. "eth0".'),
+        arg('options', t.vardict, 'bridge (s): the bridge\'s name, default derived from the interface; stp (b): spanning tree, default false; forward-delay (u): seconds, default 0; rollback-timeout (u): seconds before an unverified change is rolled back, default 60; persist (b): false keeps the profiles in memory only, default true.'),
+      ],
+      out: [arg('bridge', t.string, 'The name of the bridge the interface is now shared through.')],
+    }),
+    Unshare: mutatingMethod(POLKIT_ACTIONS.shareInterface, {
+      doc: 'Stops sharing the interface: removes the bridge and its port and reactivates the interface\'s original configuration, under a checkpoint with the same verification as Share.',
+      in: [
+        arg('interface', t.string, 'The shared network interface, e.g. "eth0".'),
+        arg('options', t.vardict, 'force (b): unshare even if guests are still attached to the bridge, default false; rollback-timeout (u): seconds, default 60.'),
+      ],
+      out: [],
+    }),
+  },
+  properties: {
+    Version: property(t.string, 'The version of the service.', 'const'),
+    Backend: property(t.string, 'The settings backend in use: "NetworkManager", or "ifcfg" when NetworkManager is not running.'),
+    Shared: property(t.dict(t.string), 'Every interface shared through this service, mapped to the bridge it is shared through.'),
+  },
+  errors: Object.fromEntries(SHARE_ERROR_CODES.map((code) => [errorNameOf(code), ERROR_DOCS[code]])),
+} as const satisfies InterfaceDefinition;
+
+export type SharedInterfaceSpec = typeof sharedInterfaceSpec;

@@ -1,0 +1,76 @@
+// Composition root of the daemon: wires the bus, the backends and the exported object together.
+// No logic of its own beyond start-up, readiness and exit.
+import { BusConnection } from './bus/bus-connection';
+import { Sharing } from './bridge/sharing';
+import { Dispatcher, type Logger } from './dbus/dispatcher';
+import { PolkitAuthority } from './dbus/polkit-authority';
+import { sharedInterfaceImplementation } from './dbus/shared-interface-service';
+import { BUS_NAME, sharedInterfaceSpec } from './dbus/shared-interface-spec';
+import { BackendSelector } from './settings/backend-selector';
+import { VERSION } from './version';
+
+export interface DaemonOptions {
+  /** Exit after this many seconds without calls (0: never), like other bus-activated services. */
+  readonly idleTimeoutSeconds: number;
+}
+
+const USAGE = `usage: shared-interfaced [--idle-timeout SECONDS]
+  Shares host network interfaces with VM guests; serves ${BUS_NAME} on the system bus
+  (or DBUS_SYSTEM_BUS_ADDRESS).`;
+
+export function parseDaemonArgs(argv: readonly string[]): DaemonOptions {
+  let idleTimeoutSeconds = 0;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--idle-timeout' && argv[i + 1] !== undefined && /^\d+$/.test(argv[i + 1] ?? '')) {
+      idleTimeoutSeconds = Number(argv[++i]);
+    } else if (a === '--help' || a === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else {
+      console.error(`shared-interfaced: unexpected argument '${a ?? ''}'\n${USAGE}`);
+      process.exit(2);
+    }
+  }
+  return { idleTimeoutSeconds };
+}
+
+const log: Logger = {
+  info: (message) => console.log(message),
+  error: (message) => console.error(message),
+};
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const options = parseDaemonArgs(argv);
+  const bus = await BusConnection.connect();
+  // Without the bus there is nothing to serve: exit non-zero so the service manager restarts us.
+  bus.onClosed((reason) => {
+    log.error(`lost the system bus: ${reason}`);
+    process.exit(1);
+  });
+  const selector = new BackendSelector(bus, log);
+  await selector.start();
+  const sharing = new Sharing(() => selector.current);
+  const dispatcher = new Dispatcher(bus, sharedInterfaceSpec, sharedInterfaceImplementation(sharing, VERSION), new PolkitAuthority(bus), log);
+  dispatcher.export();
+  selector.onChange(() => dispatcher.emitPropertiesChanged());
+  if (!(await bus.requestName(BUS_NAME))) {
+    log.error(`cannot own ${BUS_NAME}: another process owns it, or the bus policy does not allow us`);
+    process.exit(1);
+  }
+  log.info(`shared-interfaced ${VERSION} ready on ${BUS_NAME} (backend: ${sharing.backendName() || 'none'})`);
+  if (options.idleTimeoutSeconds > 0) {
+    const idleMs = options.idleTimeoutSeconds * 1000;
+    setInterval(() => {
+      if (!dispatcher.idleFor(idleMs)) return;
+      log.info(`idle for ${options.idleTimeoutSeconds} s, exiting`);
+      void selector.close().finally(() => process.exit(0));
+    }, Math.min(idleMs, 1000)).unref();
+  }
+  const stop = (signal: string) => {
+    log.info(`${signal}: exiting`);
+    void selector.close().finally(() => process.exit(0));
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}

@@ -1,0 +1,86 @@
+// NetworkManager's devices as the domain's HostInterfaces: pure translation from the object cache.
+import * as t from '../../bus/bus-value';
+import type { HostInterface, InterfaceType } from '../../bridge/host-network';
+import type { NmObjectCache } from './nm-object-cache';
+
+export const NM_DEVICE = 'org.freedesktop.NetworkManager.Device';
+const NM_WIRELESS = 'org.freedesktop.NetworkManager.Device.Wireless';
+const NM_IP4CONFIG = 'org.freedesktop.NetworkManager.IP4Config';
+const NM_IP6CONFIG = 'org.freedesktop.NetworkManager.IP6Config';
+
+// NMDeviceType values (libnm-core-public/nm-dbus-interface.h).
+const DEVICE_TYPES: Readonly<Record<number, InterfaceType>> = {
+  1: 'ethernet', 2: 'wifi', 10: 'bond', 11: 'vlan', 13: 'bridge', 15: 'team', 16: 'tun', 20: 'ethernet' /* veth */, 32: 'loopback',
+};
+// NMDeviceInterfaceFlags: the kernel reports carrier.
+const INTERFACE_FLAG_CARRIER = 0x10000;
+// NM80211Mode.
+const WIFI_MODES: Readonly<Record<number, NonNullable<HostInterface['wifiMode']>>> = { 1: 'adhoc', 2: 'station', 3: 'ap', 4: 'mesh' };
+
+const addressData = t.array(t.vardict);
+
+export interface NmDevice {
+  readonly path: string;
+  readonly name: string;
+  readonly deviceType: number;
+  readonly mac: string;
+  readonly managed: boolean;
+  readonly state: number;
+  readonly ports: readonly string[];
+  readonly activeConnection: string;
+}
+
+export function nmDevices(cache: NmObjectCache): NmDevice[] {
+  const devices: NmDevice[] = [];
+  for (const [path] of cache.withInterface(NM_DEVICE)) {
+    const get = <T>(name: string, codec: t.Codec<T>, fallback: T): T => cache.property(path, NM_DEVICE, name, codec) ?? fallback;
+    devices.push({
+      path,
+      name: get('Interface', t.string, ''),
+      deviceType: get('DeviceType', t.uint32, 0),
+      mac: get('HwAddress', t.string, '').toLowerCase(),
+      managed: get('Managed', t.boolean, false),
+      state: get('State', t.uint32, 0),
+      ports: get('Ports', t.array(t.objectPath), []),
+      activeConnection: get('ActiveConnection', t.objectPath, '/'),
+    });
+  }
+  return devices;
+}
+
+export function deviceAddresses(cache: NmObjectCache, devicePath: string): string[] {
+  const out: string[] = [];
+  for (const [prop, iface] of [['Ip4Config', NM_IP4CONFIG], ['Ip6Config', NM_IP6CONFIG]] as const) {
+    const configPath = cache.property(devicePath, NM_DEVICE, prop, t.objectPath);
+    if (configPath === undefined || configPath === '/') continue;
+    for (const entry of cache.property(configPath, iface, 'AddressData', addressData) ?? []) {
+      const address = entry.get('address');
+      const prefix = entry.get('prefix');
+      if (address?.signature === 's' && prefix?.signature === 'u') out.push(`${String(address.value)}/${String(prefix.value)}`);
+    }
+  }
+  return out;
+}
+
+/** The domain's view of every device; `sharedThrough` comes from our profiles (see nm-profiles). */
+export function hostInterfaces(cache: NmObjectCache, sharedThrough: ReadonlyMap<string, string>): HostInterface[] {
+  const devices = nmDevices(cache);
+  const controllerOf = new Map<string, string>();
+  for (const device of devices) for (const port of device.ports) controllerOf.set(port, device.name);
+  return devices.filter((d) => d.name !== '').map((d) => {
+    const flags = cache.property(d.path, NM_DEVICE, 'InterfaceFlags', t.uint32) ?? 0;
+    const iface: HostInterface = {
+      name: d.name,
+      type: DEVICE_TYPES[d.deviceType] ?? 'other',
+      mac: d.mac,
+      carrier: (flags & INTERFACE_FLAG_CARRIER) !== 0,
+      addresses: deviceAddresses(cache, d.path),
+      sharedThrough: sharedThrough.get(d.name),
+      controller: controllerOf.get(d.path),
+      managed: d.managed,
+    };
+    if (d.deviceType !== 2) return iface;
+    const mode = cache.property(d.path, NM_WIRELESS, 'Mode', t.uint32) ?? 0;
+    return { ...iface, wifiMode: WIFI_MODES[mode] ?? 'unknown' };
+  });
+}

@@ -1,0 +1,109 @@
+// A live mirror of NetworkManager's D-Bus objects: one GetManagedObjects at start (and whenever
+// NetworkManager restarts), then kept current by InterfacesAdded/Removed and PropertiesChanged.
+// Queries are then answered from memory: ListInterfaces costs no bus round trip.
+import type { BusConnection, BusMessage } from '../../bus/bus-connection';
+import * as t from '../../bus/bus-value';
+
+export const NM_BUS_NAME = 'org.freedesktop.NetworkManager';
+export const NM_PATH = '/org/freedesktop/NetworkManager';
+const OBJECT_MANAGER_PATH = '/org/freedesktop';
+
+/** interface name → property name → value (still a variant: decoded where it is used). */
+export type NmObject = Map<string, Map<string, t.Variant>>;
+
+const managedObjects = t.dict(t.dict(t.vardict));
+const interfacesAdded = t.struct<[string, Map<string, Map<string, t.Variant>>]>(t.objectPath, t.dict(t.vardict));
+const interfacesRemoved = t.struct<[string, string[]]>(t.objectPath, t.array(t.string));
+const propertiesChanged = t.struct<[string, Map<string, t.Variant>, string[]]>(t.string, t.vardict, t.array(t.string));
+
+export class NmObjectCache {
+  private objects = new Map<string, NmObject>();
+  private readonly listeners: Array<(path: string) => void> = [];
+  private readonly unsubscribers: Array<() => Promise<void>> = [];
+  private generation = 0;
+
+  constructor(private readonly bus: BusConnection) {}
+
+  /** Subscribes first, then loads, so no change falls between the two. */
+  async start(): Promise<void> {
+    const nm = { sender: NM_BUS_NAME };
+    this.unsubscribers.push(
+      await this.bus.subscribe({ ...nm, path: OBJECT_MANAGER_PATH, interface: 'org.freedesktop.DBus.ObjectManager', member: 'InterfacesAdded' }, (m) => this.onAdded(m)),
+      await this.bus.subscribe({ ...nm, path: OBJECT_MANAGER_PATH, interface: 'org.freedesktop.DBus.ObjectManager', member: 'InterfacesRemoved' }, (m) => this.onRemoved(m)),
+      await this.bus.subscribe({ ...nm, pathNamespace: NM_PATH, interface: 'org.freedesktop.DBus.Properties', member: 'PropertiesChanged' }, (m) => this.onPropertiesChanged(m)),
+    );
+    await this.reload();
+  }
+
+  async stop(): Promise<void> {
+    for (const unsubscribe of this.unsubscribers.splice(0)) await unsubscribe();
+  }
+
+  /** Reads every object afresh (at start, and when NetworkManager came back). */
+  async reload(): Promise<void> {
+    const generation = ++this.generation;
+    const [reply] = await this.bus.call({
+      destination: NM_BUS_NAME, path: OBJECT_MANAGER_PATH, interface: 'org.freedesktop.DBus.ObjectManager',
+      member: 'GetManagedObjects', noAutoStart: true,
+    });
+    if (generation !== this.generation) return; // a newer reload won
+    this.objects = managedObjects.decode(reply, 'GetManagedObjects');
+    this.notify('');
+  }
+
+  clear(): void {
+    this.generation++;
+    this.objects = new Map();
+    this.notify('');
+  }
+
+  /** Called with the changed object's path ('' when everything may have changed). */
+  onChange(listener: (path: string) => void): void {
+    this.listeners.push(listener);
+  }
+
+  get(path: string): NmObject | undefined {
+    return this.objects.get(path);
+  }
+
+  /** Every object that implements `iface`. */
+  *withInterface(iface: string): Iterable<[string, NmObject]> {
+    for (const entry of this.objects) if (entry[1].has(iface)) yield entry;
+  }
+
+  /** One property, decoded; undefined when the object or property is absent or of another type. */
+  property<T>(path: string, iface: string, name: string, codec: t.Codec<T>): T | undefined {
+    const value = this.objects.get(path)?.get(iface)?.get(name);
+    if (value === undefined || value.signature !== codec.signature) return undefined;
+    return codec.decode(value.value, `${path} ${iface}.${name}`);
+  }
+
+  private onAdded(msg: BusMessage): void {
+    const [path, ifaces] = interfacesAdded.decode(msg.body, 'InterfacesAdded');
+    const object = this.objects.get(path) ?? new Map();
+    for (const [iface, props] of ifaces) object.set(iface, props);
+    this.objects.set(path, object);
+    this.notify(path);
+  }
+
+  private onRemoved(msg: BusMessage): void {
+    const [path, ifaces] = interfacesRemoved.decode(msg.body, 'InterfacesRemoved');
+    const object = this.objects.get(path);
+    if (object === undefined) return;
+    for (const iface of ifaces) object.delete(iface);
+    if (object.size === 0) this.objects.delete(path);
+    this.notify(path);
+  }
+
+  private onPropertiesChanged(msg: BusMessage): void {
+    const [iface, changed] = propertiesChanged.decode(msg.body, 'PropertiesChanged');
+    const props = this.objects.get(msg.path)?.get(iface);
+    if (props === undefined) return; // not announced yet; InterfacesAdded will carry it
+    for (const [name, value] of changed) props.set(name, value);
+    this.notify(msg.path);
+  }
+
+  private notify(path: string): void {
+    for (const listener of this.listeners) listener(path);
+  }
+}

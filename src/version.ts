@@ -1,0 +1,2 @@
+// The version the service reports; kept in step with package.json by a unit test.
+export const VERSION = '0.1.0';

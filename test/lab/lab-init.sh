@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# PID 1 of a sealed lab. Started by lab.ts (or lab-shell.sh) as
+#   unshare --net --mount --uts --ipc --pid --fork --kill-child --mount-proc lab-init.sh DIR
+# Everything below happens in namespaces of our own: the host's network, /run, resolv.conf,
+# hostname and NetworkManager state are never touched. When this process dies, the kernel kills
+# every daemon in the pid namespace and the network namespace (with its devices) goes away.
+#
+# Environment (all optional):
+#   LAB_NM=0          do not start NetworkManager (the ifcfg fallback's lab)
+#   LAB_NIC_PROFILE   dhcp (default) | static | none: the profile NM gets for eth0
+#   LAB_OVERLAY=1     overlay /usr, /etc and /var on a tmpfs, so tests may `make install` into them
+set -euo pipefail
+
+dir=$1
+log() { printf '%s lab: %s\n' "$(date +%T.%3N)" "$*" >>"$dir/lab.log"; }
+fail() { log "FAILED: $*"; echo "$*" >"$dir/failed"; exit 1; }
+trap 'fail "line $LINENO: $BASH_COMMAND"' ERR
+
+[ "$$" = 1 ] || fail "lab-init.sh must run as PID 1 of a new pid namespace"
+
+# 1. Mounts: private propagation first, so nothing we mount is seen by the host.
+mount --make-rprivate /
+mount -t tmpfs -o mode=0755 lab-run /run
+mkdir -p /run/dbus /run/NetworkManager /run/netns /run/lock /run/user
+if [ "${LAB_OVERLAY:-0}" = 1 ]; then
+  mount -t tmpfs -o mode=0755 lab-overlay "$dir/overlay"
+  for top in usr etc var; do
+    mkdir -p "$dir/overlay/$top.upper" "$dir/overlay/$top.work"
+    mount -t overlay "lab-$top" \
+      -o "lowerdir=/$top,upperdir=$dir/overlay/$top.upper,workdir=$dir/overlay/$top.work" "/$top"
+  done
+fi
+mount -t tmpfs -o mode=0755 lab-nm-etc /etc/NetworkManager
+mount -t tmpfs -o mode=0700 lab-nm-var /var/lib/NetworkManager
+mkdir -p /etc/NetworkManager/system-connections /etc/NetworkManager/conf.d
+: >"$dir/resolv.conf"
+mount --bind "$dir/resolv.conf" /etc/resolv.conf
+# A sysfs of this network namespace, read-only: NM then knows it runs in a container and does
+# not wait for udev to announce devices.
+mount -t sysfs -o ro lab-sysfs /sys
+# Our own /tmp: what runs inside must not share files with the host's /tmp by accident. The lab
+# directory itself (often under the host's /tmp) stays reachable at the same path.
+mkdir -p /run/lab-dir
+mount --bind "$dir" /run/lab-dir
+mount -t tmpfs -o mode=1777 lab-tmp /tmp
+mkdir -p "$dir"
+mount --bind /run/lab-dir "$dir"
+hostname lab
+
+# 2. The LAN: a second network namespace with a DHCP server and a "router" at 192.0.2.1,
+# reached through a veth whose lab end is the NIC to share, eth0.
+ip link set lo up
+ip netns add lan
+ip link add eth0 address 52:54:00:12:34:56 type veth peer name lan0 netns lan
+ip -n lan link set lo up
+ip -n lan link add lanbr type bridge stp_state 0 forward_delay 0
+ip -n lan link set lan0 master lanbr up
+ip -n lan addr add 192.0.2.1/24 dev lanbr
+ip -n lan addr add 2001:db8::1/64 dev lanbr nodad
+ip -n lan link set lanbr up
+ip netns exec lan dnsmasq --keep-in-foreground --conf-file=/dev/null --bind-interfaces \
+  --interface=lanbr --except-interface=lo --port=0 \
+  --dhcp-range=192.0.2.100,192.0.2.199,255.255.255.0,1h --dhcp-option=option:router,192.0.2.1 \
+  --dhcp-leasefile="$dir/dnsmasq.leases" --dhcp-authoritative \
+  --pid-file="$dir/dnsmasq.pid" --log-facility="$dir/dnsmasq.log" --log-dhcp &
+
+# 3. A private system bus. Debian's own system.conf (policies from system.d, activation through
+# the setuid helper), plus a second socket in DIR so the test process outside can connect too.
+cat >"$dir/system-bus.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <include>/usr/share/dbus-1/system.conf</include>
+  <listen>unix:path=$dir/system_bus_socket</listen>
+  ${LAB_EXTRA_BUS_CONF:-}
+</busconfig>
+EOF
+dbus-daemon --config-file="$dir/system-bus.conf" --nofork --nopidfile >>"$dir/dbus.log" 2>&1 &
+for _ in $(seq 100); do [ -S /run/dbus/system_bus_socket ] && break; sleep 0.05; done
+[ -S /run/dbus/system_bus_socket ] || fail "dbus-daemon did not start (see dbus.log)"
+chmod 0666 "$dir/system_bus_socket"
+
+# 4. NetworkManager, configured so it cannot touch anything but this lab.
+cat >/etc/NetworkManager/NetworkManager.conf <<'EOF'
+[main]
+plugins=keyfile
+dns=none
+rc-manager=unmanaged
+hostname-mode=none
+no-auto-default=*
+auth-polkit=false
+
+[logging]
+level=INFO
+domains=DEFAULT,CORE:INFO
+
+[connectivity]
+enabled=false
+EOF
+start_nm() {
+  NetworkManager --no-daemon >>"$dir/nm.log" 2>&1 &
+  echo $! >"$dir/nm.pid"
+  nm-online -s -q -t 30 || fail "NetworkManager did not finish starting (see nm.log)"
+}
+if [ "${LAB_NM:-1}" = 1 ]; then
+  start_nm
+  case "${LAB_NIC_PROFILE:-dhcp}" in
+    dhcp)
+      nmcli connection add type ethernet ifname eth0 con-name "Wired eth0" \
+        ipv4.method auto ipv6.method auto ipv6.addr-gen-mode eui64 >/dev/null
+      nmcli --wait 30 connection up "Wired eth0" >/dev/null ;;
+    static)
+      nmcli connection add type ethernet ifname eth0 con-name "Wired eth0" \
+        ipv4.method manual ipv4.addresses 192.0.2.10/24 ipv4.gateway 192.0.2.1 \
+        ipv4.dns 192.0.2.53 ipv4.dns-search lab.example \
+        ipv4.routes "198.51.100.0/24 192.0.2.254" \
+        ipv6.method manual ipv6.addresses 2001:db8::10/64 ipv6.addr-gen-mode eui64 >/dev/null
+      nmcli --wait 30 connection up "Wired eth0" >/dev/null ;;
+    none) ip link set eth0 up ;;
+  esac
+else
+  ip link set eth0 up
+fi
+
+log "ready"
+echo ready >"$dir/ready"
+# PID 1 lives until the test kills it or closes our stdin (the test process died); its death
+# ends the whole lab. bash reaps the daemons' zombies meanwhile.
+trap - ERR
+while :; do
+  read -r -t 1 _ && continue
+  [ $? -gt 128 ] || exit 0
+done
