@@ -99,7 +99,9 @@ export class BusConnection {
   static connect(options: ConnectOptions = {}): Promise<BusConnection> {
     const address =
       options.address ?? process.env['DBUS_SYSTEM_BUS_ADDRESS'] ?? 'unix:path=/run/dbus/system_bus_socket';
-    const bus = dbus.systemBus({ busAddress: address } as never);
+    // sessionBus() is the library's way to connect to an explicit address (systemBus() would
+    // ignore ours in favour of the environment's).
+    const bus = dbus.sessionBus({ busAddress: address });
     return new Promise((resolve, reject) => {
       const onError = (err: unknown) => reject(new BusCallError('org.freedesktop.DBus.Error.NoServer', `cannot connect to ${address}: ${describe(err)}`));
       bus.once('error', onError);

@@ -1,0 +1,96 @@
+// The daemon on a private system bus next to a real NetworkManager, in a sealed lab.
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BusCallError } from '../../src/bus/bus-connection';
+import { makeVariant } from '../../src/bus/bus-value';
+import { Lab, REPO_ROOT } from './lab';
+import { ServiceClient } from './service-client';
+
+interface IpLink { ifname: string; address: string }
+
+test('ListInterfaces shows the lab NIC as shareable ethernet with its real MAC, and lo as not shareable', async (t) => {
+  const lab = await Lab.start();
+  const bus = await lab.connect();
+  try {
+    await lab.startDaemon();
+    const client = new ServiceClient(bus);
+    const links = (await lab.ipJson('link show dev eth0')) as IpLink[];
+    const interfaces = await client.listInterfaces();
+    const eth0 = interfaces.find((i) => i.name === 'eth0');
+    t.like(eth0, { type: 'ethernet', mac: links[0]?.address, carrier: true, shareable: true, reason: '', bridge: '' });
+    t.true(eth0?.addresses.some((a) => a.startsWith('192.0.2.')), `eth0 has its DHCP address: ${String(eth0?.addresses)}`);
+    const lo = interfaces.find((i) => i.name === 'lo');
+    t.like(lo, { type: 'loopback', shareable: false });
+    t.regex(lo?.reason ?? '', /loopback/);
+    t.deepEqual(await client.shared(), new Map());
+    t.is((await client.property('Backend')).value, 'NetworkManager');
+  } finally {
+    bus.close();
+    await lab.stop();
+  }
+});
+
+test('busctl introspect in the lab shows the interface exactly as the committed XML says', async (t) => {
+  const lab = await Lab.start({ nicProfile: 'none' });
+  try {
+    await lab.startDaemon();
+    const committed = readFileSync(join(REPO_ROOT, 'introspection', 'org.fedoraproject.SharedInterface.xml'), 'utf8');
+    const answered = await lab.sh('busctl --json=short call org.fedoraproject.SharedInterface /org/fedoraproject/SharedInterface org.freedesktop.DBus.Introspectable Introspect');
+    t.is((JSON.parse(answered) as { data: string[] }).data[0], committed);
+    // And busctl's own reading of it lists each member with the signature the XML gives.
+    const table = await lab.sh('busctl introspect --no-legend org.fedoraproject.SharedInterface /org/fedoraproject/SharedInterface org.fedoraproject.SharedInterface');
+    t.regex(table, /^\.ListInterfaces\s+method\s+-\s+a\(ssa\{sv\}\)/m);
+    t.regex(table, /^\.Share\s+method\s+sa\{sv\}\s+s\s/m);
+    t.regex(table, /^\.Unshare\s+method\s+sa\{sv\}\s+-\s/m);
+    t.regex(table, /^\.Shared\s+property\s+a\{ss\}/m);
+    t.regex(table, /^\.Version\s+property\s+s\s+"0\.1\.0"\s+const/m);
+  } finally {
+    await lab.stop();
+  }
+});
+
+test('bad input gets typed D-Bus errors', async (t) => {
+  const lab = await Lab.start({ nicProfile: 'none' });
+  const bus = await lab.connect();
+  try {
+    await lab.startDaemon();
+    const client = new ServiceClient(bus);
+    const expectError = async (promise: Promise<unknown>, name: string, message?: RegExp) => {
+      const err = await t.throwsAsync(promise, { instanceOf: BusCallError });
+      t.is(err?.errorName, name);
+      if (message) t.regex(err?.message ?? '', message);
+    };
+    await expectError(client.share('et/h0'), 'org.freedesktop.DBus.Error.InvalidArgs', /et\/h0/);
+    await expectError(client.share('x'.repeat(16)), 'org.freedesktop.DBus.Error.InvalidArgs', /16 bytes/);
+    await expectError(client.share('eth0', { colour: makeVariant('s', 'red') }), 'org.freedesktop.DBus.Error.InvalidArgs', /colour/);
+    await expectError(client.share('eth0', { stp: makeVariant('s', 'yes') }), 'org.freedesktop.DBus.Error.InvalidArgs');
+    await expectError(client.share('nosuch0'), 'org.fedoraproject.SharedInterface.Error.NoSuchInterface');
+    await expectError(client.unshare('eth0'), 'org.fedoraproject.SharedInterface.Error.NotShared');
+    await expectError(client.call('Share', 's', ['eth0']), 'org.freedesktop.DBus.Error.InvalidArgs', /sa\{sv\}/);
+    await expectError(client.call('Frobnicate'), 'org.freedesktop.DBus.Error.UnknownMethod');
+    // The bus policy already refuses Properties.Set; the dispatcher would answer PropertyReadOnly.
+    await expectError(bus.call({ destination: 'org.fedoraproject.SharedInterface', path: '/org/fedoraproject/SharedInterface', interface: 'org.freedesktop.DBus.Properties', member: 'Set', signature: 'ssv', body: ['org.fedoraproject.SharedInterface', 'Backend', makeVariant('s', 'ifcfg')] }),
+      'org.freedesktop.DBus.Error.AccessDenied');
+    t.is((await client.property('Backend')).value, 'NetworkManager');
+  } finally {
+    bus.close();
+    await lab.stop();
+  }
+});
+
+test('the CLI lists interfaces, human and JSON', async (t) => {
+  const lab = await Lab.start({ nicProfile: 'none' });
+  try {
+    await lab.startDaemon();
+    const human = await lab.sh(`${REPO_ROOT}/bin/shared-interface list`);
+    t.regex(human, /^eth0\s+ethernet\s+52:54:00:12:34:56\s+yes\s+.*shareable/m);
+    const json = JSON.parse(await lab.sh(`${REPO_ROOT}/bin/shared-interface list --json`)) as Array<{ name: string; shareable: boolean }>;
+    t.true(json.some((i) => i.name === 'eth0' && i.shareable));
+    const failed = await lab.exec([`${REPO_ROOT}/bin/shared-interface`, 'share', 'nosuch0'], { allowFailure: true });
+    t.is(failed.code, 1);
+    t.regex(failed.stderr, /no network interface named nosuch0/);
+  } finally {
+    await lab.stop();
+  }
+});

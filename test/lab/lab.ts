@@ -1,0 +1,260 @@
+// The sealed lab, for tests: each Lab is its own set of namespaces (net, mount, uts, ipc, pid)
+// with a private system bus, a real NetworkManager (unless asked not to), and a LAN namespace
+// with dnsmasq serving DHCP. lab-init.sh builds it; this class drives it from outside with
+// nsenter. Killing the lab's PID 1 ends every process and device in it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { BusConnection } from '../../src/bus/bus-connection';
+
+export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
+const LAB_INIT = join(REPO_ROOT, 'test', 'lab', 'lab-init.sh');
+const BUS_POLICY = join(REPO_ROOT, 'dbus-services', 'org.fedoraproject.SharedInterface.conf');
+
+export interface LabOptions {
+  /** Start NetworkManager (default true). */
+  readonly networkManager?: boolean;
+  /** The profile NM gets for eth0 at start: DHCP (default), static, or none. */
+  readonly nicProfile?: 'dhcp' | 'static' | 'none';
+  /** Overlay /usr, /etc and /var on a tmpfs, so the test may install files into them. */
+  readonly overlay?: boolean;
+  /** Include the repo's bus policy in the lab's system bus (default true). */
+  readonly busPolicy?: boolean;
+}
+
+export interface ExecResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface ExecOptions {
+  readonly env?: Readonly<Record<string, string>>;
+  readonly input?: string;
+  readonly timeoutMs?: number;
+  /** Resolve instead of reject on a non-zero exit. */
+  readonly allowFailure?: boolean;
+}
+
+export class LabCommandError extends Error {
+  constructor(readonly argv: readonly string[], readonly result: ExecResult) {
+    super(`lab command failed (exit ${result.code}): ${argv.join(' ')}\n${result.stderr}${result.stdout}`);
+  }
+}
+
+/** What every command in the lab gets: its own TMPDIR, HOME and the lab's system bus. */
+const LAB_ENV = {
+  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  TMPDIR: '/tmp',
+  HOME: '/root',
+  LANG: 'C.UTF-8',
+  DBUS_SYSTEM_BUS_ADDRESS: 'unix:path=/run/dbus/system_bus_socket',
+  DBUS_SESSION_BUS_ADDRESS: 'disabled:',
+  SYSTEMD_COLORS: '0',
+  SYSTEMD_PAGER: '',
+};
+
+export class Lab {
+  private daemons: LabProcess[] = [];
+
+  private constructor(
+    readonly dir: string,
+    private readonly unshare: ChildProcess,
+    readonly pid: number,
+  ) {}
+
+  static async start(options: LabOptions = {}): Promise<Lab> {
+    const dir = mkdtempSync(join(tmpdir(), 'shared-interface-lab.'));
+    mkdirSync(join(dir, 'overlay'));
+    const env: Record<string, string> = {
+      ...LAB_ENV,
+      LAB_NM: options.networkManager === false ? '0' : '1',
+      LAB_NIC_PROFILE: options.nicProfile ?? 'dhcp',
+      LAB_OVERLAY: options.overlay ? '1' : '0',
+      LAB_EXTRA_BUS_CONF: options.busPolicy === false ? '' : `<include>${BUS_POLICY}</include>`,
+    };
+    // stdin stays open as long as this process lives: if the test runner dies, lab-init sees
+    // EOF and the whole lab goes with it.
+    const unshare = spawn('unshare', ['--net', '--mount', '--uts', '--ipc', '--pid', '--fork', '--kill-child', '--mount-proc', 'bash', LAB_INIT, dir], {
+      env, stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    const deadline = Date.now() + 90_000;
+    while (!existsSync(join(dir, 'ready'))) {
+      if (existsSync(join(dir, 'failed')) || unshare.exitCode !== null || Date.now() > deadline) {
+        const log = readIfExists(join(dir, 'lab.log')) + readIfExists(join(dir, 'nm.log')).slice(-3000);
+        unshare.kill('SIGKILL');
+        throw new Error(`the lab did not start: ${readIfExists(join(dir, 'failed'))}\n${log}`);
+      }
+      await sleep(50);
+    }
+    const children = readFileSync(`/proc/${unshare.pid}/task/${unshare.pid}/children`, 'utf8').trim();
+    const pid = Number(children.split(/\s+/)[0]);
+    if (!Number.isInteger(pid) || pid <= 1) throw new Error(`cannot find the lab's PID 1 (children: '${children}')`);
+    return new Lab(dir, unshare, pid);
+  }
+
+  /** A D-Bus address reaching the lab's system bus from outside the lab. */
+  get busAddress(): string {
+    return `unix:path=${join(this.dir, 'system_bus_socket')}`;
+  }
+
+  connect(): Promise<BusConnection> {
+    return BusConnection.connect({ address: this.busAddress });
+  }
+
+  private nsenterArgv(argv: readonly string[], env: Readonly<Record<string, string>> = {}): string[] {
+    const vars = Object.entries({ ...LAB_ENV, ...env }).map(([k, v]) => `${k}=${v}`);
+    return ['-t', String(this.pid), '-a', '--', 'env', '-i', ...vars, ...argv];
+  }
+
+  /** Runs a command inside the lab (all its namespaces) and collects its output. */
+  exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    return new Promise((resolvePromise, reject) => {
+      const child = spawn('nsenter', this.nsenterArgv(argv, options.env), { stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+      child.on('error', reject);
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        const result = { code: code ?? (signal ? 128 : 1), stdout, stderr };
+        if (result.code !== 0 && !options.allowFailure) reject(new LabCommandError(argv, result));
+        else resolvePromise(result);
+      });
+      child.stdin.end(options.input ?? '');
+    });
+  }
+
+  /** Runs a bash script inside the lab; resolves with its stdout. */
+  async sh(script: string, options: ExecOptions = {}): Promise<string> {
+    return (await this.exec(['bash', '-euo', 'pipefail', '-c', script], options)).stdout;
+  }
+
+  /** Starts a long-running process inside the lab; it is killed by stop() at the latest. */
+  spawn(argv: readonly string[], env: Readonly<Record<string, string>> = {}): LabProcess {
+    const child = spawn('nsenter', this.nsenterArgv(argv, env), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const process = new LabProcess(child);
+    this.daemons.push(process);
+    return process;
+  }
+
+  /** Starts our daemon inside the lab and waits until it says it is ready. */
+  async startDaemon(args: readonly string[] = [], env: Readonly<Record<string, string>> = {}): Promise<LabProcess> {
+    const daemon = this.spawn(['node', join(REPO_ROOT, 'bin', 'shared-interfaced'), ...args], env);
+    await daemon.waitForOutput(/ready on /, 30_000);
+    return daemon;
+  }
+
+  async stopNetworkManager(): Promise<void> {
+    await this.sh(`kill "$(cat ${this.dir}/nm.pid)"; while kill -0 "$(cat ${this.dir}/nm.pid)" 2>/dev/null; do sleep 0.1; done`);
+  }
+
+  async startNetworkManager(): Promise<void> {
+    await this.sh(`NetworkManager --no-daemon >>${this.dir}/nm.log 2>&1 & echo $! >${this.dir}/nm.pid; nm-online -s -q -t 30`);
+  }
+
+  async restartNetworkManager(): Promise<void> {
+    await this.stopNetworkManager();
+    await this.startNetworkManager();
+  }
+
+  /** `ip -j …` inside the lab, parsed. */
+  async ipJson(args: string): Promise<unknown> {
+    return JSON.parse(await this.sh(`ip -j ${args}`)) as unknown;
+  }
+
+  log(name: string): string {
+    return readIfExists(join(this.dir, name));
+  }
+
+  async stop(): Promise<void> {
+    for (const daemon of this.daemons) daemon.kill();
+    try {
+      process.kill(this.pid, 'SIGKILL');
+    } catch {
+      // already gone: the lab's PID 1 exited by itself, which ended the lab just the same
+    }
+    if (this.unshare.exitCode === null && this.unshare.signalCode === null) {
+      await new Promise((r) => this.unshare.once('exit', r));
+    }
+    if (process.env['LAB_KEEP'] !== '1') rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A process running inside the lab, with its output collected. */
+export class LabProcess {
+  output = '';
+  private exited: Promise<number>;
+
+  constructor(private readonly child: ChildProcess) {
+    child.stdout?.on('data', (d: Buffer) => { this.output += d.toString(); });
+    child.stderr?.on('data', (d: Buffer) => { this.output += d.toString(); });
+    this.exited = new Promise((r) => child.on('close', (code, signal) => r(code ?? (signal ? 128 : 1))));
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  waitForExit(): Promise<number> {
+    return this.exited;
+  }
+
+  async waitForOutput(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const match = this.output.match(pattern);
+      if (match) return match;
+      if (!this.running) throw new Error(`process exited before printing ${pattern}:\n${this.output}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}:\n${this.output}`);
+      await sleep(50);
+    }
+  }
+
+  /** Signals the process inside the lab (nsenter forwards nothing, so find the real one). */
+  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (this.child.pid === undefined || !this.running) return;
+    for (const pid of descendants(this.child.pid)) {
+      try { process.kill(pid, signal); } catch { /* exited meanwhile */ }
+    }
+    try { this.child.kill(signal); } catch { /* exited meanwhile */ }
+  }
+}
+
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  const children = readIfExists(`/proc/${pid}/task/${pid}/children`).trim();
+  for (const c of children ? children.split(/\s+/).map(Number) : []) out.push(...descendants(c), c);
+  return out;
+}
+
+function readIfExists(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    await sleep(100);
+  }
+}

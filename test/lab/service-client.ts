@@ -1,0 +1,60 @@
+// A typed client of our D-Bus API for tests: what any other client would send and receive.
+import type { BusConnection } from '../../src/bus/bus-connection';
+import * as t from '../../src/bus/bus-value';
+import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/dbus/shared-interface-spec';
+
+export interface ListedInterface {
+  readonly name: string;
+  readonly bridge: string;
+  readonly type: string;
+  readonly mac: string;
+  readonly carrier: boolean;
+  readonly shareable: boolean;
+  readonly reason: string;
+  readonly addresses: readonly string[];
+}
+
+const listing = t.array(t.struct<[string, string, Map<string, t.Variant>]>(t.string, t.string, t.vardict));
+
+export class ServiceClient {
+  constructor(readonly bus: BusConnection) {}
+
+  call(member: string, signature = '', body: unknown[] = [], timeoutMs = 180_000): Promise<unknown[]> {
+    return this.bus.call({ destination: BUS_NAME, path: OBJECT_PATH, interface: INTERFACE_NAME, member, signature, body, timeoutMs });
+  }
+
+  async listInterfaces(): Promise<ListedInterface[]> {
+    const [reply] = await this.call('ListInterfaces');
+    return listing.decode(reply).map(([name, bridge, details]) => ({
+      name,
+      bridge,
+      type: t.fromVariant(t.string, details.get('type') ?? t.makeVariant('s', '')),
+      mac: t.fromVariant(t.string, details.get('mac') ?? t.makeVariant('s', '')),
+      carrier: t.fromVariant(t.boolean, details.get('carrier') ?? t.makeVariant('b', false)),
+      shareable: t.fromVariant(t.boolean, details.get('shareable') ?? t.makeVariant('b', false)),
+      reason: t.fromVariant(t.string, details.get('reason') ?? t.makeVariant('s', '')),
+      addresses: t.fromVariant(t.array(t.string), details.get('addresses') ?? t.makeVariant('as', [])),
+    }));
+  }
+
+  async share(nic: string, options: Record<string, t.Variant> = {}): Promise<string> {
+    const [bridge] = await this.call('Share', 'sa{sv}', [nic, options]);
+    return t.string.decode(bridge);
+  }
+
+  async unshare(nic: string, options: Record<string, t.Variant> = {}): Promise<void> {
+    await this.call('Unshare', 'sa{sv}', [nic, options]);
+  }
+
+  async property(name: string): Promise<t.Variant> {
+    const [value] = await this.bus.call({
+      destination: BUS_NAME, path: OBJECT_PATH, interface: 'org.freedesktop.DBus.Properties', member: 'Get',
+      signature: 'ss', body: [INTERFACE_NAME, name],
+    });
+    return t.variant.decode(value);
+  }
+
+  async shared(): Promise<Map<string, string>> {
+    return t.fromVariant(t.dict(t.string), await this.property('Shared'));
+  }
+}
