@@ -1,0 +1,470 @@
+// Pure translation of "share this NIC through a bridge" into initscripts ifcfg files: the NIC's IP
+// configuration moves to a new ifcfg-<bridge>, and ifcfg-<nic> becomes a bridge port. No I/O here;
+// the caller snapshots, writes atomically and restores (unshare puts the old files back byte for byte,
+// so there is no reverse translation).
+
+import { IfcfgError } from './ifcfg-error';
+import { formatShvar, parseShvar, shvarGet, shvarKeys, shvarProblems, shvarSet, type ShvarFile } from './ifcfg-shvar';
+import {
+  checkInterfaceName,
+  checkUnicastMac,
+  isBoolean,
+  isFalse,
+  isHostname,
+  isInteger,
+  isInterfaceName,
+  isIpv4,
+  isIpv6,
+  isMtu,
+  isTrue,
+  netmaskToPrefix,
+  parsePrefix,
+} from './ifcfg-validate';
+
+export interface IfcfgShareInput {
+  /** The NIC's parsed ifcfg file, or undefined when it has none. */
+  readonly nicFile: ShvarFile | undefined;
+  readonly nic: string;
+  readonly nicMac: string;
+  readonly bridge: string;
+  readonly stp: boolean;
+  /** Bridge forward delay in whole seconds, 0–30. */
+  readonly forwardDelay: number;
+}
+
+export interface IfcfgShareFiles {
+  readonly bridgeFileName: string;
+  readonly bridgeText: string;
+  readonly nicFileName: string;
+  readonly nicText: string;
+}
+
+export interface IfcfgAddress {
+  readonly address: string;
+  readonly prefix: number;
+}
+
+/** What ifup-eth / ifup-ipv6 would configure from a file (routes files are not read). */
+export interface IfcfgIpConfig {
+  /** BOOTPROTO; `none` when unset. */
+  readonly bootproto: IfcfgBootproto;
+  /** BOOTPROTO is dhcp or bootp: ifup-eth then ignores the IPADDR/GATEWAY keys. */
+  readonly dhcp: boolean;
+  readonly ipv4Addresses: readonly IfcfgAddress[];
+  readonly ipv4Gateway: string | undefined;
+  /** DEFROUTE is not false. */
+  readonly defaultRoute: boolean;
+  readonly dns: readonly string[];
+  readonly ipv6Init: boolean;
+  readonly ipv6Autoconf: boolean;
+  readonly dhcpv6: boolean;
+  readonly ipv6Addresses: readonly IfcfgAddress[];
+  readonly ipv6Gateway: string | undefined;
+  readonly mtu: number | undefined;
+}
+
+export type IfcfgBootproto = 'none' | 'static' | 'dhcp' | 'bootp';
+
+type KeyKind =
+  | 'bootproto'
+  | 'ipv4'
+  | 'ipv4-prefix'
+  | 'ipv4-netmask'
+  | 'ip'
+  | 'ipv6-address'
+  | 'ipv6-addresses'
+  | 'ipv6-gateway'
+  | 'device'
+  | 'boolean'
+  | 'integer'
+  | 'mtu'
+  | 'hostname'
+  | 'text';
+
+// Keys that configure IP on the device that carries it: they leave the NIC for the bridge.
+const NUMBERED_IP_KEYS: readonly (readonly [RegExp, KeyKind])[] = [
+  [/^IPADDR[0-9]*$/, 'ipv4'],
+  [/^PREFIX[0-9]*$/, 'ipv4-prefix'],
+  [/^NETMASK[0-9]*$/, 'ipv4-netmask'],
+  [/^GATEWAY[0-9]*$/, 'ipv4'],
+  [/^BROADCAST[0-9]*$/, 'ipv4'],
+  [/^ARPCHECK[0-9]*$/, 'boolean'],
+  [/^ARPUPDATE[0-9]*$/, 'boolean'],
+  [/^DNS[0-9]+$/, 'ip'],
+];
+
+// A Map, not an object literal: keys come from files, and `constructor=` is a valid shell name.
+const NAMED_IP_KEYS: ReadonlyMap<string, KeyKind> = new Map<string, KeyKind>([
+  ['BOOTPROTO', 'bootproto'],
+  ['SRCADDR', 'ipv4'],
+  ['DEFROUTE', 'boolean'],
+  ['PEERDNS', 'boolean'],
+  ['PEERROUTES', 'boolean'],
+  ['PERSISTENT_DHCLIENT', 'boolean'],
+  ['DHCP_SEND_HOSTNAME', 'boolean'],
+  ['IPV4_FAILURE_FATAL', 'boolean'],
+  ['IPV6INIT', 'boolean'],
+  ['IPV6_AUTOCONF', 'boolean'],
+  ['IPV6_DEFROUTE', 'boolean'],
+  ['IPV6_PEERDNS', 'boolean'],
+  ['IPV6_PEERROUTES', 'boolean'],
+  ['IPV6_FAILURE_FATAL', 'boolean'],
+  ['IPV6_SET_SYSCTLS', 'boolean'],
+  ['IPV6_DISABLED', 'boolean'],
+  ['IPV6FORWARDING', 'boolean'],
+  ['DHCPV6C', 'boolean'],
+  ['METRIC', 'integer'],
+  ['WINDOW', 'integer'],
+  ['IPV4_ROUTE_METRIC', 'integer'],
+  ['IPV6_ROUTE_METRIC', 'integer'],
+  ['IPV4_ROUTE_TABLE', 'integer'],
+  ['IPV6_ROUTE_TABLE', 'integer'],
+  ['IPV4_DNS_PRIORITY', 'integer'],
+  ['IPV6_DNS_PRIORITY', 'integer'],
+  ['IPV4_DHCP_TIMEOUT', 'integer'],
+  ['IPV6_RA_TIMEOUT', 'integer'],
+  ['IPV6_MTU', 'mtu'],
+  ['IPV6ADDR', 'ipv6-address'],
+  ['IPV6ADDR_SECONDARIES', 'ipv6-addresses'],
+  ['IPV6_DEFAULTGW', 'ipv6-gateway'],
+  ['GATEWAYDEV', 'device'],
+  ['IPV6_DEFAULTDEV', 'device'],
+  // initscripts pastes these into `eval` (set_hostname_options), so they must be plain host names.
+  ['DHCP_HOSTNAME', 'hostname'],
+  ['DHCP_FQDN', 'hostname'],
+  ['DHCPV6_HOSTNAME', 'hostname'],
+  ['DHCPV6_FQDN', 'hostname'],
+  ['DOMAIN', 'text'],
+  ['RES_OPTIONS', 'text'],
+  ['IPV6_RES_OPTIONS', 'text'],
+  ['DHCP_CLIENT_ID', 'text'],
+  ['DHCP_VENDOR_CLASS_IDENTIFIER', 'text'],
+  ['DHCLIENTARGS', 'text'],
+  ['DHCPV6C_OPTIONS', 'text'],
+  ['DHCPV6_DUID', 'text'],
+  ['DHCPV6_IAID', 'text'],
+  ['IPV6_PRIVACY', 'text'],
+  ['IPV6_ADDR_GEN_MODE', 'text'],
+  ['IPV6_TOKEN', 'text'],
+  ['NOZEROCONF', 'text'],
+  ['ZONE', 'text'],
+]);
+
+// MTU is a link property both devices need (a bridge cannot exceed its port's MTU), so it is copied.
+const COPIED_KEYS: ReadonlyMap<string, KeyKind> = new Map<string, KeyKind>([['MTU', 'mtu']]);
+
+const BOOTPROTOS: readonly IfcfgBootproto[] = ['none', 'static', 'dhcp', 'bootp'];
+
+// 30 s is the kernel's upper bound for a bridge forward delay with STP on (BR_MAX_FORWARD_DELAY).
+const MAX_FORWARD_DELAY = 30;
+
+function movedKeyKind(key: string): KeyKind | undefined {
+  const named = NAMED_IP_KEYS.get(key);
+  if (named !== undefined) return named;
+  return NUMBERED_IP_KEYS.find(([re]) => re.test(key))?.[1];
+}
+
+export function ifcfgFileName(device: string): string {
+  return `ifcfg-${checkInterfaceName(device, 'Device')}`;
+}
+
+/** Builds ifcfg-<bridge> and the rewritten ifcfg-<nic>. Every input is validated before use. */
+export function translateIfcfgShare(input: IfcfgShareInput): IfcfgShareFiles {
+  const nic = checkInterfaceName(input.nic, 'NIC name');
+  const bridge = checkInterfaceName(input.bridge, 'Bridge name');
+  if (nic === bridge) {
+    throw new IfcfgError('InvalidValue', `The bridge cannot be named like the NIC (${nic}).`);
+  }
+  const mac = checkUnicastMac(input.nicMac, 'NIC MAC address');
+  const delay = bridgeDelay(input.stp, input.forwardDelay);
+
+  const nicFile = input.nicFile;
+  if (nicFile !== undefined) checkNicFile(nicFile, nic, mac);
+
+  let br = parseShvar(
+    `# Created by shared-interface: ${bridge} carries the IP configuration of ${nic}.\n` +
+      '# Unsharing restores the previous files.\n',
+  );
+  br = shvarSet(br, 'DEVICE', bridge);
+  // ifup compares TYPE case-sensitively with "Bridge".
+  br = shvarSet(br, 'TYPE', 'Bridge');
+  br = shvarSet(br, 'ONBOOT', 'yes');
+  // A NIC without a file was left to DHCP; one with a file but no BOOTPROTO was static (or unaddressed).
+  const bootproto = nicFile === undefined ? 'dhcp' : shvarGet(nicFile, 'BOOTPROTO') || 'none';
+  br = shvarSet(br, 'BOOTPROTO', checkMovedValue('BOOTPROTO', 'bootproto', bootproto, nic, bridge));
+
+  let port = nicFile ?? newPortFile(nic, bridge);
+  if (nicFile !== undefined) {
+    for (const key of shvarKeys(nicFile)) {
+      const moved = movedKeyKind(key);
+      const kind = moved ?? COPIED_KEYS.get(key);
+      if (kind === undefined) continue;
+      // BOOTPROTO stays on its line: it is rewritten to none below.
+      if (moved !== undefined && key !== 'BOOTPROTO') port = shvarSet(port, key, undefined);
+      const value = shvarGet(nicFile, key);
+      // initscripts tests values with [ -n ]: an empty value is an unset key and is not carried over.
+      if (value === undefined || value === '' || key === 'BOOTPROTO') continue;
+      br = shvarSet(br, key, checkMovedValue(key, kind, value, nic, bridge));
+    }
+  }
+
+  br = shvarSet(br, 'STP', input.stp ? 'yes' : 'no');
+  br = shvarSet(br, 'DELAY', delay);
+  // MACADDR, never HWADDR: ifup-eth bails out when a bridge's HWADDR does not match the device.
+  br = shvarSet(br, 'MACADDR', mac);
+  br = shvarSet(br, 'NM_CONTROLLED', 'no');
+
+  port = shvarSet(port, 'BRIDGE', bridge);
+  port = shvarSet(port, 'BOOTPROTO', 'none');
+  // A port that stays down at boot leaves the bridge without its uplink.
+  port = shvarSet(port, 'ONBOOT', 'yes');
+  // The port of a bridge NetworkManager must not touch must not be touched either.
+  port = shvarSet(port, 'NM_CONTROLLED', 'no');
+
+  return {
+    bridgeFileName: ifcfgFileName(bridge),
+    bridgeText: formatShvar(br),
+    nicFileName: ifcfgFileName(nic),
+    nicText: formatShvar(port),
+  };
+}
+
+function newPortFile(nic: string, bridge: string): ShvarFile {
+  let f = parseShvar(`# Created by shared-interface: ${nic} is a port of ${bridge}.\n`);
+  f = shvarSet(f, 'DEVICE', nic);
+  f = shvarSet(f, 'TYPE', 'Ethernet');
+  return f;
+}
+
+// initscripts ≥ 10 passes DELAY straight to `ip link … forward_delay`, which counts centiseconds, but
+// with STP on it also sleeps DELAY*2+7 *seconds* (LINKDELAY in ifup-eth). So a nonzero delay is
+// written in centiseconds with STP off and refused with STP on, where no DELAY value is right.
+function bridgeDelay(stp: boolean, seconds: number): string {
+  if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_FORWARD_DELAY) {
+    throw new IfcfgError('InvalidValue', `Forward delay ${seconds} is not a whole number of seconds from 0 to 30.`);
+  }
+  if (seconds === 0) return '0';
+  if (stp) {
+    throw new IfcfgError('Unsupported', 'initscripts cannot apply a nonzero forward delay with STP on.', {
+      hint: 'Use a forward delay of 0, or turn STP off.',
+    });
+  }
+  return String(seconds * 100);
+}
+
+function checkNicFile(file: ShvarFile, nic: string, mac: string): void {
+  const problem = shvarProblems(file)[0];
+  if (problem !== undefined) {
+    // Lines we cannot read could re-add what we remove, or run commands; we will not rewrite around them.
+    throw new IfcfgError('InvalidSyntax', `ifcfg-${nic}: ${problem.message}.`, {
+      ...(problem.key !== undefined ? { key: problem.key } : {}),
+      line: problem.line,
+      hint: 'Simplify that line to KEY=value (quote with single quotes) or remove it, then share again.',
+    });
+  }
+  const device = shvarGet(file, 'DEVICE');
+  if (device !== undefined && device !== '' && device !== nic) {
+    throw new IfcfgError('Mismatch', `ifcfg-${nic} configures device ${JSON.stringify(device)}, not ${nic}.`, {
+      key: 'DEVICE',
+    });
+  }
+  const hwaddr = shvarGet(file, 'HWADDR');
+  if (hwaddr !== undefined && hwaddr !== '' && checkUnicastMac(hwaddr, 'HWADDR', 'HWADDR') !== mac) {
+    throw new IfcfgError('Mismatch', `ifcfg-${nic} is bound to MAC ${hwaddr}, but ${nic} has ${mac}.`, {
+      key: 'HWADDR',
+    });
+  }
+  if (shvarGet(file, 'TYPE') === 'Bridge') {
+    throw new IfcfgError('Unsupported', `${nic} is itself a bridge and cannot be a bridge port.`, { key: 'TYPE' });
+  }
+  for (const key of ['BRIDGE', 'MASTER', 'TEAM_MASTER', 'OVS_BRIDGE']) {
+    const v = shvarGet(file, key);
+    if (v !== undefined && v !== '') {
+      throw new IfcfgError('Unsupported', `${nic} is already a port of ${v} (${key}).`, { key });
+    }
+  }
+  if (isTrue(shvarGet(file, 'SLAVE'))) {
+    throw new IfcfgError('Unsupported', `${nic} is a bonding port (SLAVE=yes).`, { key: 'SLAVE' });
+  }
+}
+
+// Validates a value before it moves to the bridge; device references to the NIC follow it.
+function checkMovedValue(key: string, kind: KeyKind, value: string, nic: string, bridge: string): string {
+  const bad = (what: string): IfcfgError =>
+    new IfcfgError('InvalidValue', `${key}=${JSON.stringify(value)} is not ${what}.`, {
+      key,
+      hint: `Correct ${key} in ifcfg-${nic}, then share again.`,
+    });
+  switch (kind) {
+    case 'bootproto':
+      if (!(BOOTPROTOS as readonly string[]).includes(value)) throw bad(`one of ${BOOTPROTOS.join(', ')}`);
+      return value;
+    case 'ipv4':
+      if (!isIpv4(value)) throw bad('an IPv4 address');
+      return value;
+    case 'ipv4-prefix':
+      if (parsePrefix(value, 32) === undefined) throw bad('an IPv4 prefix length');
+      return value;
+    case 'ipv4-netmask':
+      if (netmaskToPrefix(value) === undefined) throw bad('an IPv4 netmask');
+      return value;
+    case 'ip':
+      if (!isIpv4(value) && !isIpv6(value)) throw bad('an IP address');
+      return value;
+    case 'ipv6-address':
+      if (parseIpv6WithPrefix(value) === undefined) throw bad('an IPv6 address with an optional /prefix');
+      return value;
+    case 'ipv6-addresses':
+      if (splitList(value).some((a) => parseIpv6WithPrefix(a) === undefined)) {
+        throw bad('a list of IPv6 addresses with optional /prefix');
+      }
+      return value;
+    case 'ipv6-gateway': {
+      const [address, dev, ...rest] = value.split('%');
+      if (address === undefined || !isIpv6(address) || rest.length > 0) throw bad('an IPv6 address[%device]');
+      if (dev === undefined) return value;
+      if (!isInterfaceName(dev)) throw bad('an IPv6 address[%device]');
+      return dev === nic ? `${address}%${bridge}` : value;
+    }
+    case 'device':
+      if (!isInterfaceName(value)) throw bad('an interface name');
+      return value === nic ? bridge : value;
+    case 'boolean':
+      if (!isBoolean(value)) throw bad('yes or no');
+      return value;
+    case 'integer':
+      if (!isInteger(value)) throw bad('an integer');
+      return value;
+    case 'mtu':
+      if (!isMtu(value)) throw bad('an MTU from 68 to 65535');
+      return value;
+    case 'hostname':
+      if (!isHostname(value)) throw bad('a host name');
+      return value;
+    case 'text':
+      // Free text is escaped by shvarSet, which also refuses control characters.
+      return value;
+  }
+}
+
+function splitList(value: string): string[] {
+  return value.split(/[ \t]+/).filter((s) => s !== '');
+}
+
+function parseIpv6WithPrefix(s: string): IfcfgAddress | undefined {
+  const [address, prefixText, ...rest] = s.split('/');
+  if (address === undefined || !isIpv6(address) || rest.length > 0) return undefined;
+  // initscripts assumes /64 when IPV6ADDR has no prefix.
+  const prefix = prefixText === undefined ? 64 : parsePrefix(prefixText, 128);
+  return prefix === undefined ? undefined : { address, prefix };
+}
+
+function invalid(key: string, value: string, what: string): IfcfgError {
+  return new IfcfgError('InvalidValue', `${key}=${JSON.stringify(value)} is not ${what}.`, { key });
+}
+
+// When neither PREFIX nor NETMASK is given, ipcalc (as called by expand_config) assumes the classful mask.
+function classfulPrefix(address: string): number | undefined {
+  const first = Number(address.split('.')[0]);
+  if (first < 128) return 8;
+  if (first < 192) return 16;
+  if (first < 224) return 24;
+  return undefined;
+}
+
+/**
+ * The IP configuration ifup would apply from `file`, for live apply and verification. Follows
+ * initscripts: IPADDR, IPADDR0… up to the first gap after IPADDR1 (expand_config), PREFIX before
+ * NETMASK, static keys ignored under DHCP, IPv6 prefixes default to 64.
+ */
+export function readIfcfgIpConfig(file: ShvarFile): IfcfgIpConfig {
+  const get = (key: string): string | undefined => {
+    const v = shvarGet(file, key);
+    return v === '' ? undefined : v;
+  };
+
+  const bootprotoText = get('BOOTPROTO') ?? 'none';
+  const bootproto = BOOTPROTOS.find((b) => b === bootprotoText);
+  if (bootproto === undefined) throw invalid('BOOTPROTO', bootprotoText, `one of ${BOOTPROTOS.join(', ')}`);
+  const dhcp = bootproto === 'dhcp' || bootproto === 'bootp';
+
+  const ipv4Addresses: IfcfgAddress[] = [];
+  let ipv4Gateway: string | undefined;
+  if (!dhcp) {
+    for (const idx of ['', ...Array.from({ length: 256 }, (_, n) => String(n))]) {
+      const address = get(`IPADDR${idx}`);
+      if (address === undefined) {
+        if (idx !== '' && Number(idx) >= 2) break;
+        continue;
+      }
+      if (!isIpv4(address)) throw invalid(`IPADDR${idx}`, address, 'an IPv4 address');
+      ipv4Addresses.push({ address, prefix: ipv4Prefix(address, idx, get) });
+    }
+    ipv4Gateway = get('GATEWAY');
+    if (ipv4Gateway !== undefined && !isIpv4(ipv4Gateway)) throw invalid('GATEWAY', ipv4Gateway, 'an IPv4 address');
+  }
+
+  const dnsKeys = shvarKeys(file)
+    .map((k) => /^DNS([0-9]+)$/.exec(k))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .sort((a, b) => Number(a[1]) - Number(b[1]))
+    .map((m) => m[0]);
+  const dns: string[] = [];
+  for (const key of dnsKeys) {
+    const v = get(key);
+    if (v === undefined) continue;
+    if (!isIpv4(v) && !isIpv6(v)) throw invalid(key, v, 'an IP address');
+    dns.push(v);
+  }
+
+  const ipv6Addresses: IfcfgAddress[] = [];
+  const primary = get('IPV6ADDR');
+  for (const text of [...(primary !== undefined ? [primary] : []), ...splitList(get('IPV6ADDR_SECONDARIES') ?? '')]) {
+    const a = parseIpv6WithPrefix(text);
+    if (a === undefined) throw invalid('IPV6ADDR', text, 'an IPv6 address with an optional /prefix');
+    ipv6Addresses.push(a);
+  }
+  const gw6 = get('IPV6_DEFAULTGW');
+  const ipv6Gateway = gw6?.split('%')[0];
+  if (gw6 !== undefined && (ipv6Gateway === undefined || !isIpv6(ipv6Gateway))) {
+    throw invalid('IPV6_DEFAULTGW', gw6, 'an IPv6 address[%device]');
+  }
+
+  const autoconf = get('IPV6_AUTOCONF');
+  const mtuText = get('MTU');
+  if (mtuText !== undefined && !isMtu(mtuText)) throw invalid('MTU', mtuText, 'an MTU from 68 to 65535');
+
+  return {
+    bootproto,
+    dhcp,
+    ipv4Addresses,
+    ipv4Gateway,
+    defaultRoute: !isFalse(get('DEFROUTE')),
+    dns,
+    ipv6Init: isTrue(get('IPV6INIT')),
+    // ifup-ipv6: autoconf defaults to on unless the host forwards IPv6.
+    ipv6Autoconf: autoconf !== undefined ? isTrue(autoconf) : !isTrue(get('IPV6FORWARDING')),
+    dhcpv6: isTrue(get('DHCPV6C')),
+    ipv6Addresses,
+    ipv6Gateway,
+    mtu: mtuText !== undefined ? Number(mtuText) : undefined,
+  };
+}
+
+function ipv4Prefix(address: string, idx: string, get: (key: string) => string | undefined): number {
+  const prefixText = get(`PREFIX${idx}`);
+  if (prefixText !== undefined) {
+    const p = parsePrefix(prefixText, 32);
+    if (p === undefined) throw invalid(`PREFIX${idx}`, prefixText, 'an IPv4 prefix length');
+    return p;
+  }
+  const netmask = get(`NETMASK${idx}`);
+  if (netmask !== undefined) {
+    const p = netmaskToPrefix(netmask);
+    if (p === undefined) throw invalid(`NETMASK${idx}`, netmask, 'an IPv4 netmask');
+    return p;
+  }
+  const p = classfulPrefix(address);
+  if (p === undefined) throw invalid(`IPADDR${idx}`, address, 'a unicast address (and it has no PREFIX)');
+  return p;
+}
