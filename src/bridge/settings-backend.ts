@@ -2,6 +2,7 @@
 // backends are the model): read the host, open a transaction, apply a plan, and commit or roll
 // back. The domain never sees a file path or a D-Bus object path.
 import type { HostInterface } from './host-network';
+import type { SharePlan, UnsharePlan } from './share-plan';
 
 export type BackendName = 'NetworkManager' | 'ifcfg';
 
@@ -12,11 +13,32 @@ export interface HostSnapshot {
   readonly shared: ReadonlyMap<string, string>;
 }
 
+/**
+ * Everything done between begin() and commit() can be undone by rollback(); if neither is
+ * called (our daemon died), the backend undoes it by itself after the timeout given to begin()
+ * (an NM checkpoint; the ifcfg backend restores its snapshot when the daemon next starts).
+ */
+export interface Transaction {
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+}
+
 export interface SettingsBackend {
   readonly name: BackendName;
   /** The current state; cheap (served from a cache the backend keeps current). */
   snapshot(): HostSnapshot;
   /** Called whenever the snapshot may have changed, also by changes made behind our back. */
   onChange(listener: () => void): void;
+  /**
+   * Backend-specific refusals, before anything changes (e.g. an ifcfg file that can't be read
+   * safely); throws ShareError. Must not change anything.
+   */
+  checkShare(plan: SharePlan): Promise<void>;
+  /** Opens a transaction over these interfaces, rolled back by itself after `rollbackTimeoutSeconds`. */
+  begin(interfaces: readonly string[], rollbackTimeoutSeconds: number): Promise<Transaction>;
+  /** Makes the bridge with the NIC as its port and moves the NIC's IP configuration onto it. */
+  applyShare(plan: SharePlan): Promise<void>;
+  /** Removes the bridge and its port and brings the NIC's own configuration back. */
+  applyUnshare(plan: UnsharePlan): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,6 +1,8 @@
 // The NetworkManager backend: NetworkManager owns the bridge; we speak to it over D-Bus only.
 import type { BusConnection } from '../../bus/bus-connection';
-import type { HostSnapshot, SettingsBackend } from '../../bridge/settings-backend';
+import type { HostSnapshot, SettingsBackend, Transaction } from '../../bridge/settings-backend';
+import { ShareError } from '../../bridge/share-error';
+import type { SharePlan, UnsharePlan } from '../../bridge/share-plan';
 import { hostInterfaces } from './nm-devices';
 import { NmObjectCache } from './nm-object-cache';
 
@@ -33,6 +35,22 @@ export class NmBackend implements SettingsBackend {
 
   onChange(listener: () => void): void {
     this.listeners.push(listener);
+  }
+
+  async checkShare(_plan: SharePlan): Promise<void> {
+    throw new ShareError('NotSupported', 'not implemented yet');
+  }
+
+  async begin(_interfaces: readonly string[], _rollbackTimeoutSeconds: number): Promise<Transaction> {
+    throw new ShareError('NotSupported', 'not implemented yet');
+  }
+
+  async applyShare(_plan: SharePlan): Promise<void> {
+    throw new ShareError('NotSupported', 'not implemented yet');
+  }
+
+  async applyUnshare(_plan: UnsharePlan): Promise<void> {
+    throw new ShareError('NotSupported', 'not implemented yet');
   }
 
   async close(): Promise<void> {

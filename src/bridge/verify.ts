@@ -1,0 +1,125 @@
+// Verification, nmstate-style: after a change, read the kernel's real state and compare it with
+// what the plan promised. Pure: the state comes from a HostObserver (iproute2 in production).
+
+export interface LiveAddress {
+  readonly cidr: string;
+  readonly family: 4 | 6;
+  /** Global scope: the addresses that identify the host on the LAN. */
+  readonly global: boolean;
+  /** Has a lifetime: from DHCP or router advertisements rather than configured by hand. */
+  readonly dynamic: boolean;
+}
+
+export interface LiveLink {
+  readonly name: string;
+  readonly mac: string;
+  readonly up: boolean;
+  /** The bridge/bond this link is a port of. */
+  readonly controller: string | undefined;
+  readonly kind: string | undefined;
+  readonly addresses: readonly LiveAddress[];
+  /** For bridges: spanning tree on. */
+  readonly stp?: boolean;
+}
+
+export interface LiveRoute {
+  readonly family: 4 | 6;
+  /** 'default' or a prefix. */
+  readonly dst: string;
+  readonly dev: string;
+  readonly gateway: string | undefined;
+  /** Kernel-made routes (prefix routes of addresses) are not the user's configuration. */
+  readonly kernel: boolean;
+}
+
+export interface LiveHost {
+  readonly links: ReadonlyMap<string, LiveLink>;
+  readonly routes: readonly LiveRoute[];
+}
+
+/** How the domain reads the real state of the host (implemented with iproute2 and ping). */
+export interface HostObserver {
+  observe(): Promise<LiveHost>;
+  /** Whether `address` answers a ping sent out of `device`. */
+  answers(address: string, device: string): Promise<boolean>;
+}
+
+/** What must be true of the interface that carries the host's identity after a move. */
+export interface IdentityExpectation {
+  readonly device: string;
+  readonly addresses: readonly string[];
+  readonly routes: readonly { readonly family: 4 | 6; readonly dst: string; readonly gateway: string | undefined }[];
+  /** Gateways that answered before the change and must answer after it. */
+  readonly gateways: readonly string[];
+}
+
+/** EUI-64 interface identifier of a MAC, as it appears at the end of an IPv6 address. */
+function eui64Suffix(mac: string): string {
+  const b = mac.split(':').map((h) => parseInt(h, 16));
+  if (b.length !== 6 || b.some((x) => Number.isNaN(x))) return '';
+  const [b0 = 0, b1 = 0, b2 = 0, b3 = 0, b4 = 0, b5 = 0] = b;
+  const hex = (n: number) => n.toString(16);
+  return `${hex(((b0 ^ 2) << 8) | b1)}:${hex((b2 << 8) | 0xff)}:${hex((0xfe << 8) | b3)}:${hex((b4 << 8) | b5)}`;
+}
+
+/**
+ * What moving the host's identity from `from` to `to` must preserve, read from the state before
+ * the change: every global IPv4 address (a DHCP lease too: the bridge asks with the same MAC),
+ * every static IPv6 address and every autoconfigured one derived from the MAC by EUI-64 (a
+ * stable-privacy address hashes the interface name, so it changes with it and isn't expected),
+ * the routes the user configured, and the gateways that answered.
+ */
+export function expectIdentityMove(before: LiveHost, from: string, to: string, answeringGateways: readonly string[]): IdentityExpectation {
+  const link = before.links.get(from);
+  const suffix = link ? eui64Suffix(link.mac) : '';
+  const addresses = (link?.addresses ?? [])
+    .filter((a) => a.global && (a.family === 4 || !a.dynamic || (suffix !== '' && (a.cidr.split('/')[0] ?? '').endsWith(suffix))))
+    .map((a) => a.cidr);
+  const routes = before.routes
+    .filter((r) => r.dev === from && !r.kernel)
+    .map((r) => ({ family: r.family, dst: r.dst, gateway: r.gateway }));
+  return { device: to, addresses, routes, gateways: answeringGateways };
+}
+
+/** The gateways of the default routes through `device` (ping them before and after). */
+export function defaultGateways(host: LiveHost, device: string): string[] {
+  return host.routes.filter((r) => r.dev === device && r.dst === 'default' && r.gateway !== undefined).map((r) => r.gateway as string);
+}
+
+/** Problems with `identity` in the state after the change; empty when all is well. */
+export function identityProblems(expectation: IdentityExpectation, after: LiveHost, answering: ReadonlySet<string>): string[] {
+  const problems: string[] = [];
+  const link = after.links.get(expectation.device);
+  if (link === undefined) return [`${expectation.device} does not exist`];
+  if (!link.up) problems.push(`${expectation.device} is not up`);
+  const present = new Set(link.addresses.map((a) => a.cidr));
+  for (const address of expectation.addresses) if (!present.has(address)) problems.push(`${expectation.device} lacks the address ${address}`);
+  for (const route of expectation.routes) {
+    const found = after.routes.some((r) => r.dev === expectation.device && r.family === route.family && r.dst === route.dst && r.gateway === route.gateway);
+    if (!found) problems.push(`${expectation.device} lacks the route ${route.dst}${route.gateway ? ` via ${route.gateway}` : ''}`);
+  }
+  for (const gateway of expectation.gateways) if (!answering.has(gateway)) problems.push(`the gateway ${gateway} does not answer through ${expectation.device}`);
+  return problems;
+}
+
+/** Problems with a shared NIC's bridge: it exists, is up, has the NIC as port and the NIC's MAC. */
+export function bridgeProblems(after: LiveHost, nic: string, bridge: string, mac: string, stp: boolean): string[] {
+  const problems: string[] = [];
+  const br = after.links.get(bridge);
+  const port = after.links.get(nic);
+  if (br === undefined) return [`the bridge ${bridge} does not exist`];
+  if (br.kind !== 'bridge') problems.push(`${bridge} is not a bridge`);
+  if (br.mac.toLowerCase() !== mac.toLowerCase()) problems.push(`${bridge} has the MAC ${br.mac}, not the NIC's ${mac}`);
+  if (br.stp !== undefined && br.stp !== stp) problems.push(`${bridge} has spanning tree ${br.stp ? 'on' : 'off'}`);
+  if (port?.controller !== bridge) problems.push(`${nic} is not a port of ${bridge}`);
+  return problems;
+}
+
+/** Problems after unsharing: the NIC is nobody's port and the bridge is gone. */
+export function unsharedProblems(after: LiveHost, nic: string, bridge: string): string[] {
+  const problems: string[] = [];
+  const port = after.links.get(nic);
+  if (port?.controller !== undefined) problems.push(`${nic} is still a port of ${port.controller}`);
+  if (after.links.has(bridge)) problems.push(`the bridge ${bridge} still exists`);
+  return problems;
+}
