@@ -7,6 +7,7 @@ import { PolkitAuthority } from './dbus/polkit-authority';
 import { sharedInterfaceImplementation } from './dbus/shared-interface-service';
 import { BUS_NAME, sharedInterfaceSpec } from './dbus/shared-interface-spec';
 import { BackendSelector } from './settings/backend-selector';
+import { KernelObserver } from './settings/kernel-observer';
 import { VERSION } from './version';
 
 export interface DaemonOptions {
@@ -50,7 +51,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   });
   const selector = new BackendSelector(bus, log);
   await selector.start();
-  const sharing = new Sharing(() => selector.current);
+  const sharing = new Sharing(() => selector.current, new KernelObserver(), log);
   const dispatcher = new Dispatcher(bus, sharedInterfaceSpec, sharedInterfaceImplementation(sharing, VERSION), new PolkitAuthority(bus), log);
   dispatcher.export();
   selector.onChange(() => dispatcher.emitPropertiesChanged());

@@ -1,11 +1,18 @@
 // The domain's entry point: what sharing means, independent of the bus and of the backend.
 // Each change is split into validation (which changes nothing and may fail with a typed error)
-// and application (which the adapter runs only after authorization).
+// and application (which the adapter runs only after authorization). Application follows
+// nmstate: read the state before, open a transaction (an NM checkpoint), apply, verify against
+// the kernel's real state, and commit, or roll back and say why.
 import { shareability, type HostInterface, type Shareability } from './host-network';
 import { validateInterfaceName } from './interface-name';
-import { ShareError } from './share-error';
+import { ShareError, isShareError } from './share-error';
+import { planShare, planUnshare, type SharePlan, type UnsharePlan } from './share-plan';
 import type { ShareOptions, UnshareOptions } from './share-request';
-import type { HostSnapshot, SettingsBackend } from './settings-backend';
+import type { SettingsBackend, Transaction } from './settings-backend';
+import {
+  bridgeProblems, defaultGateways, expectIdentityMove, identityProblems, unsharedProblems,
+  type HostObserver, type IdentityExpectation, type LiveHost,
+} from './verify';
 
 export interface InterfaceListing {
   readonly iface: HostInterface;
@@ -15,8 +22,23 @@ export interface InterfaceListing {
 /** A validated change: either its answer is already known (a no-op), or here is how to make it. */
 export type ChangeStep<T> = { readonly noOp: T } | { readonly apply: () => Promise<T> };
 
+export interface SharingLog {
+  info(message: string): void;
+}
+
+// Verification must end well before the backend's own rollback timer would fire.
+const VERIFY_MARGIN_SECONDS = 10;
+const VERIFY_POLL_MS = 250;
+
 export class Sharing {
-  constructor(private readonly currentBackend: () => SettingsBackend | undefined) {}
+  /** NICs with a change in progress: a second call for the same NIC is Busy. */
+  private readonly busy = new Set<string>();
+
+  constructor(
+    private readonly currentBackend: () => SettingsBackend | undefined,
+    private readonly observer: HostObserver,
+    private readonly log: SharingLog,
+  ) {}
 
   backendName(): string {
     return this.currentBackend()?.name ?? '';
@@ -32,26 +54,118 @@ export class Sharing {
     return this.currentBackend()?.snapshot().shared ?? new Map();
   }
 
-  prepareShare(nic: string, options: ShareOptions): ChangeStep<string> {
+  async prepareShare(nic: string, options: ShareOptions): Promise<ChangeStep<string>> {
     validateInterfaceName(nic);
-    if (options.bridge !== undefined) validateInterfaceName(options.bridge, 'bridge');
-    const { backend } = this.target(nic);
-    throw new ShareError('NotSupported', `sharing through ${backend.name} is not implemented yet`);
+    const backend = this.requireBackend();
+    this.checkNotBusy(nic);
+    const live = await this.observer.observe();
+    const plan = planShare(backend.snapshot(), nic, options, backend.name, new Set(live.links.keys()));
+    await backend.checkShare(plan);
+    return { apply: () => this.exclusively(nic, () => this.share(backend, plan)) };
   }
 
-  prepareUnshare(nic: string, _options: UnshareOptions): ChangeStep<void> {
+  async prepareUnshare(nic: string, options: UnshareOptions): Promise<ChangeStep<void>> {
     validateInterfaceName(nic);
-    const { backend, snapshot } = this.target(nic);
-    if (!snapshot.shared.has(nic)) throw new ShareError('NotShared', `${nic} is not shared`);
-    throw new ShareError('NotSupported', `unsharing through ${backend.name} is not implemented yet`);
+    const backend = this.requireBackend();
+    this.checkNotBusy(nic);
+    const live = await this.observer.observe();
+    const bridge = backend.snapshot().shared.get(nic);
+    const ports = bridge === undefined ? [] : [...live.links.values()].filter((l) => l.controller === bridge).map((l) => l.name);
+    const plan = planUnshare(backend.snapshot(), nic, options, ports);
+    return { apply: () => this.exclusively(nic, () => this.unshare(backend, plan)) };
   }
 
-  private target(nic: string): { backend: SettingsBackend; snapshot: HostSnapshot; iface: HostInterface } {
+  private async share(backend: SettingsBackend, plan: SharePlan): Promise<string> {
+    const before = await this.observer.observe();
+    const identity = await this.expectIdentity(before, plan.nic, plan.bridge);
+    this.log.info(`sharing ${plan.nic} through ${plan.bridge} (${backend.name})`);
+    await this.transaction(backend, [plan.nic], plan.rollbackTimeout, `share ${plan.nic}`,
+      () => backend.applyShare(plan),
+      (after, answering) => [
+        ...bridgeProblems(after, plan.nic, plan.bridge, plan.nicMac, plan.stp),
+        ...identityProblems(identity, after, answering),
+      ],
+      identity);
+    this.log.info(`${plan.nic} is shared through ${plan.bridge}`);
+    return plan.bridge;
+  }
+
+  private async unshare(backend: SettingsBackend, plan: UnsharePlan): Promise<void> {
+    const before = await this.observer.observe();
+    const identity = await this.expectIdentity(before, plan.bridge, plan.nic);
+    this.log.info(`unsharing ${plan.nic} from ${plan.bridge} (${backend.name})${plan.guests.length ? `, cutting off ${plan.guests.join(', ')}` : ''}`);
+    await this.transaction(backend, [plan.nic, plan.bridge], plan.rollbackTimeout, `unshare ${plan.nic}`,
+      () => backend.applyUnshare(plan),
+      (after, answering) => [...unsharedProblems(after, plan.nic, plan.bridge), ...identityProblems(identity, after, answering)],
+      identity);
+    this.log.info(`${plan.nic} is no longer shared`);
+  }
+
+  /** Gateways that answer now must answer after the move, through the new device. */
+  private async expectIdentity(before: LiveHost, from: string, to: string): Promise<IdentityExpectation> {
+    const answering: string[] = [];
+    for (const gateway of defaultGateways(before, from)) if (await this.observer.answers(gateway, from)) answering.push(gateway);
+    return expectIdentityMove(before, from, to, answering);
+  }
+
+  /** Apply under a transaction; verify until it holds or time runs out; commit or roll back. */
+  private async transaction(
+    backend: SettingsBackend, interfaces: readonly string[], rollbackTimeout: number, what: string,
+    apply: () => Promise<void>,
+    problems: (after: LiveHost, answering: ReadonlySet<string>) => string[],
+    identity: IdentityExpectation,
+  ): Promise<void> {
+    const tx: Transaction = await backend.begin(interfaces, rollbackTimeout);
+    let failure: string;
+    try {
+      await apply();
+      const left = await this.verify(Math.max(5, rollbackTimeout - VERIFY_MARGIN_SECONDS) * 1000, problems, identity);
+      if (left.length === 0) {
+        await tx.commit();
+        return;
+      }
+      failure = `the result could not be verified: ${left.join('; ')}`;
+    } catch (err) {
+      failure = isShareError(err) ? err.message : err instanceof Error ? err.message : String(err);
+    }
+    this.log.info(`${what} failed, rolling back: ${failure}`);
+    await tx.rollback();
+    throw new ShareError('RolledBack', `could not ${what}; everything was put back as it was. Reason: ${failure}`);
+  }
+
+  private async verify(timeoutMs: number, problems: (after: LiveHost, answering: ReadonlySet<string>) => string[], identity: IdentityExpectation): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const after = await this.observer.observe();
+      // Ping only once the rest holds: a gateway can't answer through a device without its address.
+      let left = problems(after, new Set(identity.gateways));
+      if (left.length === 0) {
+        const answering = new Set<string>();
+        for (const gateway of identity.gateways) if (await this.observer.answers(gateway, identity.device)) answering.add(gateway);
+        left = problems(after, answering);
+      }
+      if (left.length === 0 || Date.now() >= deadline) return left;
+      await new Promise((r) => setTimeout(r, VERIFY_POLL_MS));
+    }
+  }
+
+  private async exclusively<T>(nic: string, work: () => Promise<T>): Promise<T> {
+    this.checkNotBusy(nic);
+    this.busy.add(nic);
+    try {
+      return await work();
+    } finally {
+      this.busy.delete(nic);
+    }
+  }
+
+  private checkNotBusy(nic: string): void {
+    if (this.busy.has(nic)) throw new ShareError('Busy', `another change of ${nic} is in progress`, 'try again when it has finished');
+  }
+
+  private requireBackend(): SettingsBackend {
     const backend = this.currentBackend();
-    if (backend === undefined) throw new ShareError('BackendUnavailable', 'neither NetworkManager nor the ifcfg fallback is available', 'start NetworkManager');
-    const snapshot = backend.snapshot();
-    const iface = snapshot.interfaces.find((i) => i.name === nic);
-    if (iface === undefined) throw new ShareError('NoSuchInterface', `there is no network interface named ${nic}`);
-    return { backend, snapshot, iface };
+    if (backend === undefined) throw new ShareError('BackendUnavailable', 'neither NetworkManager nor the ifcfg fallback is available', 'start NetworkManager, or configure the ifcfg directory');
+    return backend;
   }
 }

@@ -29,10 +29,10 @@ export function sharedInterfaceImplementation(sharing: Sharing, version: string)
         ])],
       },
       Share: {
-        prepare: async ([nic, options]) => asPrepared(sharing.prepareShare(nic, decodeShareOptions(options)), (bridge): [string] => [bridge]),
+        prepare: async ([nic, options]) => asPrepared(await sharing.prepareShare(nic, decodeShareOptions(options)), (bridge): [string] => [bridge]),
       },
       Unshare: {
-        prepare: async ([nic, options]) => asPrepared(sharing.prepareUnshare(nic, decodeUnshareOptions(options)), (): [] => []),
+        prepare: async ([nic, options]) => asPrepared(await sharing.prepareUnshare(nic, decodeUnshareOptions(options)), (): [] => []),
       },
     },
     properties: {

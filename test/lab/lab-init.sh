@@ -61,6 +61,7 @@ ip -n lan link set lanbr up
 ip netns exec lan dnsmasq --keep-in-foreground --conf-file=/dev/null --bind-interfaces \
   --interface=lanbr --except-interface=lo --port=0 \
   --dhcp-range=192.0.2.100,192.0.2.199,255.255.255.0,1h --dhcp-option=option:router,192.0.2.1 \
+  --enable-ra --dhcp-range=::,constructor:lanbr,ra-only,64,1h \
   --dhcp-leasefile="$dir/dnsmasq.leases" --dhcp-authoritative \
   --pid-file="$dir/dnsmasq.pid" --log-facility="$dir/dnsmasq.log" --log-dhcp &
 

@@ -1,0 +1,84 @@
+// Reads the kernel's real network state with iproute2 (`ip -j`), and pings: the truth that
+// verification compares plans with, whichever backend made the change.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { HostObserver, LiveAddress, LiveHost, LiveLink, LiveRoute } from '../bridge/verify';
+
+const run = promisify(execFile);
+
+interface IpLink {
+  ifname?: string;
+  address?: string;
+  flags?: string[];
+  master?: string;
+  linkinfo?: { info_kind?: string; info_data?: { stp_state?: number } };
+  addr_info?: Array<{ family?: string; local?: string; prefixlen?: number; scope?: string; dynamic?: boolean }>;
+}
+
+interface IpRoute {
+  dst?: string;
+  dev?: string;
+  gateway?: string;
+  protocol?: string;
+}
+
+async function ipJson(args: string[]): Promise<unknown> {
+  const { stdout } = await run('ip', ['-j', ...args], { timeout: 10_000 });
+  return JSON.parse(stdout || '[]') as unknown;
+}
+
+function asArray<T>(value: unknown): T[] {
+  return Array.isArray(value) ? (value as T[]) : [];
+}
+
+export function parseLinks(details: unknown, addresses: unknown): Map<string, LiveLink> {
+  const byName = new Map<string, IpLink>();
+  for (const a of asArray<IpLink>(addresses)) if (a.ifname) byName.set(a.ifname, a);
+  const links = new Map<string, LiveLink>();
+  for (const l of asArray<IpLink>(details)) {
+    if (!l.ifname) continue;
+    const addrs: LiveAddress[] = (byName.get(l.ifname)?.addr_info ?? [])
+      .filter((a) => a.local !== undefined && (a.family === 'inet' || a.family === 'inet6'))
+      .map((a) => ({ cidr: `${a.local}/${a.prefixlen ?? 0}`, family: a.family === 'inet' ? 4 : 6, global: a.scope === 'global', dynamic: a.dynamic === true }));
+    const stp = l.linkinfo?.info_data?.stp_state;
+    links.set(l.ifname, {
+      name: l.ifname,
+      mac: (l.address ?? '').toLowerCase(),
+      up: (l.flags ?? []).includes('UP'),
+      controller: l.master,
+      kind: l.linkinfo?.info_kind,
+      addresses: addrs,
+      ...(stp === undefined ? {} : { stp: stp !== 0 }),
+    });
+  }
+  return links;
+}
+
+export function parseRoutes(family: 4 | 6, routes: unknown): LiveRoute[] {
+  return asArray<IpRoute>(routes)
+    .filter((r) => r.dst !== undefined && r.dev !== undefined)
+    .map((r) => ({ family, dst: r.dst as string, dev: r.dev as string, gateway: r.gateway, kernel: r.protocol === 'kernel' || r.protocol === 'ra' }));
+}
+
+export class KernelObserver implements HostObserver {
+  async observe(): Promise<LiveHost> {
+    const [details, addresses, routes4, routes6] = await Promise.all([
+      ipJson(['-d', 'link', 'show']),
+      ipJson(['addr', 'show']),
+      ipJson(['-4', 'route', 'show', 'table', 'main']),
+      ipJson(['-6', 'route', 'show', 'table', 'main']),
+    ]);
+    return { links: parseLinks(details, addresses), routes: [...parseRoutes(4, routes4), ...parseRoutes(6, routes6)] };
+  }
+
+  async answers(address: string, device: string): Promise<boolean> {
+    const family = address.includes(':') ? '-6' : '-4';
+    try {
+      await run('ping', [family, '-c', '1', '-W', '1', '-I', device, '-n', '-q', address], { timeout: 5_000 });
+      return true;
+    } catch {
+      // ping exits non-zero when nothing answered: that is the answer, not an error
+      return false;
+    }
+  }
+}
