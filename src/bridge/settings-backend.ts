@@ -38,7 +38,9 @@ export interface SettingsBackend {
   begin(interfaces: readonly string[], rollbackTimeoutSeconds: number): Promise<Transaction>;
   /** Makes the bridge with the NIC as its port and moves the NIC's IP configuration onto it. */
   applyShare(plan: SharePlan): Promise<void>;
-  /** Removes the bridge and its port and brings the NIC's own configuration back. */
+  /** Takes the NIC off the bridge and brings its own configuration back (verified after). */
   applyUnshare(plan: UnsharePlan): Promise<void>;
+  /** After a verified, committed unshare: forget what sharing kept (NM: our two profiles). */
+  finishUnshare(plan: UnsharePlan): Promise<void>;
   close(): Promise<void>;
 }

@@ -26,6 +26,8 @@ export interface UnsharePlan {
   readonly guests: readonly string[];
 }
 
+const STP_DEFAULT_FORWARD_DELAY_SECONDS = 15;
+
 /** br-<nic> when it fits the kernel's 15 bytes, else br<n>: deterministic and free. */
 export function defaultBridgeName(nic: string, taken: ReadonlySet<string>): string {
   const preferred = `br-${nic}`;
@@ -42,9 +44,11 @@ export function planShare(snapshot: HostSnapshot, nic: string, options: ShareOpt
   if (sharedThrough !== undefined) throw new ShareError('AlreadyShared', `${nic} is already shared through bridge ${sharedThrough}`);
   const verdict = shareability(iface, backendName);
   if (!verdict.shareable) throw new ShareError('NotShareable', `${nic} cannot be shared: ${verdict.reason}`, verdict.hint);
-  if (options.stp && options.forwardDelay > 0 && options.forwardDelay < 2) {
+  if (options.stp && options.forwardDelay === 1) {
     throw new ShareError('InvalidArgs', "with STP on, 'forward-delay' must be between 2 and 30 seconds (the kernel's range)");
   }
+  // Without STP the kernel forwards at once; with it, 0 means the usual 15 s.
+  const forwardDelay = options.stp ? options.forwardDelay || STP_DEFAULT_FORWARD_DELAY_SECONDS : 0;
   const taken = new Set([...takenNames, ...snapshot.interfaces.map((i) => i.name)]);
   let bridge: string;
   if (options.bridge !== undefined) {
@@ -55,7 +59,7 @@ export function planShare(snapshot: HostSnapshot, nic: string, options: ShareOpt
   }
   return {
     nic, nicMac: iface.mac, nicType: iface.type, bridge,
-    stp: options.stp, forwardDelay: options.forwardDelay, rollbackTimeout: options.rollbackTimeout, persist: options.persist,
+    stp: options.stp, forwardDelay, rollbackTimeout: options.rollbackTimeout, persist: options.persist,
   };
 }
 

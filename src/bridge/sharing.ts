@@ -98,6 +98,7 @@ export class Sharing {
       () => backend.applyUnshare(plan),
       (after, answering) => [...unsharedProblems(after, plan.nic, plan.bridge), ...identityProblems(identity, after, answering)],
       identity);
+    await backend.finishUnshare(plan);
     this.log.info(`${plan.nic} is no longer shared`);
   }
 

@@ -65,7 +65,7 @@ export class BackendSelector {
     const previous = this.backend;
     this.backend = undefined;
     await previous?.close();
-    const next = networkManagerPresent ? await NmBackend.start(this.bus) : await this.fallback();
+    const next = networkManagerPresent ? await NmBackend.start(this.bus, this.log) : await this.fallback();
     this.backend = next;
     next?.onChange(() => this.notify());
     this.log.info(`settings backend: ${next?.name ?? 'none'}`);

@@ -47,6 +47,13 @@ mkdir -p "$dir"
 mount --bind /run/lab-dir "$dir"
 hostname lab
 
+# polkit reads actions only from /usr/share/polkit-1/actions: give the lab a copy with ours in it.
+if [ -n "${LAB_POLKIT_ACTIONS:-}" ]; then
+  mkdir -p /run/lab-polkit-actions
+  cp -a /usr/share/polkit-1/actions/. "$LAB_POLKIT_ACTIONS"/*.policy /run/lab-polkit-actions/
+  mount --bind /run/lab-polkit-actions /usr/share/polkit-1/actions
+fi
+
 # 2. The LAN: a second network namespace with a DHCP server and a "router" at 192.0.2.1,
 # reached through a veth whose lab end is the NIC to share, eth0.
 ip link set lo up

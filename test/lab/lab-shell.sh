@@ -6,6 +6,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 dir=$(mktemp -d "${TMPDIR:-/tmp}/shared-interface-lab.XXXXXX")
 mkdir -p "$dir/overlay"
 export LAB_EXTRA_BUS_CONF="${LAB_EXTRA_BUS_CONF-<include>$here/../../dbus-services/org.fedoraproject.SharedInterface.conf</include>}"
+export LAB_POLKIT_ACTIONS="${LAB_POLKIT_ACTIONS-$here/../../polkit}"
 coproc LAB { exec unshare --net --mount --uts --ipc --pid --fork --kill-child --mount-proc bash "$here/lab-init.sh" "$dir" 2>>"$dir/unshare.log"; }
 lab_unshare=$LAB_PID
 cleanup() { kill -9 "$(cat /proc/$lab_unshare/task/$lab_unshare/children 2>/dev/null)" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$dir"; }

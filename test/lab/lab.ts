@@ -73,6 +73,7 @@ export class Lab {
       LAB_NIC_PROFILE: options.nicProfile ?? 'dhcp',
       LAB_OVERLAY: options.overlay ? '1' : '0',
       LAB_EXTRA_BUS_CONF: options.busPolicy === false ? '' : `<include>${BUS_POLICY}</include>`,
+      LAB_POLKIT_ACTIONS: join(REPO_ROOT, 'polkit'),
     };
     // stdin stays open as long as this process lives: if the test runner dies, lab-init sees
     // EOF and the whole lab goes with it.

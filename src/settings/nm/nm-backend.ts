@@ -1,33 +1,60 @@
 // The NetworkManager backend: NetworkManager owns the bridge; we speak to it over D-Bus only.
+// Devices and profiles are mirrored in memory from NetworkManager's own signals, so reading the
+// state costs no round trip and changes made with nmcli behind our back show up at once.
 import type { BusConnection } from '../../bus/bus-connection';
+import * as t from '../../bus/bus-value';
 import type { HostSnapshot, SettingsBackend, Transaction } from '../../bridge/settings-backend';
 import { ShareError } from '../../bridge/share-error';
 import type { SharePlan, UnsharePlan } from '../../bridge/share-plan';
-import { hostInterfaces } from './nm-devices';
-import { NmObjectCache } from './nm-object-cache';
+import { CHECKPOINT_DELETE_NEW_CONNECTIONS, NmClient } from './nm-client';
+import { hostInterfaces, nmDevices, type NmDevice } from './nm-devices';
+import { translateNmError } from './nm-errors';
+import { NM_PATH, NmObjectCache } from './nm-object-cache';
+import { connectionUuid, getSetting, ourTag, type NmSettings } from './nm-settings';
+import { dhcpProfile, shareProfiles } from './nm-translate';
+
+const SETTINGS_CONNECTION = 'org.freedesktop.NetworkManager.Settings.Connection';
+const ACTIVE_CONNECTION = 'org.freedesktop.NetworkManager.Connection.Active';
+
+export interface NmLog {
+  info(message: string): void;
+  error(message: string): void;
+}
 
 export class NmBackend implements SettingsBackend {
   readonly name = 'NetworkManager' as const;
   private readonly listeners: Array<() => void> = [];
+  private readonly profiles = new Map<string, NmSettings>();
+  private readonly unsubscribers: Array<() => Promise<void>> = [];
   private cached: HostSnapshot | undefined;
+  private closed = false;
 
-  private constructor(private readonly cache: NmObjectCache) {
-    cache.onChange(() => {
-      this.cached = undefined;
-      for (const listener of this.listeners) listener();
-    });
-  }
+  private constructor(
+    private readonly cache: NmObjectCache,
+    private readonly client: NmClient,
+    private readonly log: NmLog,
+  ) {}
 
-  static async start(bus: BusConnection): Promise<NmBackend> {
+  static async start(bus: BusConnection, log: NmLog): Promise<NmBackend> {
     const cache = new NmObjectCache(bus);
-    const backend = new NmBackend(cache);
+    const backend = new NmBackend(cache, new NmClient(bus), log);
+    cache.onChange((path) => backend.onObjectChange(path));
+    backend.unsubscribers.push(await bus.subscribe(
+      { sender: 'org.freedesktop.NetworkManager', pathNamespace: `${NM_PATH}/Settings`, interface: SETTINGS_CONNECTION, member: 'Updated' },
+      (msg) => backend.refreshProfile(msg.path),
+    ));
     await cache.start();
+    await backend.loadProfiles();
     return backend;
   }
 
   snapshot(): HostSnapshot {
     if (this.cached === undefined) {
       const shared = new Map<string, string>();
+      for (const settings of this.profiles.values()) {
+        const tag = ourTag(settings);
+        if (tag?.role === 'port') shared.set(tag.nic, tag.bridge);
+      }
       this.cached = { interfaces: hostInterfaces(this.cache, shared), shared };
     }
     return this.cached;
@@ -37,23 +64,135 @@ export class NmBackend implements SettingsBackend {
     this.listeners.push(listener);
   }
 
-  async checkShare(_plan: SharePlan): Promise<void> {
-    throw new ShareError('NotSupported', 'not implemented yet');
+  async checkShare(plan: SharePlan): Promise<void> {
+    this.device(plan.nic);
+    for (const settings of this.profiles.values()) {
+      if (getSetting(settings, 'connection', 'interface-name', t.string) === plan.bridge && getSetting(settings, 'connection', 'type', t.string) !== '802-3-ethernet') {
+        throw new ShareError('InvalidArgs', `a NetworkManager profile for an interface named ${plan.bridge} already exists; choose another bridge name`);
+      }
+    }
   }
 
-  async begin(_interfaces: readonly string[], _rollbackTimeoutSeconds: number): Promise<Transaction> {
-    throw new ShareError('NotSupported', 'not implemented yet');
+  async begin(interfaces: readonly string[], rollbackTimeoutSeconds: number): Promise<Transaction> {
+    const devices = nmDevices(this.cache).filter((d) => interfaces.includes(d.name)).map((d) => d.path);
+    // Only these devices, so changes of other NICs can run meanwhile. (DISCONNECT_NEW_DEVICES
+    // would need all devices; deleting our new profiles on rollback removes the bridge anyway.)
+    const checkpoint = await this.client.checkpointCreate(devices, rollbackTimeoutSeconds, CHECKPOINT_DELETE_NEW_CONNECTIONS);
+    return {
+      commit: () => this.client.checkpointDestroy(checkpoint),
+      rollback: async () => {
+        const results = await this.client.checkpointRollback(checkpoint);
+        const failed = [...results].filter(([, result]) => result !== 0);
+        if (failed.length > 0) this.log.error(`checkpoint rollback did not restore every device: ${failed.map(([d, r]) => `${d}: ${r}`).join(', ')}`);
+      },
+    };
   }
 
-  async applyShare(_plan: SharePlan): Promise<void> {
-    throw new ShareError('NotSupported', 'not implemented yet');
+  async applyShare(plan: SharePlan): Promise<void> {
+    const device = this.device(plan.nic);
+    const original = this.activeProfile(device);
+    const profiles = shareProfiles(plan, original?.settings);
+    try {
+      const bridgePath = await this.client.addConnection(profiles.bridge, plan.persist);
+      this.profiles.set(bridgePath, profiles.bridge);
+      const portPath = await this.client.addConnection(profiles.port, plan.persist);
+      this.profiles.set(portPath, profiles.port);
+      this.invalidate();
+      // Activating the port brings its bridge up with it, and takes the NIC off its old profile.
+      await this.client.activateConnection(portPath, device.path);
+    } catch (err) {
+      throw translateNmError(err, `sharing ${plan.nic}`);
+    }
   }
 
-  async applyUnshare(_plan: UnsharePlan): Promise<void> {
-    throw new ShareError('NotSupported', 'not implemented yet');
+  async applyUnshare(plan: UnsharePlan): Promise<void> {
+    const device = this.device(plan.nic);
+    const port = this.ourProfiles(plan.nic).find((p) => p.tag.role === 'port');
+    const originalUuid = port?.tag.originalUuid ?? '';
+    let originalPath = [...this.profiles].find(([, s]) => originalUuid !== '' && connectionUuid(s) === originalUuid)?.[0];
+    if (originalPath === undefined) {
+      // The NIC had no profile before (or it was deleted meanwhile): give it DHCP.
+      this.log.info(`${plan.nic}: its original profile is gone; activating a DHCP profile`);
+      originalPath = await this.client.addConnection(dhcpProfile(plan.nic, device.deviceType === 10 ? 'bond' : 'ethernet'), true);
+    }
+    await this.client.activateConnection(originalPath, device.path);
+    const bridgeDevice = nmDevices(this.cache).find((d) => d.name === plan.bridge);
+    if (bridgeDevice !== undefined && bridgeDevice.activeConnection !== '/') {
+      await this.client.deactivateConnection(bridgeDevice.activeConnection).catch((err: unknown) => {
+        // Already gone with its last port: nothing left to deactivate.
+        this.log.info(`deactivating ${plan.bridge}: ${err instanceof Error ? err.message : String(err)}`);
+      });
+    }
+  }
+
+  async finishUnshare(plan: UnsharePlan): Promise<void> {
+    for (const { path } of this.ourProfiles(plan.nic)) {
+      await this.client.deleteConnection(path);
+      this.profiles.delete(path);
+    }
+    this.invalidate();
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    for (const unsubscribe of this.unsubscribers.splice(0)) await unsubscribe();
     await this.cache.stop();
+  }
+
+  private ourProfiles(nic: string): Array<{ path: string; tag: NonNullable<ReturnType<typeof ourTag>> }> {
+    const out: Array<{ path: string; tag: NonNullable<ReturnType<typeof ourTag>> }> = [];
+    for (const [path, settings] of this.profiles) {
+      const tag = ourTag(settings);
+      if (tag?.nic === nic) out.push({ path, tag });
+    }
+    return out;
+  }
+
+  private device(name: string): NmDevice {
+    const device = nmDevices(this.cache).find((d) => d.name === name);
+    if (device === undefined) throw new ShareError('NoSuchInterface', `NetworkManager has no device named ${name}`);
+    return device;
+  }
+
+  /** The profile active on the device now, with its settings, if any. */
+  private activeProfile(device: NmDevice): { path: string; settings: NmSettings } | undefined {
+    if (device.activeConnection === '/') return undefined;
+    const path = this.cache.property(device.activeConnection, ACTIVE_CONNECTION, 'Connection', t.objectPath);
+    const settings = path === undefined ? undefined : this.profiles.get(path);
+    return path === undefined || settings === undefined ? undefined : { path, settings };
+  }
+
+  private async loadProfiles(): Promise<void> {
+    const paths = [...this.cache.withInterface(SETTINGS_CONNECTION)].map(([path]) => path);
+    await Promise.all(paths.map((path) => this.refreshProfile(path)));
+    this.invalidate();
+  }
+
+  private async refreshProfile(path: string): Promise<void> {
+    try {
+      this.profiles.set(path, await this.client.getSettings(path));
+    } catch (err) {
+      // Deleted between the signal and our read: the removal signal will follow.
+      this.log.info(`cannot read profile ${path}: ${err instanceof Error ? err.message : String(err)}`);
+      this.profiles.delete(path);
+    }
+    this.invalidate();
+  }
+
+  private onObjectChange(path: string): void {
+    if (this.closed) return;
+    if (path === '') {
+      void this.loadProfiles();
+    } else if (path.startsWith(`${NM_PATH}/Settings/`)) {
+      const exists = this.cache.get(path)?.has(SETTINGS_CONNECTION) === true;
+      if (!exists) this.profiles.delete(path);
+      else if (!this.profiles.has(path)) void this.refreshProfile(path);
+    }
+    this.invalidate();
+  }
+
+  private invalidate(): void {
+    this.cached = undefined;
+    for (const listener of this.listeners) listener();
   }
 }

@@ -1,0 +1,72 @@
+// NetworkManager connection settings (a{sa{sv}}) as one typed value that keeps every key it
+// doesn't model: a profile we copy or touch goes back to NetworkManager with everything the user
+// had in it. Pure: no bus calls here.
+import * as t from '../../bus/bus-value';
+
+/** setting name → property name → value, in NetworkManager's D-Bus form. */
+export type NmSettings = Map<string, Map<string, t.Variant>>;
+
+export const nmSettingsCodec = t.dict(t.vardict);
+
+/** Our mark on the profiles we create, in NM's `user.data` (keys need a dot; NM keeps them). */
+export const USER_DATA_PREFIX = 'org.fedoraproject.shared-interface';
+export const TAG_ROLE = `${USER_DATA_PREFIX}.role`;
+export const TAG_NIC = `${USER_DATA_PREFIX}.nic`;
+export const TAG_BRIDGE = `${USER_DATA_PREFIX}.bridge`;
+export const TAG_ORIGINAL = `${USER_DATA_PREFIX}.original-uuid`;
+
+export function cloneSettings(settings: NmSettings): NmSettings {
+  return new Map([...settings].map(([name, props]) => [name, new Map(props)]));
+}
+
+export function getSetting<T>(settings: NmSettings, setting: string, key: string, codec: t.Codec<T>): T | undefined {
+  const value = settings.get(setting)?.get(key);
+  if (value === undefined || value.signature !== codec.signature) return undefined;
+  return codec.decode(value.value, `${setting}.${key}`);
+}
+
+export function setSetting<T>(settings: NmSettings, setting: string, key: string, codec: t.Codec<T>, value: T): void {
+  let props = settings.get(setting);
+  if (props === undefined) {
+    props = new Map();
+    settings.set(setting, props);
+  }
+  props.set(key, t.makeVariant(codec.signature, codec.encode(value)));
+}
+
+export function deleteSetting(settings: NmSettings, setting: string, key: string): void {
+  settings.get(setting)?.delete(key);
+}
+
+export function userData(settings: NmSettings): Map<string, string> {
+  return getSetting(settings, 'user', 'data', t.dict(t.string)) ?? new Map();
+}
+
+export interface OurTag {
+  readonly role: 'bridge' | 'port';
+  readonly nic: string;
+  readonly bridge: string;
+  /** UUID of the profile the NIC had before sharing; '' when it had none. */
+  readonly originalUuid: string;
+}
+
+export function ourTag(settings: NmSettings): OurTag | undefined {
+  const data = userData(settings);
+  const role = data.get(TAG_ROLE);
+  const nic = data.get(TAG_NIC);
+  const bridge = data.get(TAG_BRIDGE);
+  if ((role !== 'bridge' && role !== 'port') || nic === undefined || bridge === undefined) return undefined;
+  return { role, nic, bridge, originalUuid: data.get(TAG_ORIGINAL) ?? '' };
+}
+
+export function connectionUuid(settings: NmSettings): string {
+  return getSetting(settings, 'connection', 'uuid', t.string) ?? '';
+}
+
+export function connectionId(settings: NmSettings): string {
+  return getSetting(settings, 'connection', 'id', t.string) ?? '';
+}
+
+export function connectionType(settings: NmSettings): string {
+  return getSetting(settings, 'connection', 'type', t.string) ?? '';
+}
