@@ -116,7 +116,10 @@ if [ "${LAB_NM:-1}" = 1 ]; then
     dhcp)
       nmcli connection add type ethernet ifname eth0 con-name "Wired eth0" \
         ipv4.method auto ipv6.method auto ipv6.addr-gen-mode eui64 >/dev/null
-      nmcli --wait 30 connection up "Wired eth0" >/dev/null ;;
+      nmcli --wait 30 connection up "Wired eth0" >/dev/null
+      # Activation may complete on IPv6 (router advertisements) before the DHCPv4 lease.
+      for _ in $(seq 150); do ip -4 addr show dev eth0 | grep -q inet && break; sleep 0.1; done
+      ip -4 addr show dev eth0 | grep -q inet || fail "eth0 got no DHCP lease" ;;
     static)
       nmcli connection add type ethernet ifname eth0 con-name "Wired eth0" \
         ipv4.method manual ipv4.addresses 192.0.2.10/24 ipv4.gateway 192.0.2.1 \

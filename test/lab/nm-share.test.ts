@@ -1,0 +1,191 @@
+// Share and Unshare through NetworkManager, in the sealed lab, checked against the real state.
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BusCallError } from '../../src/bus/bus-connection';
+import { makeVariant } from '../../src/bus/bus-value';
+import { Lab, waitFor } from './lab';
+import { addGuestNamespace, guestDhcp } from './lab-guests';
+import { activeProfiles, globalAddresses, ipv4, keyfiles, links, networkState, parseKeyfile, pings, routes } from './nm-state';
+import { ServiceClient } from './service-client';
+
+const NIC_MAC = '52:54:00:12:34:56';
+
+async function withLab(options: Parameters<typeof Lab.start>[0], body: (lab: Lab, client: ServiceClient) => Promise<void>): Promise<void> {
+  const lab = await Lab.start(options);
+  const bus = await lab.connect();
+  try {
+    await lab.startDaemon();
+    await body(lab, new ServiceClient(bus));
+  } finally {
+    bus.close();
+    await lab.stop();
+  }
+}
+
+async function errorName(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof BusCallError) return { name: err.errorName, message: err.message };
+    throw err;
+  }
+  throw new Error('the call succeeded');
+}
+
+test('a DHCP NIC is shared: same IP and MAC, NIC enslaved, profiles on disk, guests get LAN leases; unshare restores it', async (t) => {
+  await withLab({}, async (lab, client) => {
+    const before = await networkState(lab);
+    const address = ipv4((await links(lab)).get('eth0'));
+    t.truthy(address);
+    const changes: unknown[] = [];
+    await client.bus.subscribe({ path: '/org/fedoraproject/SharedInterface', interface: 'org.freedesktop.DBus.Properties', member: 'PropertiesChanged' }, (msg) => changes.push(msg.body[1]));
+
+    t.is(await client.share('eth0'), 'br-eth0');
+
+    const after = await links(lab);
+    t.is(after.get('eth0')?.master, 'br-eth0');
+    t.is(after.get('br-eth0')?.address, NIC_MAC);
+    t.is(ipv4(after.get('br-eth0')), address, 'the bridge got the same lease');
+    t.deepEqual(globalAddresses(after.get('eth0')), []);
+    t.true((await routes(lab)).some((r) => r.dst === 'default' && r.dev === 'br-eth0'));
+    t.true(await pings(lab, '192.0.2.1', 'br-eth0'));
+    // Profiles on disk, tagged as ours; the user's own keyfile is untouched.
+    const files = keyfiles(lab);
+    t.is(files.get('Wired eth0.nmconnection'), before.keyfiles.get('Wired eth0.nmconnection'));
+    const bridgeFile = parseKeyfile(files.get('br-eth0 (shares eth0).nmconnection') ?? '');
+    t.like(bridgeFile, { connection: { type: 'bridge', 'interface-name': 'br-eth0' }, bridge: { stp: false }, ethernet: { 'cloned-mac-address': NIC_MAC.toUpperCase() }, ipv4: { method: 'auto' } });
+    const portFile = parseKeyfile(files.get('eth0 (port of br-eth0).nmconnection') ?? '');
+    t.like(portFile, { connection: { 'slave-type': 'bridge', 'autoconnect-priority': '1' } });
+    t.is(portFile['connection']?.['master'], bridgeFile['connection']?.['uuid']);
+    t.deepEqual(await client.shared(), new Map([['eth0', 'br-eth0']]));
+    await waitFor('PropertiesChanged with Shared', () => (changes.length > 0 ? true : undefined), 5000);
+
+    // A guest on the bridge is on the LAN: the LAN's DHCP server leases it an address. Its MAC
+    // is lower than the NIC's: an unpinned bridge would take it; ours keeps the host's.
+    const guest = await addGuestNamespace(lab, 'guest1', 'br-eth0', '02:00:00:00:00:01');
+    const leased = await guestDhcp(lab, guest);
+    t.regex(leased, /^192\.0\.2\.1\d\d$/);
+    t.regex(readFileSync(join(lab.dir, 'dnsmasq.leases'), 'utf8'), /02:00:00:00:00:01/);
+    t.is((await links(lab)).get('br-eth0')?.address, NIC_MAC);
+    t.true((await lab.exec(['ip', 'netns', 'exec', 'lan', 'ping', '-c', '1', '-W', '2', leased], { allowFailure: true })).code === 0, 'the LAN reaches the guest');
+
+    // Unshare refuses while a guest is attached, naming it; force cuts it off.
+    const busy = await errorName(client.unshare('eth0'));
+    t.is(busy.name, 'org.fedoraproject.SharedInterface.Error.Busy');
+    t.regex(busy.message, /vguest1/);
+    await client.unshare('eth0', { force: makeVariant('b', true) });
+
+    const restored = await networkState(lab);
+    t.deepEqual(restored.keyfiles, before.keyfiles, 'the profiles on disk are exactly as before');
+    t.deepEqual(restored.active, before.active);
+    t.deepEqual(restored.eth0, before.eth0);
+    t.false((await links(lab)).has('br-eth0'));
+    t.deepEqual(await client.shared(), new Map());
+  });
+});
+
+test('a static NIC is shared with its extra route, DNS and IPv6 address moved to the bridge', async (t) => {
+  await withLab({ nicProfile: 'static' }, async (lab, client) => {
+    t.is(await client.share('eth0', { bridge: makeVariant('s', 'br0') }), 'br0');
+    const br0 = (await links(lab)).get('br0');
+    t.deepEqual(globalAddresses(br0), ['192.0.2.10/24', '2001:db8::10/64']);
+    const v4 = await routes(lab);
+    t.true(v4.some((r) => r.dst === 'default' && r.gateway === '192.0.2.1' && r.dev === 'br0'));
+    t.true(v4.some((r) => r.dst === '198.51.100.0/24' && r.gateway === '192.0.2.254' && r.dev === 'br0'));
+    const dns = await lab.sh("nmcli -g ipv4.dns,ipv4.dns-search,ipv6.addresses connection show 'br0 (shares eth0)'");
+    t.is(dns.trim(), '192.0.2.53\nlab.example\n2001\\:db8\\:\\:10/64');
+    t.true(await pings(lab, '192.0.2.1', 'br0'));
+    await client.unshare('eth0');
+    t.deepEqual(globalAddresses((await links(lab)).get('eth0')), ['192.0.2.10/24', '2001:db8::10/64']);
+    t.true((await routes(lab)).some((r) => r.dst === '198.51.100.0/24' && r.dev === 'eth0'));
+  });
+});
+
+test('after a NetworkManager restart the bridge comes back by itself, and a LAN link flap heals', async (t) => {
+  await withLab({}, async (lab, client) => {
+    await client.share('eth0');
+    const address = ipv4((await links(lab)).get('br-eth0'));
+    await lab.restartNetworkManager();
+    await waitFor('the bridge back with its address', async () => {
+      const now = await links(lab);
+      return now.get('eth0')?.master === 'br-eth0' && ipv4(now.get('br-eth0')) === address ? true : undefined;
+    }, 30_000);
+    t.deepEqual(await activeProfiles(lab), ['br-eth0 (shares eth0):br-eth0', 'eth0 (port of br-eth0):eth0']);
+    await waitFor('the daemon to follow NetworkManager back', async () => ((await client.shared()).get('eth0') === 'br-eth0' ? true : undefined), 10_000);
+
+    await lab.sh('ip -n lan link set lan0 down; sleep 3; ip -n lan link set lan0 up');
+    await waitFor('the gateway to answer again', async () => ((await pings(lab, '192.0.2.1', 'br-eth0')) ? true : undefined), 30_000);
+    t.is(ipv4((await links(lab)).get('br-eth0')), address);
+    t.is((await links(lab)).get('eth0')?.master, 'br-eth0');
+  });
+});
+
+test('a change that cannot be verified is rolled back to the exact previous state', async (t) => {
+  await withLab({}, async (lab, client) => {
+    const before = await networkState(lab);
+    // STP with a 30 s forward delay keeps the port blocking: no DHCP lease within the deadline.
+    const failure = await errorName(client.share('eth0', {
+      stp: makeVariant('b', true), 'forward-delay': makeVariant('u', 30), 'rollback-timeout': makeVariant('u', 15),
+    }));
+    t.is(failure.name, 'org.fedoraproject.SharedInterface.Error.RolledBack');
+    t.regex(failure.message, /could not be verified: .*lacks the address 192\.0\.2\.\d+\/24/);
+    // The rollback returns at once; addresses come back as NetworkManager reactivates the profile.
+    const after = await waitFor('eth0 to have all its addresses back', async () => {
+      const now = await networkState(lab);
+      return now.eth0.length === before.eth0.length ? now : undefined;
+    }, 20_000);
+    t.deepEqual(after, before);
+    t.deepEqual(await client.shared(), new Map());
+  });
+});
+
+test('every refusal returns its typed error and changes nothing', async (t) => {
+  await withLab({}, async (lab, client) => {
+    // More NICs: eth1 a port of an NM bridge br9, eth2 not managed by NM.
+    await lab.sh(`
+      ip link add eth1 type veth peer name eth1-peer
+      ip link add eth2 type veth peer name eth2-peer
+      ip link set eth1-peer up; ip link set eth2-peer up
+      nmcli connection add type bridge ifname br9 con-name br9 bridge.stp no ipv4.method disabled ipv6.method disabled >/dev/null
+      nmcli connection add type ethernet ifname eth1 con-name br9-port master br9 slave-type bridge >/dev/null
+      nmcli --wait 20 connection up br9-port >/dev/null
+      nmcli device set eth2 managed no
+    `);
+    await waitFor('br9 to have eth1', async () => ((await links(lab)).get('eth1')?.master === 'br9' ? true : undefined));
+    const before = await networkState(lab);
+    const expect = async (nic: string, options: Record<string, ReturnType<typeof makeVariant>>, name: string, message: RegExp) => {
+      const err = await errorName(client.share(nic, options));
+      t.is(err.name, name, `${nic}: ${err.message}`);
+      t.regex(err.message, message);
+    };
+    await expect('lo', {}, 'org.fedoraproject.SharedInterface.Error.NotShareable', /loopback/);
+    await expect('br9', {}, 'org.fedoraproject.SharedInterface.Error.NotShareable', /is a bridge itself/);
+    await expect('eth1', {}, 'org.fedoraproject.SharedInterface.Error.NotShareable', /already a port of br9/);
+    await expect('eth2', {}, 'org.fedoraproject.SharedInterface.Error.NotShareable', /does not manage it[\s\S]*nmcli device set eth2 managed yes/);
+    await expect('nosuch0', {}, 'org.fedoraproject.SharedInterface.Error.NoSuchInterface', /nosuch0/);
+    await expect('eth0', { bridge: makeVariant('s', 'br9') }, 'org.freedesktop.DBus.Error.InvalidArgs', /br9 already exists/);
+    await expect('eth0', { bridge: makeVariant('s', 'x$(touch /p)') }, 'org.freedesktop.DBus.Error.InvalidArgs', /not allowed/);
+    await expect('eth0', { 'forward-delay': makeVariant('u', 99) }, 'org.freedesktop.DBus.Error.InvalidArgs', /forward-delay/);
+    t.deepEqual(await networkState(lab), before);
+
+    // Two calls for the same NIC at once: one shares, the other is Busy; then sharing again is AlreadyShared.
+    const results = await Promise.allSettled([client.share('eth0'), client.share('eth0')]);
+    t.is(results.filter((r) => r.status === 'fulfilled').length, 1);
+    const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    t.is((rejected?.reason as BusCallError | undefined)?.errorName, 'org.fedoraproject.SharedInterface.Error.Busy');
+    await expect('eth0', {}, 'org.fedoraproject.SharedInterface.Error.AlreadyShared', /already shared through bridge br-eth0/);
+  });
+});
+
+test('persist=false keeps the profiles in memory only', async (t) => {
+  await withLab({ nicProfile: 'none' }, async (lab, client) => {
+    t.is(await client.share('eth0', { persist: makeVariant('b', false) }), 'br-eth0');
+    t.deepEqual([...keyfiles(lab).keys()], []);
+    t.true([...keyfiles(lab, '/run/NetworkManager/system-connections').keys()].some((name) => name.includes('br-eth0')));
+    // A NIC without a profile got DHCP on the bridge, and gets a DHCP profile back on unshare.
+    await waitFor('the bridge to get a DHCP address', async () => ipv4((await links(lab)).get('br-eth0')), 20_000);
+    await client.unshare('eth0');
+    await waitFor('eth0 to get its DHCP address', async () => ipv4((await links(lab)).get('eth0')), 20_000);
+  });
+});
