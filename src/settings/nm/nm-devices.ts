@@ -1,7 +1,7 @@
 // NetworkManager's devices as the domain's HostInterfaces: pure translation from the object cache.
 import * as t from '../../bus/bus-value';
 import type { HostInterface, InterfaceType } from '../../bridge/host-network';
-import type { NmObjectCache } from './nm-object-cache';
+import type { NmObjects } from './nm-object-cache';
 
 export const NM_DEVICE = 'org.freedesktop.NetworkManager.Device';
 const NM_WIRELESS = 'org.freedesktop.NetworkManager.Device.Wireless';
@@ -30,7 +30,7 @@ export interface NmDevice {
   readonly activeConnection: string;
 }
 
-export function nmDevices(cache: NmObjectCache): NmDevice[] {
+export function nmDevices(cache: NmObjects): NmDevice[] {
   const devices: NmDevice[] = [];
   for (const [path] of cache.withInterface(NM_DEVICE)) {
     const get = <T>(name: string, codec: t.Codec<T>, fallback: T): T => cache.property(path, NM_DEVICE, name, codec) ?? fallback;
@@ -48,7 +48,7 @@ export function nmDevices(cache: NmObjectCache): NmDevice[] {
   return devices;
 }
 
-export function deviceAddresses(cache: NmObjectCache, devicePath: string): string[] {
+export function deviceAddresses(cache: NmObjects, devicePath: string): string[] {
   const out: string[] = [];
   for (const [prop, iface] of [['Ip4Config', NM_IP4CONFIG], ['Ip6Config', NM_IP6CONFIG]] as const) {
     const configPath = cache.property(devicePath, NM_DEVICE, prop, t.objectPath);
@@ -63,7 +63,7 @@ export function deviceAddresses(cache: NmObjectCache, devicePath: string): strin
 }
 
 /** The domain's view of every device; `sharedThrough` comes from our profiles (see nm-profiles). */
-export function hostInterfaces(cache: NmObjectCache, sharedThrough: ReadonlyMap<string, string>): HostInterface[] {
+export function hostInterfaces(cache: NmObjects, sharedThrough: ReadonlyMap<string, string>): HostInterface[] {
   const devices = nmDevices(cache);
   const controllerOf = new Map<string, string>();
   for (const device of devices) for (const port of device.ports) controllerOf.set(port, device.name);

@@ -16,13 +16,40 @@ const interfacesAdded = t.struct<[string, Map<string, Map<string, t.Variant>>]>(
 const interfacesRemoved = t.struct<[string, string[]]>(t.objectPath, t.array(t.string));
 const propertiesChanged = t.struct<[string, Map<string, t.Variant>, string[]]>(t.string, t.vardict, t.array(t.string));
 
-export class NmObjectCache {
-  private objects = new Map<string, NmObject>();
+/** Read access to a set of NetworkManager objects (the live cache, or fixed data in tests). */
+export class NmObjects {
+  constructor(protected objects: Map<string, NmObject> = new Map()) {}
+
+  /** Builds from GetManagedObjects' reply: checks it once, here. */
+  static fromManagedObjects(reply: unknown): NmObjects {
+    return new NmObjects(managedObjects.decode(reply, 'GetManagedObjects'));
+  }
+
+  get(path: string): NmObject | undefined {
+    return this.objects.get(path);
+  }
+
+  /** Every object that implements `iface`. */
+  *withInterface(iface: string): Iterable<[string, NmObject]> {
+    for (const entry of this.objects) if (entry[1].has(iface)) yield entry;
+  }
+
+  /** One property, decoded; undefined when the object or property is absent or of another type. */
+  property<T>(path: string, iface: string, name: string, codec: t.Codec<T>): T | undefined {
+    const value = this.objects.get(path)?.get(iface)?.get(name);
+    if (value === undefined || value.signature !== codec.signature) return undefined;
+    return codec.decode(value.value, `${path} ${iface}.${name}`);
+  }
+}
+
+export class NmObjectCache extends NmObjects {
   private readonly listeners: Array<(path: string) => void> = [];
   private readonly unsubscribers: Array<() => Promise<void>> = [];
   private generation = 0;
 
-  constructor(private readonly bus: BusConnection) {}
+  constructor(private readonly bus: BusConnection) {
+    super();
+  }
 
   /** Subscribes first, then loads, so no change falls between the two. */
   async start(): Promise<void> {
@@ -60,22 +87,6 @@ export class NmObjectCache {
   /** Called with the changed object's path ('' when everything may have changed). */
   onChange(listener: (path: string) => void): void {
     this.listeners.push(listener);
-  }
-
-  get(path: string): NmObject | undefined {
-    return this.objects.get(path);
-  }
-
-  /** Every object that implements `iface`. */
-  *withInterface(iface: string): Iterable<[string, NmObject]> {
-    for (const entry of this.objects) if (entry[1].has(iface)) yield entry;
-  }
-
-  /** One property, decoded; undefined when the object or property is absent or of another type. */
-  property<T>(path: string, iface: string, name: string, codec: t.Codec<T>): T | undefined {
-    const value = this.objects.get(path)?.get(iface)?.get(name);
-    if (value === undefined || value.signature !== codec.signature) return undefined;
-    return codec.decode(value.value, `${path} ${iface}.${name}`);
   }
 
   private onAdded(msg: BusMessage): void {

@@ -1,0 +1,71 @@
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import * as t from '../../src/bus/bus-value';
+import { getSetting, ourTag } from '../../src/settings/nm/nm-settings';
+import { dhcpProfile, ipv6AddressesWillChange, shareProfiles } from '../../src/settings/nm/nm-translate';
+import { loadCases, translateCase } from '../fixtures/nm/nm-golden';
+import { settingsFromJson, stringifyGolden } from '../fixtures/nm/nm-json';
+
+for (const c of loadCases()) {
+  test(`golden: ${c.name} (regenerate: node dist/test/fixtures/nm/regenerate.js)`, (t) => {
+    t.is(stringifyGolden(translateCase(c)), readFileSync(c.expectedPath, 'utf8'));
+  });
+}
+
+const byName = new Map(loadCases().map((c) => [c.name, c]));
+function profilesOf(name: string) {
+  const c = byName.get(name);
+  if (c === undefined) throw new Error(`no case ${name}`);
+  const original = c.original === null ? undefined : settingsFromJson(c.original);
+  return { plan: c.plan, original, ...shareProfiles(c.plan, original) };
+}
+
+test('the bridge takes the whole IP configuration, keys we do not model included', (tt) => {
+  const { original, bridge } = profilesOf('static-profile');
+  for (const setting of ['ipv4', 'ipv6']) tt.deepEqual(bridge.get(setting), original?.get(setting));
+});
+
+test('the port keeps everything else of the original, gains master and a higher autoconnect priority', (tt) => {
+  const { port, bridge } = profilesOf('dhcp-profile');
+  tt.is(getSetting(port, 'connection', 'master', t.string), getSetting(bridge, 'connection', 'uuid', t.string));
+  tt.is(getSetting(port, 'connection', 'slave-type', t.string), 'bridge');
+  tt.is(getSetting(port, 'connection', 'autoconnect-priority', t.int32), -998);
+  tt.deepEqual(getSetting(port, '802-3-ethernet', 'mac-address', t.bytes), Buffer.from([82, 84, 0, 18, 52, 86]));
+  tt.is(getSetting(port, '802-3-ethernet', 'wake-on-lan', t.uint32), 64);
+  tt.false(port.has('ipv4'));
+  tt.is(getSetting(port, 'connection', 'timestamp', t.uint64), undefined);
+  tt.like(ourTag(port), { role: 'port', nic: 'eth0', bridge: 'br-eth0', originalUuid: '11111111-1111-4111-8111-111111111111' });
+});
+
+test('a bond is shared as a bond port with its options kept', (tt) => {
+  const { port } = profilesOf('bond');
+  tt.is(getSetting(port, 'connection', 'type', t.string), 'bond');
+  tt.deepEqual(getSetting(port, 'bond', 'options', t.dict(t.string)), new Map([['mode', 'active-backup'], ['miimon', '100']]));
+  tt.is(getSetting(port, 'connection', 'slave-type', t.string), 'bridge');
+});
+
+test('a VLAN is shared as a VLAN port on the same parent and id', (tt) => {
+  const { port, bridge } = profilesOf('vlan');
+  tt.is(getSetting(port, 'connection', 'type', t.string), 'vlan');
+  tt.is(getSetting(port, 'vlan', 'parent', t.string), 'eth0');
+  tt.is(getSetting(port, 'vlan', 'id', t.uint32), 100);
+  tt.is(getSetting(bridge, 'ipv4', 'method', t.string), 'manual');
+});
+
+test('STP off sends no forward delay (NetworkManager wants 2..30 s, the kernel ignores it); STP on sends it', (tt) => {
+  tt.false(profilesOf('dhcp-profile').bridge.get('bridge')?.has('forward-delay'));
+  tt.is(getSetting(profilesOf('static-profile').bridge, 'bridge', 'forward-delay', t.uint32), 15);
+});
+
+test('IPv6 addresses change with the interface name only under stable-privacy', (tt) => {
+  tt.false(ipv6AddressesWillChange(profilesOf('dhcp-profile').original));
+  tt.false(ipv6AddressesWillChange(profilesOf('static-profile').original), 'manual addresses move as they are');
+  tt.true(ipv6AddressesWillChange(profilesOf('bond').original));
+  tt.false(ipv6AddressesWillChange(undefined));
+});
+
+test('the DHCP profile for a NIC that had none uses EUI-64 addresses', (tt) => {
+  const profile = dhcpProfile('eth0', 'ethernet', () => 'u');
+  tt.is(getSetting(profile, 'ipv4', 'method', t.string), 'auto');
+  tt.is(getSetting(profile, 'ipv6', 'addr-gen-mode', t.int32), 0);
+});
