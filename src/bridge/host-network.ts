@@ -20,6 +20,8 @@ export interface HostInterface {
   readonly managed: boolean;
   /** For Wi-Fi: the mode; station mode cannot be bridged. */
   readonly wifiMode?: 'station' | 'ap' | 'adhoc' | 'mesh' | 'unknown';
+  /** What sharing would change that the user may not expect (e.g. IPv6 addresses). */
+  readonly shareNotes?: readonly string[];
 }
 
 export interface Shareability {

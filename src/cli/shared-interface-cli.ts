@@ -71,9 +71,18 @@ function detail(details: Map<string, t.Variant>, key: string): unknown {
   return details.get(key)?.value;
 }
 
-async function list(bus: BusConnection, json: boolean): Promise<void> {
+interface Row {
+  name: string; bridge: string; type: string; mac: string; carrier: boolean; shareable: boolean; reason: string;
+  addresses: string[]; notes: string[];
+}
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.map(String) : [];
+}
+
+async function listRows(bus: BusConnection): Promise<Row[]> {
   const [reply] = await callService(bus, 'ListInterfaces', '', []);
-  const rows = listing.decode(reply, 'ListInterfaces reply').map(([name, bridge, details]) => ({
+  return listing.decode(reply, 'ListInterfaces reply').map(([name, bridge, details]) => ({
     name,
     bridge,
     type: String(detail(details, 'type') ?? ''),
@@ -81,8 +90,13 @@ async function list(bus: BusConnection, json: boolean): Promise<void> {
     carrier: detail(details, 'carrier') === true,
     shareable: detail(details, 'shareable') === true,
     reason: String(detail(details, 'reason') ?? ''),
-    addresses: Array.isArray(detail(details, 'addresses')) ? (detail(details, 'addresses') as unknown[]).map(String) : [],
+    addresses: strings(detail(details, 'addresses')),
+    notes: strings(detail(details, 'notes')),
   }));
+}
+
+async function list(bus: BusConnection, json: boolean): Promise<void> {
+  const rows = await listRows(bus);
   if (json) {
     console.log(JSON.stringify(rows, null, 2));
     return;
@@ -110,9 +124,12 @@ async function share(bus: BusConnection, args: ParsedArgs): Promise<void> {
   const rollback = seconds(args.flags, '--rollback-timeout');
   if (rollback !== undefined) options['rollback-timeout'] = t.makeVariant('u', rollback);
   if (args.flags.has('--no-persist')) options['persist'] = t.makeVariant('b', false);
+  // Say beforehand what sharing will change that the user may not expect.
+  const notes = (await listRows(bus)).find((r) => r.name === iface)?.notes ?? [];
+  if (!args.flags.has('--json')) for (const note of notes) console.error(`note: ${iface}: ${note}`);
   const [result] = await callService(bus, 'Share', 'sa{sv}', [iface, options]);
   const name = t.string.decode(result, 'Share reply');
-  if (args.flags.has('--json')) console.log(JSON.stringify({ interface: iface, bridge: name }));
+  if (args.flags.has('--json')) console.log(JSON.stringify({ interface: iface, bridge: name, notes }));
   else console.log(`${iface} is shared through bridge ${name}; attach guests to ${name} (libvirt: <interface type='bridge'><source bridge='${name}'/></interface>)`);
 }
 

@@ -25,6 +25,7 @@ export function sharedInterfaceImplementation(sharing: Sharing, version: string)
             ['shareable', t.makeVariant('b', shareability.shareable)],
             ['reason', t.makeVariant('s', shareability.reason)],
             ['addresses', t.makeVariant('as', [...iface.addresses])],
+            ['notes', t.makeVariant('as', [...(iface.shareNotes ?? [])])],
           ]),
         ])],
       },

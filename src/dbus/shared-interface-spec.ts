@@ -43,7 +43,7 @@ export const sharedInterfaceSpec = {
       in: [],
       out: [
         arg('interfaces', t.array(t.struct<[string, string, Map<string, t.Variant>]>(t.string, t.string, t.vardict)),
-          'One entry per interface: its name; the bridge it is shared through, or "" if none; details: type (s: ethernet, bond, team, vlan, wifi, bridge, loopback, tun, other), mac (s), carrier (b), shareable (b), reason (s, why it is not shareable, "" if it is), addresses (as, CIDR).'),
+          'One entry per interface: its name; the bridge it is shared through, or "" if none; details: type (s: ethernet, bond, team, vlan, wifi, bridge, loopback, tun, other), mac (s), carrier (b), shareable (b), reason (s, why it is not shareable, "" if it is), addresses (as, CIDR), notes (as, what sharing would change that a user may not expect, e.g. IPv6 addresses that depend on the interface name).'),
       ],
     }),
     Share: mutatingMethod(POLKIT_ACTIONS.shareInterface, {

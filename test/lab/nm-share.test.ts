@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BusCallError } from '../../src/bus/bus-connection';
 import { makeVariant } from '../../src/bus/bus-value';
-import { Lab, waitFor } from './lab';
+import { Lab, REPO_ROOT, waitFor } from './lab';
 import { addGuestNamespace, guestDhcp } from './lab-guests';
 import { activeProfiles, globalAddresses, ipv4, keyfiles, links, networkState, parseKeyfile, pings, routes } from './nm-state';
 import { ServiceClient } from './service-client';
@@ -187,5 +187,20 @@ test('persist=false keeps the profiles in memory only', async (t) => {
     await waitFor('the bridge to get a DHCP address', async () => ipv4((await links(lab)).get('br-eth0')), 20_000);
     await client.unshare('eth0');
     await waitFor('eth0 to get its DHCP address', async () => ipv4((await links(lab)).get('eth0')), 20_000);
+  });
+});
+
+test('a profile with stable-privacy IPv6 addresses: ListInterfaces and the CLI say they will change', async (t) => {
+  await withLab({}, async (lab, client) => {
+    t.deepEqual((await client.listInterfaces()).find((i) => i.name === 'eth0')?.notes, []);
+    await lab.sh(`nmcli connection modify 'Wired eth0' ipv6.addr-gen-mode stable-privacy && nmcli --wait 20 connection up 'Wired eth0' >/dev/null`);
+    const notes = await waitFor('the note', async () => {
+      const n = (await client.listInterfaces()).find((i) => i.name === 'eth0')?.notes ?? [];
+      return n.length > 0 ? n : undefined;
+    }, 10_000);
+    t.regex(notes[0] ?? '', /IPv6 addresses will change/);
+    const shared = await lab.exec([`${REPO_ROOT}/bin/shared-interface`, 'share', 'eth0']);
+    t.regex(shared.stderr, /note: eth0: its autoconfigured IPv6 addresses will change/);
+    t.regex(shared.stdout, /eth0 is shared through bridge br-eth0/);
   });
 });

@@ -12,6 +12,7 @@ export interface ListedInterface {
   readonly shareable: boolean;
   readonly reason: string;
   readonly addresses: readonly string[];
+  readonly notes: readonly string[];
 }
 
 const listing = t.array(t.struct<[string, string, Map<string, t.Variant>]>(t.string, t.string, t.vardict));
@@ -34,6 +35,7 @@ export class ServiceClient {
       shareable: t.fromVariant(t.boolean, details.get('shareable') ?? t.makeVariant('b', false)),
       reason: t.fromVariant(t.string, details.get('reason') ?? t.makeVariant('s', '')),
       addresses: t.fromVariant(t.array(t.string), details.get('addresses') ?? t.makeVariant('as', [])),
+      notes: t.fromVariant(t.array(t.string), details.get('notes') ?? t.makeVariant('as', [])),
     }));
   }
 

@@ -11,10 +11,14 @@ import { hostInterfaces, nmDevices, type NmDevice } from './nm-devices';
 import { translateNmError } from './nm-errors';
 import { NM_PATH, NmObjectCache } from './nm-object-cache';
 import { connectionUuid, getSetting, ourTag, type NmSettings } from './nm-settings';
-import { dhcpProfile, shareProfiles } from './nm-translate';
+import { dhcpProfile, ipv6AddressesWillChange, shareProfiles } from './nm-translate';
 
 const SETTINGS_CONNECTION = 'org.freedesktop.NetworkManager.Settings.Connection';
 const ACTIVE_CONNECTION = 'org.freedesktop.NetworkManager.Connection.Active';
+
+// NetworkManager hashes the interface name into stable-privacy addresses (RFC 7217), and offers no
+// way to keep the old name's: say so rather than surprise the user.
+const IPV6_STABLE_PRIVACY_NOTE = 'its autoconfigured IPv6 addresses will change: its profile uses stable-privacy addresses, which depend on the interface name (set ipv6.addr-gen-mode eui64 to keep them)';
 
 export interface NmLog {
   info(message: string): void;
@@ -55,7 +59,13 @@ export class NmBackend implements SettingsBackend {
         const tag = ourTag(settings);
         if (tag?.role === 'port') shared.set(tag.nic, tag.bridge);
       }
-      this.cached = { interfaces: hostInterfaces(this.cache, shared), shared };
+      const devices = new Map(nmDevices(this.cache).map((d) => [d.name, d]));
+      const interfaces = hostInterfaces(this.cache, shared).map((iface) => {
+        const device = devices.get(iface.name);
+        const active = device === undefined ? undefined : this.activeProfile(device);
+        return ipv6AddressesWillChange(active?.settings) ? { ...iface, shareNotes: [IPV6_STABLE_PRIVACY_NOTE] } : iface;
+      });
+      this.cached = { interfaces, shared };
     }
     return this.cached;
   }
@@ -98,6 +108,7 @@ export class NmBackend implements SettingsBackend {
       const portPath = await this.client.addConnection(profiles.port, plan.persist);
       this.profiles.set(portPath, profiles.port);
       this.invalidate();
+      if (ipv6AddressesWillChange(original?.settings)) this.log.info(`${plan.nic}: ${IPV6_STABLE_PRIVACY_NOTE}`);
       // Activating the port brings its bridge up with it, and takes the NIC off its old profile.
       await this.client.activateConnection(portPath, device.path);
     } catch (err) {

@@ -1,0 +1,298 @@
+// File I/O of the ifcfg backend: atomic writes that are read back, and the journal that makes a
+// change undoable (netcf keeps a snapshot of the network configuration outside the directory the
+// same way). The pure format code lives in ifcfg-shvar.ts / ifcfg-translate.ts; this module never
+// interprets a file beyond checking that what it wrote reads back the same.
+import { randomBytes } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { IfcfgError } from './ifcfg-error';
+import { parseShvar, shvarEntries, shvarProblems } from './ifcfg-shvar';
+import { isInterfaceName } from './ifcfg-validate';
+
+/** The mode initscripts' own files have (and the issue asks for). */
+export const IFCFG_FILE_MODE = 0o644;
+const PRIVATE_FILE_MODE = 0o600;
+const PRIVATE_DIR_MODE = 0o700;
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The temporary name a file is written under before it is renamed into place. NetworkManager's
+ * ifcfg-rh plugin only reads names starting with `ifcfg-`, `keys-`, `route-`, `route6-` and skips
+ * names ending in `~` (utils_should_ignore_file); initscripts globs `ifcfg-*` and drops names ending
+ * in `~` (__sed_discard_ignored_files). A leading `.` and a trailing `~` satisfy both, twice over.
+ */
+export function temporaryName(name: string): string {
+  return `.${name}.${randomBytes(6).toString('hex')}~`;
+}
+
+/** Whether the ifcfg-rh plugin and initscripts both skip `name` (what temporaryName promises). */
+export function ignoredByIfcfgReaders(name: string): boolean {
+  const nmReads = /^(ifcfg-|keys-|route-|route6-)/.test(name) && !/(\.bak|~|\.orig|\.rej|\.rpmnew|\.augnew|\.augtmp|;[0-9a-fA-F]{8})$/i.test(name);
+  const initscriptsReads = name.startsWith('ifcfg-') && !/(~|\.bak|\.old|\.orig|\.rpmnew|\.rpmorig|\.rpmsave)$/.test(name);
+  return !nmReads && !initscriptsReads;
+}
+
+/** ifcfg-<device>, route-<device> or route6-<device>, with a device name ifcfg-validate accepts. */
+export function configFileName(kind: 'ifcfg' | 'route' | 'route6', device: string): string {
+  if (!isInterfaceName(device)) throw new IfcfgError('InvalidValue', `${JSON.stringify(device)} is not a valid interface name.`);
+  return `${kind}-${device}`;
+}
+
+/** The file's bytes, or undefined when there is none. */
+export async function readIfExists(path: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
+  }
+}
+
+/** Decodes a file we are about to parse; a file that is not UTF-8 is refused, not guessed at. */
+export function decodeIfcfgText(bytes: Buffer, name: string): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    throw new IfcfgError('InvalidSyntax', `${name} is not valid UTF-8 text.`, { hint: `Convert ${name} to UTF-8, then try again.` });
+  }
+}
+
+/**
+ * Writes `data` to `path` so that a reader sees either the old file or the whole new one: a
+ * temporary file in the same directory (named so initscripts and NetworkManager ignore it),
+ * fsync, rename over the target, fsync of the directory. Reads the file back and compares bytes.
+ */
+export async function writeFileAtomic(path: string, data: Buffer, mode: number = IFCFG_FILE_MODE): Promise<void> {
+  const dir = dirname(path);
+  const temp = join(dir, temporaryName(basename(path)));
+  const handle = await open(temp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, mode);
+  try {
+    try {
+      await handle.writeFile(data);
+      // The umask may have narrowed the mode open() was given.
+      await handle.chmod(mode);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
+  await syncDirectory(dir);
+  const back = await readIfExists(path);
+  if (back === undefined || !back.equals(data)) {
+    throw new IfcfgError('Internal', `${path} did not read back as it was written.`);
+  }
+}
+
+/**
+ * Writes an ifcfg-style file atomically, then reads it back with our parser: the values must be
+ * exactly those of the text we meant to write (NetworkManager's writer does the same re-read).
+ */
+export async function writeShvarFile(path: string, text: string): Promise<void> {
+  const intended = parseShvar(text);
+  const problems = shvarProblems(intended);
+  if (problems.length > 0) throw new IfcfgError('Internal', `refusing to write ${basename(path)}: ${problems[0]?.message ?? ''}`);
+  const wanted = shvarEntries(intended);
+  await writeFileAtomic(path, Buffer.from(text, 'utf8'));
+  const back = parseShvar(decodeIfcfgText((await readIfExists(path)) ?? Buffer.alloc(0), basename(path)));
+  const got = shvarEntries(back);
+  const same = got.size === wanted.size && [...wanted].every(([k, v]) => got.get(k) === v);
+  if (!same) throw new IfcfgError('Internal', `${basename(path)} did not read back with the values written.`);
+}
+
+/** Removes `path` (if it exists) and makes the removal durable. */
+export async function removeFile(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return;
+    throw err;
+  }
+  await syncDirectory(dirname(path));
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function ensurePrivateDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+}
+
+export function isErrno(err: unknown, code: string): boolean {
+  return err instanceof Error && (err as NodeJS.ErrnoException).code === code;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The journal: one change in progress, kept in <state>/transaction/.
+
+/** What a journal remembers of one file before the change touched it. */
+interface JournalEntry {
+  readonly path: string;
+  readonly existed: boolean;
+  readonly mode: number;
+  /** The copy's name inside the journal's files/ directory. */
+  readonly copy: string;
+}
+
+interface JournalManifest {
+  readonly version: 1;
+  readonly createdAt: string;
+  readonly entries: readonly JournalEntry[];
+  /** What the backend needs to put the running system back; opaque to this module. */
+  readonly live: unknown;
+}
+
+const JOURNAL_DIR = 'transaction';
+const MANIFEST = 'manifest.json';
+
+/**
+ * A snapshot of the files one change touches, taken before it touches each of them, and restored
+ * byte for byte by restore(). The manifest is replaced atomically after every copy, so whatever
+ * moment the daemon dies at, the journal on disk covers every file already changed. Paths are
+ * confined to `roots` (the ifcfg directory and our state directory), also when read back from disk.
+ */
+export class FileJournal {
+  private entries: JournalEntry[] = [];
+  private live: unknown = undefined;
+  private readonly createdAt: string;
+
+  private constructor(private readonly dir: string, private readonly roots: readonly string[], manifest?: JournalManifest) {
+    this.createdAt = manifest?.createdAt ?? new Date().toISOString();
+    if (manifest !== undefined) {
+      this.entries = [...manifest.entries];
+      this.live = manifest.live;
+    }
+  }
+
+  static directory(stateDir: string): string {
+    return join(stateDir, JOURNAL_DIR);
+  }
+
+  /** Starts a new journal; fails when one is already there (an earlier change was not finished). */
+  static async create(stateDir: string, roots: readonly string[]): Promise<FileJournal> {
+    await ensurePrivateDir(stateDir);
+    const dir = FileJournal.directory(stateDir);
+    // mkdir without `recursive` fails with EEXIST: two journals never share a directory.
+    await mkdir(dir, { mode: PRIVATE_DIR_MODE });
+    await ensurePrivateDir(join(dir, 'files'));
+    const journal = new FileJournal(dir, roots.map((r) => resolve(r)));
+    await journal.saveManifest();
+    return journal;
+  }
+
+  /** The journal a previous run left behind, or undefined. A directory without a manifest is an empty journal. */
+  static async load(stateDir: string, roots: readonly string[]): Promise<FileJournal | undefined> {
+    const dir = FileJournal.directory(stateDir);
+    const text = await readIfExists(join(dir, MANIFEST));
+    if (text === undefined) {
+      if ((await stat(dir).catch(() => undefined)) === undefined) return undefined;
+      return new FileJournal(dir, roots.map((r) => resolve(r)));
+    }
+    const manifest = parseManifest(text.toString('utf8'));
+    const journal = new FileJournal(dir, roots.map((r) => resolve(r)), manifest);
+    for (const e of journal.entries) journal.checkPath(e.path);
+    return journal;
+  }
+
+  get liveState(): unknown {
+    return this.live;
+  }
+
+  get paths(): string[] {
+    return this.entries.map((e) => e.path);
+  }
+
+  /** Copies each file (or notes that it does not exist) before anything changes it. */
+  async track(paths: readonly string[]): Promise<void> {
+    for (const raw of paths) {
+      const path = this.checkPath(resolve(raw));
+      if (this.entries.some((e) => e.path === path)) continue;
+      const copy = String(this.entries.length);
+      const bytes = await readIfExists(path);
+      const mode = bytes === undefined ? IFCFG_FILE_MODE : (await stat(path)).mode & 0o7777;
+      if (bytes !== undefined) await writeFileAtomic(join(this.dir, 'files', copy), bytes, PRIVATE_FILE_MODE);
+      this.entries.push({ path, existed: bytes !== undefined, mode, copy });
+      await this.saveManifest();
+    }
+  }
+
+  async setLiveState(live: unknown): Promise<void> {
+    this.live = live;
+    await this.saveManifest();
+  }
+
+  /** Puts every tracked file back as it was: same bytes and mode, or absent. */
+  async restore(): Promise<void> {
+    for (const e of [...this.entries].reverse()) {
+      if (!e.existed) {
+        await removeFile(e.path);
+        continue;
+      }
+      const bytes = await readFile(join(this.dir, 'files', e.copy));
+      await writeFileAtomic(e.path, bytes, e.mode);
+    }
+  }
+
+  /** Ends the journal: removing the manifest is the commit point, the copies go after it. */
+  async discard(): Promise<void> {
+    await removeFile(join(this.dir, MANIFEST));
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  private checkPath(path: string): string {
+    const inside = this.roots.some((root) => {
+      const rel = relative(root, path);
+      // Directly inside a root: no '..', no subdirectory.
+      return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !rel.includes(sep);
+    });
+    if (!inside) throw new IfcfgError('Internal', `the journal refers to ${path}, outside ${this.roots.join(' and ')}`);
+    return path;
+  }
+
+  private async saveManifest(): Promise<void> {
+    const manifest: JournalManifest = { version: 1, createdAt: this.createdAt, entries: this.entries, live: this.live };
+    await writeFileAtomic(join(this.dir, MANIFEST), Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), PRIVATE_FILE_MODE);
+  }
+}
+
+function parseManifest(text: string): JournalManifest {
+  const bad = (why: string): IfcfgError => new IfcfgError('Internal', `the journal's manifest is damaged: ${why}`);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw bad('not JSON');
+  }
+  if (typeof value !== 'object' || value === null) throw bad('not an object');
+  const m = value as Record<string, unknown>;
+  if (m['version'] !== 1 || !Array.isArray(m['entries']) || typeof m['createdAt'] !== 'string') throw bad('unknown version or shape');
+  const entries = (m['entries'] as unknown[]).map((e): JournalEntry => {
+    const r = (typeof e === 'object' && e !== null ? e : {}) as Record<string, unknown>;
+    if (typeof r['path'] !== 'string' || typeof r['existed'] !== 'boolean' || typeof r['mode'] !== 'number' || typeof r['copy'] !== 'string' || !/^[0-9]+$/.test(r['copy'])) {
+      throw bad('an entry has the wrong shape');
+    }
+    return { path: r['path'], existed: r['existed'], mode: r['mode'] & 0o7777, copy: r['copy'] };
+  });
+  return { version: 1, createdAt: m['createdAt'], entries, live: m['live'] };
+}
+
+/** Names in `dir` (for tests and the shared-map scan); none when it does not exist. */
+export async function listDirectory(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).sort();
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return [];
+    throw err;
+  }
+}
