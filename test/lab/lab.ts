@@ -21,6 +21,8 @@ export interface LabOptions {
   readonly overlay?: boolean;
   /** Include the repo's bus policy in the lab's system bus (default true). */
   readonly busPolicy?: boolean;
+  /** Give the lab's polkit the repo's actions (default true; false: a test installs them itself). */
+  readonly polkitPolicy?: boolean;
 }
 
 export interface ExecResult {
@@ -73,7 +75,7 @@ export class Lab {
       LAB_NIC_PROFILE: options.nicProfile ?? 'dhcp',
       LAB_OVERLAY: options.overlay ? '1' : '0',
       LAB_EXTRA_BUS_CONF: options.busPolicy === false ? '' : `<include>${BUS_POLICY}</include>`,
-      LAB_POLKIT_ACTIONS: join(REPO_ROOT, 'polkit'),
+      LAB_POLKIT_ACTIONS: options.polkitPolicy === false ? '' : join(REPO_ROOT, 'polkit'),
     };
     // stdin stays open as long as this process lives: if the test runner dies, lab-init sees
     // EOF and the whole lab goes with it.
@@ -213,6 +215,14 @@ export class LabProcess {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}:\n${this.output}`);
       await sleep(50);
     }
+  }
+
+  /** The host PID of the program itself (nsenter's innermost descendant). */
+  pid(): number {
+    const all = this.child.pid === undefined ? [] : descendants(this.child.pid);
+    const pid = all[0] ?? this.child.pid;
+    if (pid === undefined) throw new Error('the process has no PID');
+    return pid;
   }
 
   /** Signals the process inside the lab (nsenter forwards nothing, so find the real one). */

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# `npm run bench`: installs what the lab needs, builds, and runs the benchmark (prints Markdown).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bash test/lab/ensure-lab-packages.sh
+[ -d node_modules ] || npm ci
+npx tsc -p .
+exec node dist/test/bench/bench.js
