@@ -204,3 +204,52 @@ test('a profile with stable-privacy IPv6 addresses: ListInterfaces and the CLI s
     t.regex(shared.stdout, /eth0 is shared through bridge br-eth0/);
   });
 });
+
+test('if the daemon dies mid-way, NetworkManager\'s checkpoint rolls everything back by itself', async (t) => {
+  const lab = await Lab.start();
+  const bus = await lab.connect();
+  try {
+    const daemon = await lab.startDaemon();
+    const client = new ServiceClient(bus);
+    const before = await networkState(lab);
+    // A blocking STP port keeps verification waiting; the daemon is killed while it waits.
+    const sharing = client.share('eth0', { stp: makeVariant('b', true), 'forward-delay': makeVariant('u', 30), 'rollback-timeout': makeVariant('u', 12) });
+    sharing.catch(() => undefined);
+    await waitFor('the bridge to exist', async () => ((await links(lab)).has('br-eth0') ? true : undefined), 10_000);
+    daemon.kill('SIGKILL');
+    const after = await waitFor('NetworkManager to roll back', async () => {
+      const now = await networkState(lab);
+      return now.eth0.length === before.eth0.length && !now.links.includes('br-eth0') ? now : undefined;
+    }, 30_000);
+    t.deepEqual(after, before);
+  } finally {
+    bus.close();
+    await lab.stop();
+  }
+});
+
+test('two NICs are shared at once; changes made with nmcli behind our back show up at once', async (t) => {
+  await withLab({}, async (lab, client) => {
+    await lab.sh(`
+      ip link add eth1 address 52:54:00:12:34:57 type veth peer name lan1 netns lan
+      ip -n lan link set lan1 master lanbr up
+      nmcli connection add type ethernet ifname eth1 con-name 'Wired eth1' ipv4.method auto ipv6.method auto ipv6.addr-gen-mode eui64 >/dev/null
+      nmcli --wait 30 connection up 'Wired eth1' >/dev/null
+    `);
+    await waitFor('eth1 to get a lease', async () => ipv4((await links(lab)).get('eth1')), 20_000);
+    const [a, b] = await Promise.all([client.share('eth0'), client.share('eth1')]);
+    t.deepEqual([a, b], ['br-eth0', 'br-eth1']);
+    const now = await links(lab);
+    t.is(now.get('eth0')?.master, 'br-eth0');
+    t.is(now.get('eth1')?.master, 'br-eth1');
+    t.deepEqual(await client.shared(), new Map([['eth0', 'br-eth0'], ['eth1', 'br-eth1']]));
+
+    // Someone deletes our profiles for eth1 with nmcli: the service sees it without being asked.
+    await lab.sh(`nmcli connection delete 'eth1 (port of br-eth1)' 'br-eth1 (shares eth1)' >/dev/null`);
+    await waitFor('Shared to drop eth1', async () => ((await client.shared()).has('eth1') ? undefined : true), 5000);
+    t.deepEqual(await client.shared(), new Map([['eth0', 'br-eth0']]));
+    await lab.sh('nmcli connection add type bridge ifname br7 con-name br7 ipv4.method disabled ipv6.method disabled >/dev/null && nmcli --wait 10 connection up br7 >/dev/null');
+    await waitFor('ListInterfaces to show br7', async () => ((await client.listInterfaces()).some((i) => i.name === 'br7') ? true : undefined), 5000);
+    t.pass();
+  });
+});
