@@ -4,17 +4,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BusCallError } from '../../src/bus/bus-connection';
 import { makeVariant } from '../../src/bus/bus-value';
-import { Lab, REPO_ROOT } from './lab';
-import { ServiceClient } from './service-client';
+import { REPO_ROOT } from './lab';
+import { withLabService } from './service-client';
 
 interface IpLink { ifname: string; address: string }
 
 test('ListInterfaces shows the lab NIC as shareable ethernet with its real MAC, and lo as not shareable', async (t) => {
-  const lab = await Lab.start();
-  const bus = await lab.connect();
-  try {
-    await lab.startDaemon();
-    const client = new ServiceClient(bus);
+  await withLabService({}, async (lab, client) => {
     const links = (await lab.ipJson('link show dev eth0')) as IpLink[];
     const interfaces = await client.listInterfaces();
     const eth0 = interfaces.find((i) => i.name === 'eth0');
@@ -25,16 +21,11 @@ test('ListInterfaces shows the lab NIC as shareable ethernet with its real MAC, 
     t.regex(lo?.reason ?? '', /loopback/);
     t.deepEqual(await client.shared(), new Map());
     t.is((await client.property('Backend')).value, 'NetworkManager');
-  } finally {
-    bus.close();
-    await lab.stop();
-  }
+  });
 });
 
 test('busctl introspect in the lab shows the interface exactly as the committed XML says', async (t) => {
-  const lab = await Lab.start({ nicProfile: 'none' });
-  try {
-    await lab.startDaemon();
+  await withLabService({ nicProfile: 'none' }, async (lab) => {
     const committed = readFileSync(join(REPO_ROOT, 'introspection', 'org.fedoraproject.SharedInterface.xml'), 'utf8');
     const answered = await lab.sh('busctl --json=short call org.fedoraproject.SharedInterface /org/fedoraproject/SharedInterface org.freedesktop.DBus.Introspectable Introspect');
     t.is((JSON.parse(answered) as { data: string[] }).data[0], committed);
@@ -45,17 +36,12 @@ test('busctl introspect in the lab shows the interface exactly as the committed 
     t.regex(table, /^\.Unshare\s+method\s+sa\{sv\}\s+-\s/m);
     t.regex(table, /^\.Shared\s+property\s+a\{ss\}/m);
     t.regex(table, /^\.Version\s+property\s+s\s+"0\.1\.0"\s+const/m);
-  } finally {
-    await lab.stop();
-  }
+  });
 });
 
 test('bad input gets typed D-Bus errors', async (t) => {
-  const lab = await Lab.start({ nicProfile: 'none' });
-  const bus = await lab.connect();
-  try {
-    await lab.startDaemon();
-    const client = new ServiceClient(bus);
+  await withLabService({ nicProfile: 'none' }, async (_lab, client) => {
+    const bus = client.bus;
     const expectError = async (promise: Promise<unknown>, name: string, message?: RegExp) => {
       const err = await t.throwsAsync(promise, { instanceOf: BusCallError });
       t.is(err?.errorName, name);
@@ -73,16 +59,11 @@ test('bad input gets typed D-Bus errors', async (t) => {
     await expectError(bus.call({ destination: 'org.fedoraproject.SharedInterface', path: '/org/fedoraproject/SharedInterface', interface: 'org.freedesktop.DBus.Properties', member: 'Set', signature: 'ssv', body: ['org.fedoraproject.SharedInterface', 'Backend', makeVariant('s', 'ifcfg')] }),
       'org.freedesktop.DBus.Error.AccessDenied');
     t.is((await client.property('Backend')).value, 'NetworkManager');
-  } finally {
-    bus.close();
-    await lab.stop();
-  }
+  });
 });
 
 test('the CLI lists interfaces, human and JSON', async (t) => {
-  const lab = await Lab.start({ nicProfile: 'none' });
-  try {
-    await lab.startDaemon();
+  await withLabService({ nicProfile: 'none' }, async (lab) => {
     const human = await lab.sh(`${REPO_ROOT}/bin/shared-interface list`);
     t.regex(human, /^eth0\s+ethernet\s+52:54:00:12:34:56\s+yes\s+.*shareable/m);
     const json = JSON.parse(await lab.sh(`${REPO_ROOT}/bin/shared-interface list --json`)) as Array<{ name: string; shareable: boolean }>;
@@ -90,7 +71,5 @@ test('the CLI lists interfaces, human and JSON', async (t) => {
     const failed = await lab.exec([`${REPO_ROOT}/bin/shared-interface`, 'share', 'nosuch0'], { allowFailure: true });
     t.is(failed.code, 1);
     t.regex(failed.stderr, /no network interface named nosuch0/);
-  } finally {
-    await lab.stop();
-  }
+  });
 });

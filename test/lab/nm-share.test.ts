@@ -7,21 +7,9 @@ import { makeVariant } from '../../src/bus/bus-value';
 import { Lab, REPO_ROOT, waitFor } from './lab';
 import { addGuestNamespace, guestDhcp } from './lab-guests';
 import { activeProfiles, globalAddresses, ipv4, keyfiles, links, networkState, parseKeyfile, pings, routes } from './nm-state';
-import { ServiceClient } from './service-client';
+import { ServiceClient, withLabService } from './service-client';
 
 const NIC_MAC = '52:54:00:12:34:56';
-
-async function withLab(options: Parameters<typeof Lab.start>[0], body: (lab: Lab, client: ServiceClient) => Promise<void>): Promise<void> {
-  const lab = await Lab.start(options);
-  const bus = await lab.connect();
-  try {
-    await lab.startDaemon();
-    await body(lab, new ServiceClient(bus));
-  } finally {
-    bus.close();
-    await lab.stop();
-  }
-}
 
 async function errorName(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
   try {
@@ -34,7 +22,7 @@ async function errorName(promise: Promise<unknown>): Promise<{ name: string; mes
 }
 
 test('a DHCP NIC is shared: same IP and MAC, NIC enslaved, profiles on disk, guests get LAN leases; unshare restores it', async (t) => {
-  await withLab({}, async (lab, client) => {
+  await withLabService({}, async (lab, client) => {
     const before = await networkState(lab);
     const address = ipv4((await links(lab)).get('eth0'));
     t.truthy(address);
@@ -86,7 +74,7 @@ test('a DHCP NIC is shared: same IP and MAC, NIC enslaved, profiles on disk, gue
 });
 
 test('a static NIC is shared with its extra route, DNS and IPv6 address moved to the bridge', async (t) => {
-  await withLab({ nicProfile: 'static' }, async (lab, client) => {
+  await withLabService({ nicProfile: 'static' }, async (lab, client) => {
     t.is(await client.share('eth0', { bridge: makeVariant('s', 'br0') }), 'br0');
     const br0 = (await links(lab)).get('br0');
     t.deepEqual(globalAddresses(br0), ['192.0.2.10/24', '2001:db8::10/64']);
@@ -103,7 +91,7 @@ test('a static NIC is shared with its extra route, DNS and IPv6 address moved to
 });
 
 test('after a NetworkManager restart the bridge comes back by itself, and a LAN link flap heals', async (t) => {
-  await withLab({}, async (lab, client) => {
+  await withLabService({}, async (lab, client) => {
     await client.share('eth0');
     const address = ipv4((await links(lab)).get('br-eth0'));
     await lab.restartNetworkManager();
@@ -122,7 +110,7 @@ test('after a NetworkManager restart the bridge comes back by itself, and a LAN 
 });
 
 test('a change that cannot be verified is rolled back to the exact previous state', async (t) => {
-  await withLab({}, async (lab, client) => {
+  await withLabService({}, async (lab, client) => {
     const before = await networkState(lab);
     // STP with a 30 s forward delay keeps the port blocking: no DHCP lease within the deadline.
     const failure = await errorName(client.share('eth0', {
@@ -141,7 +129,7 @@ test('a change that cannot be verified is rolled back to the exact previous stat
 });
 
 test('every refusal returns its typed error and changes nothing', async (t) => {
-  await withLab({}, async (lab, client) => {
+  await withLabService({}, async (lab, client) => {
     // More NICs: eth1 a port of an NM bridge br9, eth2 not managed by NM.
     await lab.sh(`
       ip link add eth1 type veth peer name eth1-peer
@@ -179,7 +167,7 @@ test('every refusal returns its typed error and changes nothing', async (t) => {
 });
 
 test('persist=false keeps the profiles in memory only', async (t) => {
-  await withLab({ nicProfile: 'none' }, async (lab, client) => {
+  await withLabService({ nicProfile: 'none' }, async (lab, client) => {
     t.is(await client.share('eth0', { persist: makeVariant('b', false) }), 'br-eth0');
     t.deepEqual([...keyfiles(lab).keys()], []);
     t.true([...keyfiles(lab, '/run/NetworkManager/system-connections').keys()].some((name) => name.includes('br-eth0')));
@@ -191,7 +179,7 @@ test('persist=false keeps the profiles in memory only', async (t) => {
 });
 
 test('a profile with stable-privacy IPv6 addresses: ListInterfaces and the CLI say they will change', async (t) => {
-  await withLab({}, async (lab, client) => {
+  await withLabService({}, async (lab, client) => {
     t.deepEqual((await client.listInterfaces()).find((i) => i.name === 'eth0')?.notes, []);
     await lab.sh(`nmcli connection modify 'Wired eth0' ipv6.addr-gen-mode stable-privacy && nmcli --wait 20 connection up 'Wired eth0' >/dev/null`);
     const notes = await waitFor('the note', async () => {
@@ -229,7 +217,7 @@ test('if the daemon dies mid-way, NetworkManager\'s checkpoint rolls everything 
 });
 
 test('two NICs are shared at once; changes made with nmcli behind our back show up at once', async (t) => {
-  await withLab({}, async (lab, client) => {
+  await withLabService({}, async (lab, client) => {
     await lab.sh(`
       ip link add eth1 address 52:54:00:12:34:57 type veth peer name lan1 netns lan
       ip -n lan link set lan1 master lanbr up

@@ -1,5 +1,6 @@
 // A typed client of our D-Bus API for tests: what any other client would send and receive.
 import type { BusConnection } from '../../src/bus/bus-connection';
+import { Lab, type LabOptions } from './lab';
 import * as t from '../../src/bus/bus-value';
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/dbus/shared-interface-spec';
 
@@ -58,5 +59,18 @@ export class ServiceClient {
 
   async shared(): Promise<Map<string, string>> {
     return t.fromVariant(t.dict(t.string), await this.property('Shared'));
+  }
+}
+
+/** Runs `body` with a fresh lab, our daemon in it, and a client; tears it all down afterwards. */
+export async function withLabService(options: LabOptions, body: (lab: Lab, client: ServiceClient) => Promise<void>): Promise<void> {
+  const lab = await Lab.start(options);
+  const bus = await lab.connect();
+  try {
+    await lab.startDaemon();
+    await body(lab, new ServiceClient(bus));
+  } finally {
+    bus.close();
+    await lab.stop();
   }
 }
