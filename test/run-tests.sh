@@ -4,6 +4,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash test/lab/ensure-lab-packages.sh
 bash test/guest/build-guest.sh >/dev/null
+bash test/guest/ensure-libvirt.sh
 [ -d node_modules ] || npm ci
 npx tsc -p .
+# Once here, not in each parallel test worker: KVM when a short boot proves it works, else TCG.
+SI_GUEST_ACCEL=${SI_GUEST_ACCEL:-$(node dist/test/guest/probe-accel.js)}
+export SI_GUEST_ACCEL
 exec npx ava "$@"

@@ -103,11 +103,56 @@ const MAC_PATTERN = /^[0-9a-f][02468ace](:[0-9a-f]{2}){5}$/i;
 const IFNAME_PATTERN = /^[A-Za-z0-9_.-]{1,15}$/;
 const LEASE_LINE = /^GUEST-LEASE mac=(\S+) ip=([0-9.]+)\/(\d+) router=(\S+)$/;
 const NO_LEASE_LINE = /^GUEST-NO-LEASE (.*)$/;
+const BOOTED_LINE = /^GUEST-BOOTED kernel=(\S+)$/;
 const BUILD_TIMEOUT_MS = 15 * 60_000;
 // TCG reaches /init in ~3 s on these machines; a KVM guest that has not after this long hangs
 // (and spins a core in the kernel meanwhile), so waiting longer can only pick the slower one.
 const PROBE_TIMEOUT_MS = 8_000;
 const PROBE_CACHE = '/run/shared-interface-guest/accel.json';
+// The serial console is the guest's only output; panic=-1 turns a panic into a reboot, which
+// -no-reboot (or libvirt's on_reboot=destroy) turns into an exit.
+const CONSOLE_ARGS = 'console=ttyS0 quiet panic=-1';
+
+/** One line of the guest's console that means something to the host (see guest-init.sh). */
+export type ConsoleEvent =
+  | { readonly kind: 'booted'; readonly kernelRelease: string }
+  | { readonly kind: 'lease'; readonly lease: GuestLease }
+  | { readonly kind: 'no-lease'; readonly reason: string }
+  | { readonly kind: 'poweroff' };
+
+export function parseConsoleLine(raw: string): ConsoleEvent | undefined {
+  const line = raw.replace(/\r/g, '').trim();
+  const lease = LEASE_LINE.exec(line);
+  if (lease !== null) {
+    const [, mac = '', address = '', prefix = '', router = ''] = lease;
+    return { kind: 'lease', lease: { mac, address, prefixLength: Number(prefix), router: router === 'none' ? null : router } };
+  }
+  const noLease = NO_LEASE_LINE.exec(line);
+  if (noLease !== null) return { kind: 'no-lease', reason: noLease[1] ?? '' };
+  const booted = BOOTED_LINE.exec(line);
+  if (booted !== null) return { kind: 'booted', kernelRelease: booted[1] ?? '' };
+  return line === 'GUEST-POWEROFF' ? { kind: 'poweroff' } : undefined;
+}
+
+/** What a whole console transcript says (a console written to a file, e.g. by libvirt). */
+export interface ConsoleReport {
+  readonly kernelRelease?: string;
+  readonly lease?: GuestLease;
+  readonly noLease?: string;
+  readonly poweredOff: boolean;
+}
+
+export function parseConsole(text: string): ConsoleReport {
+  let report: ConsoleReport = { poweredOff: false };
+  for (const line of text.split('\n')) {
+    const event = parseConsoleLine(line);
+    if (event?.kind === 'booted') report = { ...report, kernelRelease: event.kernelRelease };
+    else if (event?.kind === 'lease') report = { ...report, lease: event.lease };
+    else if (event?.kind === 'no-lease') report = { ...report, noLease: event.reason };
+    else if (event?.kind === 'poweroff') report = { ...report, poweredOff: true };
+  }
+  return report;
+}
 
 function locateScript(name: string): string {
   // Compiled to dist/test/guest/; the shell scripts stay in test/guest/ (or SI_GUEST_DIR).
@@ -208,7 +253,7 @@ function qemuArgv(options: {
     '-initrd',
     options.initrd,
     '-append',
-    `console=ttyS0 quiet panic=-1 ${options.append}`,
+    `${CONSOLE_ARGS} ${options.append}`,
     ...options.net,
   ];
 }
@@ -306,16 +351,32 @@ export async function removeTap(options: { readonly tap: string; readonly exec: 
   if (result.code !== 0) throw new GuestError('BootFailed', `ip link del ${options.tap} failed: ${result.stderr.trim()}`);
 }
 
-/** Boots the guest on an existing tap device. The caller must kill() it in a finally. */
-export async function bootGuest(options: BootOptions): Promise<GuestHandle> {
-  checkName('MAC (unicast, xx:xx:xx:xx:xx:xx)', options.mac, MAC_PATTERN);
-  checkName('tap name', options.tap, IFNAME_PATTERN);
+/** What the guest does once booted (guest-init.sh's si.* parameters). */
+export type GuestBehaviour = Pick<BootOptions, 'uptimeSeconds' | 'dhcpTries' | 'dhcpTimeoutSeconds'>;
+
+function guestParameters(options: GuestBehaviour): string {
   const uptime = options.uptimeSeconds ?? 30;
   const dhcpTries = options.dhcpTries ?? 10;
   const dhcpTimeout = options.dhcpTimeoutSeconds ?? 2;
   checkCount('uptimeSeconds', uptime, 0);
   checkCount('dhcpTries', dhcpTries, 1);
   checkCount('dhcpTimeoutSeconds', dhcpTimeout, 1);
+  return `si.uptime=${String(uptime)} si.dhcp_tries=${String(dhcpTries)} si.dhcp_timeout=${String(dhcpTimeout)}`;
+}
+
+/**
+ * The kernel command line bootGuest gives the guest, for launchers of its own (libvirt's
+ * <os><cmdline>): console on ttyS0 (the first serial port), then guest-init.sh's parameters.
+ */
+export function guestCommandLine(options: GuestBehaviour = {}): string {
+  return `${CONSOLE_ARGS} ${guestParameters(options)}`;
+}
+
+/** Boots the guest on an existing tap device. The caller must kill() it in a finally. */
+export async function bootGuest(options: BootOptions): Promise<GuestHandle> {
+  checkName('MAC (unicast, xx:xx:xx:xx:xx:xx)', options.mac, MAC_PATTERN);
+  checkName('tap name', options.tap, IFNAME_PATTERN);
+  const append = guestParameters(options);
 
   // qemu would create a missing tap itself, in whatever namespace it runs in: refuse instead.
   const tapCheck = await run(wrap(options.exec, ['ip', '-d', '-o', 'link', 'show', 'dev', options.tap]), 30_000);
@@ -331,7 +392,7 @@ export async function bootGuest(options: BootOptions): Promise<GuestHandle> {
     kernel: options.kernel,
     initrd: options.initrd,
     accel,
-    append: `si.uptime=${String(uptime)} si.dhcp_tries=${String(dhcpTries)} si.dhcp_timeout=${String(dhcpTimeout)}`,
+    append,
     memoryMiB: options.memoryMiB ?? 256,
     net: [
       '-netdev',
@@ -431,16 +492,10 @@ class GuestProcess implements GuestHandle {
   }
 
   private onLine(raw: string): void {
-    const line = raw.replace(/\r/g, '').trim();
-    const lease = LEASE_LINE.exec(line);
-    if (lease !== null) {
-      const [, mac = '', address = '', prefix = '', router = ''] = lease;
-      this.lease = { mac, address, prefixLength: Number(prefix), router: router === 'none' ? null : router };
-      return;
-    }
-    const noLease = NO_LEASE_LINE.exec(line);
-    if (noLease !== null) this.noLease = noLease[1] ?? '';
-    if (line === 'GUEST-POWEROFF') this.poweredOff = true;
+    const event = parseConsoleLine(raw);
+    if (event?.kind === 'lease') this.lease = event.lease;
+    else if (event?.kind === 'no-lease') this.noLease = event.reason;
+    else if (event?.kind === 'poweroff') this.poweredOff = true;
   }
 
   private notify(): void {

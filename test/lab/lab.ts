@@ -87,6 +87,7 @@ export class Lab {
       if (existsSync(join(dir, 'failed')) || unshare.exitCode !== null || Date.now() > deadline) {
         const log = readIfExists(join(dir, 'lab.log')) + readIfExists(join(dir, 'nm.log')).slice(-3000);
         unshare.kill('SIGKILL');
+        if (process.env['LAB_KEEP'] !== '1') rmSync(dir, { recursive: true, force: true });
         throw new Error(`the lab did not start: ${readIfExists(join(dir, 'failed'))}\n${log}`);
       }
       await sleep(50);
@@ -127,6 +128,10 @@ export class Lab {
         if (result.code !== 0 && !options.allowFailure) reject(new LabCommandError(argv, result));
         else resolvePromise(result);
       });
+      // A command may exit without reading its input (EPIPE): its exit status is the answer.
+      child.stdin.on('error', (err: NodeJS.ErrnoException) => { if (err.code !== 'EPIPE') reject(err); });
+      // A command that exits before reading its input closes the pipe: that is not our failure.
+      child.stdin.on('error', () => undefined);
       child.stdin.end(options.input ?? '');
     });
   }
