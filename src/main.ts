@@ -7,24 +7,34 @@ import { PolkitAuthority } from './dbus/polkit-authority';
 import { sharedInterfaceImplementation } from './dbus/shared-interface-service';
 import { BUS_NAME, sharedInterfaceSpec } from './dbus/shared-interface-spec';
 import { BackendSelector } from './settings/backend-selector';
+import { DEFAULT_IFCFG_CONFIG, ifcfgFallback, recoverIfcfgChanges } from './settings/ifcfg/ifcfg-backend';
 import { KernelObserver } from './settings/kernel-observer';
 import { VERSION } from './version';
 
 export interface DaemonOptions {
   /** Exit after this many seconds without calls (0: never), like other bus-activated services. */
   readonly idleTimeoutSeconds: number;
+  /** The ifcfg fallback's directory of ifcfg files, and its own state (snapshots, original files). */
+  readonly ifcfgDir: string;
+  readonly stateDir: string;
 }
 
-const USAGE = `usage: shared-interfaced [--idle-timeout SECONDS]
+const USAGE = `usage: shared-interfaced [--idle-timeout SECONDS] [--ifcfg-dir DIR] [--state-dir DIR]
   Shares host network interfaces with VM guests; serves ${BUS_NAME} on the system bus
-  (or DBUS_SYSTEM_BUS_ADDRESS).`;
+  (or DBUS_SYSTEM_BUS_ADDRESS). Without NetworkManager, writes ifcfg files into --ifcfg-dir
+  (default ${DEFAULT_IFCFG_CONFIG.ifcfgDir}) and keeps their snapshots in --state-dir
+  (default ${DEFAULT_IFCFG_CONFIG.stateDir}).`;
 
 export function parseDaemonArgs(argv: readonly string[]): DaemonOptions {
   let idleTimeoutSeconds = 0;
+  let { ifcfgDir, stateDir } = DEFAULT_IFCFG_CONFIG;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--idle-timeout' && argv[i + 1] !== undefined && /^\d+$/.test(argv[i + 1] ?? '')) {
       idleTimeoutSeconds = Number(argv[++i]);
+    } else if ((a === '--ifcfg-dir' || a === '--state-dir') && (argv[i + 1] ?? '').startsWith('/')) {
+      if (a === '--ifcfg-dir') ifcfgDir = argv[++i] ?? ifcfgDir;
+      else stateDir = argv[++i] ?? stateDir;
     } else if (a === '--help' || a === '-h') {
       console.log(USAGE);
       process.exit(0);
@@ -33,7 +43,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonOptions {
       process.exit(2);
     }
   }
-  return { idleTimeoutSeconds };
+  return { idleTimeoutSeconds, ifcfgDir, stateDir };
 }
 
 const log: Logger = {
@@ -49,7 +59,10 @@ export async function main(argv: readonly string[]): Promise<void> {
     log.error(`lost the system bus: ${reason}`);
     process.exit(1);
   });
-  const selector = new BackendSelector(bus, log);
+  const ifcfg = { ifcfgDir: options.ifcfgDir, stateDir: options.stateDir };
+  // A change the ifcfg fallback left unfinished (we died before verifying it) is undone first.
+  await recoverIfcfgChanges(ifcfg, log);
+  const selector = new BackendSelector(bus, log, ifcfgFallback(ifcfg, log));
   await selector.start();
   const sharing = new Sharing(() => selector.current, new KernelObserver(), log);
   const dispatcher = new Dispatcher(bus, sharedInterfaceSpec, sharedInterfaceImplementation(sharing, VERSION), new PolkitAuthority(bus), log);
@@ -60,18 +73,40 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.exit(1);
   }
   log.info(`shared-interfaced ${VERSION} ready on ${BUS_NAME} (backend: ${sharing.backendName() || 'none'})`);
+  let stopping = false;
+  const stop = (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${why}: exiting`);
+    void leaveTheBus(bus, dispatcher).finally(() => selector.close()).finally(() => process.exit(0));
+  };
   if (options.idleTimeoutSeconds > 0) {
     const idleMs = options.idleTimeoutSeconds * 1000;
-    setInterval(() => {
+    const timer = setInterval(() => {
       if (!dispatcher.idleFor(idleMs)) return;
-      log.info(`idle for ${options.idleTimeoutSeconds} s, exiting`);
-      void selector.close().finally(() => process.exit(0));
-    }, Math.min(idleMs, 1000)).unref();
+      clearInterval(timer);
+      stop(`idle for ${options.idleTimeoutSeconds} s`);
+    }, Math.min(idleMs, 1000));
+    timer.unref();
   }
-  const stop = (signal: string) => {
-    log.info(`${signal}: exiting`);
-    void selector.close().finally(() => process.exit(0));
-  };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+}
+
+/**
+ * Exit (idle or SIGTERM) that leaves no caller without a reply: release the name first (from then
+ * on the bus activates a new instance for new calls; systemd, seeing a Type=dbus service drop its
+ * BusName, sends SIGTERM, which lands here too), answer every call the bus had already routed to
+ * us (they all arrive before ReleaseName's reply), then make one more round trip so the bus has
+ * read our last replies before the process goes.
+ */
+async function leaveTheBus(bus: BusConnection, dispatcher: Dispatcher<typeof sharedInterfaceSpec>): Promise<void> {
+  const driver = { destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus' };
+  try {
+    await bus.call({ ...driver, member: 'ReleaseName', signature: 's', body: [BUS_NAME] });
+    await dispatcher.drained();
+    await bus.call({ ...driver, member: 'GetId' });
+  } catch (err) {
+    log.error(`leaving the bus: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }

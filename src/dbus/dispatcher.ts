@@ -43,6 +43,7 @@ export class Dispatcher<I extends InterfaceDefinition> {
   private readonly lastEmitted = new Map<string, string>();
   private callsInProgress = 0;
   private lastActivity = Date.now();
+  private readonly drainWaiters: Array<() => void> = [];
 
   constructor(
     private readonly bus: BusConnection,
@@ -63,6 +64,12 @@ export class Dispatcher<I extends InterfaceDefinition> {
   /** True when no call is running and none came for `ms` milliseconds (for idle exit). */
   idleFor(ms: number): boolean {
     return this.callsInProgress === 0 && Date.now() - this.lastActivity >= ms;
+  }
+
+  /** Resolves when no call is running, including calls taken while waiting (for idle exit). */
+  drained(): Promise<void> {
+    if (this.callsInProgress === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
   /** Emits PropertiesChanged for every property whose value differs from what was last emitted. */
@@ -99,6 +106,7 @@ export class Dispatcher<I extends InterfaceDefinition> {
       .finally(() => {
         this.callsInProgress--;
         this.lastActivity = Date.now();
+        if (this.callsInProgress === 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
       });
     return true;
   }

@@ -49,9 +49,14 @@ export class PolkitAuthority implements Authority {
     }
     const [authorized, challenge] = checkResult.decode(reply[0], 'CheckAuthorization reply');
     if (authorized) return;
-    if (challenge) {
+    if (challenge && !caller.allowInteraction) {
       throw new AuthorizationError('org.freedesktop.DBus.Error.InteractiveAuthorizationRequired',
         `authentication is required to ${describeAction(action)}; call again allowing interactive authorization (e.g. busctl --allow-interactive-authorization=yes) with a polkit agent running`);
+    }
+    if (challenge) {
+      // polkit answers "challenge" even with interaction allowed when no agent serves the caller.
+      throw new AuthorizationError('org.freedesktop.DBus.Error.AccessDenied',
+        `not authorized to ${describeAction(action)}: authentication is required and no polkit authentication agent is available to ask (use a desktop session or pkttyagent, or ask an administrator for a polkit rule)`);
     }
     throw new AuthorizationError('org.freedesktop.DBus.Error.AccessDenied', `not authorized to ${describeAction(action)}`);
   }

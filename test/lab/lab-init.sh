@@ -9,6 +9,8 @@
 #   LAB_NM=0          do not start NetworkManager (the ifcfg fallback's lab)
 #   LAB_NIC_PROFILE   dhcp (default) | static | none: the profile NM gets for eth0
 #   LAB_OVERLAY=1     overlay /usr, /etc and /var on a tmpfs, so tests may `make install` into them
+#   LAB_POLKIT_ACTIONS  a directory whose *.policy files polkit in the lab should know (empty: none)
+#   LAB_EXTRA_BUS_CONF  XML added to the lab bus's configuration (our bus policy's <include>)
 set -euo pipefail
 
 dir=$1
@@ -48,7 +50,10 @@ mount --bind /run/lab-dir "$dir"
 hostname lab
 
 # polkit reads actions only from /usr/share/polkit-1/actions: give the lab a copy with ours in it.
-if [ -n "${LAB_POLKIT_ACTIONS:-}" ]; then
+# With the overlay the file goes where `make install` would put it (and may be replaced by it).
+if [ -n "${LAB_POLKIT_ACTIONS:-}" ] && [ "${LAB_OVERLAY:-0}" = 1 ]; then
+  cp "$LAB_POLKIT_ACTIONS"/*.policy /usr/share/polkit-1/actions/
+elif [ -n "${LAB_POLKIT_ACTIONS:-}" ]; then
   mkdir -p /run/lab-polkit-actions
   cp -a /usr/share/polkit-1/actions/. "$LAB_POLKIT_ACTIONS"/*.policy /run/lab-polkit-actions/
   mount --bind /run/lab-polkit-actions /usr/share/polkit-1/actions
@@ -74,7 +79,9 @@ ip netns exec lan dnsmasq --keep-in-foreground --conf-file=/dev/null --bind-inte
 
 # 3. A private system bus. Debian's own system.conf (policies from system.d, activation through
 # the setuid helper), plus a second socket in DIR so the test process outside can connect too.
-cat >"$dir/system-bus.conf" <<EOF
+# The configuration lives in /run, not DIR (mode 0700): dbus-daemon rereads it as messagebus on
+# ReloadConfig, which is how a test's `make install` of a bus policy takes effect.
+cat >/run/dbus/lab-system-bus.conf <<EOF
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
@@ -83,7 +90,7 @@ cat >"$dir/system-bus.conf" <<EOF
   ${LAB_EXTRA_BUS_CONF:-}
 </busconfig>
 EOF
-dbus-daemon --config-file="$dir/system-bus.conf" --nofork --nopidfile >>"$dir/dbus.log" 2>&1 &
+dbus-daemon --config-file=/run/dbus/lab-system-bus.conf --nofork --nopidfile >>"$dir/dbus.log" 2>&1 &
 for _ in $(seq 100); do [ -S /run/dbus/system_bus_socket ] && break; sleep 0.05; done
 [ -S /run/dbus/system_bus_socket ] || fail "dbus-daemon did not start (see dbus.log)"
 chmod 0666 "$dir/system_bus_socket"

@@ -1,0 +1,63 @@
+# Builds and installs shared-interface the way a packager's spec file calls it:
+#   make && make install DESTDIR=%{buildroot} PREFIX=%{_prefix}
+# PREFIX=/usr (the default) is the one a system install wants: dbus-daemon reads bus policies
+# only from /usr/share/dbus-1/system.d (and /etc), and polkit reads actions only from
+# /usr/share/polkit-1/actions. Other prefixes are for staging.
+PREFIX ?= /usr
+BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
+DATADIR ?= $(PREFIX)/share
+# The application itself: compiled JavaScript and its production dependencies.
+APPDIR ?= $(DATADIR)/shared-interface
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+DBUSDIR ?= $(DATADIR)/dbus-1
+POLKITACTIONDIR ?= $(DATADIR)/polkit-1/actions
+# The Node.js the installed commands run with (Fedora's nodejs package installs /usr/bin/node).
+NODE ?= /usr/bin/node
+# Seconds without calls after which the bus-activated daemon exits.
+IDLE_TIMEOUT ?= 120
+TSC ?= node_modules/.bin/tsc
+DESTDIR ?=
+
+BUS_NAME = org.fedoraproject.SharedInterface
+UNIT = shared-interface.service
+SOURCES := $(shell find src -name '*.ts') tsconfig.json
+# What `npm ci --omit=dev` installs, read from the lockfile (so installing needs no network).
+PRODUCTION_MODULES = $(shell node -e 'for (const [p, e] of Object.entries(require("./package-lock.json").packages)) if (p && !e.dev && !e.devOptional) console.log(p)')
+
+SUBSTITUTE = sed -e 's|@libexecdir@|$(LIBEXECDIR)|g' -e 's|@idle_timeout@|$(IDLE_TIMEOUT)|g'
+
+.PHONY: all install uninstall
+all: dist/src/main.js
+
+dist/src/main.js: $(SOURCES)
+	$(TSC) -p .
+
+install: all
+	install -d '$(DESTDIR)$(APPDIR)/bin' '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(LIBEXECDIR)' \
+	  '$(DESTDIR)$(POLKITACTIONDIR)' '$(DESTDIR)$(DBUSDIR)/system.d' '$(DESTDIR)$(DBUSDIR)/system-services' \
+	  '$(DESTDIR)$(DBUSDIR)/interfaces' '$(DESTDIR)$(SYSTEMDUNITDIR)'
+	install -m 0644 package.json '$(DESTDIR)$(APPDIR)/package.json'
+	install -m 0755 bin/shared-interfaced bin/shared-interface '$(DESTDIR)$(APPDIR)/bin/'
+	cd dist && find src -name '*.js' | while read -r f; do install -D -m 0644 "$$f" '$(DESTDIR)$(APPDIR)/dist/'"$$f" || exit 1; done
+	for d in $(PRODUCTION_MODULES); do \
+	  (cd "$$d" && find . -path ./node_modules -prune -o -type f -print) | while read -r f; do \
+	    install -D -m 0644 "$$d/$$f" '$(DESTDIR)$(APPDIR)/'"$$d/$$f" || exit 1; \
+	  done || exit 1; \
+	done
+	printf '#!/bin/sh\nexec %s %s "$$@"\n' '$(NODE)' '$(APPDIR)/bin/shared-interfaced' >'$(DESTDIR)$(LIBEXECDIR)/shared-interfaced'
+	printf '#!/bin/sh\nexec %s %s "$$@"\n' '$(NODE)' '$(APPDIR)/bin/shared-interface' >'$(DESTDIR)$(BINDIR)/shared-interface'
+	chmod 0755 '$(DESTDIR)$(LIBEXECDIR)/shared-interfaced' '$(DESTDIR)$(BINDIR)/shared-interface'
+	install -m 0644 polkit/$(BUS_NAME).policy '$(DESTDIR)$(POLKITACTIONDIR)/$(BUS_NAME).policy'
+	install -m 0644 dbus-services/$(BUS_NAME).conf '$(DESTDIR)$(DBUSDIR)/system.d/$(BUS_NAME).conf'
+	install -m 0644 introspection/$(BUS_NAME).xml '$(DESTDIR)$(DBUSDIR)/interfaces/$(BUS_NAME).xml'
+	$(SUBSTITUTE) dbus-services/$(BUS_NAME).service.in >'$(DESTDIR)$(DBUSDIR)/system-services/$(BUS_NAME).service'
+	$(SUBSTITUTE) dbus-services/$(UNIT).in >'$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)'
+	chmod 0644 '$(DESTDIR)$(DBUSDIR)/system-services/$(BUS_NAME).service' '$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)'
+
+uninstall:
+	rm -rf '$(DESTDIR)$(APPDIR)'
+	rm -f '$(DESTDIR)$(LIBEXECDIR)/shared-interfaced' '$(DESTDIR)$(BINDIR)/shared-interface' \
+	  '$(DESTDIR)$(POLKITACTIONDIR)/$(BUS_NAME).policy' '$(DESTDIR)$(DBUSDIR)/system.d/$(BUS_NAME).conf' \
+	  '$(DESTDIR)$(DBUSDIR)/interfaces/$(BUS_NAME).xml' '$(DESTDIR)$(DBUSDIR)/system-services/$(BUS_NAME).service' \
+	  '$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)'

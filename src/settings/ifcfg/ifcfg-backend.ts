@@ -1,0 +1,475 @@
+// The ifcfg backend: sharing where NetworkManager is absent, through initscripts' ifcfg files.
+// Share writes ifcfg-<bridge> and rewrites ifcfg-<nic> (ifcfg-translate.ts), keeps the NIC's
+// original file in our state directory for as long as it is shared, and applies the change live
+// (ifcfg-live.ts). Every change runs under a journal (ifcfg-files.ts) that restores the files and
+// the live state on rollback, or when the daemon next starts if it died in between.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, watch, type FSWatcher } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { HostSnapshot, SettingsBackend, Transaction } from '../../bridge/settings-backend';
+import { ShareError } from '../../bridge/share-error';
+import type { SharePlan, UnsharePlan } from '../../bridge/share-plan';
+import {
+  FileJournal, configFileName, decodeIfcfgText, ensurePrivateDir, isErrno, listDirectory, readIfExists,
+  removeFile, writeFileAtomic, writeShvarFile,
+} from './ifcfg-files';
+import {
+  captureIpConfig, checkIpConfig, chooseLiveApplier, hostInterfacesFromIp, readIpState, sysfsWireless,
+  type IpConfig, type LiveApplier, type LiveLog,
+} from './ifcfg-live';
+import { translateIfcfgError } from './ifcfg-share-error';
+import { parseShvar, shvarGet, type ShvarFile } from './ifcfg-shvar';
+import { readIfcfgIpConfig, translateIfcfgShare, type IfcfgShareFiles } from './ifcfg-translate';
+import { isInterfaceName } from './ifcfg-validate';
+
+export interface IfcfgConfig {
+  /** Where the ifcfg files are (initscripts: /etc/sysconfig/network-scripts). */
+  readonly ifcfgDir: string;
+  /** Ours: the journal of a change in progress and the original files of shared NICs. */
+  readonly stateDir: string;
+}
+
+export const DEFAULT_IFCFG_CONFIG: IfcfgConfig = {
+  ifcfgDir: '/etc/sysconfig/network-scripts',
+  stateDir: '/var/lib/shared-interface',
+};
+
+// The first line ifcfg-translate writes into a bridge file: how we recognise our own bridges.
+const OUR_BRIDGE_MARKER = '# Created by shared-interface:';
+const REFRESH_DEBOUNCE_MS = 100;
+
+/** What the state directory keeps of a NIC while it is shared: enough to unshare it exactly. */
+interface ShareRecord {
+  readonly version: 1;
+  readonly nic: string;
+  readonly bridge: string;
+  readonly mac: string;
+  readonly stp: boolean;
+  readonly forwardDelay: number;
+  /** ifcfg-<nic> before sharing: base64 of its bytes and its mode, or null when there was none. */
+  readonly nicFile: { readonly bytes: string; readonly mode: number } | null;
+  /** What the NIC carried before sharing. */
+  readonly config: IpConfig;
+}
+
+/** How to put the running system back if a change is undone: the shape it had before. */
+type LiveRestore =
+  | { readonly shape: 'unshared'; readonly nic: string; readonly bridge: string; readonly config: IpConfig }
+  | { readonly shape: 'shared'; readonly nic: string; readonly bridge: string; readonly mac: string; readonly stp: boolean; readonly forwardDelay: number; readonly config: IpConfig };
+
+export class IfcfgBackend implements SettingsBackend {
+  readonly name = 'ifcfg' as const;
+  private readonly listeners: Array<() => void> = [];
+  private cached: HostSnapshot = { interfaces: [], shared: new Map() };
+  private cachedKey = '';
+  private refreshing: Promise<void> = Promise.resolve();
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private monitor: ChildProcess | undefined;
+  private watcher: FSWatcher | undefined;
+  private readonly open = new Map<string, IfcfgTransaction>();
+  private closed = false;
+
+  private constructor(
+    private readonly config: IfcfgConfig,
+    private readonly live: LiveApplier,
+    private readonly log: LiveLog,
+  ) {}
+
+  static async start(config: IfcfgConfig, log: LiveLog): Promise<IfcfgBackend> {
+    const backend = new IfcfgBackend(config, chooseLiveApplier(config.ifcfgDir, config.stateDir, log), log);
+    log.info(`ifcfg backend: files in ${config.ifcfgDir}, state in ${config.stateDir}, live changes with ${backend.live.name}`);
+    await backend.refresh();
+    backend.watch();
+    return backend;
+  }
+
+  snapshot(): HostSnapshot {
+    return this.cached;
+  }
+
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  async checkShare(plan: SharePlan): Promise<void> {
+    const doing = `cannot share ${plan.nic} with ifcfg files`;
+    try {
+      if (!plan.persist) {
+        throw new ShareError('NotSupported', `${doing}: initscripts have no configuration that is not kept on disk`, "share without the option 'persist' set to false");
+      }
+      const { files } = await this.translate(plan);
+      if (await readIfExists(this.path(files.bridgeFileName)) !== undefined) {
+        throw new ShareError('InvalidArgs', `${doing}: ${this.path(files.bridgeFileName)} already exists; choose another bridge name`);
+      }
+      for (const kind of ['route', 'route6'] as const) {
+        const routes = this.path(configFileName(kind, plan.nic));
+        if (existsSync(routes)) {
+          throw new ShareError('NotSupported', `${doing}: ${routes} holds routes of ${plan.nic}, which this service does not move to the bridge`, `move those routes into ${configFileName(kind, plan.bridge)} yourself, or remove the file, then share again`);
+        }
+      }
+      const bridgeIp = readIfcfgIpConfig(parseShvar(files.bridgeText));
+      if (bridgeIp.dhcp && !this.live.canDhcp()) {
+        throw new ShareError('NotSupported', `${doing}: ${plan.nic} uses DHCP and no DHCP client is installed`, 'install dhclient or busybox (udhcpc)');
+      }
+    } catch (err) {
+      throw translateIfcfgError(err, doing);
+    }
+  }
+
+  async begin(interfaces: readonly string[], rollbackTimeoutSeconds: number): Promise<Transaction> {
+    const release = await lockStateDir(this.config.stateDir);
+    try {
+      let journal: FileJournal;
+      try {
+        journal = await FileJournal.create(this.config.stateDir, this.journalRoots());
+      } catch (err) {
+        if (!isErrno(err, 'EEXIST')) throw err;
+        throw new ShareError('Failed', `an earlier change was not finished and could not be undone (${FileJournal.directory(this.config.stateDir)} is still there)`, 'restart the service to restore it, or see its log');
+      }
+      await journal.track(interfaces.flatMap((i) => [this.path(configFileName('ifcfg', i)), this.recordPath(i)]));
+      const tx = new IfcfgTransaction(this, journal, interfaces, () => {
+        for (const i of interfaces) if (this.open.get(i) === tx) this.open.delete(i);
+        release();
+      });
+      for (const i of interfaces) this.open.set(i, tx);
+      tx.expireAfter(rollbackTimeoutSeconds);
+      return tx;
+    } catch (err) {
+      release();
+      throw translateIfcfgError(err, 'cannot take a snapshot of the ifcfg files');
+    }
+  }
+
+  async applyShare(plan: SharePlan): Promise<void> {
+    const tx = this.transactionOf(plan.nic);
+    await tx.run(() => this.share(tx, plan));
+  }
+
+  private async share(tx: IfcfgTransaction, plan: SharePlan): Promise<void> {
+    try {
+      const { files, nicBytes, nicMode } = await this.translate(plan);
+      const bridgeIp = readIfcfgIpConfig(parseShvar(files.bridgeText));
+      // The live configuration moves as it is; the files say whether it comes from DHCP.
+      const config = captureIpConfig(await readIpState(), plan.nic, bridgeIp.dhcp);
+      const bridgePath = this.path(files.bridgeFileName);
+      const nicPath = this.path(files.nicFileName);
+      await tx.journal.track([bridgePath, nicPath, this.recordPath(plan.nic)]);
+      const before: LiveRestore = { shape: 'unshared', nic: plan.nic, bridge: plan.bridge, config };
+      await tx.journal.setLiveState(before);
+      const record: ShareRecord = {
+        version: 1, nic: plan.nic, bridge: plan.bridge, mac: plan.nicMac, stp: plan.stp, forwardDelay: plan.forwardDelay,
+        nicFile: nicBytes === undefined ? null : { bytes: nicBytes.toString('base64'), mode: nicMode },
+        config,
+      };
+      await this.writeRecord(record);
+      // The bridge's file first: a port file never names a bridge that has none.
+      await writeShvarFile(bridgePath, files.bridgeText);
+      await writeShvarFile(nicPath, files.nicText);
+      this.log.info(`wrote ${files.bridgeFileName} and ${files.nicFileName}; applying with ${this.live.name}`);
+      await this.live.toShared({ nic: plan.nic, bridge: plan.bridge, mac: plan.nicMac, stp: plan.stp, forwardDelay: plan.forwardDelay, config });
+    } catch (err) {
+      throw translateIfcfgError(err, `sharing ${plan.nic}`);
+    } finally {
+      await this.refresh();
+    }
+  }
+
+  async applyUnshare(plan: UnsharePlan): Promise<void> {
+    const tx = this.transactionOf(plan.nic);
+    await tx.run(() => this.unshare(tx, plan));
+  }
+
+  private async unshare(tx: IfcfgTransaction, plan: UnsharePlan): Promise<void> {
+    try {
+      const record = await this.readRecord(plan.nic);
+      if (record === undefined || record.bridge !== plan.bridge) {
+        throw new ShareError('Failed', `the copy of ${plan.nic}'s original ifcfg file is missing from ${this.recordPath(plan.nic)}`, `restore ${configFileName('ifcfg', plan.nic)} by hand and remove ${configFileName('ifcfg', plan.bridge)}`);
+      }
+      // What the bridge carries now goes back to the NIC; DHCP if the NIC had it before.
+      const now = captureIpConfig(await readIpState(), plan.bridge, record.config.dhcp);
+      const bridgePath = this.path(configFileName('ifcfg', plan.bridge));
+      const nicPath = this.path(configFileName('ifcfg', plan.nic));
+      await tx.journal.track([bridgePath, nicPath, this.recordPath(plan.nic)]);
+      const before: LiveRestore = { shape: 'shared', nic: plan.nic, bridge: plan.bridge, mac: record.mac, stp: record.stp, forwardDelay: record.forwardDelay, config: now };
+      await tx.journal.setLiveState(before);
+      // The port's file first, so it never names a bridge whose file is gone.
+      if (record.nicFile === null) await removeFile(nicPath);
+      else await writeFileAtomic(nicPath, Buffer.from(record.nicFile.bytes, 'base64'), record.nicFile.mode);
+      await removeFile(bridgePath);
+      this.log.info(`restored ${configFileName('ifcfg', plan.nic)}, removed ${configFileName('ifcfg', plan.bridge)}; applying with ${this.live.name}`);
+      await this.live.toUnshared({ nic: plan.nic, bridge: plan.bridge, config: now });
+    } catch (err) {
+      throw translateIfcfgError(err, `unsharing ${plan.nic}`);
+    } finally {
+      await this.refresh();
+    }
+  }
+
+  /** After a verified, committed unshare: the NIC's original file is back, so our copy goes. */
+  async finishUnshare(plan: UnsharePlan): Promise<void> {
+    try {
+      await removeFile(this.recordPath(plan.nic));
+    } catch (err) {
+      throw translateIfcfgError(err, `forgetting the original files of ${plan.nic}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.refreshTimer !== undefined) clearTimeout(this.refreshTimer);
+    this.watcher?.close();
+    this.monitor?.kill('SIGTERM');
+    await this.refreshing;
+  }
+
+  /** Undoes a journal's change: files byte for byte, then the live state it recorded. */
+  async undo(journal: FileJournal): Promise<void> {
+    await restoreJournal(journal, this.live, this.log);
+    await this.refresh();
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private async translate(plan: SharePlan): Promise<{ files: IfcfgShareFiles; nicBytes: Buffer | undefined; nicMode: number }> {
+    const nicName = configFileName('ifcfg', plan.nic);
+    const nicBytes = await readIfExists(this.path(nicName));
+    const nicFile: ShvarFile | undefined = nicBytes === undefined ? undefined : parseShvar(decodeIfcfgText(nicBytes, nicName));
+    const files = translateIfcfgShare({ nicFile, nic: plan.nic, nicMac: plan.nicMac, bridge: plan.bridge, stp: plan.stp, forwardDelay: plan.forwardDelay });
+    const nicMode = nicBytes === undefined ? 0o644 : (await stat(this.path(nicName))).mode & 0o7777;
+    return { files, nicBytes, nicMode };
+  }
+
+  private transactionOf(nic: string): IfcfgTransaction {
+    const tx = this.open.get(nic);
+    if (tx === undefined) throw new ShareError('Failed', `no snapshot was taken before changing ${nic}`);
+    return tx;
+  }
+
+  private path(name: string): string {
+    return join(this.config.ifcfgDir, name);
+  }
+
+  private recordPath(nic: string): string {
+    if (!isInterfaceName(nic)) throw new ShareError('InvalidArgs', `${JSON.stringify(nic)} is not a valid interface name for an ifcfg file`);
+    return join(this.config.stateDir, 'shared', `${nic}.json`);
+  }
+
+  private journalRoots(): string[] {
+    return [resolve(this.config.ifcfgDir), resolve(this.config.stateDir, 'shared')];
+  }
+
+  private async writeRecord(record: ShareRecord): Promise<void> {
+    await ensurePrivateDir(join(this.config.stateDir, 'shared'));
+    await writeFileAtomic(this.recordPath(record.nic), Buffer.from(`${JSON.stringify(record, null, 2)}\n`), 0o600);
+  }
+
+  private async readRecord(nic: string): Promise<ShareRecord | undefined> {
+    const bytes = await readIfExists(this.recordPath(nic));
+    if (bytes === undefined) return undefined;
+    const r = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+    const file = r['nicFile'] as Record<string, unknown> | null | undefined;
+    if (r['version'] !== 1 || r['nic'] !== nic || typeof r['bridge'] !== 'string' || !isInterfaceName(r['bridge']) || typeof r['mac'] !== 'string'
+      || (file !== null && (typeof file?.['bytes'] !== 'string' || typeof file['mode'] !== 'number'))) {
+      throw new ShareError('Failed', `${this.recordPath(nic)} is damaged`);
+    }
+    return {
+      version: 1, nic, bridge: r['bridge'], mac: r['mac'], stp: r['stp'] === true,
+      forwardDelay: typeof r['forwardDelay'] === 'number' ? r['forwardDelay'] : 0,
+      nicFile: file === null ? null : { bytes: String(file?.['bytes']), mode: Number(file?.['mode']) & 0o7777 },
+      config: checkIpConfig(r['config']),
+    };
+  }
+
+  /** Re-reads links and files; tells the listeners when what they see changed. */
+  private refresh(): Promise<void> {
+    this.refreshing = this.refreshing.then(async () => {
+      const [state, shared] = await Promise.all([readIpState(), readSharedMap(this.config.ifcfgDir)]);
+      const next: HostSnapshot = { interfaces: hostInterfacesFromIp(state, shared, sysfsWireless), shared };
+      const key = JSON.stringify([next.interfaces, [...shared]]);
+      this.cached = next;
+      if (key === this.cachedKey) return;
+      this.cachedKey = key;
+      for (const listener of this.listeners) listener();
+    }).catch((err: unknown) => {
+      this.log.error(`ifcfg backend: cannot read the host's state: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    return this.refreshing;
+  }
+
+  private scheduleRefresh(): void {
+    if (this.closed || this.refreshTimer !== undefined) return;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = undefined;
+      void this.refresh();
+    }, REFRESH_DEBOUNCE_MS);
+  }
+
+  /** Changes behind our back: links and addresses (ip monitor) and files (inotify). */
+  private watch(): void {
+    const monitor = spawn('ip', ['monitor', 'link', 'address', 'route'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    monitor.stdout.on('data', () => this.scheduleRefresh());
+    monitor.on('error', (err) => this.log.error(`ifcfg backend: ip monitor: ${err.message}`));
+    this.monitor = monitor;
+    try {
+      this.watcher = watch(this.config.ifcfgDir, () => this.scheduleRefresh());
+      this.watcher.on('error', (err) => this.log.error(`ifcfg backend: watching ${this.config.ifcfgDir}: ${err.message}`));
+    } catch (err) {
+      this.log.error(`ifcfg backend: cannot watch ${this.config.ifcfgDir}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}
+
+// One change at a time per state directory (it holds one journal): each begin() waits for the
+// previous transaction to end, also one still running on a backend the selector has replaced.
+const stateDirLocks = new Map<string, Promise<void>>();
+
+async function lockStateDir(stateDir: string): Promise<() => void> {
+  const key = resolve(stateDir);
+  let release!: () => void;
+  const previous = stateDirLocks.get(key) ?? Promise.resolve();
+  const mine = new Promise<void>((r) => { release = r; });
+  stateDirLocks.set(key, mine);
+  await previous;
+  return () => {
+    if (stateDirLocks.get(key) === mine) stateDirLocks.delete(key);
+    release();
+  };
+}
+
+class IfcfgTransaction implements Transaction {
+  private done = false;
+  private timer: NodeJS.Timeout | undefined;
+  /** The apply in progress: the expiry timer waits for it rather than undo files being written. */
+  private applying: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly backend: IfcfgBackend,
+    readonly journal: FileJournal,
+    private readonly interfaces: readonly string[],
+    private readonly finish: () => void,
+  ) {}
+
+  /** Like an NM checkpoint: rolled back by itself when neither commit nor rollback came in time. */
+  expireAfter(seconds: number): void {
+    this.timer = setTimeout(() => {
+      void this.applying.catch(() => undefined).then(() => this.rollback()).catch(() => {
+        // rollback() failed to put the files back: the journal stays for the next start
+      });
+    }, seconds * 1000);
+    this.timer.unref();
+  }
+
+  /** Runs one apply step of this transaction, so that expiry cannot interleave with it. */
+  run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.done) return Promise.reject(new ShareError('Failed', 'the change took longer than its rollback timeout and was undone'));
+    const p = work();
+    this.applying = p;
+    return p;
+  }
+
+  async commit(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.timer);
+    try {
+      await this.journal.discard();
+    } finally {
+      this.finish();
+    }
+  }
+
+  async rollback(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.timer);
+    try {
+      await this.backend.undo(this.journal);
+    } catch (err) {
+      throw translateIfcfgError(err, `could not put ${this.interfaces.join(' and ')} back as they were`);
+    } finally {
+      this.finish();
+    }
+  }
+}
+
+/** Restores a journal's files, then its live state, then removes it; keeps it when the files fail. */
+async function restoreJournal(journal: FileJournal, live: LiveApplier, log: LiveLog): Promise<void> {
+  await journal.restore();
+  log.info(`restored ${journal.paths.length} file(s) from the snapshot`);
+  const state = checkLiveRestore(journal.liveState);
+  if (state !== undefined) {
+    try {
+      if (state.shape === 'unshared') await live.toUnshared(state);
+      else await live.toShared(state);
+    } catch (err) {
+      // The files are back, so a reboot gives the old configuration; say what is left to do now.
+      log.error(`the files are restored, but the running system could not be: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  await journal.discard();
+}
+
+function checkLiveRestore(value: unknown): LiveRestore | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const r = value as Record<string, unknown>;
+  const nic = r['nic'];
+  const bridge = r['bridge'];
+  if (typeof nic !== 'string' || typeof bridge !== 'string' || !isInterfaceName(nic) || !isInterfaceName(bridge)) return undefined;
+  const config = checkIpConfig(r['config']);
+  if (r['shape'] === 'unshared') return { shape: 'unshared', nic, bridge, config };
+  if (r['shape'] === 'shared' && typeof r['mac'] === 'string') {
+    return { shape: 'shared', nic, bridge, mac: r['mac'], stp: r['stp'] === true, forwardDelay: typeof r['forwardDelay'] === 'number' ? r['forwardDelay'] : 0, config };
+  }
+  return undefined;
+}
+
+/** NIC → bridge for every ifcfg-<nic> with BRIDGE= naming a bridge file we wrote. */
+export async function readSharedMap(dir: string): Promise<Map<string, string>> {
+  const ours = new Set<string>();
+  const ports = new Map<string, string>();
+  for (const name of await listDirectory(dir)) {
+    const device = /^ifcfg-(.+)$/.exec(name)?.[1];
+    if (device === undefined || !isInterfaceName(device)) continue;
+    const bytes = await readIfExists(join(dir, name));
+    if (bytes === undefined) continue;
+    try {
+      const text = decodeIfcfgText(bytes, name);
+      const file = parseShvar(text);
+      if (text.startsWith(OUR_BRIDGE_MARKER) && shvarGet(file, 'TYPE') === 'Bridge') ours.add(shvarGet(file, 'DEVICE') || device);
+      const bridge = shvarGet(file, 'BRIDGE');
+      if (bridge !== undefined && bridge !== '') ports.set(device, bridge);
+    } catch {
+      // a file we cannot read is not one we wrote: it shares nothing through us
+    }
+  }
+  return new Map([...ports].filter(([, bridge]) => ours.has(bridge)));
+}
+
+/**
+ * Restores a change that a previous run of the daemon left unfinished (it died between writing and
+ * verifying): the files byte for byte and the live state the journal recorded.
+ */
+export async function recoverIfcfgChanges(config: IfcfgConfig, log: LiveLog): Promise<void> {
+  let journal: FileJournal | undefined;
+  try {
+    journal = await FileJournal.load(config.stateDir, [resolve(config.ifcfgDir), resolve(config.stateDir, 'shared')]);
+    if (journal === undefined) return;
+    log.info(`found the snapshot of an unfinished change in ${FileJournal.directory(config.stateDir)}; restoring it`);
+    await restoreJournal(journal, chooseLiveApplier(config.ifcfgDir, config.stateDir, log), log);
+    log.info('the unfinished change is undone');
+  } catch (err) {
+    log.error(`cannot restore the snapshot in ${FileJournal.directory(config.stateDir)}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** The selector's fallback: the ifcfg backend when its directory exists, else none. */
+export function ifcfgFallback(config: IfcfgConfig, log: LiveLog): () => Promise<SettingsBackend | undefined> {
+  return async () => {
+    if (!existsSync(config.ifcfgDir)) {
+      log.info(`no ifcfg fallback: ${config.ifcfgDir} does not exist`);
+      return undefined;
+    }
+    return IfcfgBackend.start(config, log);
+  };
+}

@@ -1,0 +1,88 @@
+// The service as a package would install it, inside a lab with the overlay (Lab.start({overlay:
+// true})): `make install` into the lab's own /usr, then the bus and polkit read the installed
+// files. And busctl as an admin or an unprivileged user would run it.
+import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/dbus/shared-interface-spec';
+import { REPO_ROOT, type Lab } from './lab';
+
+export const INSTALLED = {
+  daemon: '/usr/libexec/shared-interfaced',
+  cli: '/usr/bin/shared-interface',
+  appDir: '/usr/share/shared-interface',
+  policy: `/usr/share/polkit-1/actions/${BUS_NAME}.policy`,
+  busPolicy: `/usr/share/dbus-1/system.d/${BUS_NAME}.conf`,
+  activation: `/usr/share/dbus-1/system-services/${BUS_NAME}.service`,
+  unit: '/usr/lib/systemd/system/shared-interface.service',
+  introspection: `/usr/share/dbus-1/interfaces/${BUS_NAME}.xml`,
+} as const;
+
+/**
+ * `make install` (PREFIX=/usr) into the lab's overlaid /usr, then ReloadConfig so the bus reads
+ * the installed policy, as a package's scriptlet would. Never rebuilds: the tests run what
+ * `tsc` built before them (and the repository is shared with other work in progress).
+ */
+export async function installIntoLab(lab: Lab, variables: Readonly<Record<string, string>> = {}): Promise<void> {
+  const vars = Object.entries(variables).map(([k, v]) => `${k}=${v}`);
+  await lab.exec(['make', '-C', REPO_ROOT, '--no-print-directory', '-o', 'dist/src/main.js', 'install', ...vars]);
+  await lab.exec(['busctl', 'call', 'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'ReloadConfig']);
+}
+
+/** Who runs a command: root, or a user name (with that user's groups) or uid:gid (no groups). */
+export type RunAs = 'root' | string;
+
+export function asUser(who: RunAs, argv: readonly string[]): string[] {
+  if (who === 'root') return [...argv];
+  const [uid, gid] = who.split(':');
+  if (gid !== undefined) return ['setpriv', `--reuid=${uid ?? ''}`, `--regid=${gid}`, '--clear-groups', ...argv];
+  return ['setpriv', `--reuid=${who}`, `--regid=${who}`, '--init-groups', ...argv];
+}
+
+export const NOBODY = '65534:65534';
+
+export interface BusctlResult {
+  /** The reply, as busctl --json=short prints it; undefined for an error. */
+  readonly reply: { type: string; data: unknown[] } | undefined;
+  /** The D-Bus error's name; undefined when the call succeeded. */
+  readonly errorName: string | undefined;
+  readonly errorMessage: string;
+}
+
+/**
+ * `busctl call` of our interface as `who`. busctl allows interactive authorization by default,
+ * as an admin's shell would; `interactive: false` clears the flag. busctl prints only an error's
+ * message, so the name comes from its debug log.
+ */
+export async function callAs(lab: Lab, who: RunAs, member: string, signature = '', args: readonly string[] = [], options: { interactive?: boolean; iface?: string; destination?: string } = {}): Promise<BusctlResult> {
+  const argv = ['busctl', '--json=short', `--allow-interactive-authorization=${options.interactive === false ? 'no' : 'yes'}`, 'call',
+    options.destination ?? BUS_NAME, OBJECT_PATH, options.iface ?? INTERFACE_NAME, member, ...(signature ? [signature, ...args] : [])];
+  const result = await lab.exec(asUser(who, argv), { env: { SYSTEMD_LOG_LEVEL: 'debug' }, allowFailure: true, timeoutMs: 180_000 });
+  const error = /^Got message type=error .*? error-name=(\S+) error-message=(.*)$/m.exec(result.stderr);
+  if (result.code === 0) {
+    // A method without out-arguments: busctl prints nothing.
+    const reply = result.stdout.trim() === '' ? { type: '', data: [] } : JSON.parse(result.stdout) as { type: string; data: unknown[] };
+    return { reply, errorName: undefined, errorMessage: '' };
+  }
+  if (error?.[1] === undefined) throw new Error(`busctl failed without a D-Bus error (exit ${result.code}): ${result.stderr.slice(-2000)}`);
+  return { reply: undefined, errorName: error[1], errorMessage: error[2] ?? '' };
+}
+
+/** A call to the bus driver (org.freedesktop.DBus) as root; resolves with busctl's JSON reply data. */
+export async function busDriver(lab: Lab, member: string, signature = '', args: readonly string[] = []): Promise<unknown[]> {
+  const out = await lab.sh(`busctl --json=short call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ${member} ${[signature, ...args].filter(Boolean).map(shellQuote).join(' ')}`);
+  return (JSON.parse(out) as { data: unknown[] }).data;
+}
+
+/** The PID (in the lab) that owns our bus name, or undefined when nobody does. */
+export async function ownerPid(lab: Lab): Promise<number | undefined> {
+  const result = await lab.exec(['busctl', '--json=short', 'call', 'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus',
+    'GetConnectionUnixProcessID', 's', BUS_NAME], { allowFailure: true });
+  if (result.code !== 0) {
+    if (/no such name|NameHasNoOwner/i.test(result.stderr)) return undefined;
+    throw new Error(`GetConnectionUnixProcessID failed: ${result.stderr}`);
+  }
+  const [pid] = (JSON.parse(result.stdout) as { data: unknown[] }).data;
+  return typeof pid === 'number' ? pid : undefined;
+}
+
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}

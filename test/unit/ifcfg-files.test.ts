@@ -1,0 +1,143 @@
+// The ifcfg backend's file I/O, in a temporary directory: atomic writes that initscripts and
+// NetworkManager never see half-done, read-back checks, and the journal that undoes a change.
+import test from 'ava';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { IfcfgError } from '../../src/settings/ifcfg/ifcfg-error';
+import {
+  FileJournal, configFileName, decodeIfcfgText, ignoredByIfcfgReaders, temporaryName, writeFileAtomic, writeShvarFile,
+} from '../../src/settings/ifcfg/ifcfg-files';
+import { readSharedMap } from '../../src/settings/ifcfg/ifcfg-backend';
+
+function scratch(): { dir: string; done: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'ifcfg-files-'));
+  return { dir, done: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+test('temporary names are ignored by NetworkManager ifcfg-rh and by initscripts', (t) => {
+  for (const name of ['ifcfg-eth0', 'ifcfg-br-eth0', 'route-eth0']) {
+    const temp = temporaryName(name);
+    t.regex(temp, /^\.ifcfg-|^\.route-/);
+    t.true(temp.endsWith('~'));
+    t.true(ignoredByIfcfgReaders(temp), temp);
+    t.false(ignoredByIfcfgReaders(name), name);
+  }
+  t.not(temporaryName('ifcfg-eth0'), temporaryName('ifcfg-eth0'));
+});
+
+test('configFileName refuses names initscripts would misread', (t) => {
+  t.is(configFileName('ifcfg', 'br-eth0'), 'ifcfg-br-eth0');
+  for (const bad of ['../x', 'x/y', '-x', '.x', 'x.bak', 'a'.repeat(16), 'x$(id)', '']) {
+    t.throws(() => configFileName('ifcfg', bad), { instanceOf: IfcfgError }, bad);
+  }
+});
+
+// Serial: the umask is the process's, and ava runs the other tests of this file concurrently.
+test.serial('writeFileAtomic writes mode 0644 whatever the umask, leaves no temporary file, replaces atomically', async (t) => {
+  const { dir, done } = scratch();
+  const old = process.umask(0o077);
+  try {
+    const path = join(dir, 'ifcfg-eth0');
+    writeFileSync(path, 'OLD=1\n', { mode: 0o600 });
+    await writeFileAtomic(path, Buffer.from('NEW=1\n'));
+    t.is(readFileSync(path, 'utf8'), 'NEW=1\n');
+    t.is(statSync(path).mode & 0o777, 0o644);
+    t.deepEqual(readdirSync(dir), ['ifcfg-eth0']);
+  } finally {
+    process.umask(old);
+    done();
+  }
+});
+
+test('writeShvarFile reads the file back with the parser and refuses text it would misread', async (t) => {
+  const { dir, done } = scratch();
+  try {
+    const path = join(dir, 'ifcfg-br0');
+    await writeShvarFile(path, 'DEVICE=br0\nDOMAIN="a b"\n');
+    t.is(readFileSync(path, 'utf8'), 'DEVICE=br0\nDOMAIN="a b"\n');
+    await t.throwsAsync(writeShvarFile(join(dir, 'ifcfg-br1'), 'DOMAIN=$(touch /tmp/p)\n'), { instanceOf: IfcfgError });
+    t.deepEqual(readdirSync(dir), ['ifcfg-br0']);
+  } finally {
+    done();
+  }
+});
+
+test('decodeIfcfgText refuses bytes that are not UTF-8', (t) => {
+  t.is(decodeIfcfgText(Buffer.from('A=é\n'), 'ifcfg-x'), 'A=é\n');
+  t.throws(() => decodeIfcfgText(Buffer.from([0x41, 0x3d, 0xff, 0x0a]), 'ifcfg-x'), { instanceOf: IfcfgError });
+});
+
+test('a journal restores changed, created and removed files byte for byte, also from disk after a crash', async (t) => {
+  const { dir, done } = scratch();
+  try {
+    const ifcfg = join(dir, 'network-scripts');
+    const state = join(dir, 'state');
+    const roots = [ifcfg, join(state, 'shared')];
+    // The original files: one to change (odd bytes, odd mode), one to remove; one will be created.
+    mkdirSync(ifcfg);
+    const eth0 = Buffer.from("# comment\nDEVICE=eth0\nDOMAIN=$'a\\tb'\n\n", 'utf8');
+    writeFileSync(join(ifcfg, 'ifcfg-eth0'), eth0);
+    chmodSync(join(ifcfg, 'ifcfg-eth0'), 0o640);
+    writeFileSync(join(ifcfg, 'ifcfg-old'), 'DEVICE=old');
+
+    const journal = await FileJournal.create(state, roots);
+    await journal.track([join(ifcfg, 'ifcfg-eth0'), join(ifcfg, 'ifcfg-br0'), join(ifcfg, 'ifcfg-old')]);
+    await journal.setLiveState({ shape: 'unshared', nic: 'eth0' });
+    await t.throwsAsync(FileJournal.create(state, roots), undefined, 'a second journal is refused');
+
+    await writeFileAtomic(join(ifcfg, 'ifcfg-eth0'), Buffer.from('DEVICE=eth0\nBRIDGE=br0\n'));
+    await writeFileAtomic(join(ifcfg, 'ifcfg-br0'), Buffer.from('DEVICE=br0\nTYPE=Bridge\n'));
+    rmSync(join(ifcfg, 'ifcfg-old'));
+
+    // "The daemon died": a new process finds the journal on disk.
+    const found = await FileJournal.load(state, roots);
+    t.truthy(found);
+    t.deepEqual(found?.liveState, { shape: 'unshared', nic: 'eth0' });
+    await found?.restore();
+    await found?.discard();
+    t.deepEqual(readdirSync(ifcfg), ['ifcfg-eth0', 'ifcfg-old']);
+    t.true(readFileSync(join(ifcfg, 'ifcfg-eth0')).equals(eth0));
+    t.is(statSync(join(ifcfg, 'ifcfg-eth0')).mode & 0o777, 0o640);
+    t.is(readFileSync(join(ifcfg, 'ifcfg-old'), 'utf8'), 'DEVICE=old');
+    t.is(await FileJournal.load(state, roots), undefined, 'the journal is gone');
+  } finally {
+    done();
+  }
+});
+
+test('a journal never touches a path outside its roots, also when its manifest says so', async (t) => {
+  const { dir, done } = scratch();
+  try {
+    const ifcfg = join(dir, 'network-scripts');
+    const state = join(dir, 'state');
+    const journal = await FileJournal.create(state, [ifcfg]);
+    await t.throwsAsync(journal.track([join(dir, 'elsewhere')]), { instanceOf: IfcfgError });
+    await t.throwsAsync(journal.track([join(ifcfg, '..', 'x')]), { instanceOf: IfcfgError });
+    await t.throwsAsync(journal.track([join(ifcfg, 'sub', 'x')]), { instanceOf: IfcfgError });
+    const manifest = join(FileJournal.directory(state), 'manifest.json');
+    const m = JSON.parse(readFileSync(manifest, 'utf8')) as { entries: unknown[] };
+    m.entries.push({ path: '/etc/passwd', existed: false, mode: 420, copy: '0' });
+    writeFileSync(manifest, JSON.stringify(m));
+    await t.throwsAsync(FileJournal.load(state, [ifcfg]), { instanceOf: IfcfgError });
+  } finally {
+    done();
+  }
+});
+
+test('the shared map lists NICs whose BRIDGE names a bridge file we wrote, and nothing else', async (t) => {
+  const { dir, done } = scratch();
+  try {
+    writeFileSync(join(dir, 'ifcfg-br-eth0'), '# Created by shared-interface: br-eth0 carries the IP configuration of eth0.\nDEVICE=br-eth0\nTYPE=Bridge\n');
+    writeFileSync(join(dir, 'ifcfg-eth0'), 'DEVICE=eth0\nBRIDGE=br-eth0\n');
+    // A bridge someone else made, its port, an unreadable file and a backup file.
+    writeFileSync(join(dir, 'ifcfg-br1'), 'DEVICE=br1\nTYPE=Bridge\n');
+    writeFileSync(join(dir, 'ifcfg-eth1'), 'DEVICE=eth1\nBRIDGE=br1\n');
+    writeFileSync(join(dir, 'ifcfg-eth2'), 'BRIDGE=$(id)\n');
+    writeFileSync(join(dir, 'ifcfg-eth3.bak'), 'DEVICE=eth3\nBRIDGE=br-eth0\n');
+    t.deepEqual(await readSharedMap(dir), new Map([['eth0', 'br-eth0']]));
+    t.deepEqual(await readSharedMap(join(dir, 'missing')), new Map());
+  } finally {
+    done();
+  }
+});
