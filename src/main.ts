@@ -2,7 +2,8 @@
 // No logic of its own beyond start-up, readiness and exit.
 import { BusConnection } from './bus/bus-connection';
 import { Sharing } from './bridge/sharing';
-import { Dispatcher, type Logger } from './dbus/dispatcher';
+import { consoleLog as log } from './bridge/log';
+import { Dispatcher } from './dbus/dispatcher';
 import { PolkitAuthority } from './dbus/polkit-authority';
 import { sharedInterfaceImplementation } from './dbus/shared-interface-service';
 import { BUS_NAME, sharedInterfaceSpec } from './dbus/shared-interface-spec';
@@ -45,11 +46,6 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonOptions {
   }
   return { idleTimeoutSeconds, ifcfgDir, stateDir };
 }
-
-const log: Logger = {
-  info: (message) => console.log(message),
-  error: (message) => console.error(message),
-};
 
 export async function main(argv: readonly string[]): Promise<void> {
   const options = parseDaemonArgs(argv);

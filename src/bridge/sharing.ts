@@ -3,6 +3,7 @@
 // and application (which the adapter runs only after authorization). Application follows
 // nmstate: read the state before, open a transaction (an NM checkpoint), apply, verify against
 // the kernel's real state, and commit, or roll back and say why.
+import type { Log } from './log';
 import { shareability, type HostInterface, type Shareability } from './host-network';
 import { validateInterfaceName } from './interface-name';
 import { ShareError, isShareError } from './share-error';
@@ -22,9 +23,6 @@ export interface InterfaceListing {
 /** A validated change: either its answer is already known (a no-op), or here is how to make it. */
 export type ChangeStep<T> = { readonly noOp: T } | { readonly apply: () => Promise<T> };
 
-export interface SharingLog {
-  info(message: string): void;
-}
 
 // Verification must end well before the backend's own rollback timer would fire.
 const VERIFY_MARGIN_SECONDS = 10;
@@ -37,7 +35,7 @@ export class Sharing {
   constructor(
     private readonly currentBackend: () => SettingsBackend | undefined,
     private readonly observer: HostObserver,
-    private readonly log: SharingLog,
+    private readonly log: Log,
   ) {}
 
   backendName(): string {

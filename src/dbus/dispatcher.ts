@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import type { BusConnection, BusMessage } from '../bus/bus-connection';
 import { BusDecodeError, makeVariant, type BusValue, type Codec } from '../bus/bus-value';
+import type { Log } from '../bridge/log';
 import { isShareError } from '../bridge/share-error';
 import type { AnyArgs, Caller, Implementation, InterfaceDefinition, Prepared } from './interface-definition';
 import { signatureOf } from './interface-definition';
@@ -22,10 +23,6 @@ const PROPERTIES = 'org.freedesktop.DBus.Properties';
 const INTROSPECTABLE = 'org.freedesktop.DBus.Introspectable';
 const PEER = 'org.freedesktop.DBus.Peer';
 
-export interface Logger {
-  info(message: string): void;
-  error(message: string): void;
-}
 
 /** A failure already phrased for the caller: an error name and a message. */
 class ReplyError extends Error {
@@ -50,7 +47,7 @@ export class Dispatcher<I extends InterfaceDefinition> {
     private readonly spec: I,
     private readonly implementation: Implementation<I>,
     private readonly authority: Authority,
-    private readonly log: Logger,
+    private readonly log: Log,
   ) {
     this.xml = introspectionXml(spec);
   }

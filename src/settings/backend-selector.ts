@@ -3,14 +3,11 @@
 // switches the backend; a request in flight keeps the backend object it started with.
 import type { BusConnection } from '../bus/bus-connection';
 import * as t from '../bus/bus-value';
+import type { Log } from '../bridge/log';
 import type { SettingsBackend } from '../bridge/settings-backend';
 import { NmBackend } from './nm/nm-backend';
 import { NM_BUS_NAME } from './nm/nm-object-cache';
 
-export interface Log {
-  info(message: string): void;
-  error(message: string): void;
-}
 
 const nameOwnerChanged = t.struct<[string, string, string]>(t.string, t.string, t.string);
 

@@ -22,12 +22,31 @@ interface IpRoute {
   protocol?: string;
 }
 
-async function ipJson(args: string[]): Promise<unknown> {
+async function ipJson(args: readonly string[]): Promise<unknown> {
   const { stdout } = await run('ip', ['-j', ...args], { timeout: 10_000 });
   return JSON.parse(stdout || '[]') as unknown;
 }
 
-function asArray<T>(value: unknown): T[] {
+/** The kernel's links (with details), addresses and main-table routes, as `ip -j` prints them. */
+export interface IpState {
+  readonly links: unknown;
+  readonly addresses: unknown;
+  readonly routes4: unknown;
+  readonly routes6: unknown;
+}
+
+export async function readIpState(): Promise<IpState> {
+  const [links, addresses, routes4, routes6] = await Promise.all([
+    ipJson(['-d', 'link', 'show']),
+    ipJson(['addr', 'show']),
+    ipJson(['-4', 'route', 'show', 'table', 'main']),
+    ipJson(['-6', 'route', 'show', 'table', 'main']),
+  ]);
+  return { links, addresses, routes4, routes6 };
+}
+
+/** `ip -j` output is checked field by field where it is read; a non-array is no entries. */
+export function asArray<T>(value: unknown): T[] {
   return Array.isArray(value) ? (value as T[]) : [];
 }
 
@@ -62,13 +81,8 @@ export function parseRoutes(family: 4 | 6, routes: unknown): LiveRoute[] {
 
 export class KernelObserver implements HostObserver {
   async observe(): Promise<LiveHost> {
-    const [details, addresses, routes4, routes6] = await Promise.all([
-      ipJson(['-d', 'link', 'show']),
-      ipJson(['addr', 'show']),
-      ipJson(['-4', 'route', 'show', 'table', 'main']),
-      ipJson(['-6', 'route', 'show', 'table', 'main']),
-    ]);
-    return { links: parseLinks(details, addresses), routes: [...parseRoutes(4, routes4), ...parseRoutes(6, routes6)] };
+    const state = await readIpState();
+    return { links: parseLinks(state.links, state.addresses), routes: [...parseRoutes(4, state.routes4), ...parseRoutes(6, state.routes6)] };
   }
 
   async answers(address: string, device: string): Promise<boolean> {

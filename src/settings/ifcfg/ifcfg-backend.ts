@@ -16,8 +16,9 @@ import {
 } from './ifcfg-files';
 import {
   captureIpConfig, checkIpConfig, chooseLiveApplier, hostInterfacesFromIp, readIpState, sysfsWireless,
-  type IpConfig, type LiveApplier, type LiveLog,
+  type IpConfig, type LiveApplier,
 } from './ifcfg-live';
+import type { Log } from '../../bridge/log';
 import { translateIfcfgError } from './ifcfg-share-error';
 import { parseShvar, shvarGet, type ShvarFile } from './ifcfg-shvar';
 import { readIfcfgIpConfig, translateIfcfgShare, type IfcfgShareFiles } from './ifcfg-translate';
@@ -73,10 +74,10 @@ export class IfcfgBackend implements SettingsBackend {
   private constructor(
     private readonly config: IfcfgConfig,
     private readonly live: LiveApplier,
-    private readonly log: LiveLog,
+    private readonly log: Log,
   ) {}
 
-  static async start(config: IfcfgConfig, log: LiveLog): Promise<IfcfgBackend> {
+  static async start(config: IfcfgConfig, log: Log): Promise<IfcfgBackend> {
     const backend = new IfcfgBackend(config, chooseLiveApplier(config.ifcfgDir, config.stateDir, log), log);
     log.info(`ifcfg backend: files in ${config.ifcfgDir}, state in ${config.stateDir}, live changes with ${backend.live.name}`);
     await backend.refresh();
@@ -394,7 +395,7 @@ class IfcfgTransaction implements Transaction {
 }
 
 /** Restores a journal's files, then its live state, then removes it; keeps it when the files fail. */
-async function restoreJournal(journal: FileJournal, live: LiveApplier, log: LiveLog): Promise<void> {
+async function restoreJournal(journal: FileJournal, live: LiveApplier, log: Log): Promise<void> {
   await journal.restore();
   log.info(`restored ${journal.paths.length} file(s) from the snapshot`);
   const state = checkLiveRestore(journal.liveState);
@@ -450,7 +451,7 @@ export async function readSharedMap(dir: string): Promise<Map<string, string>> {
  * Restores a change that a previous run of the daemon left unfinished (it died between writing and
  * verifying): the files byte for byte and the live state the journal recorded.
  */
-export async function recoverIfcfgChanges(config: IfcfgConfig, log: LiveLog): Promise<void> {
+export async function recoverIfcfgChanges(config: IfcfgConfig, log: Log): Promise<void> {
   let journal: FileJournal | undefined;
   try {
     journal = await FileJournal.load(config.stateDir, [resolve(config.ifcfgDir), resolve(config.stateDir, 'shared')]);
@@ -464,7 +465,7 @@ export async function recoverIfcfgChanges(config: IfcfgConfig, log: LiveLog): Pr
 }
 
 /** The selector's fallback: the ifcfg backend when its directory exists, else none. */
-export function ifcfgFallback(config: IfcfgConfig, log: LiveLog): () => Promise<SettingsBackend | undefined> {
+export function ifcfgFallback(config: IfcfgConfig, log: Log): () => Promise<SettingsBackend | undefined> {
   return async () => {
     if (!existsSync(config.ifcfgDir)) {
       log.info(`no ifcfg fallback: ${config.ifcfgDir} does not exist`);

@@ -17,10 +17,10 @@ const run = promisify(execFile);
 
 export const STANDARD_IFCFG_DIR = '/etc/sysconfig/network-scripts';
 
-export interface LiveLog {
-  info(message: string): void;
-  error(message: string): void;
-}
+import type { Log } from '../../bridge/log';
+import { asArray, readIpState, type IpState } from '../kernel-observer';
+
+export { readIpState, type IpState };
 
 // ---------------------------------------------------------------------------------------------
 // Reading the kernel (ip -j).
@@ -51,33 +51,6 @@ interface IpRoute {
   protocol?: string;
   metric?: number;
   flags?: string[];
-}
-
-/** The kernel's links, addresses and main-table routes, as `ip -j` prints them. */
-export interface IpState {
-  readonly links: unknown;
-  readonly addresses: unknown;
-  readonly routes4: unknown;
-  readonly routes6: unknown;
-}
-
-async function ipJson(args: readonly string[]): Promise<unknown> {
-  const { stdout } = await run('ip', ['-j', ...args], { timeout: 10_000 });
-  return JSON.parse(stdout || '[]') as unknown;
-}
-
-export async function readIpState(): Promise<IpState> {
-  const [links, addresses, routes4, routes6] = await Promise.all([
-    ipJson(['-d', 'link', 'show']),
-    ipJson(['addr', 'show']),
-    ipJson(['-4', 'route', 'show', 'table', 'main']),
-    ipJson(['-6', 'route', 'show', 'table', 'main']),
-  ]);
-  return { links, addresses, routes4, routes6 };
-}
-
-function asArray<T>(value: unknown): T[] {
-  return Array.isArray(value) ? (value as T[]) : [];
 }
 
 const KIND_TYPES: ReadonlyMap<string, InterfaceType> = new Map<string, InterfaceType>([
@@ -258,7 +231,7 @@ export function isDhcpClientFor(argv: readonly string[], device: string): boolea
 
 /** Finds, starts and stops the DHCP clients of a device (whoever started them). */
 export class DhcpClients {
-  constructor(private readonly stateDir: string, private readonly log: LiveLog) {}
+  constructor(private readonly stateDir: string, private readonly log: Log) {}
 
   /** The client we would start, or undefined when the system has none. */
   static available(): { readonly program: string; readonly argv0: readonly string[]; readonly kind: 'dhclient' | 'udhcpc' } | undefined {
@@ -518,7 +491,7 @@ export class Iproute2Live implements LiveApplier {
 export class InitscriptsLive implements LiveApplier {
   readonly name = 'initscripts';
 
-  constructor(private readonly log: LiveLog) {}
+  constructor(private readonly log: Log) {}
 
   static installed(ifcfgDir: string): boolean {
     try {
@@ -561,6 +534,6 @@ export class InitscriptsLive implements LiveApplier {
   }
 }
 
-export function chooseLiveApplier(ifcfgDir: string, stateDir: string, log: LiveLog): LiveApplier {
+export function chooseLiveApplier(ifcfgDir: string, stateDir: string, log: Log): LiveApplier {
   return InitscriptsLive.installed(ifcfgDir) ? new InitscriptsLive(log) : new Iproute2Live(new DhcpClients(stateDir, log));
 }

@@ -3,6 +3,7 @@
 // state costs no round trip and changes made with nmcli behind our back show up at once.
 import type { BusConnection } from '../../bus/bus-connection';
 import * as t from '../../bus/bus-value';
+import type { Log } from '../../bridge/log';
 import type { HostSnapshot, SettingsBackend, Transaction } from '../../bridge/settings-backend';
 import { ShareError } from '../../bridge/share-error';
 import type { SharePlan, UnsharePlan } from '../../bridge/share-plan';
@@ -20,10 +21,6 @@ const ACTIVE_CONNECTION = 'org.freedesktop.NetworkManager.Connection.Active';
 // way to keep the old name's: say so rather than surprise the user.
 const IPV6_STABLE_PRIVACY_NOTE = 'its autoconfigured IPv6 addresses will change: its profile uses stable-privacy addresses, which depend on the interface name (set ipv6.addr-gen-mode eui64 to keep them)';
 
-export interface NmLog {
-  info(message: string): void;
-  error(message: string): void;
-}
 
 export class NmBackend implements SettingsBackend {
   readonly name = 'NetworkManager' as const;
@@ -36,10 +33,10 @@ export class NmBackend implements SettingsBackend {
   private constructor(
     private readonly cache: NmObjectCache,
     private readonly client: NmClient,
-    private readonly log: NmLog,
+    private readonly log: Log,
   ) {}
 
-  static async start(bus: BusConnection, log: NmLog): Promise<NmBackend> {
+  static async start(bus: BusConnection, log: Log): Promise<NmBackend> {
     const cache = new NmObjectCache(bus);
     const backend = new NmBackend(cache, new NmClient(bus), log);
     cache.onChange((path) => backend.onObjectChange(path));
