@@ -74,7 +74,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info(`${why}: exiting`);
-    void leaveTheBus(bus, dispatcher).finally(() => selector.close()).finally(() => process.exit(0));
+    void dispatcher.withdraw(BUS_NAME).finally(() => selector.close()).finally(() => process.exit(0));
   };
   if (options.idleTimeoutSeconds > 0) {
     const idleMs = options.idleTimeoutSeconds * 1000;
@@ -87,22 +87,4 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
-}
-
-/**
- * Exit (idle or SIGTERM) that leaves no caller without a reply: release the name first (from then
- * on the bus activates a new instance for new calls; systemd, seeing a Type=dbus service drop its
- * BusName, sends SIGTERM, which lands here too), answer every call the bus had already routed to
- * us (they all arrive before ReleaseName's reply), then make one more round trip so the bus has
- * read our last replies before the process goes.
- */
-async function leaveTheBus(bus: BusConnection, dispatcher: Dispatcher<typeof sharedInterfaceSpec>): Promise<void> {
-  const driver = { destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus' };
-  try {
-    await bus.call({ ...driver, member: 'ReleaseName', signature: 's', body: [BUS_NAME] });
-    await dispatcher.drained();
-    await bus.call({ ...driver, member: 'GetId' });
-  } catch (err) {
-    log.error(`leaving the bus: ${err instanceof Error ? err.message : String(err)}`);
-  }
 }

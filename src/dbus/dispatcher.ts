@@ -64,7 +64,25 @@ export class Dispatcher<I extends InterfaceDefinition> {
   }
 
   /** Resolves when no call is running, including calls taken while waiting (for idle exit). */
-  drained(): Promise<void> {
+  /**
+   * Leaves the bus without leaving any caller unanswered (idle exit, SIGTERM): release the name
+   * first (from then on the bus activates a new instance for new calls; systemd, seeing a
+   * Type=dbus service drop its BusName, sends SIGTERM, which ends up here too), answer every call
+   * the bus had already routed to us (they all arrive before ReleaseName's reply), then make one
+   * more round trip so the bus has read our last replies before the process goes.
+   */
+  async withdraw(busName: string): Promise<void> {
+    const driver = { destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus' };
+    try {
+      await this.bus.call({ ...driver, member: 'ReleaseName', signature: 's', body: [busName] });
+      await this.drained();
+      await this.bus.call({ ...driver, member: 'GetId' });
+    } catch (err) {
+      this.log.error(`leaving the bus: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  private drained(): Promise<void> {
     if (this.callsInProgress === 0) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
