@@ -3,6 +3,9 @@
 // Adds what the library lacks: a deadline on every call, a cap on calls in flight, signal
 // subscriptions with reference-counted match rules, and a 'closed' notification.
 import * as dbus from '@particle/dbus-next';
+import {
+  marshalMessage, MESSAGE_TYPE_ERROR, MESSAGE_TYPE_METHOD_RETURN, MESSAGE_TYPE_SIGNAL, type OutgoingMessage,
+} from './bus-marshal';
 
 export interface BusCall {
   readonly destination: string;
@@ -68,7 +71,18 @@ export interface ConnectOptions {
 // The library's private fields we rely on, named once here.
 interface LibraryBusInternals {
   _methodReturnHandlers: Record<number, unknown>;
-  _connection: { on(event: 'end' | 'error', listener: (err?: unknown) => void): void };
+  _connection: {
+    on(event: 'end' | 'error', listener: (err?: unknown) => void): void;
+    /** 'connected' once the handshake is done; before that the library queues what it sends. */
+    state?: string;
+    /** The socket; lib/connection.js writes each marshalled message to it with one write(). */
+    stream: {
+      readonly writable: boolean;
+      /** Set by the handshake when fds are negotiated; then writes take { data, fds }. */
+      readonly supportsUnixFd?: boolean;
+      write(chunk: Buffer | { data: Buffer; fds: number[] }): boolean;
+    };
+  };
 }
 
 export class BusConnection {
@@ -206,21 +220,34 @@ export class BusConnection {
 
   reply(call: BusMessage, signature: string, body: readonly unknown[]): void {
     if (call.flags & MESSAGE_FLAG_NO_REPLY_EXPECTED) return;
-    this.send(dbus.Message.newMethodReturn(toLibraryMessage(call), signature, [...body]));
+    this.send({ type: MESSAGE_TYPE_METHOD_RETURN, replySerial: call.serial, destination: call.sender, signature, body });
   }
 
   replyError(call: BusMessage, errorName: string, text: string): void {
     if (call.flags & MESSAGE_FLAG_NO_REPLY_EXPECTED) return;
-    this.send(dbus.Message.newError(toLibraryMessage(call) as never, errorName, text));
+    this.send({ type: MESSAGE_TYPE_ERROR, replySerial: call.serial, destination: call.sender, errorName, signature: 's', body: [text] });
   }
 
   emitSignal(path: string, iface: string, member: string, signature: string, body: readonly unknown[]): void {
-    this.send(dbus.Message.newSignal(path, iface, member, signature, [...body]));
+    this.send({ type: MESSAGE_TYPE_SIGNAL, path, interface: iface, member, signature, body });
   }
 
-  private send(message: dbus.Message): void {
+  /**
+   * Marshals with our own marshaller (bus-marshal.ts; the library's costs milliseconds per big
+   * reply) and writes the bytes the way lib/connection.js does once connected: one write() per
+   * message on the same stream, so ours and the library's (method calls, its own error replies)
+   * stay in order. No SENDER field: the bus sets it.
+   */
+  private send(message: Omit<OutgoingMessage, 'serial'>): void {
     if (this.closed) return;
-    this.bus.send(message);
+    const connection = (this.bus as unknown as LibraryBusInternals)._connection;
+    // We exist only after the bus said Hello back, so the library's pre-handshake queue is empty.
+    if (connection.state !== 'connected') throw new Error('Cannot send message, the bus connection is not set up yet');
+    const { stream } = connection;
+    if (!stream.writable) throw new Error('Cannot send message, stream is closed');
+    const data = marshalMessage({ ...message, serial: this.bus.newSerial() });
+    if (stream.supportsUnixFd) stream.write({ data, fds: [] });
+    else stream.write(data);
   }
 
   private dispatchSignal(msg: BusMessage): void {
@@ -267,12 +294,6 @@ function toBusMessage(msg: dbus.Message): BusMessage {
     body: msg.body ?? [],
     flags: Number(msg.flags ?? 0),
   };
-}
-
-function toLibraryMessage(call: BusMessage): dbus.Message {
-  const msg = new dbus.Message({ path: call.path, member: call.member, sender: call.sender, serial: call.serial });
-  if (call.interface !== undefined) msg.interface = call.interface;
-  return msg;
 }
 
 function matchRule(match: SignalMatch): string {
