@@ -107,7 +107,7 @@ async function listInterfacesAtScale(): Promise<{ devices: number; profiles: num
 
 async function main(): Promise<void> {
   const results: Record<string, SwitchResult[]> = { ours: [], nmcli: [], 'ours-static': [] };
-  for (let i = 0; i < RUNS; i++) {
+  for (let i = 0; i < (process.env['BENCH_ONLY_SCALE'] === '1' ? 0 : RUNS); i++) {
     for (const kind of ['ours', 'nmcli', 'ours-static'] as const) {
       const r = await oneRun(kind);
       results[kind]?.push(r);

@@ -151,7 +151,8 @@ export class Lab {
 
   /** Starts our daemon inside the lab and waits until it says it is ready. */
   async startDaemon(args: readonly string[] = [], env: Readonly<Record<string, string>> = {}): Promise<LabProcess> {
-    const daemon = this.spawn(['node', join(REPO_ROOT, 'bin', 'shared-interfaced'), ...args], env);
+    // Run the script itself, so its #! line (with the daemon's V8 flags) is honoured.
+    const daemon = this.spawn([join(REPO_ROOT, 'bin', 'shared-interfaced'), ...args], env);
     await daemon.waitForOutput(/ready on /, 30_000);
     return daemon;
   }
