@@ -20,7 +20,6 @@ declare -A needed=(
   [procps]=/usr/bin/pgrep
   [busybox-static]=/bin/busybox
   [make]=/usr/bin/make
-  [bridge-utils]=/usr/sbin/brctl
 )
 missing=()
 for pkg in "${!needed[@]}"; do [ -e "${needed[$pkg]}" ] || missing+=("$pkg"); done
