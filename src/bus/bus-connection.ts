@@ -1,10 +1,16 @@
-// The one module that knows which D-Bus library we use (@particle/dbus-next, pinned). Everything
-// else talks to the bus through BusConnection, so the library can be swapped in one place.
+// The one module that knows which D-Bus library we use (@particle/dbus-next 0.11.4, pinned), so it
+// can be swapped in one place. We use only its low-level connection (lib/connection.js: address,
+// socket, SASL handshake, unmarshalling of incoming messages); what its MessageBus did is done
+// here, because lib/bus.js loads xml2js, xmlbuilder and sax (megabytes of RSS) for client and
+// service classes we don't use: Hello, serials, method calls routed to their replies, signals,
+// answering calls no handler took. We marshal everything we send ourselves (bus-marshal.ts).
 // Adds what the library lacks: a deadline on every call, a cap on calls in flight, signal
 // subscriptions with reference-counted match rules, and a 'closed' notification.
-import * as dbus from '@particle/dbus-next';
+import { readFileSync } from 'node:fs';
+import createConnection = require('@particle/dbus-next/lib/connection');
 import {
-  marshalMessage, MESSAGE_TYPE_ERROR, MESSAGE_TYPE_METHOD_RETURN, MESSAGE_TYPE_SIGNAL, type OutgoingMessage,
+  marshalMessage, MESSAGE_TYPE_ERROR, MESSAGE_TYPE_METHOD_CALL, MESSAGE_TYPE_METHOD_RETURN, MESSAGE_TYPE_SIGNAL,
+  type OutgoingMessage,
 } from './bus-marshal';
 
 export interface BusCall {
@@ -68,21 +74,26 @@ export interface ConnectOptions {
   readonly maxCallsInFlight?: number;
 }
 
-// The library's private fields we rely on, named once here.
-interface LibraryBusInternals {
-  _methodReturnHandlers: Record<number, unknown>;
-  _connection: {
-    on(event: 'end' | 'error', listener: (err?: unknown) => void): void;
-    /** 'connected' once the handshake is done; before that the library queues what it sends. */
-    state?: string;
-    /** The socket; lib/connection.js writes each marshalled message to it with one write(). */
-    stream: {
-      readonly writable: boolean;
-      /** Set by the handshake when fds are negotiated; then writes take { data, fds }. */
-      readonly supportsUnixFd?: boolean;
-      write(chunk: Buffer | { data: Buffer; fds: number[] }): boolean;
-    };
-  };
+const DRIVER = { destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus' } as const;
+const PEER = 'org.freedesktop.DBus.Peer';
+const INTROSPECTABLE = 'org.freedesktop.DBus.Introspectable';
+const PROPERTIES = 'org.freedesktop.DBus.Properties';
+const ERROR_FAILED = 'org.freedesktop.DBus.Error.Failed';
+const ERROR_DISCONNECTED = 'org.freedesktop.DBus.Error.Disconnected';
+
+// RequestName's flag and replies, from the D-Bus specification.
+const NAME_FLAG_DO_NOT_QUEUE = 4;
+const REQUEST_NAME_REPLY_PRIMARY_OWNER = 1;
+const REQUEST_NAME_REPLY_ALREADY_OWNER = 4;
+
+/** What Introspect answers for an object path no handler took (what MessageBus answered too). */
+const EMPTY_NODE_XML = '<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Introspection 1.0//EN"\n'
+  + ' "http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd">\n<node/>\n';
+
+interface PendingCall {
+  readonly resolve: (body: unknown[]) => void;
+  readonly reject: (err: BusCallError) => void;
+  readonly timer: NodeJS.Timeout;
 }
 
 export class BusConnection {
@@ -90,41 +101,72 @@ export class BusConnection {
   private readonly maxCallsInFlight: number;
   private callsInFlight = 0;
   private readonly waitingForSlot: Array<() => void> = [];
+  private lastSerial = 0;
+  /** Method calls we sent whose reply has not come yet, by serial. */
+  private readonly pendingCalls = new Map<number, PendingCall>();
+  private readonly methodHandlers: MethodCallHandler[] = [];
   private readonly matchRefs = new Map<string, number>();
   private readonly signalListeners = new Set<{ match: SignalMatch; listener: (msg: BusMessage) => void }>();
   private readonly closedListeners: Array<(reason: string) => void> = [];
   private closed = false;
+  private name = '';
+  /** Settles once the SASL handshake is done, or fails if the connection closes before. */
+  private readonly authenticated: Promise<void>;
+  private failAuthentication: (reason: string) => void = () => {};
+  private machineId: string | undefined;
 
   private constructor(
-    private readonly bus: dbus.MessageBus,
-    readonly uniqueName: string,
+    private readonly connection: createConnection.Connection,
     options: ConnectOptions,
   ) {
     this.callTimeoutMs = options.callTimeoutMs ?? 25_000;
     this.maxCallsInFlight = options.maxCallsInFlight ?? 64;
-    bus.on('message', (msg) => {
-      if (msg.type === dbus.MessageType.SIGNAL) this.dispatchSignal(toBusMessage(msg));
+    this.authenticated = new Promise((resolve, reject) => {
+      connection.on('connect', resolve);
+      this.failAuthentication = (reason) => reject(new Error(reason));
     });
-    const internals = bus as unknown as LibraryBusInternals;
-    internals._connection.on('end', () => this.markClosed('the bus closed the connection'));
-    bus.on('error', (err: unknown) => this.markClosed(`bus connection error: ${describe(err)}`));
+    connection.on('message', (msg) => this.receive(msg));
+    connection.on('end', () => this.markClosed('the bus closed the connection'));
+    connection.stream.on('close', () => this.markClosed('the bus connection was closed'));
+    // Always listened to: an 'error' event without a listener would throw.
+    connection.on('error', (err, context) => {
+      if (context === undefined) this.markClosed(`bus connection error: ${describe(err)}`);
+      // The stream is still in step; one unreadable message must not take the connection down.
+      else console.error(`dropped a message the bus library could not read: ${describe(err)}`);
+    });
   }
 
-  static connect(options: ConnectOptions = {}): Promise<BusConnection> {
+  static async connect(options: ConnectOptions = {}): Promise<BusConnection> {
     const address =
       options.address ?? process.env['DBUS_SYSTEM_BUS_ADDRESS'] ?? 'unix:path=/run/dbus/system_bus_socket';
-    // sessionBus() is the library's way to connect to an explicit address (systemBus() would
-    // ignore ours in favour of the environment's).
-    const bus = dbus.sessionBus({ busAddress: address });
-    return new Promise((resolve, reject) => {
-      const onError = (err: unknown) => reject(new BusCallError('org.freedesktop.DBus.Error.NoServer', `cannot connect to ${address}: ${describe(err)}`));
-      bus.once('error', onError);
-      bus.once('connect', () => {
-        bus.removeListener('error', onError);
-        const name = (bus as unknown as { name: string | null }).name;
-        resolve(new BusConnection(bus, name ?? '', options));
-      });
-    });
+    const cannotConnect = (why: string) => new BusCallError('org.freedesktop.DBus.Error.NoServer', `cannot connect to ${address}: ${why}`);
+    let connection: createConnection.Connection;
+    try {
+      connection = createConnection({ busAddress: address, negotiateUnixFd: false });
+    } catch (err) {
+      throw cannotConnect(describe(err));
+    }
+    const bus = new BusConnection(connection, options);
+    // One deadline for the handshake and Hello: a bus that accepts but never answers must not hang us.
+    const timeoutMs = bus.callTimeoutMs;
+    const deadline = setTimeout(() => bus.abort(`no answer within ${timeoutMs} ms`), timeoutMs);
+    try {
+      await bus.authenticated;
+      const [name] = await bus.call({ ...DRIVER, member: 'Hello' });
+      if (typeof name !== 'string' || name === '') throw new Error('Hello did not return a unique name');
+      bus.name = name;
+      return bus;
+    } catch (err) {
+      bus.abort('connecting failed');
+      throw cannotConnect(describe(err));
+    } finally {
+      clearTimeout(deadline);
+    }
+  }
+
+  /** Our unique name on the bus (':1.42'), from Hello. */
+  get uniqueName(): string {
+    return this.name;
   }
 
   get isClosed(): boolean {
@@ -135,47 +177,43 @@ export class BusConnection {
     this.closedListeners.push(listener);
   }
 
+  /** Closes the connection; calls still waiting fail with Disconnected. onClosed listeners are not told. */
   close(): void {
-    this.closed = true;
-    this.bus.disconnect();
+    this.shutDown('the connection was closed');
+    this.connection.stream.end();
   }
 
   /** Calls a method and resolves with the reply's body; rejects with BusCallError. */
   async call(call: BusCall): Promise<unknown[]> {
-    if (this.closed) throw new BusCallError('org.freedesktop.DBus.Error.Disconnected', 'not connected to the bus');
+    if (this.closed) throw new BusCallError(ERROR_DISCONNECTED, 'not connected to the bus');
     await this.takeSlot();
-    let flags = 0;
-    if (call.allowInteractiveAuthorization) flags |= MESSAGE_FLAG_ALLOW_INTERACTIVE_AUTHORIZATION;
-    if (call.noAutoStart) flags |= MESSAGE_FLAG_NO_AUTO_START;
-    const message = new dbus.Message({
-      destination: call.destination,
-      path: call.path,
-      interface: call.interface,
-      member: call.member,
-      signature: call.signature ?? '',
-      body: (call.body ?? []) as unknown[],
-      flags: flags as dbus.MessageFlag,
-    });
-    message.serial = this.bus.newSerial();
-    const serial = message.serial;
-    const timeoutMs = call.timeoutMs ?? this.callTimeoutMs;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          // The library would keep the reply handler forever; drop it with the call.
-          delete (this.bus as unknown as LibraryBusInternals)._methodReturnHandlers[serial];
+      // Closed while waiting for a slot: don't write to a dead connection.
+      if (this.closed) throw new BusCallError(ERROR_DISCONNECTED, 'not connected to the bus');
+      let flags = 0;
+      if (call.allowInteractiveAuthorization) flags |= MESSAGE_FLAG_ALLOW_INTERACTIVE_AUTHORIZATION;
+      if (call.noAutoStart) flags |= MESSAGE_FLAG_NO_AUTO_START;
+      const serial = this.nextSerial();
+      let data: Buffer;
+      try {
+        data = marshalMessage({
+          type: MESSAGE_TYPE_METHOD_CALL, serial, flags, destination: call.destination, path: call.path,
+          interface: call.interface, member: call.member, signature: call.signature ?? '', body: call.body ?? [],
+        });
+      } catch (err) {
+        throw new BusCallError(ERROR_FAILED, `cannot call ${call.interface}.${call.member}: ${describe(err)}`);
+      }
+      const timeoutMs = call.timeoutMs ?? this.callTimeoutMs;
+      return await new Promise<unknown[]>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          // A reply coming after this finds no pending call and is dropped.
+          this.pendingCalls.delete(serial);
           reject(new BusCallError('org.freedesktop.DBus.Error.Timeout', `${call.destination} did not answer ${call.interface}.${call.member} within ${timeoutMs} ms`));
         }, timeoutMs);
+        this.pendingCalls.set(serial, { resolve, reject, timer });
+        this.write(data);
       });
-      const reply = await Promise.race([this.bus.call(message), deadline]);
-      return reply ? [...reply.body] : [];
-    } catch (err) {
-      if (err instanceof BusCallError) throw err;
-      if (err instanceof dbus.DBusError) throw new BusCallError(err.type, err.text ?? err.message);
-      throw new BusCallError('org.freedesktop.DBus.Error.Failed', describe(err));
     } finally {
-      clearTimeout(timer);
       this.releaseSlot();
     }
   }
@@ -187,7 +225,7 @@ export class BusConnection {
     const refs = this.matchRefs.get(rule) ?? 0;
     this.matchRefs.set(rule, refs + 1);
     if (refs === 0) {
-      await this.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'AddMatch', signature: 's', body: [rule] });
+      await this.call({ ...DRIVER, member: 'AddMatch', signature: 's', body: [rule] });
     }
     this.signalListeners.add(entry);
     return async () => {
@@ -199,23 +237,23 @@ export class BusConnection {
       }
       this.matchRefs.delete(rule);
       if (!this.closed) {
-        await this.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'RemoveMatch', signature: 's', body: [rule] });
+        await this.call({ ...DRIVER, member: 'RemoveMatch', signature: 's', body: [rule] });
       }
     };
   }
 
   /** Requests a well-known name, refusing to queue; resolves true when we own it. */
   async requestName(name: string): Promise<boolean> {
-    const [reply] = await this.call({
-      destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus',
-      member: 'RequestName', signature: 'su', body: [name, dbus.NameFlag.DO_NOT_QUEUE],
-    });
-    return reply === dbus.RequestNameReply.PRIMARY_OWNER || reply === dbus.RequestNameReply.ALREADY_OWNER;
+    const [reply] = await this.call({ ...DRIVER, member: 'RequestName', signature: 'su', body: [name, NAME_FLAG_DO_NOT_QUEUE] });
+    return reply === REQUEST_NAME_REPLY_PRIMARY_OWNER || reply === REQUEST_NAME_REPLY_ALREADY_OWNER;
   }
 
-  /** Installs a handler for incoming method calls; it returns true when it took the call. */
+  /**
+   * Installs a handler for incoming method calls; it returns true when it took the call. Handlers
+   * run in the order they were added; a call none takes gets the answer described at answerUntaken.
+   */
   addMethodHandler(handler: MethodCallHandler): void {
-    this.bus.addMethodHandler((msg: dbus.Message) => handler(toBusMessage(msg)));
+    this.methodHandlers.push(handler);
   }
 
   reply(call: BusMessage, signature: string, body: readonly unknown[]): void {
@@ -232,22 +270,110 @@ export class BusConnection {
     this.send({ type: MESSAGE_TYPE_SIGNAL, path, interface: iface, member, signature, body });
   }
 
-  /**
-   * Marshals with our own marshaller (bus-marshal.ts; the library's costs milliseconds per big
-   * reply) and writes the bytes the way lib/connection.js does once connected: one write() per
-   * message on the same stream, so ours and the library's (method calls, its own error replies)
-   * stay in order. No SENDER field: the bus sets it.
-   */
+  /** Marshals (bus-marshal.ts) and writes a message that expects no reply. No SENDER field: the bus sets it. */
   private send(message: Omit<OutgoingMessage, 'serial'>): void {
     if (this.closed) return;
-    const connection = (this.bus as unknown as LibraryBusInternals)._connection;
-    // We exist only after the bus said Hello back, so the library's pre-handshake queue is empty.
-    if (connection.state !== 'connected') throw new Error('Cannot send message, the bus connection is not set up yet');
-    const { stream } = connection;
-    if (!stream.writable) throw new Error('Cannot send message, stream is closed');
-    const data = marshalMessage({ ...message, serial: this.bus.newSerial() });
-    if (stream.supportsUnixFd) stream.write({ data, fds: [] });
+    this.write(marshalMessage({ ...message, serial: this.nextSerial() }));
+  }
+
+  /** One write() per message, so messages never interleave on the socket. */
+  private write(data: Buffer): void {
+    const { stream } = this.connection;
+    // The socket is going away ('end' or 'close' is on its way); say so now rather than throw.
+    if (!stream.writable) this.markClosed('the bus connection is no longer writable');
     else stream.write(data);
+  }
+
+  /** Serials are never 0; after 2^32 - 1 they start over at 1. */
+  private nextSerial(): number {
+    this.lastSerial = this.lastSerial >= 0xffff_ffff ? 1 : this.lastSerial + 1;
+    return this.lastSerial;
+  }
+
+  private receive(msg: createConnection.IncomingMessage): void {
+    switch (msg.type) {
+      case MESSAGE_TYPE_METHOD_RETURN:
+      case MESSAGE_TYPE_ERROR:
+        this.settle(msg);
+        return;
+      case MESSAGE_TYPE_SIGNAL:
+        this.dispatchSignal(toBusMessage(msg));
+        return;
+      case MESSAGE_TYPE_METHOD_CALL:
+        this.dispatchMethodCall(toBusMessage(msg));
+        return;
+      default:
+        // The specification: messages of unknown types are ignored.
+        return;
+    }
+  }
+
+  /** Hands a reply to the call waiting for it; one whose deadline has passed is dropped. */
+  private settle(reply: createConnection.IncomingMessage): void {
+    const serial = reply.replySerial;
+    const pending = serial === undefined ? undefined : this.pendingCalls.get(serial);
+    if (serial === undefined || pending === undefined) return;
+    this.pendingCalls.delete(serial);
+    clearTimeout(pending.timer);
+    if (reply.type === MESSAGE_TYPE_ERROR) {
+      const text = typeof reply.body[0] === 'string' ? reply.body[0] : '';
+      pending.reject(new BusCallError(reply.errorName ?? ERROR_FAILED, text));
+    } else {
+      pending.resolve(reply.body);
+    }
+  }
+
+  private dispatchMethodCall(call: BusMessage): void {
+    for (const handler of this.methodHandlers) {
+      let taken: boolean;
+      try {
+        taken = handler(call);
+      } catch (err) {
+        // The stack goes to our log, never to the caller.
+        console.error(`error handling ${call.interface ?? ''}.${call.member} from ${call.sender}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+        this.replyError(call, ERROR_FAILED, `${call.member} failed unexpectedly; the service's log has the details`);
+        return;
+      }
+      if (taken) return;
+    }
+    this.answerUntaken(call);
+  }
+
+  /**
+   * Answers a call no handler took, i.e. one to an object path nobody exports here. Like MessageBus:
+   * Peer answers on every path and Introspect shows an empty node; the rest is UnknownMethod, but
+   * Properties gets UnknownObject (MessageBus answered it InvalidArgs "Path not exported on bus").
+   */
+  private answerUntaken(call: BusMessage): void {
+    if (call.interface === PEER && call.signature === '') {
+      if (call.member === 'Ping') return this.reply(call, '', []);
+      if (call.member === 'GetMachineId') {
+        const id = this.readMachineId();
+        if (id !== undefined) return this.reply(call, 's', [id]);
+        return this.replyError(call, ERROR_FAILED, 'cannot read the machine id (/etc/machine-id)');
+      }
+    }
+    if (call.interface === INTROSPECTABLE && call.member === 'Introspect' && call.signature === '') {
+      return this.reply(call, 's', [EMPTY_NODE_XML]);
+    }
+    if (call.interface === PROPERTIES && (call.member === 'Get' || call.member === 'Set' || call.member === 'GetAll')) {
+      return this.replyError(call, 'org.freedesktop.DBus.Error.UnknownObject', `No object at path '${call.path}'`);
+    }
+    this.replyError(call, 'org.freedesktop.DBus.Error.UnknownMethod', `Method '${call.member}' on interface '${call.interface ?? '(none)'}' does not exist`);
+  }
+
+  private readMachineId(): string | undefined {
+    if (this.machineId !== undefined) return this.machineId;
+    // /var/lib/dbus/machine-id is the older place (the one MessageBus read).
+    for (const file of ['/etc/machine-id', '/var/lib/dbus/machine-id']) {
+      try {
+        const id = readFileSync(file, 'utf8').trim();
+        if (id !== '') return (this.machineId = id);
+      } catch {
+        // Not there: try the next place; no id at all is answered as an error.
+      }
+    }
+    return undefined;
   }
 
   private dispatchSignal(msg: BusMessage): void {
@@ -262,10 +388,28 @@ export class BusConnection {
     }
   }
 
+  /** Fails the connection attempt or the connection (a deadline during connect). */
+  private abort(reason: string): void {
+    this.shutDown(reason);
+    this.connection.stream.destroy();
+  }
+
   private markClosed(reason: string): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (!this.shutDown(reason)) return;
     for (const listener of this.closedListeners) listener(reason);
+  }
+
+  /** Marks the connection closed and fails whatever waits on it; false if it already was. */
+  private shutDown(reason: string): boolean {
+    if (this.closed) return false;
+    this.closed = true;
+    this.failAuthentication(reason);
+    for (const pending of this.pendingCalls.values()) {
+      clearTimeout(pending.timer);
+      pending.reject(new BusCallError(ERROR_DISCONNECTED, `no reply: ${reason}`));
+    }
+    this.pendingCalls.clear();
+    return true;
   }
 
   private takeSlot(): Promise<void> {
@@ -282,17 +426,17 @@ export class BusConnection {
   }
 }
 
-function toBusMessage(msg: dbus.Message): BusMessage {
+function toBusMessage(msg: createConnection.IncomingMessage): BusMessage {
   return {
     serial: msg.serial ?? 0,
-    sender: msg.sender,
-    destination: msg.destination ?? undefined,
-    path: msg.path,
-    interface: msg.interface ?? undefined,
-    member: msg.member,
-    signature: msg.signature ?? '',
-    body: msg.body ?? [],
-    flags: Number(msg.flags ?? 0),
+    sender: msg.sender ?? '',
+    destination: msg.destination,
+    path: msg.path ?? '',
+    interface: msg.interface,
+    member: msg.member ?? '',
+    signature: msg.signature,
+    body: msg.body,
+    flags: msg.flags,
   };
 }
 

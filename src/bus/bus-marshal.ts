@@ -6,7 +6,7 @@
 // BusValue), checks them as strictly as the library does or more, and throws BusMarshalError
 // before anything is sent: a malformed message would make the bus drop our connection.
 
-import { Variant as LibraryVariant } from '@particle/dbus-next';
+import { Variant as LibraryVariant } from '@particle/dbus-next/lib/variant';
 
 export const MESSAGE_TYPE_METHOD_CALL = 1;
 export const MESSAGE_TYPE_METHOD_RETURN = 2;

@@ -1,9 +1,10 @@
 // Values as the bus library carries them, and codecs that check them at the edge.
-// Part of the library wrapper (src/bus): only this folder imports @particle/dbus-next.
+// Part of the library wrapper (src/bus): only this folder imports @particle/dbus-next (its files,
+// never its index).
 // Bus data arrives as `unknown`; a codec decodes it once into a typed value (or throws
 // BusDecodeError naming the path that was wrong) and encodes typed values back.
 
-import { Variant as LibraryVariant } from '@particle/dbus-next';
+import { Variant as LibraryVariant } from '@particle/dbus-next/lib/variant';
 
 /** A D-Bus variant as the library represents it. */
 export interface Variant {
@@ -16,7 +17,7 @@ export function makeVariant(signature: string, value: BusValue): Variant {
   return new LibraryVariant(signature, value);
 }
 
-/** What may be placed in a message body (checked against the signature by the library). */
+/** What may be placed in a message body (checked against the signature when marshalled, bus-marshal.ts). */
 export type BusValue =
   | string | number | boolean | bigint | Buffer | Variant
   | readonly BusValue[]

@@ -1,0 +1,374 @@
+// BusConnection against a small fake bus on a Unix socket in a temporary directory (no
+// dbus-daemon): the SASL exchange, Hello, replies routed by serial, deadlines, signals, incoming
+// method calls and the answers to calls no handler takes, and closing. The fake bus reads what
+// we send with the library's own unmarshaller. Tests that capture console.error run serially.
+import test from 'ava';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { BusCallError, BusConnection, MESSAGE_FLAG_NO_REPLY_EXPECTED, type BusMessage } from '../../src/bus/bus-connection';
+import {
+  marshalMessage, MESSAGE_TYPE_ERROR, MESSAGE_TYPE_METHOD_CALL, MESSAGE_TYPE_METHOD_RETURN, MESSAGE_TYPE_SIGNAL,
+  type OutgoingMessage,
+} from '../../src/bus/bus-marshal';
+
+interface LibraryMessage {
+  type: number; flags: number; serial: number; signature?: string; body?: unknown[];
+  path?: string; interface?: string; member?: string; errorName?: string; replySerial?: number;
+  destination?: string; sender?: string;
+}
+const libraryCompat = require('@particle/dbus-next/lib/marshall-compat') as { messageToJsFmt(msg: LibraryMessage): LibraryMessage };
+const libraryMessage = require('@particle/dbus-next/lib/message') as {
+  unmarshalMessages(stream: PassThrough, onMessage: (msg: LibraryMessage) => void, options: object): void;
+};
+
+const CLIENT_NAME = ':1.7';
+const PEER_NAME = ':1.99';
+
+/** Enough of a bus for one client: SASL EXTERNAL, the driver's Hello/AddMatch/RemoveMatch/RequestName. */
+class FakeBus {
+  readonly received: LibraryMessage[] = [];
+  /** Calls to anyone but the driver; answer with `send`, or not at all. */
+  onCall: (msg: LibraryMessage) => void = () => {};
+  private client: Socket | undefined;
+  private serial = 1000;
+  private waiters: Array<{ match: (m: LibraryMessage) => boolean; resolve: (m: LibraryMessage) => void }> = [];
+
+  private constructor(private readonly server: Server, readonly dir: string, readonly answerAuth: boolean) {}
+
+  static async start(options: { answerAuth?: boolean } = {}): Promise<FakeBus> {
+    const dir = mkdtempSync(join(tmpdir(), 'fake-bus-'));
+    const server = createServer();
+    const bus = new FakeBus(server, dir, options.answerAuth ?? true);
+    server.on('connection', (socket) => bus.serve(socket));
+    await new Promise<void>((resolve) => server.listen(join(dir, 'bus'), resolve));
+    return bus;
+  }
+
+  get address(): string {
+    return `unix:path=${join(this.dir, 'bus')}`;
+  }
+
+  /** Sends a message to the client, from `sender` (the driver by default); returns its serial. */
+  send(msg: Omit<OutgoingMessage, 'serial'>): number {
+    const serial = ++this.serial;
+    this.client?.write(marshalMessage({ sender: 'org.freedesktop.DBus', ...msg, serial }));
+    return serial;
+  }
+
+  reply(to: LibraryMessage, signature = '', body: unknown[] = [], sender = PEER_NAME): void {
+    this.send({ type: MESSAGE_TYPE_METHOD_RETURN, replySerial: to.serial, destination: CLIENT_NAME, sender, signature, body });
+  }
+
+  /** The next message from the client that matches (or one already received). */
+  next(match: (m: LibraryMessage) => boolean): Promise<LibraryMessage> {
+    const seen = this.received.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve) => this.waiters.push({ match, resolve }));
+  }
+
+  dropClient(): void {
+    this.client?.destroy();
+  }
+
+  async stop(): Promise<void> {
+    this.client?.destroy();
+    await new Promise((resolve) => this.server.close(resolve));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private serve(socket: Socket): void {
+    this.client = socket;
+    let buf = Buffer.alloc(0);
+    // After BEGIN, the bytes go to the library's own message parser (what lib/connection.js uses).
+    let messages: PassThrough | undefined;
+    socket.on('error', () => {});
+    socket.on('data', (chunk: Buffer) => {
+      if (messages) return void messages.write(chunk);
+      buf = Buffer.concat([buf, chunk]);
+      for (;;) {
+        if (buf[0] === 0) buf = buf.subarray(1);
+        const eol = buf.indexOf('\r\n');
+        if (eol < 0) return;
+        const line = buf.subarray(0, eol).toString('ascii');
+        buf = buf.subarray(eol + 2);
+        if (line.startsWith('AUTH EXTERNAL') && this.answerAuth) socket.write('OK 0123456789abcdef0123456789abcdef\r\n');
+        if (line === 'BEGIN') break;
+      }
+      messages = new PassThrough();
+      libraryMessage.unmarshalMessages(messages, (msg) => this.receive(libraryCompat.messageToJsFmt(msg)), {});
+      messages.write(buf);
+    });
+  }
+
+  private receive(msg: LibraryMessage): void {
+    this.received.push(msg);
+    for (const waiter of this.waiters.filter((w) => w.match(msg))) {
+      this.waiters.splice(this.waiters.indexOf(waiter), 1);
+      waiter.resolve(msg);
+    }
+    if (msg.type !== MESSAGE_TYPE_METHOD_CALL) return;
+    if (msg.destination !== 'org.freedesktop.DBus') return this.onCall(msg);
+    const answer = (signature = '', body: unknown[] = []): void => {
+      this.send({ type: MESSAGE_TYPE_METHOD_RETURN, replySerial: msg.serial, destination: CLIENT_NAME, signature, body });
+    };
+    switch (msg.member) {
+      case 'Hello': return answer('s', [CLIENT_NAME]);
+      case 'RequestName': return answer('u', [1]);
+      default: return answer();
+    }
+  }
+}
+
+async function withBus(
+  run: (fake: FakeBus, bus: BusConnection) => Promise<void>,
+  options: { callTimeoutMs?: number; maxCallsInFlight?: number } = {},
+): Promise<void> {
+  const fake = await FakeBus.start();
+  const bus = await BusConnection.connect({ address: fake.address, ...options });
+  try {
+    await run(fake, bus);
+  } finally {
+    bus.close();
+    await fake.stop();
+  }
+}
+
+const call = { destination: 'org.example.Peer', path: '/org/example', interface: 'org.example.Iface', member: 'Do' };
+
+/** A method call from a peer to the client; resolves with what the client answered. */
+function answerTo(fake: FakeBus, msg: Partial<OutgoingMessage>): Promise<LibraryMessage> {
+  const serial = fake.send({ type: MESSAGE_TYPE_METHOD_CALL, sender: PEER_NAME, destination: CLIENT_NAME, path: '/', member: 'Ping', ...msg });
+  return fake.next((m) => (m.type === MESSAGE_TYPE_METHOD_RETURN || m.type === MESSAGE_TYPE_ERROR) && m.replySerial === serial);
+}
+
+test('connects without loading the library\'s MessageBus (xml2js, sax, xmlbuilder)', async (t) => {
+  await withBus(async (_, bus) => {
+    t.is(bus.uniqueName, CLIENT_NAME);
+    t.false(bus.isClosed);
+    t.deepEqual(Object.keys(require.cache).filter((k) => /xml2js|sax|xmlbuilder|dbus-next[/\\](index|lib[/\\]bus)\.js/.test(k)), []);
+  });
+});
+
+test('a call resolves with its reply\'s body; serials are new for every message', async (t) => {
+  await withBus(async (fake, bus) => {
+    fake.onCall = (msg) => fake.reply(msg, 'sa{sv}', [`hello ${String(msg.body?.[0])}`, {}]);
+    const [a, b] = await Promise.all([
+      bus.call({ ...call, signature: 's', body: ['a'] }),
+      bus.call({ ...call, signature: 's', body: ['b'], allowInteractiveAuthorization: true, noAutoStart: true }),
+    ]);
+    t.deepEqual(a, ['hello a', {}]);
+    t.deepEqual(b, ['hello b', {}]);
+    const serials = fake.received.map((m) => m.serial);
+    t.is(new Set(serials).size, serials.length);
+    t.is(fake.received.at(-1)?.flags, 0x6);
+  });
+});
+
+test('an error reply rejects with its name and text', async (t) => {
+  await withBus(async (fake, bus) => {
+    fake.onCall = (msg) => fake.send({
+      type: MESSAGE_TYPE_ERROR, replySerial: msg.serial, destination: CLIENT_NAME, sender: PEER_NAME,
+      errorName: 'org.example.Error.Nope', signature: 's', body: ['not today'],
+    });
+    const err = await t.throwsAsync(bus.call(call), { instanceOf: BusCallError });
+    t.is(err?.errorName, 'org.example.Error.Nope');
+    t.is(err?.message, 'not today');
+  });
+});
+
+test('a message we cannot marshal is refused before anything is sent', async (t) => {
+  await withBus(async (fake, bus) => {
+    const before = fake.received.length;
+    const err = await t.throwsAsync(bus.call({ ...call, signature: 'u', body: ['x'] }), { instanceOf: BusCallError });
+    t.is(err?.errorName, 'org.freedesktop.DBus.Error.Failed');
+    t.regex(err?.message ?? '', /cannot call org\.example\.Iface\.Do: body\[0\]/);
+    t.is(fake.received.length, before);
+  }, { maxCallsInFlight: 1 });
+});
+
+test('a call past its deadline fails with Timeout, frees its slot, and its late reply is dropped', async (t) => {
+  await withBus(async (fake, bus) => {
+    const late: LibraryMessage[] = [];
+    fake.onCall = (msg) => {
+      if (msg.member === 'Slow') late.push(msg);
+      else fake.reply(msg, 's', ['fast']);
+    };
+    const err = await t.throwsAsync(bus.call({ ...call, member: 'Slow', timeoutMs: 50 }), { instanceOf: BusCallError });
+    t.is(err?.errorName, 'org.freedesktop.DBus.Error.Timeout');
+    // The only slot is free again, and the late reply does not answer the next call.
+    const next = bus.call({ ...call, member: 'Fast' });
+    for (const msg of late) fake.reply(msg, 's', ['late']);
+    t.deepEqual(await next, ['fast']);
+  }, { maxCallsInFlight: 1 });
+});
+
+test('calls beyond the cap wait for a slot', async (t) => {
+  await withBus(async (fake, bus) => {
+    const held: LibraryMessage[] = [];
+    fake.onCall = (msg) => held.push(msg);
+    const calls = [1, 2, 3].map((i) => bus.call({ ...call, signature: 'u', body: [i] }));
+    await fake.next((m) => m.body?.[0] === 2);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    t.is(held.length, 2);
+    for (const msg of held.splice(0)) fake.reply(msg, 'u', msg.body ?? []);
+    await fake.next((m) => m.body?.[0] === 3);
+    for (const msg of held.splice(0)) fake.reply(msg, 'u', msg.body ?? []);
+    t.deepEqual(await Promise.all(calls), [[1], [2], [3]]);
+  }, { maxCallsInFlight: 2 });
+});
+
+test.serial('signals reach matching subscribers; a match rule is added once and removed with its last subscriber', async (t) => {
+  await withBus(async (fake, bus) => {
+    const got: string[] = [];
+    const match = { sender: PEER_NAME, path: '/org/example', interface: 'org.example.Iface', member: 'Changed' };
+    const off1 = await bus.subscribe(match, (msg) => got.push(`1:${String(msg.body[0])}`));
+    const off2 = await bus.subscribe(match, (msg) => {
+      got.push(`2:${String(msg.body[0])}`);
+      throw new Error('a listener that fails does not stop the others');
+    });
+    const off3 = await bus.subscribe({ pathNamespace: '/org/other' }, (msg) => got.push(`3:${msg.path}`));
+    const addMatch = fake.received.filter((m) => m.member === 'AddMatch').map((m) => m.body?.[0]);
+    t.deepEqual(addMatch, [
+      "type='signal',sender=':1.99',path='/org/example',interface='org.example.Iface',member='Changed'",
+      "type='signal',path_namespace='/org/other'",
+    ]);
+    const signal = (path: string, member: string, value: string) =>
+      fake.send({ type: MESSAGE_TYPE_SIGNAL, sender: PEER_NAME, path, interface: 'org.example.Iface', member, signature: 's', body: [value] });
+    const errors: unknown[] = [];
+    const consoleError = console.error;
+    console.error = (...args: unknown[]) => errors.push(args);
+    try {
+      signal('/org/example', 'Changed', 'x');
+      signal('/org/example', 'Other', 'y');
+      signal('/org/other/child', 'Changed', 'z');
+      await bus.call({ ...call, destination: 'org.freedesktop.DBus' }); // a round trip: the signals are in
+    } finally {
+      console.error = consoleError;
+    }
+    t.deepEqual(got, ['1:x', '2:x', '3:/org/other/child']);
+    t.is(errors.length, 1);
+    await off1();
+    t.false(fake.received.some((m) => m.member === 'RemoveMatch'));
+    await off2();
+    await off3();
+    t.deepEqual(fake.received.filter((m) => m.member === 'RemoveMatch').map((m) => m.body?.[0]), addMatch);
+  });
+});
+
+test('incoming method calls go to the handlers in order; the sender, serial and flags come along', async (t) => {
+  await withBus(async (fake, bus) => {
+    const seen: BusMessage[] = [];
+    bus.addMethodHandler(() => false);
+    bus.addMethodHandler((msg) => {
+      if (msg.path !== '/org/example') return false;
+      seen.push(msg);
+      bus.reply(msg, 's', [`done ${String(msg.body[0])}`]);
+      return true;
+    });
+    const reply = await answerTo(fake, { path: '/org/example', interface: 'org.example.Iface', member: 'Do', signature: 's', body: ['it'], flags: 0x4 });
+    t.is(reply.type, MESSAGE_TYPE_METHOD_RETURN);
+    t.deepEqual(reply.body, ['done it']);
+    t.is(seen[0]?.sender, PEER_NAME);
+    t.is(seen[0]?.destination, CLIENT_NAME);
+    t.is(seen[0]?.interface, 'org.example.Iface');
+    t.is(seen[0]?.flags, 0x4);
+    t.is(reply.replySerial, seen[0]?.serial);
+  });
+});
+
+test('calls no handler takes: Peer and Introspect answered, Properties UnknownObject, the rest UnknownMethod', async (t) => {
+  await withBus(async (fake, bus) => {
+    bus.addMethodHandler(() => false);
+    const ping = await answerTo(fake, { path: '/nowhere', interface: 'org.freedesktop.DBus.Peer', member: 'Ping' });
+    t.is(ping.type, MESSAGE_TYPE_METHOD_RETURN);
+    t.deepEqual(ping.body ?? [], []);
+    const id = await answerTo(fake, { path: '/nowhere', interface: 'org.freedesktop.DBus.Peer', member: 'GetMachineId' });
+    t.deepEqual(id.body, [readFileSync('/etc/machine-id', 'utf8').trim()]);
+    const xml = await answerTo(fake, { path: '/nowhere', interface: 'org.freedesktop.DBus.Introspectable', member: 'Introspect' });
+    t.regex(String(xml.body?.[0]), /<node\/>/);
+    const get = await answerTo(fake, { path: '/nowhere', interface: 'org.freedesktop.DBus.Properties', member: 'Get', signature: 'ss', body: ['a.b', 'C'] });
+    t.is(get.errorName, 'org.freedesktop.DBus.Error.UnknownObject');
+    const unknown = await answerTo(fake, { path: '/nowhere', interface: 'org.example.Iface', member: 'Do' });
+    t.is(unknown.type, MESSAGE_TYPE_ERROR);
+    t.is(unknown.errorName, 'org.freedesktop.DBus.Error.UnknownMethod');
+    t.deepEqual(unknown.body, ["Method 'Do' on interface 'org.example.Iface' does not exist"]);
+    const noInterface = await answerTo(fake, { path: '/nowhere', member: 'Do' });
+    t.is(noInterface.errorName, 'org.freedesktop.DBus.Error.UnknownMethod');
+  });
+});
+
+test.serial('no answer when the caller expects none; a handler that throws gets Failed without its stack', async (t) => {
+  await withBus(async (fake, bus) => {
+    bus.addMethodHandler((msg) => {
+      if (msg.member === 'Boom') throw new Error('secret detail');
+      return false;
+    });
+    fake.send({ type: MESSAGE_TYPE_METHOD_CALL, sender: PEER_NAME, destination: CLIENT_NAME, path: '/x', interface: 'org.example.Iface', member: 'Quiet', flags: MESSAGE_FLAG_NO_REPLY_EXPECTED });
+    const errors: unknown[] = [];
+    const consoleError = console.error;
+    console.error = (...args: unknown[]) => errors.push(args);
+    let boom: LibraryMessage;
+    try {
+      boom = await answerTo(fake, { path: '/x', interface: 'org.example.Iface', member: 'Boom' });
+    } finally {
+      console.error = consoleError;
+    }
+    // The first answer is Boom's: Quiet, sent before it, got none.
+    t.is(fake.received.filter((m) => m.destination === PEER_NAME).length, 1);
+    t.is(boom.errorName, 'org.freedesktop.DBus.Error.Failed');
+    t.notRegex(String(boom.body?.[0]), /secret detail/);
+    t.regex(String(errors[0]), /secret detail/);
+  });
+});
+
+test('when the bus goes away: onClosed is told, waiting calls fail with Disconnected, new calls too', async (t) => {
+  await withBus(async (fake, bus) => {
+    const reasons: string[] = [];
+    bus.onClosed((reason) => reasons.push(reason));
+    fake.onCall = () => fake.dropClient();
+    const err = await t.throwsAsync(bus.call(call), { instanceOf: BusCallError });
+    t.is(err?.errorName, 'org.freedesktop.DBus.Error.Disconnected');
+    t.true(bus.isClosed);
+    t.is(reasons.length, 1);
+    const after = await t.throwsAsync(bus.call(call), { instanceOf: BusCallError });
+    t.is(after?.errorName, 'org.freedesktop.DBus.Error.Disconnected');
+    // Replies and signals to a closed connection are dropped, not thrown.
+    t.notThrows(() => bus.emitSignal('/a', 'a.b', 'C', '', []));
+  });
+});
+
+test('close() fails waiting calls at once and does not call onClosed listeners', async (t) => {
+  await withBus(async (_, bus) => {
+    const reasons: string[] = [];
+    bus.onClosed((reason) => reasons.push(reason));
+    const pending = bus.call(call);
+    bus.close();
+    const err = await t.throwsAsync(pending, { instanceOf: BusCallError });
+    t.is(err?.errorName, 'org.freedesktop.DBus.Error.Disconnected');
+    t.deepEqual(reasons, []);
+  });
+});
+
+test('connecting fails with NoServer: no socket, an unusable address, a bus that never answers', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'no-bus-'));
+  try {
+    const missing = await t.throwsAsync(BusConnection.connect({ address: `unix:path=${join(dir, 'none')}` }), { instanceOf: BusCallError });
+    t.is(missing?.errorName, 'org.freedesktop.DBus.Error.NoServer');
+    t.regex(missing?.message ?? '', /ENOENT/);
+    const unusable = await t.throwsAsync(BusConnection.connect({ address: 'carrier-pigeon:coop=1' }), { instanceOf: BusCallError });
+    t.is(unusable?.errorName, 'org.freedesktop.DBus.Error.NoServer');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const silent = await FakeBus.start({ answerAuth: false });
+  try {
+    const stalled = await t.throwsAsync(BusConnection.connect({ address: silent.address, callTimeoutMs: 100 }), { instanceOf: BusCallError });
+    t.is(stalled?.errorName, 'org.freedesktop.DBus.Error.NoServer');
+    t.regex(stalled?.message ?? '', /no answer within 100 ms/);
+  } finally {
+    await silent.stop();
+  }
+});
