@@ -14,9 +14,8 @@ DBUSDIR ?= $(DATADIR)/dbus-1
 POLKITACTIONDIR ?= $(DATADIR)/polkit-1/actions
 # The Node.js the installed commands run with (Fedora's nodejs package installs /usr/bin/node).
 NODE ?= /usr/bin/node
-# The daemon's V8 flags, as in bin/shared-interfaced's #! line: a small young generation keeps
-# its memory near its live size (measured with `npm run bench`).
-DAEMON_NODE_FLAGS = --max-semi-space-size=1 --optimize-for-size
+# The daemon's V8 flags come from bin/shared-interfaced's #! line, their one home (why: there).
+DAEMON_NODE_FLAGS := $(shell sed -n '1s|^\#!/usr/bin/env -S node *||p' bin/shared-interfaced)
 # Seconds without calls after which the bus-activated daemon exits.
 IDLE_TIMEOUT ?= 120
 TSC ?= node_modules/.bin/tsc

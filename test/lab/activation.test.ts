@@ -4,7 +4,7 @@ import test from 'ava';
 import { BusCallError } from '../../src/bus/bus-connection';
 import { BUS_NAME } from '../../src/dbus/shared-interface-spec';
 import { Lab, sleep, waitFor } from './lab';
-import { busDriver, callAs, installIntoLab, INSTALLED, NOBODY, ownerPid } from './lab-install';
+import { busDriver, callAs, DAEMON_NODE_FLAGS, installIntoLab, INSTALLED, NOBODY, ownerPid } from './lab-install';
 import { ServiceClient } from './service-client';
 
 /** What the lab's kernel says about a process: its command line, uid and parent (in the lab). */
@@ -34,7 +34,7 @@ test('the first call activates the installed daemon; idle, it exits; the next ca
     const pid = await ownerPid(lab);
     if (pid === undefined) throw new Error('nobody owns the name after the first call');
     const info = await processInfo(lab, pid);
-    t.is(info.cmdline, `/usr/bin/node --max-semi-space-size=1 --optimize-for-size ${INSTALLED.appDir}/bin/shared-interfaced --idle-timeout 3`);
+    t.is(info.cmdline, `/usr/bin/node ${DAEMON_NODE_FLAGS} ${INSTALLED.appDir}/bin/shared-interfaced --idle-timeout 3`);
     t.is(info.uid, '0', 'User=root');
     // dbus-daemon's babysitter leaves the service to the lab's init once it owns its name.
     t.is(info.ppid, '1', 'started by the bus, not by a shell of ours');

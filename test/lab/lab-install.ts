@@ -1,8 +1,13 @@
 // The service as a package would install it, inside a lab with the overlay (Lab.start({overlay:
 // true})): `make install` into the lab's own /usr, then the bus and polkit read the installed
 // files. And busctl as an admin or an unprivileged user would run it.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/dbus/shared-interface-spec';
 import { REPO_ROOT, type Lab } from './lab';
+
+/** The daemon's V8 flags, from bin/shared-interfaced's #! line (the installed wrapper passes them). */
+export const DAEMON_NODE_FLAGS = (readFileSync(join(REPO_ROOT, 'bin', 'shared-interfaced'), 'utf8').split('\n')[0] ?? '').replace(/^#!\/usr\/bin\/env -S node */, '');
 
 export const INSTALLED = {
   daemon: '/usr/libexec/shared-interfaced',
