@@ -35,7 +35,7 @@ export function defaultBridgeName(nic: string, taken: ReadonlySet<string>): stri
   for (let n = 0; ; n++) if (!taken.has(`br${n}`)) return `br${n}`;
 }
 
-export function planShare(snapshot: HostSnapshot, nic: string, options: ShareOptions, backendName: string, takenNames: ReadonlySet<string> = new Set()): SharePlan {
+export function planShare(snapshot: HostSnapshot, nic: string, options: ShareOptions, backendName: string): SharePlan {
   validateInterfaceName(nic);
   if (options.bridge !== undefined) validateInterfaceName(options.bridge, 'bridge');
   const iface = snapshot.interfaces.find((i) => i.name === nic);
@@ -49,7 +49,7 @@ export function planShare(snapshot: HostSnapshot, nic: string, options: ShareOpt
   }
   // Without STP the kernel forwards at once; with it, 0 means the usual 15 s.
   const forwardDelay = options.stp ? options.forwardDelay || STP_DEFAULT_FORWARD_DELAY_SECONDS : 0;
-  const taken = new Set([...takenNames, ...snapshot.interfaces.map((i) => i.name)]);
+  const taken = new Set(snapshot.interfaces.map((i) => i.name));
   let bridge: string;
   if (options.bridge !== undefined) {
     if (taken.has(options.bridge)) throw new ShareError('InvalidArgs', `an interface or profile named ${options.bridge} already exists; choose another bridge name`);

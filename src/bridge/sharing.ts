@@ -24,6 +24,9 @@ export interface InterfaceListing {
 export type ChangeStep<T> = { readonly noOp: T } | { readonly apply: () => Promise<T> };
 
 
+/** What is wrong with the state after a change, given the gateways that answered and what was expected. */
+type Problems = (after: LiveHost, answering: ReadonlySet<string>, expected: IdentityExpectation) => string[];
+
 // Verification must end well before the backend's own rollback timer would fire.
 const VERIFY_MARGIN_SECONDS = 10;
 const VERIFY_POLL_MS = 250;
@@ -56,8 +59,9 @@ export class Sharing {
     validateInterfaceName(nic);
     const backend = this.requireBackend();
     this.checkNotBusy(nic);
-    const live = await this.observer.observe();
-    const plan = planShare(backend.snapshot(), nic, options, backend.name, new Set(live.links.keys()));
+    // The backend's snapshot lists every link the kernel has (NM sees unmanaged ones too): enough
+    // to keep the bridge's name free, without reading the kernel on this path.
+    const plan = planShare(backend.snapshot(), nic, options, backend.name);
     await backend.checkShare(plan);
     return { apply: () => this.exclusively(nic, () => this.share(backend, plan)) };
   }
@@ -74,14 +78,13 @@ export class Sharing {
   }
 
   private async share(backend: SettingsBackend, plan: SharePlan): Promise<string> {
-    const before = await this.observer.observe();
-    const identity = await this.expectIdentity(before, plan.nic, plan.bridge);
+    const identity = this.observer.observe().then((before) => this.expectIdentity(before, plan.nic, plan.bridge));
     this.log.info(`sharing ${plan.nic} through ${plan.bridge} (${backend.name})`);
     await this.transaction(backend, [plan.nic], plan.rollbackTimeout, `share ${plan.nic}`,
       () => backend.applyShare(plan),
-      (after, answering) => [
+      (after, answering, expected) => [
         ...bridgeProblems(after, plan.nic, plan.bridge, plan.nicMac, plan.stp),
-        ...identityProblems(identity, after, answering),
+        ...identityProblems(expected, after, answering),
       ],
       identity);
     this.log.info(`${plan.nic} is shared through ${plan.bridge}`);
@@ -89,12 +92,11 @@ export class Sharing {
   }
 
   private async unshare(backend: SettingsBackend, plan: UnsharePlan): Promise<void> {
-    const before = await this.observer.observe();
-    const identity = await this.expectIdentity(before, plan.bridge, plan.nic);
+    const identity = this.observer.observe().then((before) => this.expectIdentity(before, plan.bridge, plan.nic));
     this.log.info(`unsharing ${plan.nic} from ${plan.bridge} (${backend.name})${plan.guests.length ? `, cutting off ${plan.guests.join(', ')}` : ''}`);
     await this.transaction(backend, [plan.nic, plan.bridge], plan.rollbackTimeout, `unshare ${plan.nic}`,
       () => backend.applyUnshare(plan),
-      (after, answering) => [...unsharedProblems(after, plan.nic, plan.bridge), ...identityProblems(identity, after, answering)],
+      (after, answering, expected) => [...unsharedProblems(after, plan.nic, plan.bridge), ...identityProblems(expected, after, answering)],
       identity);
     await backend.finishUnshare(plan);
     this.log.info(`${plan.nic} is no longer shared`);
@@ -111,10 +113,18 @@ export class Sharing {
   private async transaction(
     backend: SettingsBackend, interfaces: readonly string[], rollbackTimeout: number, what: string,
     apply: () => Promise<void>,
-    problems: (after: LiveHost, answering: ReadonlySet<string>) => string[],
-    identity: IdentityExpectation,
+    problems: Problems,
+    identityBefore: Promise<IdentityExpectation>,
   ): Promise<void> {
-    const tx: Transaction = await backend.begin(interfaces, rollbackTimeout);
+    // Reading the state before the change and opening the transaction don't depend on each other.
+    const [opened, read] = await Promise.allSettled([backend.begin(interfaces, rollbackTimeout), identityBefore]);
+    if (opened.status === 'rejected') throw opened.reason;
+    const tx: Transaction = opened.value;
+    if (read.status === 'rejected') {
+      await tx.rollback();
+      throw read.reason;
+    }
+    const identity = read.value;
     let failure: string;
     try {
       await apply();
@@ -132,16 +142,16 @@ export class Sharing {
     throw new ShareError('RolledBack', `could not ${what}; everything was put back as it was. Reason: ${failure}`);
   }
 
-  private async verify(timeoutMs: number, problems: (after: LiveHost, answering: ReadonlySet<string>) => string[], identity: IdentityExpectation): Promise<string[]> {
+  private async verify(timeoutMs: number, problems: Problems, identity: IdentityExpectation): Promise<string[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const after = await this.observer.observe();
       // Ping only once the rest holds: a gateway can't answer through a device without its address.
-      let left = problems(after, new Set(identity.gateways));
+      let left = problems(after, new Set(identity.gateways), identity);
       if (left.length === 0) {
         const answering = new Set<string>();
         for (const gateway of identity.gateways) if (await this.observer.answers(gateway, identity.device)) answering.add(gateway);
-        left = problems(after, answering);
+        left = problems(after, answering, identity);
       }
       if (left.length === 0 || Date.now() >= deadline) return left;
       await new Promise((r) => setTimeout(r, VERIFY_POLL_MS));

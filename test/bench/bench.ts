@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Lab, REPO_ROOT } from '../lab/lab';
 import { ServiceClient } from '../lab/service-client';
 
-const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
+const RUNS = Number(process.env["BENCH_RUNS"] ?? 3);
 const PING_INTERVAL_S = 0.016;
 
 interface SwitchResult {
@@ -118,6 +118,7 @@ async function main(): Promise<void> {
   const row = (name: string, rs: readonly SwitchResult[]) =>
     `| ${name} | ${median(rs.map((r) => r.ipAfterMs))} | ${median(rs.map((r) => r.callMs))} | ${rs.map((r) => r.lost).join(', ')} |`;
   const ratio = median((results['ours'] ?? []).map((r) => r.ipAfterMs)) / median((results['nmcli'] ?? []).map((r) => r.ipAfterMs));
+  const lost = (kind: string) => (results[kind] ?? []).map((r) => r.lost);
   const oursLost = Math.max(...(results['ours'] ?? []).map((r) => r.lost));
   const nmcliLost = Math.max(...(results['nmcli'] ?? []).map((r) => r.lost));
   console.log(`Benchmark, ${RUNS} runs each (${new Date().toISOString().slice(0, 10)}, ${REPO_ROOT}):
@@ -129,7 +130,7 @@ ${row('nmcli by hand (bridge + port + up)', results['nmcli'] ?? [])}
 ${row('Share via our daemon, static NIC', results['ours-static'] ?? [])}
 
 - ratio ours/nmcli (time to IP on the bridge): ${ratio.toFixed(2)} (target ≤ 1.0) ${ratio <= 1 ? 'MET' : 'NOT MET'}
-- pings lost, worst run: ours ${oursLost}, nmcli ${nmcliLost} (target: ours ≤ nmcli) ${oursLost <= nmcliLost ? 'MET' : 'NOT MET'}; static NIC: ${Math.max(...(results['ours-static'] ?? []).map((r) => r.lost))} (target 0)
+- pings lost, median run: ours ${median(lost('ours'))}, nmcli ${median(lost('nmcli'))}; worst run: ours ${oursLost}, nmcli ${nmcliLost} (target: ours ≤ nmcli) ${oursLost <= nmcliLost ? 'MET' : 'NOT MET'}; static NIC, worst run: ${Math.max(...lost('ours-static'))} (target 0)
 - ListInterfaces with ${scale.devices} interfaces and ${scale.profiles} profiles: median ${scale.medianMs.toFixed(2)} ms, p95 ${scale.p95Ms.toFixed(2)} ms (target ≤ 10 ms) ${scale.p95Ms <= 10 ? 'MET' : 'NOT MET'}
 - daemon RSS after that: ${scale.rssMb.toFixed(1)} MB (target ≤ 60 MB) ${scale.rssMb <= 60 ? 'MET' : 'NOT MET'}`);
 }

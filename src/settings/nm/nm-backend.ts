@@ -100,9 +100,12 @@ export class NmBackend implements SettingsBackend {
     const original = this.activeProfile(device);
     const profiles = shareProfiles(plan, original?.settings);
     try {
-      const bridgePath = await this.client.addConnection(profiles.bridge, plan.persist);
+      // The port names its bridge by UUID, resolved at activation: both can be added at once.
+      const [bridgePath, portPath] = await Promise.all([
+        this.client.addConnection(profiles.bridge, plan.persist),
+        this.client.addConnection(profiles.port, plan.persist),
+      ]);
       this.profiles.set(bridgePath, profiles.bridge);
-      const portPath = await this.client.addConnection(profiles.port, plan.persist);
       this.profiles.set(portPath, profiles.port);
       this.invalidate();
       if (ipv6AddressesWillChange(original?.settings)) this.log.info(`${plan.nic}: ${IPV6_STABLE_PRIVACY_NOTE}`);
