@@ -91,8 +91,9 @@ cat >/run/dbus/lab-system-bus.conf <<EOF
 </busconfig>
 EOF
 dbus-daemon --config-file=/run/dbus/lab-system-bus.conf --nofork --nopidfile >>"$dir/dbus.log" 2>&1 &
-for _ in $(seq 100); do [ -S /run/dbus/system_bus_socket ] && break; sleep 0.05; done
-[ -S /run/dbus/system_bus_socket ] || fail "dbus-daemon did not start (see dbus.log)"
+# It opens its sockets one after the other: wait for both.
+for _ in $(seq 200); do [ -S /run/dbus/system_bus_socket ] && [ -S "$dir/system_bus_socket" ] && break; sleep 0.05; done
+[ -S /run/dbus/system_bus_socket ] && [ -S "$dir/system_bus_socket" ] || fail "dbus-daemon did not start (see dbus.log)"
 chmod 0666 "$dir/system_bus_socket"
 
 # 4. NetworkManager, configured so it cannot touch anything but this lab.
