@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BusCallError } from '../../src/bus/bus-connection';
 import { makeVariant } from '../../src/bus/bus-value';
-import { REPO_ROOT } from './lab';
+import { Lab, REPO_ROOT } from './lab';
 import { withLabService } from './service-client';
 
 interface IpLink { ifname: string; address: string }
@@ -72,4 +72,16 @@ test('the CLI lists interfaces, human and JSON', async (t) => {
     t.is(failed.code, 1);
     t.regex(failed.stderr, /no network interface named nosuch0/);
   });
+});
+
+test('the daemon exits non-zero when its bus goes away, so its service manager restarts it', async (t) => {
+  const lab = await Lab.start({ nicProfile: 'none' });
+  try {
+    const daemon = await lab.startDaemon();
+    await lab.sh('pkill -x dbus-daemon');
+    t.is(await daemon.waitForExit(), 1);
+    t.regex(daemon.output, /lost the system bus/);
+  } finally {
+    await lab.stop();
+  }
 });
