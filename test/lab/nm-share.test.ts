@@ -139,6 +139,7 @@ test('every refusal returns its typed error and changes nothing', async (t) => {
       nmcli connection add type ethernet ifname eth1 con-name br9-port master br9 slave-type bridge >/dev/null
       nmcli --wait 20 connection up br9-port >/dev/null
       nmcli device set eth2 managed no
+      nmcli connection add type bridge ifname br5 con-name br5-unused connection.autoconnect no ipv4.method disabled ipv6.method disabled >/dev/null
     `);
     await waitFor('br9 to have eth1', async () => ((await links(lab)).get('eth1')?.master === 'br9' ? true : undefined));
     const before = await networkState(lab);
@@ -153,6 +154,7 @@ test('every refusal returns its typed error and changes nothing', async (t) => {
     await expect('eth2', {}, 'org.fedoraproject.SharedInterface.Error.NotShareable', /does not manage it[\s\S]*nmcli device set eth2 managed yes/);
     await expect('nosuch0', {}, 'org.fedoraproject.SharedInterface.Error.NoSuchInterface', /nosuch0/);
     await expect('eth0', { bridge: makeVariant('s', 'br9') }, 'org.freedesktop.DBus.Error.InvalidArgs', /br9 already exists/);
+    await expect('eth0', { bridge: makeVariant('s', 'br5') }, 'org.freedesktop.DBus.Error.InvalidArgs', /br5 already exists/);
     await expect('eth0', { bridge: makeVariant('s', 'x$(touch /p)') }, 'org.freedesktop.DBus.Error.InvalidArgs', /not allowed/);
     await expect('eth0', { 'forward-delay': makeVariant('u', 99) }, 'org.freedesktop.DBus.Error.InvalidArgs', /forward-delay/);
     t.deepEqual(await networkState(lab), before);

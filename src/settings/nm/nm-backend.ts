@@ -74,7 +74,8 @@ export class NmBackend implements SettingsBackend {
   async checkShare(plan: SharePlan): Promise<void> {
     this.device(plan.nic);
     for (const settings of this.profiles.values()) {
-      if (getSetting(settings, 'connection', 'interface-name', t.string) === plan.bridge && getSetting(settings, 'connection', 'type', t.string) !== '802-3-ethernet') {
+      // A profile for that name, even an inactive one, would fight ours for the interface.
+      if (getSetting(settings, 'connection', 'interface-name', t.string) === plan.bridge) {
         throw new ShareError('InvalidArgs', `a NetworkManager profile for an interface named ${plan.bridge} already exists; choose another bridge name`);
       }
     }
