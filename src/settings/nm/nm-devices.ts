@@ -67,7 +67,9 @@ export function hostInterfaces(cache: NmObjects, sharedThrough: ReadonlyMap<stri
   const devices = nmDevices(cache);
   const controllerOf = new Map<string, string>();
   for (const device of devices) for (const port of device.ports) controllerOf.set(port, device.name);
-  return devices.filter((d) => d.name !== '').map((d) => {
+  // NM keeps "unrealized" devices for software profiles not yet active: not interfaces of the host.
+  const real = (d: NmDevice) => d.name !== '' && cache.property(d.path, NM_DEVICE, 'Real', t.boolean) !== false;
+  return devices.filter(real).map((d) => {
     const flags = cache.property(d.path, NM_DEVICE, 'InterfaceFlags', t.uint32) ?? 0;
     const iface: HostInterface = {
       name: d.name,
