@@ -116,6 +116,24 @@ async function dhcpClientsOf(lab: Lab, device: string): Promise<string[]> {
   return out.split('\n').filter((l) => new RegExp(`(-i |\\s)${device.replace(/[-.]/g, '\\$&')}(\\s|$)`).test(l));
 }
 
+/** A DHCP NIC put back after an undone share: files byte for byte, no bridge, its own DHCP client and lease. */
+async function expectDhcpNicRestored(t: ExecutionContext, l: IfcfgLab, original: Map<string, Buffer>, lease: string): Promise<void> {
+  const { lab, client, ifcfgDir, stateDir } = l;
+  const restored = files(ifcfgDir);
+  t.deepEqual([...restored.keys()], [...original.keys()]);
+  for (const [name, bytes] of original) t.true(restored.get(name)?.equals(bytes), `${name} is back byte for byte`);
+  t.false(readdirSync(stateDir).includes('transaction'), 'no snapshot left');
+  const back = await links(lab);
+  t.false(back.has('br-eth0'), 'the bridge is gone');
+  t.is(back.get('eth0')?.master, undefined);
+  t.deepEqual(await dhcpClientsOf(lab, 'br-eth0'), []);
+  t.is((await dhcpClientsOf(lab, 'eth0')).length, 1, 'the NIC has a DHCP client again');
+  t.deepEqual(await client.shared(), new Map());
+  // The DHCP server answers again: the NIC gets its lease back.
+  await lab.sh(`kill -CONT "$(cat ${lab.dir}/dnsmasq.pid)"`);
+  t.is(await waitFor('the lease back on eth0', async () => ipv4((await links(lab)).get('eth0')), 60_000), lease);
+}
+
 async function expectError(t: ExecutionContext, promise: Promise<unknown>, name: string, message?: RegExp): Promise<void> {
   const err = await t.throwsAsync(promise, { instanceOf: BusCallError });
   t.is(err?.errorName, name, err?.message);
@@ -291,7 +309,8 @@ test('hostile input is refused with InvalidArgs and no file is written', async (
 });
 
 test('a share that cannot be verified is rolled back: RolledBack, files byte for byte, the NIC as it was', async (t) => {
-  await withIfcfgLab(t, dhcpNic, async ({ lab, client, ifcfgDir, stateDir }) => {
+  await withIfcfgLab(t, dhcpNic, async (l) => {
+    const { lab, client, ifcfgDir, stateDir } = l;
     const original = files(ifcfgDir);
     const lease = ipv4((await links(lab)).get('eth0')) ?? 'no lease';
     // The DHCP server stops answering: the bridge never gets the NIC's lease, so verification fails.
@@ -299,19 +318,9 @@ test('a share that cannot be verified is rolled back: RolledBack, files byte for
     const started = Date.now();
     await expectError(t, client.share('eth0', { 'rollback-timeout': makeVariant('u', 15) }), 'org.fedoraproject.SharedInterface.Error.RolledBack', /br-eth0 lacks the address/);
     t.log(`Share until RolledBack took ${Date.now() - started} ms`);
-    const restored = files(ifcfgDir);
-    t.deepEqual([...restored.keys()], [...original.keys()]);
-    for (const [name, bytes] of original) t.true(restored.get(name)?.equals(bytes), `${name} is back byte for byte`);
     t.deepEqual(readdirSync(stateDir).filter((n) => n !== 'shared' && !n.endsWith('.script') && !n.endsWith('.pid')), [], 'no snapshot left');
     t.deepEqual(readdirSync(join(stateDir, 'shared')), [], 'no record of a share');
-    const back = await links(lab);
-    t.false(back.has('br-eth0'));
-    t.is(back.get('eth0')?.master, undefined);
-    t.deepEqual(await dhcpClientsOf(lab, 'br-eth0'), []);
-    t.is((await dhcpClientsOf(lab, 'eth0')).length, 1, 'the NIC has a DHCP client again');
-    t.deepEqual(await client.shared(), new Map());
-    await lab.sh(`kill -CONT "$(cat ${lab.dir}/dnsmasq.pid)"`);
-    t.is(await waitFor('the lease back on eth0', async () => ipv4((await links(lab)).get('eth0')), 60_000), lease);
+    await expectDhcpNicRestored(t, l, original, lease);
   });
 });
 
@@ -347,20 +356,7 @@ test('a daemon killed between writing and verifying leaves a snapshot that the n
     l.daemon = await l.startDaemon();
     t.log(`restart with restore took ${Date.now() - restarting} ms`);
     t.regex(l.daemon.output, /restoring it/);
-    const restored = files(ifcfgDir);
-    t.deepEqual([...restored.keys()], [...original.keys()]);
-    for (const [name, bytes] of original) t.true(restored.get(name)?.equals(bytes), `${name} is back byte for byte`);
-    t.false(readdirSync(stateDir).includes('transaction'), 'the snapshot is used up');
-    const back = await links(lab);
-    t.false(back.has('br-eth0'), 'the bridge is gone');
-    t.is(back.get('eth0')?.master, undefined);
-    t.deepEqual(await dhcpClientsOf(lab, 'br-eth0'), []);
-    t.is((await dhcpClientsOf(lab, 'eth0')).length, 1, 'the NIC has a DHCP client again');
-    t.deepEqual(await client.shared(), new Map());
-
-    // The DHCP server answers again: the NIC gets its lease back.
-    await lab.sh(`kill -CONT "$(cat ${lab.dir}/dnsmasq.pid)"`);
-    t.is(await waitFor('the lease back on eth0', async () => ipv4((await links(lab)).get('eth0')), 60_000), lease);
+    await expectDhcpNicRestored(t, l, original, lease);
   });
 });
 
