@@ -29,6 +29,7 @@ export class NmBackend implements SettingsBackend {
   private readonly unsubscribers: Array<() => Promise<void>> = [];
   private cached: HostSnapshot | undefined;
   private closed = false;
+  private checkpointTurn: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly cache: NmObjectCache,
@@ -82,18 +83,33 @@ export class NmBackend implements SettingsBackend {
   }
 
   async begin(interfaces: readonly string[], rollbackTimeoutSeconds: number): Promise<Transaction> {
-    const devices = nmDevices(this.cache).filter((d) => interfaces.includes(d.name)).map((d) => d.path);
-    // Only these devices, so changes of other NICs can run meanwhile. (DISCONNECT_NEW_DEVICES
-    // would need all devices; deleting our new profiles on rollback removes the bridge anyway.)
-    const checkpoint = await this.client.checkpointCreate(devices, rollbackTimeoutSeconds, CHECKPOINT_DELETE_NEW_CONNECTIONS);
-    return {
-      commit: () => this.client.checkpointDestroy(checkpoint),
-      rollback: async () => {
-        const results = await this.client.checkpointRollback(checkpoint);
-        const failed = [...results].filter(([, result]) => result !== 0);
-        if (failed.length > 0) this.log.error(`checkpoint rollback did not restore every device: ${failed.map(([d, r]) => `${d}: ${r}`).join(', ')}`);
-      },
-    };
+    // One checkpoint at a time: rolling back DELETE_NEW_CONNECTIONS deletes every profile made
+    // since its checkpoint, so a second change's new profiles would go with the first's rollback.
+    // Changes of different NICs wait their turn here (a few seconds) rather than being refused.
+    const previous = this.checkpointTurn;
+    let release = (): void => undefined;
+    this.checkpointTurn = new Promise((resolve) => { release = resolve; });
+    await previous;
+    try {
+      const devices = nmDevices(this.cache).filter((d) => interfaces.includes(d.name)).map((d) => d.path);
+      // With our new profiles deleted on rollback (and by NM itself if we die), the bridge goes too.
+      const checkpoint = await this.client.checkpointCreate(devices, rollbackTimeoutSeconds, CHECKPOINT_DELETE_NEW_CONNECTIONS);
+      return {
+        commit: () => this.client.checkpointDestroy(checkpoint).finally(release),
+        rollback: async () => {
+          try {
+            const results = await this.client.checkpointRollback(checkpoint);
+            const failed = [...results].filter(([, result]) => result !== 0);
+            if (failed.length > 0) this.log.error(`checkpoint rollback did not restore every device: ${failed.map(([d, r]) => `${d}: ${r}`).join(', ')}`);
+          } finally {
+            release();
+          }
+        },
+      };
+    } catch (err) {
+      release();
+      throw err;
+    }
   }
 
   async applyShare(plan: SharePlan): Promise<void> {
