@@ -31,9 +31,10 @@ export interface SettingsBackend {
   onChange(listener: () => void): void;
   /**
    * Backend-specific refusals, before anything changes (e.g. an ifcfg file that can't be read
-   * safely); throws ShareError. Must not change anything.
+   * safely); throws ShareError. Must not change anything. Says how the bridge will get its IPv4
+   * address, so verification can wait for a DHCP lease the NIC didn't hold yet.
    */
-  checkShare(plan: SharePlan): Promise<void>;
+  checkShare(plan: SharePlan): Promise<{ readonly ipv4Dhcp: boolean }>;
   /** Opens a transaction over these interfaces, rolled back by itself after `rollbackTimeoutSeconds`. */
   begin(interfaces: readonly string[], rollbackTimeoutSeconds: number): Promise<Transaction>;
   /** Makes the bridge with the NIC as its port and moves the NIC's IP configuration onto it. */

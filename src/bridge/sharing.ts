@@ -62,8 +62,8 @@ export class Sharing {
     // The backend's snapshot lists every link the kernel has (NM sees unmanaged ones too): enough
     // to keep the bridge's name free, without reading the kernel on this path.
     const plan = planShare(backend.snapshot(), nic, options, backend.name);
-    await backend.checkShare(plan);
-    return { apply: () => this.exclusively(nic, () => this.share(backend, plan)) };
+    const { ipv4Dhcp } = await backend.checkShare(plan);
+    return { apply: () => this.exclusively(nic, () => this.share(backend, plan, ipv4Dhcp)) };
   }
 
   async prepareUnshare(nic: string, options: UnshareOptions): Promise<ChangeStep<void>> {
@@ -77,8 +77,8 @@ export class Sharing {
     return { apply: () => this.exclusively(nic, () => this.unshare(backend, plan)) };
   }
 
-  private async share(backend: SettingsBackend, plan: SharePlan): Promise<string> {
-    const identity = this.observer.observe().then((before) => this.expectIdentity(before, plan.nic, plan.bridge));
+  private async share(backend: SettingsBackend, plan: SharePlan, ipv4Dhcp: boolean): Promise<string> {
+    const identity = this.observer.observe().then((before) => this.expectIdentity(before, plan.nic, plan.bridge, ipv4Dhcp));
     this.log.info(`sharing ${plan.nic} through ${plan.bridge} (${backend.name})`);
     await this.transaction(backend, [plan.nic], plan.rollbackTimeout, `share ${plan.nic}`,
       () => backend.applyShare(plan),
@@ -103,10 +103,10 @@ export class Sharing {
   }
 
   /** Gateways that answer now must answer after the move, through the new device. */
-  private async expectIdentity(before: LiveHost, from: string, to: string): Promise<IdentityExpectation> {
+  private async expectIdentity(before: LiveHost, from: string, to: string, ipv4Dhcp = false): Promise<IdentityExpectation> {
     const answering: string[] = [];
     for (const gateway of defaultGateways(before, from)) if (await this.observer.answers(gateway, from)) answering.push(gateway);
-    return expectIdentityMove(before, from, to, answering);
+    return expectIdentityMove(before, from, to, answering, ipv4Dhcp);
   }
 
   /** Apply under a transaction; verify until it holds or time runs out; commit or roll back. */

@@ -51,6 +51,8 @@ export interface IdentityExpectation {
   readonly routes: readonly { readonly family: 4 | 6; readonly dst: string; readonly gateway: string | undefined }[];
   /** Gateways that answered before the change and must answer after it. */
   readonly gateways: readonly string[];
+  /** The device gets IPv4 by DHCP and the NIC held no lease to compare with: any lease will do. */
+  readonly ipv4Lease: boolean;
 }
 
 /** EUI-64 interface identifier of a MAC, as it appears at the end of an IPv6 address. */
@@ -69,7 +71,7 @@ function eui64Suffix(mac: string): string {
  * stable-privacy address hashes the interface name, so it changes with it and isn't expected),
  * the routes the user configured, and the gateways that answered.
  */
-export function expectIdentityMove(before: LiveHost, from: string, to: string, answeringGateways: readonly string[]): IdentityExpectation {
+export function expectIdentityMove(before: LiveHost, from: string, to: string, answeringGateways: readonly string[], ipv4Dhcp = false): IdentityExpectation {
   const link = before.links.get(from);
   const suffix = link ? eui64Suffix(link.mac) : '';
   const addresses = (link?.addresses ?? [])
@@ -78,7 +80,8 @@ export function expectIdentityMove(before: LiveHost, from: string, to: string, a
   const routes = before.routes
     .filter((r) => r.dev === from && !r.kernel)
     .map((r) => ({ family: r.family, dst: r.dst, gateway: r.gateway }));
-  return { device: to, addresses, routes, gateways: answeringGateways };
+  const ipv4Lease = ipv4Dhcp && !addresses.some((a) => !a.includes(':'));
+  return { device: to, addresses, routes, gateways: answeringGateways, ipv4Lease };
 }
 
 /** The gateways of the default routes through `device` (ping them before and after). */
@@ -94,6 +97,7 @@ export function identityProblems(expectation: IdentityExpectation, after: LiveHo
   if (!link.up) problems.push(`${expectation.device} is not up`);
   const present = new Set(link.addresses.map((a) => a.cidr));
   for (const address of expectation.addresses) if (!present.has(address)) problems.push(`${expectation.device} lacks the address ${address}`);
+  if (expectation.ipv4Lease && !link.addresses.some((a) => a.family === 4 && a.global)) problems.push(`${expectation.device} has no DHCP lease`);
   for (const route of expectation.routes) {
     const found = after.routes.some((r) => r.dev === expectation.device && r.family === route.family && r.dst === route.dst && r.gateway === route.gateway);
     if (!found) problems.push(`${expectation.device} lacks the route ${route.dst}${route.gateway ? ` via ${route.gateway}` : ''}`);

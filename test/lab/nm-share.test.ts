@@ -174,7 +174,8 @@ test('persist=false keeps the profiles in memory only', async (t) => {
     t.deepEqual([...keyfiles(lab).keys()], []);
     t.true([...keyfiles(lab, '/run/NetworkManager/system-connections').keys()].some((name) => name.includes('br-eth0')));
     // A NIC without a profile got DHCP on the bridge, and gets a DHCP profile back on unshare.
-    await waitFor('the bridge to get a DHCP address', async () => ipv4((await links(lab)).get('br-eth0')), 20_000);
+    // The NIC had nothing to compare with: Share waited for the bridge's DHCP lease itself.
+    t.truthy(ipv4((await links(lab)).get('br-eth0')));
     await client.unshare('eth0');
     await waitFor('eth0 to get its DHCP address', async () => ipv4((await links(lab)).get('eth0')), 20_000);
   });

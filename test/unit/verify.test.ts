@@ -28,7 +28,19 @@ test('the identity to move: IPv4, static and EUI-64 IPv6 addresses, user routes;
     addresses: ['192.0.2.158/24', '2001:db8::5054:ff:fe12:3456/64', '2001:db8::10/64'],
     routes: [{ family: 4, dst: 'default', gateway: '192.0.2.1' }, { family: 4, dst: '198.51.100.0/24', gateway: '192.0.2.254' }],
     gateways: ['192.0.2.1'],
+    ipv4Lease: false,
   });
+});
+
+test('a NIC that held no IPv4 address and moves to DHCP: any lease will do, but one is needed', (t) => {
+  const bare: LiveHost = { links: new Map([['eth0', link('eth0', '52:54:00:12:34:56')]]), routes: [] };
+  const expectation = expectIdentityMove(bare, 'eth0', 'br0', [], true);
+  t.true(expectation.ipv4Lease);
+  const withoutLease: LiveHost = { links: new Map([['br0', link('br0', '52:54:00:12:34:56')]]), routes: [] };
+  t.deepEqual(identityProblems(expectation, withoutLease, new Set()), ['br0 has no DHCP lease']);
+  const leased: LiveHost = { links: new Map([['br0', link('br0', '52:54:00:12:34:56', { addresses: [{ cidr: '192.0.2.160/24', family: 4, global: true, dynamic: true }] })]]), routes: [] };
+  t.deepEqual(identityProblems(expectation, leased, new Set()), []);
+  t.false(expectIdentityMove(before, 'eth0', 'br0', [], true).ipv4Lease, 'a NIC with a lease expects that same address instead');
 });
 
 test('identity problems name what is missing', (t) => {

@@ -93,7 +93,7 @@ export class IfcfgBackend implements SettingsBackend {
     this.listeners.push(listener);
   }
 
-  async checkShare(plan: SharePlan): Promise<void> {
+  async checkShare(plan: SharePlan): Promise<{ readonly ipv4Dhcp: boolean }> {
     const doing = `cannot share ${plan.nic} with ifcfg files`;
     try {
       if (!plan.persist) {
@@ -113,6 +113,7 @@ export class IfcfgBackend implements SettingsBackend {
       if (bridgeIp.dhcp && !this.live.canDhcp()) {
         throw new ShareError('NotSupported', `${doing}: ${plan.nic} uses DHCP and no DHCP client is installed`, 'install dhclient or busybox (udhcpc)');
       }
+      return { ipv4Dhcp: bridgeIp.dhcp };
     } catch (err) {
       throw translateIfcfgError(err, doing);
     }

@@ -72,14 +72,16 @@ export class NmBackend implements SettingsBackend {
     this.listeners.push(listener);
   }
 
-  async checkShare(plan: SharePlan): Promise<void> {
-    this.device(plan.nic);
+  async checkShare(plan: SharePlan): Promise<{ readonly ipv4Dhcp: boolean }> {
+    const device = this.device(plan.nic);
     for (const settings of this.profiles.values()) {
       // A profile for that name, even an inactive one, would fight ours for the interface.
       if (getSetting(settings, 'connection', 'interface-name', t.string) === plan.bridge) {
         throw new ShareError('InvalidArgs', `a NetworkManager profile for an interface named ${plan.bridge} already exists; choose another bridge name`);
       }
     }
+    const bridge = shareProfiles(plan, this.activeProfile(device)?.settings).bridge;
+    return { ipv4Dhcp: getSetting(bridge, 'ipv4', 'method', t.string) === 'auto' };
   }
 
   async begin(interfaces: readonly string[], rollbackTimeoutSeconds: number): Promise<Transaction> {
