@@ -143,7 +143,8 @@ export class NmBackend implements SettingsBackend {
     if (originalPath === undefined) {
       // The NIC had no profile before (or it was deleted meanwhile): give it DHCP.
       this.log.info(`${plan.nic}: its original profile is gone; activating a DHCP profile`);
-      originalPath = await this.client.addConnection(dhcpProfile(plan.nic, device.deviceType === 10 ? 'bond' : 'ethernet'), true);
+      const nicType = this.snapshot().interfaces.find((i) => i.name === plan.nic)?.type ?? 'ethernet';
+      originalPath = await this.client.addConnection(dhcpProfile(plan.nic, nicType), true);
     }
     await this.client.activateConnection(originalPath, device.path);
     const bridgeDevice = nmDevices(this.cache).find((d) => d.name === plan.bridge);

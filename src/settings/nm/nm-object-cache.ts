@@ -78,12 +78,6 @@ export class NmObjectCache extends NmObjects {
     this.notify('');
   }
 
-  clear(): void {
-    this.generation++;
-    this.objects = new Map();
-    this.notify('');
-  }
-
   /** Called with the changed object's path ('' when everything may have changed). */
   onChange(listener: (path: string) => void): void {
     this.listeners.push(listener);

@@ -62,11 +62,3 @@ export function ourTag(settings: NmSettings): OurTag | undefined {
 export function connectionUuid(settings: NmSettings): string {
   return getSetting(settings, 'connection', 'uuid', t.string) ?? '';
 }
-
-export function connectionId(settings: NmSettings): string {
-  return getSetting(settings, 'connection', 'id', t.string) ?? '';
-}
-
-export function connectionType(settings: NmSettings): string {
-  return getSetting(settings, 'connection', 'type', t.string) ?? '';
-}
