@@ -70,11 +70,21 @@ export class Sharing {
     validateInterfaceName(nic);
     const backend = this.requireBackend();
     this.checkNotBusy(nic);
-    const live = await this.observer.observe();
+    const plan = planUnshare(backend.snapshot(), nic, options, await this.bridgePorts(backend, nic));
+    return {
+      apply: () => this.exclusively(nic, async () => {
+        // A guest may have joined while polkit was asking: check again, now that the NIC is ours.
+        if (!options.force) planUnshare(backend.snapshot(), nic, options, await this.bridgePorts(backend, nic));
+        return this.unshare(backend, plan);
+      }),
+    };
+  }
+
+  private async bridgePorts(backend: SettingsBackend, nic: string): Promise<string[]> {
     const bridge = backend.snapshot().shared.get(nic);
-    const ports = bridge === undefined ? [] : [...live.links.values()].filter((l) => l.controller === bridge).map((l) => l.name);
-    const plan = planUnshare(backend.snapshot(), nic, options, ports);
-    return { apply: () => this.exclusively(nic, () => this.unshare(backend, plan)) };
+    if (bridge === undefined) return [];
+    const live = await this.observer.observe();
+    return [...live.links.values()].filter((l) => l.controller === bridge).map((l) => l.name);
   }
 
   private async share(backend: SettingsBackend, plan: SharePlan, ipv4Dhcp: boolean): Promise<string> {
