@@ -8,3 +8,13 @@ export const consoleLog: Log = {
   info: (message) => console.log(message),
   error: (message) => console.error(message),
 };
+
+/** The message of anything thrown, for a log line or an error text. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The stack of anything thrown, where it has one: for the log only, never for a caller. */
+export function errorDetail(err: unknown): string {
+  return err instanceof Error ? err.stack ?? err.message : String(err);
+}

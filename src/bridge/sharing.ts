@@ -3,10 +3,10 @@
 // and application (which the adapter runs only after authorization). Application follows
 // nmstate: read the state before, open a transaction (an NM checkpoint), apply, verify against
 // the kernel's real state, and commit, or roll back and say why.
-import type { Log } from './log';
+import { type Log, errorMessage } from './log';
 import { shareability, type HostInterface, type Shareability } from './host-network';
 import { validateInterfaceName } from './interface-name';
-import { ShareError, isShareError } from './share-error';
+import { ShareError } from './share-error';
 import { planShare, planUnshare, type SharePlan, type UnsharePlan } from './share-plan';
 import type { ShareOptions, UnshareOptions } from './share-request';
 import type { SettingsBackend, Transaction } from './settings-backend';
@@ -145,7 +145,7 @@ export class Sharing {
       }
       failure = `the result could not be verified: ${left.join('; ')}`;
     } catch (err) {
-      failure = isShareError(err) ? err.message : err instanceof Error ? err.message : String(err);
+      failure = errorMessage(err);
     }
     this.log.info(`${what} failed, rolling back: ${failure}`);
     await tx.rollback();

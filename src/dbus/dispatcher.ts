@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import type { BusConnection, BusMessage } from '../bus/bus-connection';
 import { BusDecodeError, makeVariant, type BusValue, type Codec } from '../bus/bus-value';
-import type { Log } from '../bridge/log';
+import { type Log, errorDetail, errorMessage } from '../bridge/log';
 import { isShareError } from '../bridge/share-error';
 import type { AnyArgs, Caller, Implementation, InterfaceDefinition, Prepared } from './interface-definition';
 import { signatureOf } from './interface-definition';
@@ -78,7 +78,7 @@ export class Dispatcher<I extends InterfaceDefinition> {
       await this.drained();
       await this.bus.call({ ...driver, member: 'GetId' });
     } catch (err) {
-      this.log.error(`leaving the bus: ${err instanceof Error ? err.message : String(err)}`);
+      this.log.error(`leaving the bus: ${errorMessage(err)}`);
     }
   }
 
@@ -231,7 +231,7 @@ export class Dispatcher<I extends InterfaceDefinition> {
       return { errorName: errorNameOf(err.code), message: err.hint === undefined ? err.message : `${err.message}\nHint: ${err.hint}` };
     }
     // Unexpected: the stack goes to our log, the caller gets a plain message.
-    this.log.error(`${msg.interface ?? ''}.${msg.member} from ${msg.sender} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    this.log.error(`${msg.interface ?? ''}.${msg.member} from ${msg.sender} failed: ${errorDetail(err)}`);
     return { errorName: errorNameOf('Failed'), message: `${msg.member} failed unexpectedly; the service's log has the details` };
   }
 }

@@ -3,7 +3,7 @@
 // switches the backend; a request in flight keeps the backend object it started with.
 import type { BusConnection } from '../bus/bus-connection';
 import * as t from '../bus/bus-value';
-import type { Log } from '../bridge/log';
+import { type Log, errorDetail } from '../bridge/log';
 import type { SettingsBackend } from '../bridge/settings-backend';
 import { NmBackend } from './nm/nm-backend';
 import { NM_BUS_NAME } from './nm/nm-object-cache';
@@ -54,7 +54,7 @@ export class BackendSelector {
 
   private queueSwitch(networkManagerPresent: boolean): void {
     this.switching = this.switching.then(() => this.switchTo(networkManagerPresent)).catch((err: unknown) => {
-      this.log.error(`cannot switch settings backend: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      this.log.error(`cannot switch settings backend: ${errorDetail(err)}`);
     });
   }
 

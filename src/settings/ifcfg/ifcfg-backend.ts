@@ -18,7 +18,7 @@ import {
   captureIpConfig, checkIpConfig, chooseLiveApplier, hostInterfacesFromIp, readIpState, sysfsWireless,
   type IpConfig, type LiveApplier,
 } from './ifcfg-live';
-import type { Log } from '../../bridge/log';
+import { type Log, errorMessage } from '../../bridge/log';
 import { translateIfcfgError } from './ifcfg-share-error';
 import { parseShvar, shvarGet, type ShvarFile } from './ifcfg-shvar';
 import { readIfcfgIpConfig, translateIfcfgShare, type IfcfgShareFiles } from './ifcfg-translate';
@@ -294,7 +294,7 @@ export class IfcfgBackend implements SettingsBackend {
       this.cachedKey = key;
       for (const listener of this.listeners) listener();
     }).catch((err: unknown) => {
-      this.log.error(`ifcfg backend: cannot read the host's state: ${err instanceof Error ? err.message : String(err)}`);
+      this.log.error(`ifcfg backend: cannot read the host's state: ${errorMessage(err)}`);
     });
     return this.refreshing;
   }
@@ -317,7 +317,7 @@ export class IfcfgBackend implements SettingsBackend {
       this.watcher = watch(this.config.ifcfgDir, () => this.scheduleRefresh());
       this.watcher.on('error', (err) => this.log.error(`ifcfg backend: watching ${this.config.ifcfgDir}: ${err.message}`));
     } catch (err) {
-      this.log.error(`ifcfg backend: cannot watch ${this.config.ifcfgDir}: ${err instanceof Error ? err.message : String(err)}`);
+      this.log.error(`ifcfg backend: cannot watch ${this.config.ifcfgDir}: ${errorMessage(err)}`);
     }
   }
 }
@@ -406,7 +406,7 @@ async function restoreJournal(journal: FileJournal, live: LiveApplier, log: Log)
       else await live.toShared(state);
     } catch (err) {
       // The files are back, so a reboot gives the old configuration; say what is left to do now.
-      log.error(`the files are restored, but the running system could not be: ${err instanceof Error ? err.message : String(err)}`);
+      log.error(`the files are restored, but the running system could not be: ${errorMessage(err)}`);
     }
   }
   await journal.discard();
@@ -461,7 +461,7 @@ export async function recoverIfcfgChanges(config: IfcfgConfig, log: Log): Promis
     await restoreJournal(journal, chooseLiveApplier(config.ifcfgDir, config.stateDir, log), log);
     log.info('the unfinished change is undone');
   } catch (err) {
-    log.error(`cannot restore the snapshot in ${FileJournal.directory(config.stateDir)}: ${err instanceof Error ? err.message : String(err)}`);
+    log.error(`cannot restore the snapshot in ${FileJournal.directory(config.stateDir)}: ${errorMessage(err)}`);
   }
 }
 

@@ -17,7 +17,7 @@ const run = promisify(execFile);
 
 export const STANDARD_IFCFG_DIR = '/etc/sysconfig/network-scripts';
 
-import type { Log } from '../../bridge/log';
+import { type Log, errorMessage } from '../../bridge/log';
 import { asArray, readIpState, type IpState } from '../kernel-observer';
 
 export { readIpState, type IpState };
@@ -420,7 +420,7 @@ async function ip(args: readonly string[]): Promise<void> {
     await run('ip', args, { timeout: 10_000 });
   } catch (err) {
     const stderr = (err as { stderr?: string }).stderr?.trim();
-    throw new Error(`ip ${args.join(' ')}: ${stderr || (err instanceof Error ? err.message : String(err))}`);
+    throw new Error(`ip ${args.join(' ')}: ${stderr || errorMessage(err)}`);
   }
 }
 
@@ -527,7 +527,7 @@ export class InitscriptsLive implements LiveApplier {
     try {
       await run(program, [device], { timeout: 120_000 });
     } catch (err) {
-      const detail = (err as { stderr?: string }).stderr?.trim() || (err instanceof Error ? err.message : String(err));
+      const detail = (err as { stderr?: string }).stderr?.trim() || errorMessage(err);
       if (!allowFailure) throw new Error(`${command} ${device}: ${detail}`);
       this.log.info(`${command} ${device}: ${detail}`);
     }

@@ -2,6 +2,7 @@
 // does for NetworkManager's). Codes are mapped, never messages matched.
 import { ShareError, isShareError, type ShareErrorCode } from '../../bridge/share-error';
 import { IfcfgError, type IfcfgErrorCode } from './ifcfg-error';
+import { errorMessage } from '../../bridge/log';
 
 const CODES: Readonly<Record<IfcfgErrorCode, ShareErrorCode>> = {
   // A file or a name that cannot be written or read safely: the request is refused as it stands.
@@ -22,7 +23,7 @@ export function translateIfcfgError(err: unknown, doing: string): ShareError {
   }
   const errno = (err as NodeJS.ErrnoException | undefined)?.code;
   if (errno === 'EACCES' || errno === 'EPERM' || errno === 'EROFS') {
-    return new ShareError('Failed', `${doing}: ${err instanceof Error ? err.message : String(err)}`, 'the service must run as root with the ifcfg directory writable');
+    return new ShareError('Failed', `${doing}: ${errorMessage(err)}`, 'the service must run as root with the ifcfg directory writable');
   }
-  return new ShareError('Failed', `${doing}: ${err instanceof Error ? err.message : String(err)}`);
+  return new ShareError('Failed', `${doing}: ${errorMessage(err)}`);
 }

@@ -3,7 +3,7 @@
 // state costs no round trip and changes made with nmcli behind our back show up at once.
 import type { BusConnection } from '../../bus/bus-connection';
 import * as t from '../../bus/bus-value';
-import type { Log } from '../../bridge/log';
+import { type Log, errorMessage } from '../../bridge/log';
 import type { HostSnapshot, SettingsBackend, Transaction } from '../../bridge/settings-backend';
 import { ShareError } from '../../bridge/share-error';
 import type { SharePlan, UnsharePlan } from '../../bridge/share-plan';
@@ -57,9 +57,11 @@ export class NmBackend implements SettingsBackend {
         const tag = ourTag(settings);
         if (tag?.role === 'port') shared.set(tag.nic, tag.bridge);
       }
-      const devices = new Map(nmDevices(this.cache).map((d) => [d.name, d]));
-      const interfaces = hostInterfaces(this.cache, shared).map((iface) => {
-        const device = devices.get(iface.name);
+      // One read of the devices serves both the listing and the notes.
+      const devices = nmDevices(this.cache);
+      const byName = new Map(devices.map((d) => [d.name, d]));
+      const interfaces = hostInterfaces(this.cache, shared, devices).map((iface) => {
+        const device = byName.get(iface.name);
         const active = device === undefined ? undefined : this.activeProfile(device);
         return ipv6AddressesWillChange(active?.settings) ? { ...iface, shareNotes: [IPV6_STABLE_PRIVACY_NOTE] } : iface;
       });
@@ -151,7 +153,7 @@ export class NmBackend implements SettingsBackend {
     if (bridgeDevice !== undefined && bridgeDevice.activeConnection !== '/') {
       await this.client.deactivateConnection(bridgeDevice.activeConnection).catch((err: unknown) => {
         // Already gone with its last port: nothing left to deactivate.
-        this.log.info(`deactivating ${plan.bridge}: ${err instanceof Error ? err.message : String(err)}`);
+        this.log.info(`deactivating ${plan.bridge}: ${errorMessage(err)}`);
       });
     }
   }
@@ -204,7 +206,7 @@ export class NmBackend implements SettingsBackend {
       this.profiles.set(path, await this.client.getSettings(path));
     } catch (err) {
       // Deleted between the signal and our read: the removal signal will follow.
-      this.log.info(`cannot read profile ${path}: ${err instanceof Error ? err.message : String(err)}`);
+      this.log.info(`cannot read profile ${path}: ${errorMessage(err)}`);
       this.profiles.delete(path);
     }
     this.invalidate();

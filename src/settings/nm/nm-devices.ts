@@ -63,8 +63,7 @@ export function deviceAddresses(cache: NmObjects, devicePath: string): string[] 
 }
 
 /** The domain's view of every device; `sharedThrough` comes from our profiles (see nm-profiles). */
-export function hostInterfaces(cache: NmObjects, sharedThrough: ReadonlyMap<string, string>): HostInterface[] {
-  const devices = nmDevices(cache);
+export function hostInterfaces(cache: NmObjects, sharedThrough: ReadonlyMap<string, string>, devices: readonly NmDevice[] = nmDevices(cache)): HostInterface[] {
   const controllerOf = new Map<string, string>();
   for (const device of devices) for (const port of device.ports) controllerOf.set(port, device.name);
   // NM keeps "unrealized" devices for software profiles not yet active: not interfaces of the host.

@@ -1,6 +1,7 @@
 // The one function that turns NetworkManager's errors into the domain's.
 import { BusCallError } from '../../bus/bus-connection';
 import { ShareError, isShareError } from '../../bridge/share-error';
+import { errorMessage } from '../../bridge/log';
 
 export function translateNmError(err: unknown, doing: string): ShareError {
   if (isShareError(err)) return err;
@@ -18,5 +19,5 @@ export function translateNmError(err: unknown, doing: string): ShareError {
     }
     return new ShareError('Failed', `NetworkManager failed while ${doing}: ${err.message} (${name})`);
   }
-  return new ShareError('Failed', `unexpected failure while ${doing}: ${err instanceof Error ? err.message : String(err)}`);
+  return new ShareError('Failed', `unexpected failure while ${doing}: ${errorMessage(err)}`);
 }
