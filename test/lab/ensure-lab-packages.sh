@@ -21,21 +21,9 @@ declare -A needed=(
   [busybox-static]=/bin/busybox
   [make]=/usr/bin/make
 )
-missing=()
-for pkg in "${!needed[@]}"; do [ -e "${needed[$pkg]}" ] || missing+=("$pkg"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "lab: installing ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq || die "apt-get update failed"
-  # Installing network-manager must not start it on the host: policy-rc.d forbids it, and
-  # without systemd running nothing else would.
-  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || die "apt-get install ${missing[*]} failed"
-  rm -f /usr/sbin/policy-rc.d
-  trap - EXIT
-fi
-for pkg in "${!needed[@]}"; do [ -e "${needed[$pkg]}" ] || die "${needed[$pkg]} is still missing after installing $pkg"; done
+specs=()
+for pkg in "${!needed[@]}"; do specs+=("$pkg=${needed[$pkg]}"); done
+bash "$(dirname "$0")/apt-install.sh" lab "${specs[@]}"
 
 unshare --net --mount --uts --ipc --pid --fork --mount-proc true 2>/dev/null \
   || die "this machine cannot create namespaces (unshare --net --mount --uts --ipc --pid failed); the lab cannot run here"
