@@ -41,12 +41,14 @@ mount --bind "$dir/resolv.conf" /etc/resolv.conf
 # not wait for udev to announce devices.
 mount -t sysfs -o ro lab-sysfs /sys
 # Our own /tmp: what runs inside must not share files with the host's /tmp by accident. The lab
-# directory itself (often under the host's /tmp) stays reachable at the same path.
-mkdir -p /run/lab-dir
-mount --bind "$dir" /run/lab-dir
+# directory (often under the host's /tmp) and the project's own checkout (wherever it was cloned,
+# /tmp included) stay reachable at the same paths: outer path first, so one inside the other works.
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+keep=()
+while read -r path; do keep+=("$path"); done < <(printf '%s\n' "$repo" "$dir" | awk '{ print length, $0 }' | sort -n | cut -d' ' -f2-)
+for i in "${!keep[@]}"; do mkdir -p "/run/lab-keep/$i"; mount --bind "${keep[$i]}" "/run/lab-keep/$i"; done
 mount -t tmpfs -o mode=1777 lab-tmp /tmp
-mkdir -p "$dir"
-mount --bind /run/lab-dir "$dir"
+for i in "${!keep[@]}"; do mkdir -p "${keep[$i]}"; mount --bind "/run/lab-keep/$i" "${keep[$i]}"; done
 hostname lab
 
 # polkit reads actions only from /usr/share/polkit-1/actions: give the lab a copy with ours in it.
