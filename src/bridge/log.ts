@@ -1,11 +1,14 @@
 // How every part of the service logs: one line per event; stderr for errors (the journal keeps both).
 export interface Log {
   info(message: string): void;
+  /** Something went wrong and was handled (a refused message, a change rolled back). */
+  warn(message: string): void;
   error(message: string): void;
 }
 
 export const consoleLog: Log = {
   info: (message) => console.log(message),
+  warn: (message) => console.error(message),
   error: (message) => console.error(message),
 };
 
