@@ -2,7 +2,8 @@
 // No logic of its own beyond start-up, readiness and exit.
 import { BusConnection } from './bus/bus-connection';
 import { Sharing } from './bridge/sharing';
-import { consoleLog as log } from './bridge/log';
+import { parseArgs } from 'node:util';
+import { errorMessage, journalLog, LOG_LEVELS, type LogLevel } from './bridge/log';
 import { Dispatcher } from './dbus/dispatcher';
 import { PolkitAuthority } from './dbus/polkit-authority';
 import { sharedInterfaceImplementation } from './dbus/shared-interface-service';
@@ -18,37 +19,64 @@ export interface DaemonOptions {
   /** The ifcfg fallback's directory of ifcfg files, and its own state (snapshots, original files). */
   readonly ifcfgDir: string;
   readonly stateDir: string;
+  readonly logLevel: LogLevel;
 }
 
-const USAGE = `usage: shared-interfaced [--idle-timeout SECONDS] [--ifcfg-dir DIR] [--state-dir DIR]
+const USAGE = `usage: shared-interfaced [--idle-timeout=SECONDS] [--ifcfg-dir=DIR] [--state-dir=DIR] [--log-level=LEVEL]
   Shares host network interfaces with VM guests; serves ${BUS_NAME} on the system bus
   (or DBUS_SYSTEM_BUS_ADDRESS). Without NetworkManager, writes ifcfg files into --ifcfg-dir
   (default ${DEFAULT_IFCFG_CONFIG.ifcfgDir}) and keeps their snapshots in --state-dir
-  (default ${DEFAULT_IFCFG_CONFIG.stateDir}).`;
+  (default ${DEFAULT_IFCFG_CONFIG.stateDir}). --log-level: ${LOG_LEVELS.join(', ')} (default info).
+  See shared-interfaced(8).`;
 
-export function parseDaemonArgs(argv: readonly string[]): DaemonOptions {
-  let idleTimeoutSeconds = 0;
-  let { ifcfgDir, stateDir } = DEFAULT_IFCFG_CONFIG;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--idle-timeout' && argv[i + 1] !== undefined && /^\d+$/.test(argv[i + 1] ?? '')) {
-      idleTimeoutSeconds = Number(argv[++i]);
-    } else if ((a === '--ifcfg-dir' || a === '--state-dir') && (argv[i + 1] ?? '').startsWith('/')) {
-      if (a === '--ifcfg-dir') ifcfgDir = argv[++i] ?? ifcfgDir;
-      else stateDir = argv[++i] ?? stateDir;
-    } else if (a === '--help' || a === '-h') {
-      console.log(USAGE);
-      process.exit(0);
-    } else {
-      console.error(`shared-interfaced: unexpected argument '${a ?? ''}'\n${USAGE}`);
-      process.exit(2);
-    }
+export type DaemonArgs = { readonly kind: 'run'; readonly options: DaemonOptions } | { readonly kind: 'exit'; readonly code: number; readonly text: string };
+
+/** The daemon's command line, read by util.parseArgs; a bad value is an exit with status 2 and the usage. */
+export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
+  const usageError = (why: string): DaemonArgs => ({ kind: 'exit', code: 2, text: `shared-interfaced: ${why}\n${USAGE}` });
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        'idle-timeout': { type: 'string' }, 'ifcfg-dir': { type: 'string' }, 'state-dir': { type: 'string' },
+        'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
+      },
+    }));
+  } catch (err) {
+    return usageError(errorMessage(err).split(/\.(?: |$)/)[0] ?? '');
   }
-  return { idleTimeoutSeconds, ifcfgDir, stateDir };
+  if (values.help === true) return { kind: 'exit', code: 0, text: USAGE };
+  if (values.version === true) return { kind: 'exit', code: 0, text: `shared-interfaced ${VERSION}` };
+  const idle = values['idle-timeout'] ?? '0';
+  if (!/^\d+$/.test(idle)) return usageError(`--idle-timeout takes a whole number of seconds, not '${idle}'`);
+  for (const dir of ['ifcfg-dir', 'state-dir'] as const) {
+    if (values[dir] !== undefined && !values[dir].startsWith('/')) return usageError(`--${dir} takes an absolute path`);
+  }
+  const logLevel = values['log-level'] ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) return usageError(`--log-level takes one of ${LOG_LEVELS.join(', ')}`);
+  return {
+    kind: 'run',
+    options: {
+      idleTimeoutSeconds: Number(idle),
+      ifcfgDir: values['ifcfg-dir'] ?? DEFAULT_IFCFG_CONFIG.ifcfgDir,
+      stateDir: values['state-dir'] ?? DEFAULT_IFCFG_CONFIG.stateDir,
+      logLevel: logLevel as LogLevel,
+    },
+  };
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
-  const options = parseDaemonArgs(argv);
+  const parsed = parseDaemonArgs(argv);
+  if (parsed.kind === 'exit') {
+    (parsed.code === 0 ? process.stdout : process.stderr).write(`${parsed.text}\n`);
+    process.exit(parsed.code);
+  }
+  const { options } = parsed;
+  const log = journalLog(options.logLevel);
+  log.debug(`options: ${JSON.stringify(options)}`);
   const bus = await BusConnection.connect();
   // Without the bus there is nothing to serve: exit non-zero so the service manager restarts us.
   bus.onClosed((reason) => {

@@ -147,7 +147,7 @@ export class Sharing {
     } catch (err) {
       failure = errorMessage(err);
     }
-    this.log.info(`${what} failed, rolling back: ${failure}`);
+    this.log.warn(`${what} failed, rolling back: ${failure}`);
     await tx.rollback();
     throw new ShareError('RolledBack', `could not ${what}; everything was put back as it was. Reason: ${failure}`);
   }

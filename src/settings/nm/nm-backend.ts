@@ -153,7 +153,7 @@ export class NmBackend implements SettingsBackend {
     if (bridgeDevice !== undefined && bridgeDevice.activeConnection !== '/') {
       await this.client.deactivateConnection(bridgeDevice.activeConnection).catch((err: unknown) => {
         // Already gone with its last port: nothing left to deactivate.
-        this.log.info(`deactivating ${plan.bridge}: ${errorMessage(err)}`);
+        this.log.warn(`deactivating ${plan.bridge}: ${errorMessage(err)}`);
       });
     }
   }
@@ -206,7 +206,7 @@ export class NmBackend implements SettingsBackend {
       this.profiles.set(path, await this.client.getSettings(path));
     } catch (err) {
       // Deleted between the signal and our read: the removal signal will follow.
-      this.log.info(`cannot read profile ${path}: ${errorMessage(err)}`);
+      this.log.warn(`cannot read profile ${path}: ${errorMessage(err)}`);
       this.profiles.delete(path);
     }
     this.invalidate();
