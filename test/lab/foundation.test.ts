@@ -62,18 +62,6 @@ test('bad input gets typed D-Bus errors', async (t) => {
   });
 });
 
-test('the CLI lists interfaces, human and JSON', async (t) => {
-  await withLabService({ nicProfile: 'none' }, async (lab) => {
-    const human = await lab.sh(`${REPO_ROOT}/bin/shared-interface list`);
-    t.regex(human, /^eth0\s+ethernet\s+52:54:00:12:34:56\s+yes\s+.*shareable/m);
-    const json = JSON.parse(await lab.sh(`${REPO_ROOT}/bin/shared-interface list --json`)) as Array<{ name: string; shareable: boolean }>;
-    t.true(json.some((i) => i.name === 'eth0' && i.shareable));
-    const failed = await lab.exec([`${REPO_ROOT}/bin/shared-interface`, 'share', 'nosuch0'], { allowFailure: true });
-    t.is(failed.code, 1);
-    t.regex(failed.stderr, /no network interface named nosuch0/);
-  });
-});
-
 test('the daemon exits non-zero when its bus goes away, so its service manager restarts it', async (t) => {
   const lab = await Lab.start({ nicProfile: 'none' });
   try {

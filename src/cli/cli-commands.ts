@@ -1,0 +1,11 @@
+// The command table: each command lives in its own file; adding one is a line here.
+import type { CliCommand } from './command';
+import { listCommand } from './list-command';
+import { shareCommand } from './share-command';
+import { unshareCommand } from './unshare-command';
+
+export const COMMANDS: readonly CliCommand[] = [
+  listCommand,
+  shareCommand,
+  unshareCommand,
+];

@@ -1,0 +1,75 @@
+// The CLI's calls to the service: what any other D-Bus client would send and receive.
+import { BusCallError, type BusConnection } from '../bus/bus-connection';
+import * as t from '../bus/bus-value';
+import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../dbus/shared-interface-spec';
+
+export interface ListedInterface {
+  readonly name: string;
+  readonly bridge: string;
+  readonly type: string;
+  readonly mac: string;
+  readonly carrier: boolean;
+  readonly shareable: boolean;
+  readonly reason: string;
+  readonly addresses: readonly string[];
+  readonly notes: readonly string[];
+}
+
+export async function callService(bus: BusConnection, member: string, signature = '', body: unknown[] = []): Promise<unknown[]> {
+  return bus.call({
+    destination: BUS_NAME, path: OBJECT_PATH, interface: INTERFACE_NAME, member, signature, body,
+    allowInteractiveAuthorization: true,
+    // Share waits for DHCP and verification; the service's own rollback timeout bounds it.
+    timeoutMs: 180_000,
+  });
+}
+
+const listing = t.array(t.struct<[string, string, Map<string, t.Variant>]>(t.string, t.string, t.vardict));
+
+function detail<T>(details: Map<string, t.Variant>, key: string, codec: t.Codec<T>, fallback: T): T {
+  const value = details.get(key);
+  return value === undefined ? fallback : t.fromVariant(codec, value, `ListInterfaces detail '${key}'`);
+}
+
+export async function listInterfaces(bus: BusConnection): Promise<ListedInterface[]> {
+  const [reply] = await callService(bus, 'ListInterfaces');
+  return listing.decode(reply, 'ListInterfaces reply').map(([name, bridge, details]) => ({
+    name,
+    bridge,
+    type: detail(details, 'type', t.string, ''),
+    mac: detail(details, 'mac', t.string, ''),
+    carrier: detail(details, 'carrier', t.boolean, false),
+    shareable: detail(details, 'shareable', t.boolean, false),
+    reason: detail(details, 'reason', t.string, ''),
+    addresses: detail(details, 'addresses', t.array(t.string), []),
+    notes: detail(details, 'notes', t.array(t.string), []),
+  }));
+}
+
+export async function serviceVersion(bus: BusConnection): Promise<string> {
+  const [value] = await bus.call({
+    destination: BUS_NAME, path: OBJECT_PATH, interface: 'org.freedesktop.DBus.Properties', member: 'Get',
+    signature: 'ss', body: [INTERFACE_NAME, 'Version'], timeoutMs: 30_000,
+  });
+  return t.fromVariant(t.string, t.variant.decode(value), 'Version');
+}
+
+/** What a user can do about an error the bus itself (not the service) answered. */
+export function busErrorHint(err: BusCallError): string | undefined {
+  const name = err.errorName;
+  if (name === 'org.freedesktop.DBus.Error.NoServer') {
+    return 'is the system bus running (systemctl status dbus.service)? DBUS_SYSTEM_BUS_ADDRESS selects another bus';
+  }
+  if (name === 'org.freedesktop.DBus.Error.ServiceUnknown' || name === 'org.freedesktop.DBus.Error.NameHasNoOwner' || name.startsWith('org.freedesktop.DBus.Error.Spawn.')) {
+    return `is shared-interface installed (rpm -q shared-interface)? Its log: journalctl -u shared-interface.service`;
+  }
+  if (name === 'org.freedesktop.DBus.Error.AccessDenied' || name === 'org.freedesktop.DBus.Error.InteractiveAuthorizationRequired') {
+    return `run as root, or as a user polkit allows ${BUS_NAME}.share-interface (pkaction --verbose --action-id ${BUS_NAME}.share-interface)`;
+  }
+  if (name === 'org.freedesktop.DBus.Error.NoReply' || name === 'org.freedesktop.DBus.Error.Timeout') {
+    return 'the service did not answer in time; its log: journalctl -u shared-interface.service';
+  }
+  return undefined;
+}
+
+export { BusCallError };

@@ -1,0 +1,73 @@
+// The CLI against the real daemon in one lab: output that fits, JSON with a schema, and each exit
+// code from the situation that causes it (the rules themselves: test/unit/cli.test.ts).
+import test from 'ava';
+import { join } from 'node:path';
+import { Lab, REPO_ROOT, waitFor } from './lab';
+import { addGuestNamespace } from './lab-guests';
+import { asUser, NOBODY } from './lab-install';
+
+const CLI = join(REPO_ROOT, 'bin', 'shared-interface');
+
+test('the CLI against the daemon: list fits COLUMNS, --json, --fields, --version, and every exit code', async (t) => {
+  const lab = await Lab.start({});
+  try {
+    const daemon = await lab.startDaemon();
+    const cli = (args: string[], env: Record<string, string> = {}, who = 'root') => lab.exec(asUser(who, [CLI, ...args]), { env, allowFailure: true, timeoutMs: 180_000 });
+
+    const human = await cli(['list'], { COLUMNS: '64' });
+    t.is(human.code, 0, human.stderr);
+    const lines = human.stdout.trimEnd().split('\n');
+    t.regex(lines[0] ?? '', /^INTERFACE\s+TYPE\s+CARRIER\s+STATE\s+BRIDGE\s+ADDRESSES$/);
+    t.regex(human.stdout, /^eth0\s+ethernet\s+yes\s+shareable\s+-\s+192\.0\.2\./m);
+    t.regex(human.stdout, /^lo: not shareable: .*loopback/m, 'why lo is not shareable, below the table');
+    for (const line of lines) t.true(line.length <= 64, `fits 64 columns: '${line}'`);
+
+    const json = JSON.parse((await cli(['list', '--json'])).stdout) as { schema: number; interfaces: Array<{ name: string; shareable: boolean; notes: string[] }> };
+    t.is(json.schema, 1);
+    t.true(json.interfaces.some((i) => i.name === 'eth0' && i.shareable && Array.isArray(i.notes)));
+    t.is((await cli(['list', '-o', 'interface,mac', '--no-legend'])).stdout.split('\n').find((l) => l.startsWith('eth0')), 'eth0  52:54:00:12:34:56');
+    t.is((await cli(['--version'])).stdout, 'shared-interface 0.1.0\nservice 0.1.0\n');
+
+    const notFound = await cli(['share', 'nosuch0']);
+    t.is(notFound.code, 10);
+    t.regex(notFound.stderr, /no network interface named nosuch0/);
+    t.is((await cli(['unshare', 'eth0'])).code, 10, 'not shared');
+
+    // No one authorizes uid 65534 (no polkit agent, no rule): access denied, with a hint.
+    const denied = await cli(['share', 'eth0'], {}, NOBODY);
+    t.is(denied.code, 77, denied.stderr);
+    t.regex(denied.stderr, /^hint: /m);
+
+    const shared = await cli(['share', '--bridge=br0', 'eth0', '--json']);
+    t.is(shared.code, 0, shared.stderr);
+    t.like(JSON.parse(shared.stdout), { schema: 1, interface: 'eth0', bridge: 'br0' });
+    t.regex((await cli(['list', '-o', 'interface,state,bridge'])).stdout, /^eth0\s+shared\s+br0$/m);
+    t.is((await cli(['share', 'eth0'])).code, 1, 'already shared');
+
+    // A guest on the bridge: unshare is busy (3) until --force.
+    await addGuestNamespace(lab, 'guest1', 'br0', '02:00:00:00:00:01');
+    const busy = await cli(['unshare', 'eth0']);
+    t.is(busy.code, 3, busy.stderr);
+    t.regex(busy.stderr, /vguest1/);
+    const forced = await cli(['unshare', '-f', 'eth0']);
+    t.is(forced.code, 0, forced.stderr);
+    t.regex(forced.stdout, /eth0 is no longer shared/);
+    await waitFor('eth0 to have its DHCP address again', async () => (/192\.0\.2\./.test(await lab.sh('ip -4 -o addr show dev eth0')) ? true : undefined), 30_000);
+
+    // STP with a 30 s forward delay keeps the port blocking: no lease, so the change rolls back (4).
+    const rolledBack = await cli(['share', 'eth0', '--stp', '--forward-delay=30', '--rollback-timeout=15']);
+    t.is(rolledBack.code, 4, rolledBack.stderr);
+    t.regex(rolledBack.stderr, /everything was put back/);
+    t.regex(daemon.output, /^<4>.*failed, rolling back/m, 'the rollback is logged as a warning');
+    t.regex(daemon.output, /^<6>shared-interfaced .* ready on /m);
+
+    // No service on the bus (and no activation file in this lab): unavailable (8), with a hint.
+    daemon.kill();
+    await waitFor('the daemon to leave the bus', async () => ((await cli(['list'])).code === 8 ? true : undefined), 30_000);
+    const gone = await cli(['list']);
+    t.regex(gone.stderr, /^hint: is shared-interface installed/m);
+    t.regex(gone.stderr, /ServiceUnknown|NameHasNoOwner/);
+  } finally {
+    await lab.stop();
+  }
+});
