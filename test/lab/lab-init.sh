@@ -11,6 +11,11 @@
 #   LAB_OVERLAY=1     overlay /usr, /etc and /var on a tmpfs, so tests may `make install` into them
 #   LAB_POLKIT_ACTIONS  a directory whose *.policy files polkit in the lab should know (empty: none)
 #   LAB_EXTRA_BUS_CONF  XML added to the lab bus's configuration (our bus policy's <include>)
+#   LAB_LAN=external  no LAN of the lab's own: eth0's peer stays in the lab's namespace as lan0,
+#                     down, for lab-fleet.ts to move onto a shared LAN; NM's eth0 profile (dhcp
+#                     only) is added but not awaited: it connects once the peer is plugged in
+#   LAB_MAC           eth0's MAC (default 52:54:00:12:34:56; labs on one LAN need their own)
+#   LAB_HOSTNAME      the lab's hostname (default lab)
 set -euo pipefail
 
 dir=$1
@@ -49,7 +54,7 @@ while read -r path; do keep+=("$path"); done < <(printf '%s\n' "$repo" "$dir" | 
 for i in "${!keep[@]}"; do mkdir -p "/run/lab-keep/$i"; mount --bind "${keep[$i]}" "/run/lab-keep/$i"; done
 mount -t tmpfs -o mode=1777 lab-tmp /tmp
 for i in "${!keep[@]}"; do mkdir -p "${keep[$i]}"; mount --bind "/run/lab-keep/$i" "${keep[$i]}"; done
-hostname lab
+hostname "${LAB_HOSTNAME:-lab}"
 
 # polkit reads actions only from /usr/share/polkit-1/actions: give the lab a copy with ours in it.
 # With the overlay the file goes where `make install` would put it (and may be replaced by it).
@@ -64,20 +69,25 @@ fi
 # 2. The LAN: a second network namespace with a DHCP server and a "router" at 192.0.2.1,
 # reached through a veth whose lab end is the NIC to share, eth0.
 ip link set lo up
-ip netns add lan
-ip link add eth0 address 52:54:00:12:34:56 type veth peer name lan0 netns lan
-ip -n lan link set lo up
-ip -n lan link add lanbr type bridge stp_state 0 forward_delay 0
-ip -n lan link set lan0 master lanbr up
-ip -n lan addr add 192.0.2.1/24 dev lanbr
-ip -n lan addr add 2001:db8::1/64 dev lanbr nodad
-ip -n lan link set lanbr up
-ip netns exec lan dnsmasq --keep-in-foreground --conf-file=/dev/null --bind-interfaces \
-  --interface=lanbr --except-interface=lo --port=0 \
-  --dhcp-range=192.0.2.100,192.0.2.199,255.255.255.0,1h --dhcp-option=option:router,192.0.2.1 \
-  --enable-ra --dhcp-range=::,constructor:lanbr,ra-only,64,1h \
-  --dhcp-leasefile="$dir/dnsmasq.leases" --dhcp-authoritative \
-  --pid-file="$dir/dnsmasq.pid" --log-facility="$dir/dnsmasq.log" --log-dhcp &
+lan=${LAB_LAN:-own}
+if [ "$lan" = external ]; then
+  ip link add eth0 address "${LAB_MAC:-52:54:00:12:34:56}" type veth peer name lan0
+else
+  ip netns add lan
+  ip link add eth0 address "${LAB_MAC:-52:54:00:12:34:56}" type veth peer name lan0 netns lan
+  ip -n lan link set lo up
+  ip -n lan link add lanbr type bridge stp_state 0 forward_delay 0
+  ip -n lan link set lan0 master lanbr up
+  ip -n lan addr add 192.0.2.1/24 dev lanbr
+  ip -n lan addr add 2001:db8::1/64 dev lanbr nodad
+  ip -n lan link set lanbr up
+  ip netns exec lan dnsmasq --keep-in-foreground --conf-file=/dev/null --bind-interfaces \
+    --interface=lanbr --except-interface=lo --port=0 \
+    --dhcp-range=192.0.2.100,192.0.2.199,255.255.255.0,1h --dhcp-option=option:router,192.0.2.1 \
+    --enable-ra --dhcp-range=::,constructor:lanbr,ra-only,64,1h \
+    --dhcp-leasefile="$dir/dnsmasq.leases" --dhcp-authoritative \
+    --pid-file="$dir/dnsmasq.pid" --log-facility="$dir/dnsmasq.log" --log-dhcp &
+fi
 
 # 3. A private system bus. Debian's own system.conf (policies from system.d, activation through
 # the setuid helper), plus a second socket in DIR so the test process outside can connect too.
@@ -126,10 +136,14 @@ if [ "${LAB_NM:-1}" = 1 ]; then
     dhcp)
       nmcli connection add type ethernet ifname eth0 con-name "Wired eth0" \
         ipv4.method auto ipv6.method auto ipv6.addr-gen-mode eui64 >/dev/null
-      nmcli --wait 30 connection up "Wired eth0" >/dev/null
-      # Activation may complete on IPv6 (router advertisements) before the DHCPv4 lease.
-      for _ in $(seq 150); do ip -4 addr show dev eth0 | grep -q inet && break; sleep 0.1; done
-      ip -4 addr show dev eth0 | grep -q inet || fail "eth0 got no DHCP lease" ;;
+      # Without a LAN of its own, NM connects the profile by itself once eth0 has a carrier
+      # (lab-fleet.ts plugs its peer into the fleet's LAN).
+      if [ "$lan" != external ]; then
+        nmcli --wait 30 connection up "Wired eth0" >/dev/null
+        # Activation may complete on IPv6 (router advertisements) before the DHCPv4 lease.
+        for _ in $(seq 150); do ip -4 addr show dev eth0 | grep -q inet && break; sleep 0.1; done
+        ip -4 addr show dev eth0 | grep -q inet || fail "eth0 got no DHCP lease"
+      fi ;;
     static)
       nmcli connection add type ethernet ifname eth0 con-name "Wired eth0" \
         ipv4.method manual ipv4.addresses 192.0.2.10/24 ipv4.gateway 192.0.2.1 \

@@ -23,6 +23,13 @@ export interface LabOptions {
   readonly busPolicy?: boolean;
   /** Give the lab's polkit the repo's actions (default true; false: a test installs them itself). */
   readonly polkitPolicy?: boolean;
+  /** 'external': no LAN of its own; eth0's peer waits as `lan0` in the lab for lab-fleet.ts to plug
+   *  into a shared LAN, and the DHCP profile connects then (default 'own': a LAN with dnsmasq). */
+  readonly lan?: 'own' | 'external';
+  /** eth0's MAC (default 52:54:00:12:34:56): labs on one LAN need one each. */
+  readonly mac?: string;
+  /** The lab's hostname (default "lab"). */
+  readonly hostname?: string;
 }
 
 export interface ExecResult {
@@ -76,6 +83,9 @@ export class Lab {
       LAB_OVERLAY: options.overlay ? '1' : '0',
       LAB_EXTRA_BUS_CONF: options.busPolicy === false ? '' : `<include>${BUS_POLICY}</include>`,
       LAB_POLKIT_ACTIONS: options.polkitPolicy === false ? '' : join(REPO_ROOT, 'polkit'),
+      LAB_LAN: options.lan ?? 'own',
+      ...(options.mac === undefined ? {} : { LAB_MAC: options.mac }),
+      ...(options.hostname === undefined ? {} : { LAB_HOSTNAME: options.hostname }),
     };
     // stdin stays open as long as this process lives: if the test runner dies, lab-init sees
     // EOF and the whole lab goes with it.
