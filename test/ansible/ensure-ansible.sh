@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Installs Debian's ansible-core (the controller of the lab fleet, test/ansible/) and OpenSSH,
+# when missing. Ansible runs only inside a lab's network namespace, against lab hosts.
+# Fails loudly; never skips.
+set -euo pipefail
+here=$(dirname "$0")
+bash "$here/../lab/ensure-ssh.sh"
+bash "$here/../lab/apt-install.sh" ensure-ansible ansible-core=/usr/bin/ansible-playbook

@@ -1,0 +1,114 @@
+// The Ansible collection against a fleet: Debian's ansible-core on a controller runs the README's
+// playbook over SSH against three lab hosts on one LAN, each with NetworkManager and our daemon.
+// One fleet for the whole scenario (three NetworkManagers are slow to start on a small machine).
+import test from 'ava';
+import { join } from 'node:path';
+import { LabFleet, type FleetHost } from '../lab/lab-fleet';
+import { addGuestNamespace, guestDhcp, removeGuestNamespace } from '../lab/lab-guests';
+import { ipv4, links, networkState } from '../lab/nm-state';
+import { AnsibleController, COLLECTION, COLLECTION_DIR, type AnsibleRun, type HostVars } from './ansible-controller';
+
+const PLAYBOOK = join(COLLECTION_DIR, 'playbooks', 'share-uplinks.yml');
+const NO_SUCH_INTERFACE = 'org.fedoraproject.SharedInterface.Error.NoSuchInterface';
+
+function uplinks(overrides: Record<string, string> = {}): HostVars {
+  return Object.fromEntries(['host1', 'host2', 'host3'].map((h) => [h, { uplink: overrides[h] ?? 'eth0' }]));
+}
+
+function recapOf(run: AnsibleRun, host: string): string {
+  const r = run.recap.get(host);
+  return r === undefined ? 'missing' : `changed=${r.changed} failed=${r.failed} unreachable=${r.unreachable}`;
+}
+
+function explain(run: AnsibleRun): string {
+  return `ansible-playbook exited ${run.code}:\n${run.stdout}\n${run.stderr}`;
+}
+
+test('a playbook shares eth0 on three hosts over SSH: idempotent, check mode changes nothing, a missing NIC fails alone, unshared restores all', async (t) => {
+  const fleet = await LabFleet.start({ hosts: 3 });
+  try {
+    await Promise.all(fleet.hosts.map((h) => h.lab.startDaemon()));
+    const ansible = await AnsibleController.start(fleet);
+    ansible.writeInventory(uplinks());
+    const original = new Map(await Promise.all(fleet.hosts.map(async (h) => [h.name, await networkState(h.lab)] as const)));
+
+    // 1. Shared everywhere; each bridge has the host's MAC and its leased address.
+    const share = await ansible.playbook(PLAYBOOK, ['--diff']);
+    t.is(share.code, 0, explain(share));
+    for (const host of fleet.hosts) {
+      t.is(recapOf(share, host.name), 'changed=1 failed=0 unreachable=0', explain(share));
+      await assertShared(t, host);
+    }
+    // --diff: before, the address is on eth0; after, on the bridge with eth0 as its port.
+    t.regex(share.stdout, /-\s+"bridge": "",/);
+    t.regex(share.stdout, /\+\s+"bridge": "br-eth0",/);
+    t.regex(share.stdout, new RegExp(`\\+\\s+"br-eth0": \\[\\s*\\n\\s+"${fleet.host('host1').address.replace(/\./g, '\\.')}/24"`));
+
+    // A guest on host1's bridge is on the LAN: the fleet's one DHCP server leases it an address.
+    const guest = await addGuestNamespace(fleet.host('host1').lab, 'guest1', 'br-eth0', '02:00:00:00:00:01');
+    const leased = await guestDhcp(fleet.host('host1').lab, guest);
+    t.regex(leased, /^192\.0\.2\.1\d\d$/);
+    t.regex(fleet.leases(), new RegExp(`02:00:00:00:00:01 ${leased.replace(/\./g, '\\.')} `));
+    await removeGuestNamespace(fleet.host('host1').lab, guest);
+
+    // The info module: ListInterfaces and the properties, as data.
+    const info = await ansible.run(['ansible', 'hypervisors', '-o', '-m', `${COLLECTION}.shared_interface_info`]);
+    t.is(info.code, 0, info.stdout + info.stderr);
+    for (const host of fleet.hosts) {
+      const line = info.stdout.split('\n').find((l) => l.startsWith(`${host.name} | SUCCESS => `)) ?? '';
+      const facts = JSON.parse(line.slice(line.indexOf('=> ') + 3) || '{}') as { shared?: unknown; backend?: unknown; interfaces?: Array<{ name: string; bridge: string; mac: string }> };
+      t.deepEqual(facts.shared, { eth0: 'br-eth0' }, line);
+      t.is(facts.backend, 'NetworkManager');
+      t.like(facts.interfaces?.find((i) => i.name === 'eth0'), { bridge: 'br-eth0', mac: host.mac });
+    }
+
+    // 2. The same playbook again changes nothing.
+    const again = await ansible.playbook(PLAYBOOK);
+    t.is(again.code, 0, explain(again));
+    for (const host of fleet.hosts) t.is(recapOf(again, host.name), 'changed=0 failed=0 unreachable=0', explain(again));
+    const shared = new Map(await Promise.all(fleet.hosts.map(async (h) => [h.name, await networkState(h.lab)] as const)));
+
+    // 3. Check mode with another bridge name: reported as changes, and nothing changes.
+    const check = await ansible.playbook(PLAYBOOK, ['--check', '--diff', '-e', 'uplink_bridge=br-lan']);
+    t.is(check.code, 0, explain(check));
+    for (const host of fleet.hosts) {
+      t.is(recapOf(check, host.name), 'changed=1 failed=0 unreachable=0', explain(check));
+      t.deepEqual(await networkState(host.lab), shared.get(host.name), `${host.name} changed in check mode`);
+    }
+    t.regex(check.stdout, /-\s+"bridge": "br-eth0",/);
+    t.regex(check.stdout, /\+\s+"bridge": "br-lan",/);
+
+    // 4. host3's inventory names a NIC it does not have: it fails with the service's error name,
+    // alone; the other two succeed.
+    ansible.writeInventory(uplinks({ host3: 'eth9' }));
+    const missing = await ansible.playbook(PLAYBOOK);
+    t.not(missing.code, 0);
+    t.is(recapOf(missing, 'host1'), 'changed=0 failed=0 unreachable=0', explain(missing));
+    t.is(recapOf(missing, 'host2'), 'changed=0 failed=0 unreachable=0', explain(missing));
+    t.is(recapOf(missing, 'host3'), 'changed=0 failed=1 unreachable=0', explain(missing));
+    const fatal = missing.stdout.split('\n').find((l) => l.startsWith('fatal: [host3]')) ?? '';
+    t.true(fatal.includes(`"error_name": "${NO_SUCH_INTERFACE}"`), explain(missing));
+    t.true(fatal.includes(`"msg": "${NO_SUCH_INTERFACE}: there is no network interface named eth9"`), explain(missing));
+    t.false(missing.stdout.includes('fatal: [host1]') || missing.stdout.includes('fatal: [host2]'), explain(missing));
+    await assertShared(t, fleet.host('host3'));
+
+    // 5. state: unshared puts every host back exactly as it was: profiles on disk, active profile, addresses.
+    ansible.writeInventory(uplinks());
+    const unshare = await ansible.playbook(PLAYBOOK, ['-e', 'uplink_state=unshared']);
+    t.is(unshare.code, 0, explain(unshare));
+    for (const host of fleet.hosts) {
+      t.is(recapOf(unshare, host.name), 'changed=1 failed=0 unreachable=0', explain(unshare));
+      t.deepEqual(await networkState(host.lab), original.get(host.name), `${host.name} is not as it was`);
+      t.is(ipv4((await links(host.lab)).get('eth0')), host.address);
+    }
+  } finally {
+    await fleet.stop();
+  }
+});
+
+async function assertShared(t: import('ava').ExecutionContext, host: FleetHost): Promise<void> {
+  const now = await links(host.lab);
+  t.is(now.get('eth0')?.master, 'br-eth0', `${host.name}: eth0 is not a port of br-eth0`);
+  t.is(now.get('br-eth0')?.address, host.mac, `${host.name}: the bridge lost the host's MAC`);
+  t.is(ipv4(now.get('br-eth0')), host.address, `${host.name}: the bridge lost the host's address`);
+}
