@@ -4,6 +4,7 @@ import { BusConnection } from './bus/bus-connection';
 import { Sharing } from './bridge/sharing';
 import { parseArgs } from 'node:util';
 import { errorMessage, journalLog, LOG_LEVELS, type LogLevel } from './bridge/log';
+import { LibvirtInterfaces } from './bridge/libvirt-interfaces';
 import { Dispatcher } from './dbus/dispatcher';
 import { PolkitAuthority } from './dbus/polkit-authority';
 import { sharedInterfaceImplementation } from './dbus/shared-interface-service';
@@ -88,8 +89,10 @@ export async function main(argv: readonly string[]): Promise<void> {
   await recoverIfcfgChanges(ifcfg, log);
   const selector = new BackendSelector(bus, log, ifcfgFallback(ifcfg, log));
   await selector.start();
-  const sharing = new Sharing(() => selector.current, new KernelObserver(), log);
-  const dispatcher = new Dispatcher(bus, sharedInterfaceSpec, sharedInterfaceImplementation(sharing, VERSION), new PolkitAuthority(bus), log);
+  const observer = new KernelObserver();
+  const sharing = new Sharing(() => selector.current, observer, log);
+  const libvirt = new LibvirtInterfaces(sharing, () => selector.current, observer);
+  const dispatcher = new Dispatcher(bus, sharedInterfaceSpec, sharedInterfaceImplementation(sharing, libvirt, VERSION), new PolkitAuthority(bus), log);
   dispatcher.export();
   selector.onChange(() => dispatcher.emitPropertiesChanged());
   if (!(await bus.requestName(BUS_NAME))) {

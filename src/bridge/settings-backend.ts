@@ -2,6 +2,7 @@
 // backends are the model): read the host, open a transaction, apply a plan, and commit or roll
 // back. The domain never sees a file path or a D-Bus object path.
 import type { HostInterface } from './host-network';
+import type { ConfiguredInterface } from './interface-config';
 import type { SharePlan, UnsharePlan } from './share-plan';
 
 export type BackendName = 'NetworkManager' | 'ifcfg';
@@ -27,6 +28,11 @@ export interface SettingsBackend {
   readonly name: BackendName;
   /** The current state; cheap (served from a cache the backend keeps current). */
   snapshot(): HostSnapshot;
+  /**
+   * The interface's configured state (NM: the profile that is active on it, or would be; ifcfg:
+   * its file), with a bridge's ports; undefined when nothing is configured for it.
+   */
+  configuration(name: string): Promise<ConfiguredInterface | undefined>;
   /** Called whenever the snapshot may have changed, also by changes made behind our back. */
   onChange(listener: () => void): void;
   /**

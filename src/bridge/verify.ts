@@ -20,6 +20,15 @@ export interface LiveLink {
   readonly addresses: readonly LiveAddress[];
   /** For bridges: spanning tree on. */
   readonly stp?: boolean;
+  readonly mtu?: number;
+  /** The kernel's operational state, lower case (RFC 2863: up, down, lowerlayerdown, …). */
+  readonly operstate?: string;
+  /** For bridges: the forward delay, in seconds. */
+  readonly forwardDelay?: number;
+  /** For VLANs: the tag and the parent device. */
+  readonly vlan?: { readonly id: number; readonly parent: string };
+  /** For bonds: the mode, by the kernel's name (active-backup, 802.3ad, …). */
+  readonly bondMode?: string;
 }
 
 export interface LiveRoute {
@@ -42,6 +51,8 @@ export interface HostObserver {
   observe(): Promise<LiveHost>;
   /** Whether `address` answers a ping sent out of `device`. */
   answers(address: string, device: string): Promise<boolean>;
+  /** The link's speed in Mb/s, when the driver knows it (not for bridges, nor while down). */
+  linkSpeed(device: string): Promise<number | undefined>;
 }
 
 /** What must be true of the interface that carries the host's identity after a move. */

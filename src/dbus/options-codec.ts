@@ -2,6 +2,7 @@
 // and values of the wrong type are InvalidArgs, never silently ignored.
 import * as t from '../bus/bus-value';
 import { ShareError } from '../bridge/share-error';
+import type { DefineOptions } from '../bridge/libvirt-interfaces';
 import {
   DEFAULT_SHARE_OPTIONS, DEFAULT_UNSHARE_OPTIONS, MAX_FORWARD_DELAY_SECONDS, MAX_ROLLBACK_TIMEOUT_SECONDS,
   type ShareOptions, type UnshareOptions,
@@ -15,6 +16,15 @@ const shareFields: Fields<ShareOptions> = {
   forwardDelay: ['forward-delay', t.uint32],
   rollbackTimeout: ['rollback-timeout', t.uint32],
   persist: ['persist', t.boolean],
+};
+
+const defineFields: Fields<DefineOptions> = {
+  rollbackTimeout: ['rollback-timeout', t.uint32],
+  persist: ['persist', t.boolean],
+};
+
+const interfaceXmlFields: Fields<InterfaceXmlOptions> = {
+  inactive: ['inactive', t.boolean],
 };
 
 const unshareFields: Fields<UnshareOptions> = {
@@ -54,6 +64,20 @@ export function decodeUnshareOptions(options: ReadonlyMap<string, t.Variant>): U
   const decoded = decodeOptions('Unshare', options, unshareFields, DEFAULT_UNSHARE_OPTIONS);
   checkRollbackTimeout(decoded.rollbackTimeout);
   return decoded;
+}
+
+export function decodeDefineOptions(options: ReadonlyMap<string, t.Variant>): DefineOptions {
+  const decoded = decodeOptions('DefineInterfaceXML', options, defineFields, { rollbackTimeout: DEFAULT_SHARE_OPTIONS.rollbackTimeout, persist: DEFAULT_SHARE_OPTIONS.persist });
+  checkRollbackTimeout(decoded.rollbackTimeout);
+  return decoded;
+}
+
+export interface InterfaceXmlOptions {
+  readonly inactive: boolean;
+}
+
+export function decodeInterfaceXmlOptions(options: ReadonlyMap<string, t.Variant>): InterfaceXmlOptions {
+  return decodeOptions('GetInterfaceXML', options, interfaceXmlFields, { inactive: false });
 }
 
 function checkRollbackTimeout(seconds: number): void {

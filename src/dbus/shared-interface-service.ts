@@ -3,7 +3,8 @@
 import * as t from '../bus/bus-value';
 import type { Sharing, ChangeStep } from '../bridge/sharing';
 import type { Implementation, Prepared } from './interface-definition';
-import { decodeShareOptions, decodeUnshareOptions } from './options-codec';
+import type { LibvirtInterfaces } from '../bridge/libvirt-interfaces';
+import { decodeDefineOptions, decodeInterfaceXmlOptions, decodeShareOptions, decodeUnshareOptions } from './options-codec';
 import type { SharedInterfaceSpec } from './shared-interface-spec';
 
 function asPrepared<T, Out>(step: ChangeStep<T>, toOut: (value: T) => Out): Prepared<Out> {
@@ -11,7 +12,7 @@ function asPrepared<T, Out>(step: ChangeStep<T>, toOut: (value: T) => Out): Prep
   return { apply: async () => toOut(await step.apply()) };
 }
 
-export function sharedInterfaceImplementation(sharing: Sharing, version: string): Implementation<SharedInterfaceSpec> {
+export function sharedInterfaceImplementation(sharing: Sharing, libvirt: LibvirtInterfaces, version: string): Implementation<SharedInterfaceSpec> {
   return {
     methods: {
       ListInterfaces: {
@@ -34,6 +35,12 @@ export function sharedInterfaceImplementation(sharing: Sharing, version: string)
       },
       Unshare: {
         prepare: async ([nic, options]) => asPrepared(await sharing.prepareUnshare(nic, decodeUnshareOptions(options)), (): [] => []),
+      },
+      GetInterfaceXML: {
+        read: async ([name, options]) => [await libvirt.interfaceXml(name, decodeInterfaceXmlOptions(options).inactive)],
+      },
+      DefineInterfaceXML: {
+        prepare: async ([xml, options]) => asPrepared(await libvirt.prepareDefine(xml, decodeDefineOptions(options)), (bridge): [string] => [bridge]),
       },
     },
     properties: {

@@ -62,6 +62,22 @@ export const sharedInterfaceSpec = {
       ],
       out: [],
     }),
+    GetInterfaceXML: method({
+      doc: 'Describes the interface in libvirt\'s interface XML (valid against libvirt\'s interface.rng), as `virsh iface-dumpxml` does: an ethernet, bridge (with its ports nested), bond or VLAN interface, its MAC, MTU, link and IP configuration.',
+      in: [
+        arg('name', t.string, 'The interface, e.g. "eth0" or "br-eth0".'),
+        arg('options', t.vardict, 'inactive (b): the configured state (NetworkManager profile or ifcfg file) instead of the live one, as `virsh iface-dumpxml --inactive`; default false.'),
+      ],
+      out: [arg('xml', t.string, 'The interface XML.')],
+    }),
+    DefineInterfaceXML: mutatingMethod(POLKIT_ACTIONS.shareInterface, {
+      doc: 'Defines a bridge from libvirt\'s interface XML, as `virsh iface-define` of what `virsh iface-bridge IFACE BRIDGE` writes: an <interface type=\'bridge\'> with the NIC to share as its one port, and optionally <start mode=\'onboot\'>, <mtu> and <protocol> equal to the NIC\'s own, <bridge stp delay> (seconds) and the port\'s <mac>. It shares the NIC exactly as Share does (same checks, authorization, checkpoint and verification). XML that is malformed or fails libvirt\'s schema is InvalidArgs (with line and column); what the schema allows but sharing cannot honour (several ports, another IP configuration or MAC, <start mode=\'hotplug\'>…) is NotSupported, with the reason.',
+      in: [
+        arg('xml', t.string, 'The interface XML (at most 64 KiB; no DOCTYPE, entities beyond XML\'s own, or namespaces).'),
+        arg('options', t.vardict, 'rollback-timeout (u): seconds, default 60; persist (b): false keeps the profiles in memory only, default true.'),
+      ],
+      out: [arg('bridge', t.string, 'The name of the bridge the NIC is now shared through.')],
+    }),
   },
   properties: {
     Version: property(t.string, 'The version of the service.', 'const'),

@@ -1,17 +1,23 @@
 // Reads the kernel's real network state with iproute2 (`ip -j`), and pings: the truth that
 // verification compares plans with, whichever backend made the change.
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { HostObserver, LiveAddress, LiveHost, LiveLink, LiveRoute } from '../bridge/verify';
 
 const run = promisify(execFile);
+const USER_HZ = 100;
 
 interface IpLink {
   ifname?: string;
   address?: string;
   flags?: string[];
   master?: string;
-  linkinfo?: { info_kind?: string; info_data?: { stp_state?: number } };
+  mtu?: number;
+  operstate?: string;
+  /** For a VLAN: its parent. */
+  link?: string;
+  linkinfo?: { info_kind?: string; info_data?: { stp_state?: number; forward_delay?: number; id?: number; mode?: string } };
   addr_info?: Array<{ family?: string; local?: string; prefixlen?: number; scope?: string; dynamic?: boolean }>;
 }
 
@@ -59,7 +65,9 @@ export function parseLinks(details: unknown, addresses: unknown): Map<string, Li
     const addrs: LiveAddress[] = (byName.get(l.ifname)?.addr_info ?? [])
       .filter((a) => a.local !== undefined && (a.family === 'inet' || a.family === 'inet6'))
       .map((a) => ({ cidr: `${a.local}/${a.prefixlen ?? 0}`, family: a.family === 'inet' ? 4 : 6, global: a.scope === 'global', dynamic: a.dynamic === true }));
-    const stp = l.linkinfo?.info_data?.stp_state;
+    const data = l.linkinfo?.info_data;
+    const kind = l.linkinfo?.info_kind;
+    const stp = data?.stp_state;
     links.set(l.ifname, {
       name: l.ifname,
       mac: (l.address ?? '').toLowerCase(),
@@ -68,6 +76,12 @@ export function parseLinks(details: unknown, addresses: unknown): Map<string, Li
       kind: l.linkinfo?.info_kind,
       addresses: addrs,
       ...(stp === undefined ? {} : { stp: stp !== 0 }),
+      ...(typeof l.mtu === 'number' ? { mtu: l.mtu } : {}),
+      ...(typeof l.operstate === 'string' ? { operstate: l.operstate.toLowerCase() } : {}),
+      // The kernel counts bridge timers in USER_HZ (centiseconds).
+      ...(kind === 'bridge' && typeof data?.forward_delay === 'number' ? { forwardDelay: data.forward_delay / USER_HZ } : {}),
+      ...(kind === 'vlan' && typeof data?.id === 'number' && l.link !== undefined ? { vlan: { id: data.id, parent: l.link } } : {}),
+      ...(kind === 'bond' && typeof data?.mode === 'string' ? { bondMode: data.mode } : {}),
     });
   }
   return links;
@@ -83,6 +97,16 @@ export class KernelObserver implements HostObserver {
   async observe(): Promise<LiveHost> {
     const state = await readIpState();
     return { links: parseLinks(state.links, state.addresses), routes: [...parseRoutes(4, state.routes4), ...parseRoutes(6, state.routes6)] };
+  }
+
+  async linkSpeed(device: string): Promise<number | undefined> {
+    try {
+      const speed = Number((await readFile(`/sys/class/net/${device}/speed`, 'utf8')).trim());
+      return Number.isInteger(speed) && speed > 0 ? speed : undefined;
+    } catch {
+      // EINVAL while the link is down or for virtual devices without one: no speed to tell
+      return undefined;
+    }
   }
 
   async answers(address: string, device: string): Promise<boolean> {

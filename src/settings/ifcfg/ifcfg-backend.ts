@@ -22,6 +22,8 @@ import { type Log, errorMessage } from '../../bridge/log';
 import { translateIfcfgError } from './ifcfg-share-error';
 import { parseShvar, shvarGet, type ShvarFile } from './ifcfg-shvar';
 import { readIfcfgIpConfig, translateIfcfgShare, type IfcfgShareFiles } from './ifcfg-translate';
+import { ifcfgConfiguredInterface } from './ifcfg-interface-config';
+import type { ConfiguredInterface } from '../../bridge/interface-config';
 import { isInterfaceName } from './ifcfg-validate';
 
 export interface IfcfgConfig {
@@ -91,6 +93,29 @@ export class IfcfgBackend implements SettingsBackend {
 
   onChange(listener: () => void): void {
     this.listeners.push(listener);
+  }
+
+  async configuration(name: string): Promise<ConfiguredInterface | undefined> {
+    const files = new Map<string, ShvarFile>();
+    for (const fileName of await listDirectory(this.config.ifcfgDir)) {
+      const device = /^ifcfg-(.+)$/.exec(fileName)?.[1];
+      if (device === undefined || !isInterfaceName(device)) continue;
+      const bytes = await readIfExists(this.path(fileName));
+      if (bytes === undefined) continue;
+      try {
+        const file = parseShvar(decodeIfcfgText(bytes, fileName));
+        files.set(shvarGet(file, 'DEVICE') || device, file);
+      } catch (err) {
+        // One unreadable file doesn't hide the others; it describes nothing.
+        this.log.info(`ifcfg backend: ${fileName} is not readable as an ifcfg file: ${errorMessage(err)}`);
+      }
+    }
+    const macs = new Map(this.cached.interfaces.map((i) => [i.name, i.mac]));
+    try {
+      return ifcfgConfiguredInterface(name, files, (n) => macs.get(n));
+    } catch (err) {
+      throw translateIfcfgError(err, `cannot read the configuration of ${name}`);
+    }
   }
 
   async checkShare(plan: SharePlan): Promise<{ readonly ipv4Dhcp: boolean }> {

@@ -4,12 +4,14 @@
 import type { BusConnection } from '../../bus/bus-connection';
 import * as t from '../../bus/bus-value';
 import { type Log, errorMessage } from '../../bridge/log';
+import type { ConfiguredInterface } from '../../bridge/interface-config';
 import type { HostSnapshot, SettingsBackend, Transaction } from '../../bridge/settings-backend';
 import { ShareError } from '../../bridge/share-error';
 import type { SharePlan, UnsharePlan } from '../../bridge/share-plan';
 import { CHECKPOINT_DELETE_NEW_CONNECTIONS, NmClient } from './nm-client';
 import { hostInterfaces, nmDevices, type NmDevice } from './nm-devices';
 import { translateNmError } from './nm-errors';
+import { configuredInterface } from './nm-interface-config';
 import { NM_PATH, NmObjectCache } from './nm-object-cache';
 import { connectionUuid, getSetting, ourTag, type NmSettings } from './nm-settings';
 import { dhcpProfile, ipv6AddressesWillChange, shareProfiles } from './nm-translate';
@@ -72,6 +74,17 @@ export class NmBackend implements SettingsBackend {
 
   onChange(listener: () => void): void {
     this.listeners.push(listener);
+  }
+
+  async configuration(name: string): Promise<ConfiguredInterface | undefined> {
+    const devices = nmDevices(this.cache);
+    const activeOn = new Map<string, NmSettings>();
+    for (const device of devices) {
+      const active = this.activeProfile(device);
+      if (active !== undefined) activeOn.set(device.name, active.settings);
+    }
+    const macs = new Map(devices.map((d) => [d.name, d.mac]));
+    return configuredInterface(name, { all: [...this.profiles.values()], activeOn, macOf: (n) => macs.get(n) || undefined });
   }
 
   async checkShare(plan: SharePlan): Promise<{ readonly ipv4Dhcp: boolean }> {

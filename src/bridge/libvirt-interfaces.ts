@@ -1,0 +1,72 @@
+// libvirt's interface API (virInterfaceGetXMLDesc, virInterfaceDefineXML for a bridge) over the
+// domain: reading the host for the XML views, and turning a defined bridge into a Share, which
+// then goes the way every Share goes (validation, polkit, checkpoint, verification, errors).
+import {
+  configuredInterfaceDefinition, definedPort, definedShare, linksToDescribe, liveInterfaceDefinition, unconfiguredInterfaceDefinition,
+} from './libvirt-interface-view';
+import { formatInterfaceXml, parseInterfaceXml, type LibvirtInterface } from './libvirt-interface-xml';
+import { validateInterfaceName } from './interface-name';
+import { ShareError } from './share-error';
+import type { ShareOptions } from './share-request';
+import type { SettingsBackend } from './settings-backend';
+import type { ChangeStep, Sharing } from './sharing';
+import type { HostObserver } from './verify';
+
+/** DefineInterfaceXML's options: what Share has besides what the XML says. */
+export type DefineOptions = Pick<ShareOptions, 'rollbackTimeout' | 'persist'>;
+
+export class LibvirtInterfaces {
+  constructor(
+    private readonly sharing: Sharing,
+    private readonly currentBackend: () => SettingsBackend | undefined,
+    private readonly observer: HostObserver,
+  ) {}
+
+  /** `virsh iface-dumpxml NAME [--inactive]`: the live state, or the configured one. */
+  async interfaceXml(name: string, inactive: boolean): Promise<string> {
+    validateInterfaceName(name);
+    return formatInterfaceXml(inactive ? await this.configured(name) : await this.live(name));
+  }
+
+  /** `virsh iface-define` of what `virsh iface-bridge` writes: validated here, then a Share. */
+  async prepareDefine(xml: string, options: DefineOptions): Promise<ChangeStep<string>> {
+    const def = parseInterfaceXml(xml);
+    const nic = validateInterfaceName(definedPort(def).name ?? '');
+    validateInterfaceName(def.name ?? '', 'bridge');
+    const iface = this.backend().snapshot().interfaces.find((i) => i.name === nic);
+    if (iface === undefined) throw new ShareError('NoSuchInterface', `there is no network interface named ${nic}`);
+    const configured = await this.configured(nic);
+    // The kernel is read only when the caller states an MTU the configuration doesn't.
+    const mtu = configured.mtu ?? (def.mtu === undefined ? undefined : (await this.observer.observe()).links.get(nic)?.mtu);
+    const share = definedShare(def, { iface, mtu, configured });
+    return this.sharing.prepareShare(share.nic, {
+      bridge: share.bridge, stp: share.stp, forwardDelay: share.forwardDelay, rollbackTimeout: options.rollbackTimeout, persist: options.persist,
+    });
+  }
+
+  private async live(name: string): Promise<LibvirtInterface> {
+    const host = await this.observer.observe();
+    if (!host.links.has(name)) throw new ShareError('NoSuchInterface', `there is no network interface named ${name}`);
+    const speeds = new Map<string, number>();
+    await Promise.all(linksToDescribe(host, name).map(async (link) => {
+      const speed = await this.observer.linkSpeed(link);
+      if (speed !== undefined) speeds.set(link, speed);
+    }));
+    return liveInterfaceDefinition(host, name, speeds);
+  }
+
+  private async configured(name: string): Promise<LibvirtInterface> {
+    const backend = this.backend();
+    const config = await backend.configuration(name);
+    if (config !== undefined) return configuredInterfaceDefinition(config);
+    const iface = backend.snapshot().interfaces.find((i) => i.name === name);
+    if (iface === undefined) throw new ShareError('NoSuchInterface', `there is no network interface named ${name}`);
+    return unconfiguredInterfaceDefinition(iface);
+  }
+
+  private backend(): SettingsBackend {
+    const backend = this.currentBackend();
+    if (backend === undefined) throw new ShareError('BackendUnavailable', 'neither NetworkManager nor the ifcfg fallback is available', 'start NetworkManager, or configure the ifcfg directory');
+    return backend;
+  }
+}
