@@ -78,7 +78,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   const { options } = parsed;
   const log = journalLog(options.logLevel);
   log.debug(`options: ${JSON.stringify(options)}`);
-  const bus = await BusConnection.connect();
+  const bus = await BusConnection.connect({ log });
   // Without the bus there is nothing to serve: exit non-zero so the service manager restarts us.
   bus.onClosed((reason) => {
     log.error(`lost the system bus: ${reason}`);

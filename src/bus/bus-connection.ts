@@ -1,17 +1,27 @@
-// The one module that knows which D-Bus library we use (@particle/dbus-next 0.11.4, pinned), so it
-// can be swapped in one place. We use only its low-level connection (lib/connection.js: address,
-// socket, SASL handshake, unmarshalling of incoming messages); what its MessageBus did is done
-// here, because lib/bus.js loads xml2js, xmlbuilder and sax (megabytes of RSS) for client and
-// service classes we don't use: Hello, serials, method calls routed to their replies, signals,
-// answering calls no handler took. We marshal everything we send ourselves (bus-marshal.ts).
-// Adds what the library lacks: a deadline on every call, a cap on calls in flight, signal
-// subscriptions with reference-counted match rules, and a 'closed' notification.
+// The one module that speaks to the bus (with bus-marshal.ts, which writes our messages, and
+// bus-unmarshal.ts, which reads the bus's). Of @particle/dbus-next (0.11.4, pinned) we use only its
+// Variant: its MessageBus loads xml2js, xmlbuilder and sax (megabytes of RSS), and its reader of
+// incoming messages threw from a socket event for an fd-typed value with no fd (ending the
+// process) and decoded any body, however large, before anyone could refuse it.
+// Here: the socket and the SASL EXTERNAL handshake, Hello, serials, method calls routed to their
+// replies, signals, answering calls no handler took; a deadline on every call, a cap on calls in
+// flight, signal subscriptions with reference-counted match rules, and a 'closed' notification.
+// Trust at the edge: every message is judged by its header before its body is read (bus-unmarshal.ts).
+// A method call to us with fds, an fd type or a body above MAX_CALL_BODY_BYTES is refused
+// unread; a signal is read only when a subscription wants it from its sender as it is now (the
+// bus driver's from org.freedesktop.DBus, a well-known name's from its current owner, tracked),
+// and a signal addressed to us (unicast) is dropped; a reply only for a call of ours waiting for it.
+import { connect as netConnect, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
-import createConnection = require('@particle/dbus-next/lib/connection');
+import { consoleLog, errorMessage, type Log } from '../bridge/log';
 import {
   marshalMessage, MESSAGE_TYPE_ERROR, MESSAGE_TYPE_METHOD_CALL, MESSAGE_TYPE_METHOD_RETURN, MESSAGE_TYPE_SIGNAL,
   type OutgoingMessage,
 } from './bus-marshal';
+import {
+  BusProtocolError, BusUnmarshalError, decodeBody, MessageFramer, signatureHasUnixFd, SPEC_LIMITS,
+  type BodyLimits, type MessageHeader,
+} from './bus-unmarshal';
 
 export interface BusCall {
   readonly destination: string;
@@ -26,9 +36,14 @@ export interface BusCall {
   readonly allowInteractiveAuthorization?: boolean;
   /** Sets NO_AUTO_START: don't bus-activate the destination. */
   readonly noAutoStart?: boolean;
+  /**
+   * Don't take a slot of the pool of calls in flight: for calls that may wait minutes (polkit's
+   * interactive checks) and are limited by their caller, so they can't starve the others.
+   */
+  readonly outsidePool?: boolean;
 }
 
-/** An incoming method call or signal, with its body still undecoded. */
+/** An incoming method call or signal, its body decoded (in the library's shapes, still unchecked). */
 export interface BusMessage {
   readonly serial: number;
   readonly sender: string;
@@ -45,6 +60,15 @@ export const MESSAGE_FLAG_NO_REPLY_EXPECTED = 0x1;
 export const MESSAGE_FLAG_NO_AUTO_START = 0x2;
 export const MESSAGE_FLAG_ALLOW_INTERACTIVE_AUTHORIZATION = 0x4;
 
+/** The largest body of a method call to us that is read: our API's arguments are a few names and options. */
+export const MAX_CALL_BODY_BYTES = 64 * 1024;
+/** What a method call's arguments may hold: a few dozen options, a few levels of containers. */
+export const CALL_LIMITS: BodyLimits = { maxDepth: 16, maxArrayElements: 32 };
+/** Signals we subscribed to, from the sender we trust (NetworkManager's are small, a profile at most). */
+const MAX_SIGNAL_BODY_BYTES = 8 * 1024 * 1024;
+/** Replies to our own calls (GetManagedObjects at hundreds of profiles is a few MiB). */
+const MAX_REPLY_BODY_BYTES = 64 * 1024 * 1024;
+
 /** An error reply from a peer (or our own deadline: org.freedesktop.DBus.Error.Timeout). */
 export class BusCallError extends Error {
   constructor(
@@ -57,7 +81,11 @@ export class BusCallError extends Error {
 }
 
 export interface SignalMatch {
-  readonly sender?: string;
+  /**
+   * Whom the signal is believed from: a unique name, org.freedesktop.DBus (the bus driver), or a
+   * well-known name, whose current owner is tracked; a signal from anyone else is dropped unread.
+   */
+  readonly sender: string;
   readonly path?: string;
   readonly pathNamespace?: string;
   readonly interface?: string;
@@ -72,14 +100,19 @@ export interface ConnectOptions {
   readonly address?: string;
   readonly callTimeoutMs?: number;
   readonly maxCallsInFlight?: number;
+  /** Where refused messages and handler failures are logged (default: stdout/stderr). */
+  readonly log?: Log;
 }
 
-const DRIVER = { destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus' } as const;
+export const BUS_DRIVER_NAME = 'org.freedesktop.DBus';
+const DRIVER = { destination: BUS_DRIVER_NAME, path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus' } as const;
 const PEER = 'org.freedesktop.DBus.Peer';
 const INTROSPECTABLE = 'org.freedesktop.DBus.Introspectable';
 const PROPERTIES = 'org.freedesktop.DBus.Properties';
 const ERROR_FAILED = 'org.freedesktop.DBus.Error.Failed';
 const ERROR_DISCONNECTED = 'org.freedesktop.DBus.Error.Disconnected';
+const ERROR_INVALID_ARGS = 'org.freedesktop.DBus.Error.InvalidArgs';
+const ERROR_LIMITS_EXCEEDED = 'org.freedesktop.DBus.Error.LimitsExceeded';
 
 // RequestName's flag and replies, from the D-Bus specification.
 const NAME_FLAG_DO_NOT_QUEUE = 4;
@@ -90,15 +123,27 @@ const REQUEST_NAME_REPLY_ALREADY_OWNER = 4;
 const EMPTY_NODE_XML = '<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Introspection 1.0//EN"\n'
   + ' "http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd">\n<node/>\n';
 
+/** At most this many refused messages are logged per minute (a flood must not flood the journal). */
+const REFUSALS_LOGGED_PER_MINUTE = 20;
+
 interface PendingCall {
+  readonly destination: string;
   readonly resolve: (body: unknown[]) => void;
   readonly reject: (err: BusCallError) => void;
   readonly timer: NodeJS.Timeout;
 }
 
+/** Who the caller of a method is, from the bus's own credentials of its connection (never from a pid's files). */
+export interface PeerCredentials {
+  readonly uid: number;
+  /** Absent where the bus does not know it. */
+  readonly pid: number | undefined;
+}
+
 export class BusConnection {
   private readonly callTimeoutMs: number;
   private readonly maxCallsInFlight: number;
+  private readonly log: Log;
   private callsInFlight = 0;
   private readonly waitingForSlot: Array<() => void> = [];
   private lastSerial = 0;
@@ -106,61 +151,59 @@ export class BusConnection {
   private readonly pendingCalls = new Map<number, PendingCall>();
   private readonly methodHandlers: MethodCallHandler[] = [];
   private readonly matchRefs = new Map<string, number>();
+  /** AddMatch calls on their way, so a second subscriber of the same rule waits for the first. */
+  private readonly matchesAdding = new Map<string, Promise<void>>();
   private readonly signalListeners = new Set<{ match: SignalMatch; listener: (msg: BusMessage) => void }>();
+  /** Well-known name → its owner's unique name ('' while it has none), for names signals are believed from. */
+  private readonly owners = new Map<string, string>();
+  private readonly ownerWatches = new Map<string, Promise<void>>();
   private readonly closedListeners: Array<(reason: string) => void> = [];
+  private readonly framer: MessageFramer;
   private closed = false;
   private name = '';
-  /** Settles once the SASL handshake is done, or fails if the connection closes before. */
-  private readonly authenticated: Promise<void>;
-  private failAuthentication: (reason: string) => void = () => {};
-  private machineId: string | undefined;
+  private refusalWindowStart = 0;
+  private refusalsInWindow = 0;
 
   private constructor(
-    private readonly connection: createConnection.Connection,
+    private readonly socket: Socket,
     options: ConnectOptions,
   ) {
     this.callTimeoutMs = options.callTimeoutMs ?? 25_000;
     this.maxCallsInFlight = options.maxCallsInFlight ?? 64;
-    this.authenticated = new Promise((resolve, reject) => {
-      connection.on('connect', resolve);
-      this.failAuthentication = (reason) => reject(new Error(reason));
+    this.log = options.log ?? consoleLog;
+    this.framer = new MessageFramer({
+      decide: (header) => this.decide(header),
+      message: (header, body) => this.receive(header, body),
+      unreadable: (fixed, err) => this.refused(`a message (type ${fixed.type}, serial ${fixed.serial}) whose header can't be read: ${err.message}`),
     });
-    connection.on('message', (msg) => this.receive(msg));
-    connection.on('end', () => this.markClosed('the bus closed the connection'));
-    connection.stream.on('close', () => this.markClosed('the bus connection was closed'));
+    socket.on('end', () => this.markClosed('the bus closed the connection'));
+    socket.on('close', () => this.markClosed('the bus connection was closed'));
     // Always listened to: an 'error' event without a listener would throw.
-    connection.on('error', (err, context) => {
-      if (context === undefined) this.markClosed(`bus connection error: ${describe(err)}`);
-      // The stream is still in step; one unreadable message must not take the connection down.
-      else console.error(`dropped a message the bus library could not read: ${describe(err)}`);
-    });
+    socket.on('error', (err) => this.markClosed(`bus connection error: ${errorMessage(err)}`));
   }
 
   static async connect(options: ConnectOptions = {}): Promise<BusConnection> {
     const address =
       options.address ?? process.env['DBUS_SYSTEM_BUS_ADDRESS'] ?? 'unix:path=/run/dbus/system_bus_socket';
     const cannotConnect = (why: string) => new BusCallError('org.freedesktop.DBus.Error.NoServer', `cannot connect to ${address}: ${why}`);
-    let connection: createConnection.Connection;
+    const timeoutMs = options.callTimeoutMs ?? 25_000;
+    let socket: Socket;
     try {
-      connection = createConnection({ busAddress: address, negotiateUnixFd: false });
+      // One deadline for the handshake: a bus that accepts but never answers must not hang us.
+      socket = await openAuthenticated(address, timeoutMs);
     } catch (err) {
-      throw cannotConnect(describe(err));
+      throw cannotConnect(errorMessage(err));
     }
-    const bus = new BusConnection(connection, options);
-    // One deadline for the handshake and Hello: a bus that accepts but never answers must not hang us.
-    const timeoutMs = bus.callTimeoutMs;
-    const deadline = setTimeout(() => bus.abort(`no answer within ${timeoutMs} ms`), timeoutMs);
+    const bus = new BusConnection(socket, options);
+    socket.on('data', (chunk: Buffer) => bus.read(chunk));
     try {
-      await bus.authenticated;
-      const [name] = await bus.call({ ...DRIVER, member: 'Hello' });
+      const [name] = await bus.call({ ...DRIVER, member: 'Hello', timeoutMs });
       if (typeof name !== 'string' || name === '') throw new Error('Hello did not return a unique name');
       bus.name = name;
       return bus;
     } catch (err) {
       bus.abort('connecting failed');
-      throw cannotConnect(describe(err));
-    } finally {
-      clearTimeout(deadline);
+      throw cannotConnect(errorMessage(err));
     }
   }
 
@@ -180,13 +223,14 @@ export class BusConnection {
   /** Closes the connection; calls still waiting fail with Disconnected. onClosed listeners are not told. */
   close(): void {
     this.shutDown('the connection was closed');
-    this.connection.stream.end();
+    this.socket.end();
   }
 
   /** Calls a method and resolves with the reply's body; rejects with BusCallError. */
   async call(call: BusCall): Promise<unknown[]> {
     if (this.closed) throw new BusCallError(ERROR_DISCONNECTED, 'not connected to the bus');
-    await this.takeSlot();
+    const pooled = call.outsidePool !== true;
+    if (pooled) await this.takeSlot();
     try {
       // Closed while waiting for a slot: don't write to a dead connection.
       if (this.closed) throw new BusCallError(ERROR_DISCONNECTED, 'not connected to the bus');
@@ -201,7 +245,7 @@ export class BusConnection {
           interface: call.interface, member: call.member, signature: call.signature ?? '', body: call.body ?? [],
         });
       } catch (err) {
-        throw new BusCallError(ERROR_FAILED, `cannot call ${call.interface}.${call.member}: ${describe(err)}`);
+        throw new BusCallError(ERROR_FAILED, `cannot call ${call.interface}.${call.member}: ${errorMessage(err)}`);
       }
       const timeoutMs = call.timeoutMs ?? this.callTimeoutMs;
       return await new Promise<unknown[]>((resolve, reject) => {
@@ -210,23 +254,36 @@ export class BusConnection {
           this.pendingCalls.delete(serial);
           reject(new BusCallError('org.freedesktop.DBus.Error.Timeout', `${call.destination} did not answer ${call.interface}.${call.member} within ${timeoutMs} ms`));
         }, timeoutMs);
-        this.pendingCalls.set(serial, { resolve, reject, timer });
+        this.pendingCalls.set(serial, { destination: call.destination, resolve, reject, timer });
         this.write(data);
       });
     } finally {
-      this.releaseSlot();
+      if (pooled) this.releaseSlot();
     }
   }
 
-  /** Subscribes to signals; returns a function that unsubscribes (and drops the match rule). */
+  /** The bus's credentials of a peer's connection (GetConnectionCredentials). */
+  async credentials(busName: string): Promise<PeerCredentials> {
+    const [reply] = await this.call({ ...DRIVER, member: 'GetConnectionCredentials', signature: 's', body: [busName] });
+    const field = (key: string): number | undefined => {
+      const value = typeof reply === 'object' && reply !== null ? (reply as Record<string, unknown>)[key] : undefined;
+      const inner = typeof value === 'object' && value !== null ? (value as { signature?: unknown; value?: unknown }) : undefined;
+      return inner?.signature === 'u' && typeof inner.value === 'number' ? inner.value : undefined;
+    };
+    const uid = field('UnixUserID');
+    if (uid === undefined) throw new BusCallError(ERROR_FAILED, `the bus did not say which user ${busName} is`);
+    return { uid, pid: field('ProcessID') };
+  }
+
+  /**
+   * Subscribes to signals from `match.sender`; returns a function that unsubscribes (and drops
+   * the match rule with its last subscriber).
+   */
   async subscribe(match: SignalMatch, listener: (msg: BusMessage) => void): Promise<() => Promise<void>> {
+    if (isWellKnownName(match.sender)) await this.watchOwner(match.sender);
     const rule = matchRule(match);
+    await this.addMatchRef(rule);
     const entry = { match, listener };
-    const refs = this.matchRefs.get(rule) ?? 0;
-    this.matchRefs.set(rule, refs + 1);
-    if (refs === 0) {
-      await this.call({ ...DRIVER, member: 'AddMatch', signature: 's', body: [rule] });
-    }
     this.signalListeners.add(entry);
     return async () => {
       if (!this.signalListeners.delete(entry)) return;
@@ -240,6 +297,65 @@ export class BusConnection {
         await this.call({ ...DRIVER, member: 'RemoveMatch', signature: 's', body: [rule] });
       }
     };
+  }
+
+  /** Counts one more user of `rule`, adding it to the bus first if it is new; a failed AddMatch counts nothing. */
+  private async addMatchRef(rule: string): Promise<void> {
+    for (;;) {
+      const refs = this.matchRefs.get(rule);
+      if (refs !== undefined) {
+        this.matchRefs.set(rule, refs + 1);
+        return;
+      }
+      const adding = this.matchesAdding.get(rule);
+      if (adding === undefined) break;
+      // Someone else is adding it: wait, then count on theirs (or, if theirs failed, try ours).
+      await adding.then(() => undefined, () => undefined);
+    }
+    const adding = this.call({ ...DRIVER, member: 'AddMatch', signature: 's', body: [rule] }).then(() => undefined);
+    this.matchesAdding.set(rule, adding);
+    try {
+      await adding;
+      this.matchRefs.set(rule, (this.matchRefs.get(rule) ?? 0) + 1);
+    } finally {
+      this.matchesAdding.delete(rule);
+    }
+  }
+
+  /**
+   * Tracks the owner of a well-known name, so its signals are believed only from its owner now:
+   * NameOwnerChanged from the bus driver first, then GetNameOwner (an answer older than a
+   * NameOwnerChanged that came meanwhile is ignored). The watch lasts as long as the connection.
+   */
+  private watchOwner(name: string): Promise<void> {
+    let watch = this.ownerWatches.get(name);
+    if (watch === undefined) {
+      watch = this.startOwnerWatch(name);
+      this.ownerWatches.set(name, watch);
+      watch.catch(() => this.ownerWatches.delete(name));
+    }
+    return watch;
+  }
+
+  private async startOwnerWatch(name: string): Promise<void> {
+    let changed = false;
+    const unsubscribe = await this.subscribe({ ...DRIVER_SIGNAL, member: 'NameOwnerChanged', arg0: name }, (msg) => {
+      const newOwner = msg.body[2];
+      if (msg.signature !== 'sss' || typeof newOwner !== 'string') return;
+      changed = true;
+      this.owners.set(name, newOwner);
+    });
+    try {
+      const [owner] = await this.call({ ...DRIVER, member: 'GetNameOwner', signature: 's', body: [name] });
+      if (!changed) this.owners.set(name, typeof owner === 'string' ? owner : '');
+    } catch (err) {
+      if (err instanceof BusCallError && err.errorName === 'org.freedesktop.DBus.Error.NameHasNoOwner') {
+        if (!changed) this.owners.set(name, '');
+        return;
+      }
+      await unsubscribe();
+      throw err;
+    }
   }
 
   /** Requests a well-known name, refusing to queue; resolves true when we own it. */
@@ -261,8 +377,10 @@ export class BusConnection {
     this.send({ type: MESSAGE_TYPE_METHOD_RETURN, replySerial: call.serial, destination: call.sender, signature, body });
   }
 
-  replyError(call: BusMessage, errorName: string, text: string): void {
+  replyError(call: Pick<BusMessage, 'flags' | 'serial' | 'sender'>, errorName: string, text: string): void {
     if (call.flags & MESSAGE_FLAG_NO_REPLY_EXPECTED) return;
+    // A call from a connection with no name (not through a bus) can't be answered.
+    if (call.sender === '') return;
     this.send({ type: MESSAGE_TYPE_ERROR, replySerial: call.serial, destination: call.sender, errorName, signature: 's', body: [text] });
   }
 
@@ -278,10 +396,9 @@ export class BusConnection {
 
   /** One write() per message, so messages never interleave on the socket. */
   private write(data: Buffer): void {
-    const { stream } = this.connection;
     // The socket is going away ('end' or 'close' is on its way); say so now rather than throw.
-    if (!stream.writable) this.markClosed('the bus connection is no longer writable');
-    else stream.write(data);
+    if (!this.socket.writable) this.markClosed('the bus connection is no longer writable');
+    else this.socket.write(data);
   }
 
   /** Serials are never 0; after 2^32 - 1 they start over at 1. */
@@ -290,36 +407,151 @@ export class BusConnection {
     return this.lastSerial;
   }
 
-  private receive(msg: createConnection.IncomingMessage): void {
-    switch (msg.type) {
-      case MESSAGE_TYPE_METHOD_RETURN:
-      case MESSAGE_TYPE_ERROR:
-        this.settle(msg);
-        return;
-      case MESSAGE_TYPE_SIGNAL:
-        this.dispatchSignal(toBusMessage(msg));
-        return;
-      case MESSAGE_TYPE_METHOD_CALL:
-        this.dispatchMethodCall(toBusMessage(msg));
-        return;
-      default:
-        // The specification: messages of unknown types are ignored.
-        return;
+  private read(chunk: Buffer): void {
+    if (this.closed) return;
+    try {
+      this.framer.push(chunk);
+    } catch (err) {
+      // Not D-Bus any more: nothing after this can be trusted to be in step.
+      if (!(err instanceof BusProtocolError)) throw err;
+      this.log.error(`closing the bus connection: ${err.message}`);
+      this.abort(err.message);
     }
   }
 
+  /**
+   * From the header alone: is this message's body read at all? A method call we refuse is
+   * answered here; a reply we can't take fails the call waiting for it.
+   */
+  private decide(h: MessageHeader): boolean {
+    const fds = h.unixFds > 0 || signatureHasUnixFd(h.signature);
+    switch (h.type) {
+      case MESSAGE_TYPE_METHOD_RETURN:
+      case MESSAGE_TYPE_ERROR: {
+        const pending = h.replySerial === undefined ? undefined : this.pendingCalls.get(h.replySerial);
+        if (pending === undefined || h.replySerial === undefined || !this.isReplyFrom(pending, h.sender ?? '')) return false;
+        if (!fds && h.bodyLength <= MAX_REPLY_BODY_BYTES) return true;
+        this.fail(h.replySerial, new BusCallError(ERROR_FAILED, fds
+          ? `${pending.destination} replied with unix fds, which this connection does not take`
+          : `${pending.destination} replied with ${h.bodyLength} bytes, more than the ${MAX_REPLY_BODY_BYTES} taken`));
+        return false;
+      }
+      case MESSAGE_TYPE_SIGNAL: {
+        // Signals addressed to us are nothing we asked for (our match rules are broadcast ones).
+        if (h.destination !== undefined) return false;
+        if (![...this.signalListeners].some(({ match }) => this.headerMatches(match, h))) return false;
+        if (!fds && h.bodyLength <= MAX_SIGNAL_BODY_BYTES) return true;
+        this.refused(`signal ${h.interface ?? ''}.${h.member ?? ''} from ${h.sender ?? ''}: ${fds ? 'unix fds' : `a body of ${h.bodyLength} bytes`}`);
+        return false;
+      }
+      case MESSAGE_TYPE_METHOD_CALL: {
+        const call = { flags: h.flags, serial: h.serial, sender: h.sender ?? '' };
+        if (fds) {
+          this.refused(`call ${h.interface ?? ''}.${h.member ?? ''} from ${call.sender}: unix fds (signature '${h.signature}', ${h.unixFds} fd(s))`);
+          this.replyError(call, ERROR_INVALID_ARGS, 'this service takes no unix file descriptors');
+          return false;
+        }
+        if (h.bodyLength > MAX_CALL_BODY_BYTES) {
+          this.refused(`call ${h.interface ?? ''}.${h.member ?? ''} from ${call.sender}: a body of ${h.bodyLength} bytes`);
+          this.replyError(call, ERROR_LIMITS_EXCEEDED, `the arguments are ${h.bodyLength} bytes; this service takes at most ${MAX_CALL_BODY_BYTES}`);
+          return false;
+        }
+        return true;
+      }
+      default:
+        // The specification: messages of unknown types are ignored.
+        return false;
+    }
+  }
+
+  /** A message whose body was wanted: decode it (guarded), then hand it on. */
+  private receive(h: MessageHeader, body: Buffer): void {
+    const limits = h.type === MESSAGE_TYPE_METHOD_CALL ? CALL_LIMITS : SPEC_LIMITS;
+    let values: unknown[];
+    try {
+      values = decodeBody(h.signature, body, h.littleEndian, limits);
+    } catch (err) {
+      if (!(err instanceof BusUnmarshalError)) throw err;
+      const what = `${h.interface ?? ''}.${h.member ?? ''} from ${h.sender ?? ''}`;
+      if (h.type === MESSAGE_TYPE_METHOD_CALL) {
+        this.refused(`call ${what}: ${err.message}`);
+        this.replyError({ flags: h.flags, serial: h.serial, sender: h.sender ?? '' }, ERROR_INVALID_ARGS, `cannot read the arguments: ${err.message}`);
+      } else if (h.type === MESSAGE_TYPE_SIGNAL) {
+        this.refused(`signal ${what}: ${err.message}`);
+      } else if (h.replySerial !== undefined) {
+        this.fail(h.replySerial, new BusCallError(ERROR_FAILED, `cannot read the reply from ${h.sender ?? ''}: ${err.message}`));
+      }
+      return;
+    }
+    switch (h.type) {
+      case MESSAGE_TYPE_METHOD_RETURN:
+      case MESSAGE_TYPE_ERROR:
+        this.settle(h, values);
+        return;
+      case MESSAGE_TYPE_SIGNAL:
+        this.dispatchSignal(toBusMessage(h, values));
+        return;
+      default:
+        this.dispatchMethodCall(toBusMessage(h, values));
+    }
+  }
+
+  /** Logs a refused or dropped message; a flood of them is counted, not logged line by line. */
+  private refused(what: string): void {
+    const now = Date.now();
+    if (now - this.refusalWindowStart >= 60_000) {
+      const unlogged = this.refusalsInWindow - REFUSALS_LOGGED_PER_MINUTE;
+      if (unlogged > 0) this.log.warn(`refused ${unlogged} more message(s) in the last minute (not logged one by one)`);
+      this.refusalWindowStart = now;
+      this.refusalsInWindow = 0;
+    }
+    if (++this.refusalsInWindow <= REFUSALS_LOGGED_PER_MINUTE) this.log.warn(`refused a message: ${what}`);
+  }
+
+  private isReplyFrom(pending: PendingCall, sender: string): boolean {
+    const to = pending.destination;
+    if (!isWellKnownName(to)) return sender === to;
+    const owner = this.owners.get(to);
+    return owner === undefined || owner === '' || owner === sender;
+  }
+
+  /** Is the signal (by its header) one a subscription wants, from the sender it trusts? */
+  private headerMatches(match: SignalMatch, h: Pick<MessageHeader, 'sender' | 'path' | 'interface' | 'member'>): boolean {
+    const sender = h.sender ?? '';
+    if (isWellKnownName(match.sender)) {
+      const owner = this.owners.get(match.sender);
+      if (owner === undefined || owner === '' || owner !== sender) return false;
+    } else if (match.sender !== sender) {
+      return false;
+    }
+    const path = h.path ?? '';
+    if (match.path !== undefined && match.path !== path) return false;
+    if (match.pathNamespace !== undefined && path !== match.pathNamespace && !path.startsWith(`${match.pathNamespace}/`)) return false;
+    if (match.interface !== undefined && match.interface !== h.interface) return false;
+    if (match.member !== undefined && match.member !== h.member) return false;
+    return true;
+  }
+
+  private fail(serial: number, err: BusCallError): void {
+    const pending = this.pendingCalls.get(serial);
+    if (pending === undefined) return;
+    this.pendingCalls.delete(serial);
+    clearTimeout(pending.timer);
+    pending.reject(err);
+  }
+
   /** Hands a reply to the call waiting for it; one whose deadline has passed is dropped. */
-  private settle(reply: createConnection.IncomingMessage): void {
-    const serial = reply.replySerial;
+  private settle(h: MessageHeader, body: unknown[]): void {
+    const serial = h.replySerial;
     const pending = serial === undefined ? undefined : this.pendingCalls.get(serial);
     if (serial === undefined || pending === undefined) return;
     this.pendingCalls.delete(serial);
     clearTimeout(pending.timer);
-    if (reply.type === MESSAGE_TYPE_ERROR) {
-      const text = typeof reply.body[0] === 'string' ? reply.body[0] : '';
-      pending.reject(new BusCallError(reply.errorName ?? ERROR_FAILED, text));
+    if (h.type === MESSAGE_TYPE_ERROR) {
+      const text = typeof body[0] === 'string' ? body[0] : '';
+      pending.reject(new BusCallError(h.errorName ?? ERROR_FAILED, text));
     } else {
-      pending.resolve(reply.body);
+      pending.resolve(body);
     }
   }
 
@@ -330,7 +562,7 @@ export class BusConnection {
         taken = handler(call);
       } catch (err) {
         // The stack goes to our log, never to the caller.
-        console.error(`error handling ${call.interface ?? ''}.${call.member} from ${call.sender}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+        this.log.error(`error handling ${call.interface ?? ''}.${call.member} from ${call.sender}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
         this.replyError(call, ERROR_FAILED, `${call.member} failed unexpectedly; the service's log has the details`);
         return;
       }
@@ -340,15 +572,15 @@ export class BusConnection {
   }
 
   /**
-   * Answers a call no handler took, i.e. one to an object path nobody exports here. Like MessageBus:
-   * Peer answers on every path and Introspect shows an empty node; the rest is UnknownMethod, but
-   * Properties gets UnknownObject (MessageBus answered it InvalidArgs "Path not exported on bus").
+   * Answers a call no handler took: Peer (on every path, as the specification says),
+   * Introspect of a path nobody exports (an empty node), Properties there UnknownObject, the
+   * rest UnknownMethod.
    */
   private answerUntaken(call: BusMessage): void {
     if (call.interface === PEER && call.signature === '') {
       if (call.member === 'Ping') return this.reply(call, '', []);
       if (call.member === 'GetMachineId') {
-        const id = this.readMachineId();
+        const id = readMachineId();
         if (id !== undefined) return this.reply(call, 's', [id]);
         return this.replyError(call, ERROR_FAILED, 'cannot read the machine id (/etc/machine-id)');
       }
@@ -362,36 +594,25 @@ export class BusConnection {
     this.replyError(call, 'org.freedesktop.DBus.Error.UnknownMethod', `Method '${call.member}' on interface '${call.interface ?? '(none)'}' does not exist`);
   }
 
-  private readMachineId(): string | undefined {
-    if (this.machineId !== undefined) return this.machineId;
-    // /var/lib/dbus/machine-id is the older place (the one MessageBus read).
-    for (const file of ['/etc/machine-id', '/var/lib/dbus/machine-id']) {
-      try {
-        const id = readFileSync(file, 'utf8').trim();
-        if (id !== '') return (this.machineId = id);
-      } catch {
-        // Not there: try the next place; no id at all is answered as an error.
-      }
-    }
-    return undefined;
-  }
-
   private dispatchSignal(msg: BusMessage): void {
     for (const { match, listener } of this.signalListeners) {
-      if (!signalMatches(match, msg)) continue;
+      // The header was matched before the body was read; only arg0 needs the body.
+      if (match.arg0 !== undefined && msg.body[0] !== match.arg0) continue;
+      // Subscriptions and owners may have changed while the body came in.
+      if (!this.headerMatches(match, msg)) continue;
       try {
         listener(msg);
       } catch (err) {
         // A malformed signal must not stop the others; it is logged, not swallowed.
-        console.error(`error handling signal ${msg.interface ?? ''}.${msg.member} from ${msg.sender}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+        this.log.error(`error handling signal ${msg.interface ?? ''}.${msg.member} from ${msg.sender}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
       }
     }
   }
 
   /** Fails the connection attempt or the connection (a deadline during connect). */
   private abort(reason: string): void {
-    this.shutDown(reason);
-    this.connection.stream.destroy();
+    this.markClosed(reason);
+    this.socket.destroy();
   }
 
   private markClosed(reason: string): void {
@@ -403,7 +624,6 @@ export class BusConnection {
   private shutDown(reason: string): boolean {
     if (this.closed) return false;
     this.closed = true;
-    this.failAuthentication(reason);
     for (const pending of this.pendingCalls.values()) {
       clearTimeout(pending.timer);
       pending.reject(new BusCallError(ERROR_DISCONNECTED, `no reply: ${reason}`));
@@ -426,17 +646,40 @@ export class BusConnection {
   }
 }
 
-function toBusMessage(msg: createConnection.IncomingMessage): BusMessage {
+const DRIVER_SIGNAL = { sender: BUS_DRIVER_NAME, path: DRIVER.path, interface: DRIVER.interface } as const;
+
+function isWellKnownName(name: string): boolean {
+  return !name.startsWith(':') && name !== BUS_DRIVER_NAME;
+}
+
+let machineId: string | undefined;
+
+/** The machine id, as Peer.GetMachineId answers it (read once); undefined where there is none. */
+export function readMachineId(): string | undefined {
+  if (machineId !== undefined) return machineId;
+  // /var/lib/dbus/machine-id is the older place (the one MessageBus read).
+  for (const file of ['/etc/machine-id', '/var/lib/dbus/machine-id']) {
+    try {
+      const id = readFileSync(file, 'utf8').trim();
+      if (id !== '') return (machineId = id);
+    } catch {
+      // Not there: try the next place; no id at all is answered as an error.
+    }
+  }
+  return undefined;
+}
+
+function toBusMessage(h: MessageHeader, body: readonly unknown[]): BusMessage {
   return {
-    serial: msg.serial ?? 0,
-    sender: msg.sender ?? '',
-    destination: msg.destination,
-    path: msg.path ?? '',
-    interface: msg.interface,
-    member: msg.member ?? '',
-    signature: msg.signature,
-    body: msg.body,
-    flags: msg.flags,
+    serial: h.serial,
+    sender: h.sender ?? '',
+    destination: h.destination,
+    path: h.path ?? '',
+    interface: h.interface,
+    member: h.member ?? '',
+    signature: h.signature,
+    body,
+    flags: h.flags,
   };
 }
 
@@ -454,17 +697,64 @@ function matchRule(match: SignalMatch): string {
   return parts.join(',');
 }
 
-function signalMatches(match: SignalMatch, msg: BusMessage): boolean {
-  // The sender of a signal is a unique name; well-known sender matches are left to the bus.
-  if (match.sender?.startsWith(':') && match.sender !== msg.sender) return false;
-  if (match.path !== undefined && match.path !== msg.path) return false;
-  if (match.pathNamespace !== undefined && msg.path !== match.pathNamespace && !msg.path.startsWith(`${match.pathNamespace}/`)) return false;
-  if (match.interface !== undefined && match.interface !== msg.interface) return false;
-  if (match.member !== undefined && match.member !== msg.member) return false;
-  if (match.arg0 !== undefined && msg.body[0] !== match.arg0) return false;
-  return true;
+/**
+ * Opens a socket to a D-Bus address and authenticates (SASL EXTERNAL: we are who the kernel
+ * says we are). Resolves once BEGIN is sent: from then on the socket carries messages.
+ * Exported for tests that must speak the wire protocol themselves.
+ */
+export function openAuthenticated(address: string, timeoutMs: number): Promise<Socket> {
+  const path = socketPath(address);
+  return new Promise((resolve, reject) => {
+    const socket = netConnect(path);
+    let received = '';
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(new Error(why));
+    };
+    const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+      const end = received.indexOf('\r\n');
+      if (end < 0) {
+        if (received.length > 512) fail('the bus sent an over-long authentication line');
+        return;
+      }
+      const line = received.slice(0, end);
+      socket.off('data', onData);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      if (!/^OK [0-9a-f]{32}$/.test(line)) return fail(`the bus refused authentication: ${line.slice(0, 80)}`);
+      clearTimeout(timer);
+      socket.write('BEGIN\r\n');
+      // The bus sends nothing more until we send Hello, so nothing after the line is lost.
+      resolve(socket);
+    };
+    const onError = (err: Error) => fail(err.message);
+    const onClose = () => fail('the bus closed the connection during authentication');
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.on('close', onClose);
+    socket.on('connect', () => {
+      const uid = String(process.getuid?.() ?? 0);
+      socket.write(`\0AUTH EXTERNAL ${Buffer.from(uid, 'ascii').toString('hex')}\r\n`);
+    });
+  });
 }
 
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+/** The socket path of a 'unix:' address (the first usable of ';'-separated ones); '\0…' for abstract. */
+function socketPath(address: string): string {
+  for (const candidate of address.split(';')) {
+    const [transport, paramText = ''] = candidate.split(/:(.*)/s);
+    if (transport !== 'unix') continue;
+    const params = new Map(paramText.split(',').map((kv) => {
+      const [key = '', value = ''] = kv.split(/=(.*)/s);
+      return [key, decodeURIComponent(value)] as const;
+    }));
+    const path = params.get('path');
+    if (path !== undefined && path !== '') return path;
+    const abstract = params.get('abstract');
+    if (abstract !== undefined && abstract !== '') return `\0${abstract}`;
+  }
+  throw new Error(`no unix socket address in '${address}' (only unix:path= and unix:abstract= are supported)`);
 }

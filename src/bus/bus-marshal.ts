@@ -55,7 +55,7 @@ export class BusMarshalError extends Error {
 // Signatures
 
 /** One single complete type, parsed once and cached. */
-interface TypeNode {
+export interface TypeNode {
   /** The type code's char code ('s', 'a', '(', '{', 'v', ...). */
   readonly code: number;
   /** This single complete type as a signature, e.g. 'a{sv}'. */
@@ -131,8 +131,8 @@ function parseSignature(signature: string): TypeNode[] {
 const MAX_CACHED = 1024;
 const signatureCache = new Map<string, readonly TypeNode[]>();
 
-/** Parses (once) a signature: any number of single complete types. */
-function parsedSignature(signature: string): readonly TypeNode[] {
+/** Parses (once) a signature: any number of single complete types; throws BusMarshalError. */
+export function parsedSignature(signature: string): readonly TypeNode[] {
   let types = signatureCache.get(signature);
   if (types === undefined) {
     types = parseSignature(signature);

@@ -5,9 +5,8 @@
 //   3. authorize through the one polkit path (mutating methods only: the type system makes a
 //      mutating method's implementation hand back its change instead of making it);
 //   4. apply; 5. map failures to typed error names, once; 6. emit PropertiesChanged; 7. reply.
-// It also answers Properties, Introspectable and Peer for the object, so no library code with
-// weaker checks ever sees a call to us.
-import { readFileSync } from 'node:fs';
+// It also answers Properties and Introspectable for the object (Peer is the connection's, on
+// every path), so no library code with weaker checks ever sees a call to us.
 import type { BusConnection, BusMessage } from '../bus/bus-connection';
 import { BusDecodeError, makeVariant, type BusValue, type Codec } from '../bus/bus-value';
 import { type Log, errorDetail, errorMessage } from '../bridge/log';
@@ -103,6 +102,8 @@ export class Dispatcher<I extends InterfaceDefinition> {
   }
 
   private take(msg: BusMessage): boolean {
+    // Peer is answered by the connection itself, on every path (one reader of the machine id).
+    if (msg.interface === PEER) return false;
     if (msg.path !== this.spec.path) {
       if (msg.interface === INTROSPECTABLE && msg.member === 'Introspect' && this.isAncestorPath(msg.path)) {
         this.bus.reply(msg, 's', [this.ancestorXml(msg.path)]);
@@ -131,10 +132,6 @@ export class Dispatcher<I extends InterfaceDefinition> {
       case PROPERTIES: return this.handleProperties(msg);
       case INTROSPECTABLE:
         if (msg.member === 'Introspect') return ['s', [this.xml]];
-        break;
-      case PEER:
-        if (msg.member === 'Ping') return ['', []];
-        if (msg.member === 'GetMachineId') return ['s', [readFileSync('/etc/machine-id', 'utf8').trim()]];
         break;
       case undefined:
       case this.spec.name:

@@ -15,6 +15,7 @@ export class BackendSelector {
   private backend: SettingsBackend | undefined;
   private readonly listeners: Array<() => void> = [];
   private switching: Promise<void> = Promise.resolve();
+  private unsubscribe: (() => Promise<void>) | undefined;
 
   constructor(
     private readonly bus: BusConnection,
@@ -32,7 +33,8 @@ export class BackendSelector {
   }
 
   async start(): Promise<void> {
-    await this.bus.subscribe(
+    // Believed only from the bus driver (BusConnection checks the sender before reading the body).
+    this.unsubscribe = await this.bus.subscribe(
       { sender: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'NameOwnerChanged', arg0: NM_BUS_NAME },
       (msg) => {
         const [, , newOwner] = nameOwnerChanged.decode(msg.body, 'NameOwnerChanged');
@@ -48,6 +50,7 @@ export class BackendSelector {
   }
 
   async close(): Promise<void> {
+    await this.unsubscribe?.();
     await this.switching;
     await this.backend?.close();
   }

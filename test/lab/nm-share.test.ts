@@ -27,7 +27,7 @@ test('a DHCP NIC is shared: same IP and MAC, NIC enslaved, profiles on disk, gue
     const address = ipv4((await links(lab)).get('eth0'));
     t.truthy(address);
     const changes: unknown[] = [];
-    await client.bus.subscribe({ path: '/org/fedoraproject/SharedInterface', interface: 'org.freedesktop.DBus.Properties', member: 'PropertiesChanged' }, (msg) => changes.push(msg.body[1]));
+    await client.bus.subscribe({ sender: 'org.fedoraproject.SharedInterface', path: '/org/fedoraproject/SharedInterface', interface: 'org.freedesktop.DBus.Properties', member: 'PropertiesChanged' }, (msg) => changes.push(msg.body[1]));
 
     t.is(await client.share('eth0'), 'br-eth0');
 

@@ -1,7 +1,7 @@
 // BusConnection against a small fake bus on a Unix socket in a temporary directory (no
 // dbus-daemon): the SASL exchange, Hello, replies routed by serial, deadlines, signals, incoming
 // method calls and the answers to calls no handler takes, and closing. The fake bus reads what
-// we send with the library's own unmarshaller. Tests that capture console.error run serially.
+// we send with the library's own unmarshaller. What it logs goes to a Log of the test's.
 import test from 'ava';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -32,6 +32,8 @@ class FakeBus {
   readonly received: LibraryMessage[] = [];
   /** Calls to anyone but the driver; answer with `send`, or not at all. */
   onCall: (msg: LibraryMessage) => void = () => {};
+  /** The driver refuses AddMatch (as it does past its per-connection limit). */
+  refuseAddMatch = false;
   private client: Socket | undefined;
   private serial = 1000;
   private waiters: Array<{ match: (m: LibraryMessage) => boolean; resolve: (m: LibraryMessage) => void }> = [];
@@ -114,22 +116,35 @@ class FakeBus {
     const answer = (signature = '', body: unknown[] = []): void => {
       this.send({ type: MESSAGE_TYPE_METHOD_RETURN, replySerial: msg.serial, destination: CLIENT_NAME, signature, body });
     };
+    if (msg.member === 'AddMatch' && this.refuseAddMatch) {
+      this.send({ type: MESSAGE_TYPE_ERROR, replySerial: msg.serial, destination: CLIENT_NAME, errorName: 'org.freedesktop.DBus.Error.LimitsExceeded', signature: 's', body: ['too many match rules'] });
+      return;
+    }
     switch (msg.member) {
       case 'Hello': return answer('s', [CLIENT_NAME]);
+      case 'GetNameOwner': return answer('s', [PEER_NAME]);
       case 'RequestName': return answer('u', [1]);
       default: return answer();
     }
   }
 }
 
+/** What the connection logged, level and line. */
+type Logged = string[];
+
 async function withBus(
-  run: (fake: FakeBus, bus: BusConnection) => Promise<void>,
+  run: (fake: FakeBus, bus: BusConnection, logged: Logged) => Promise<void>,
   options: { callTimeoutMs?: number; maxCallsInFlight?: number } = {},
 ): Promise<void> {
   const fake = await FakeBus.start();
-  const bus = await BusConnection.connect({ address: fake.address, ...options });
+  const logged: Logged = [];
+  const log = {
+    error: (m: string) => logged.push(`error: ${m}`), warn: (m: string) => logged.push(`warn: ${m}`),
+    info: (m: string) => logged.push(`info: ${m}`), debug: (m: string) => logged.push(`debug: ${m}`),
+  };
+  const bus = await BusConnection.connect({ address: fake.address, ...options, log });
   try {
-    await run(fake, bus);
+    await run(fake, bus, logged);
   } finally {
     bus.close();
     await fake.stop();
@@ -221,7 +236,7 @@ test('calls beyond the cap wait for a slot', async (t) => {
 });
 
 test.serial('signals reach matching subscribers; a match rule is added once and removed with its last subscriber', async (t) => {
-  await withBus(async (fake, bus) => {
+  await withBus(async (fake, bus, logged) => {
     const got: string[] = [];
     const match = { sender: PEER_NAME, path: '/org/example', interface: 'org.example.Iface', member: 'Changed' };
     const off1 = await bus.subscribe(match, (msg) => got.push(`1:${String(msg.body[0])}`));
@@ -229,27 +244,20 @@ test.serial('signals reach matching subscribers; a match rule is added once and 
       got.push(`2:${String(msg.body[0])}`);
       throw new Error('a listener that fails does not stop the others');
     });
-    const off3 = await bus.subscribe({ pathNamespace: '/org/other' }, (msg) => got.push(`3:${msg.path}`));
+    const off3 = await bus.subscribe({ sender: PEER_NAME, pathNamespace: '/org/other' }, (msg) => got.push(`3:${msg.path}`));
     const addMatch = fake.received.filter((m) => m.member === 'AddMatch').map((m) => m.body?.[0]);
     t.deepEqual(addMatch, [
       "type='signal',sender=':1.99',path='/org/example',interface='org.example.Iface',member='Changed'",
-      "type='signal',path_namespace='/org/other'",
+      "type='signal',sender=':1.99',path_namespace='/org/other'",
     ]);
     const signal = (path: string, member: string, value: string) =>
       fake.send({ type: MESSAGE_TYPE_SIGNAL, sender: PEER_NAME, path, interface: 'org.example.Iface', member, signature: 's', body: [value] });
-    const errors: unknown[] = [];
-    const consoleError = console.error;
-    console.error = (...args: unknown[]) => errors.push(args);
-    try {
-      signal('/org/example', 'Changed', 'x');
-      signal('/org/example', 'Other', 'y');
-      signal('/org/other/child', 'Changed', 'z');
-      await bus.call({ ...call, destination: 'org.freedesktop.DBus' }); // a round trip: the signals are in
-    } finally {
-      console.error = consoleError;
-    }
+    signal('/org/example', 'Changed', 'x');
+    signal('/org/example', 'Other', 'y');
+    signal('/org/other/child', 'Changed', 'z');
+    await bus.call({ ...call, destination: 'org.freedesktop.DBus' }); // a round trip: the signals are in
     t.deepEqual(got, ['1:x', '2:x', '3:/org/other/child']);
-    t.is(errors.length, 1);
+    t.is(logged.filter((l) => l.startsWith('error:')).length, 1);
     await off1();
     t.false(fake.received.some((m) => m.member === 'RemoveMatch'));
     await off2();
@@ -301,26 +309,18 @@ test('calls no handler takes: Peer and Introspect answered, Properties UnknownOb
 });
 
 test.serial('no answer when the caller expects none; a handler that throws gets Failed without its stack', async (t) => {
-  await withBus(async (fake, bus) => {
+  await withBus(async (fake, bus, logged) => {
     bus.addMethodHandler((msg) => {
       if (msg.member === 'Boom') throw new Error('secret detail');
       return false;
     });
     fake.send({ type: MESSAGE_TYPE_METHOD_CALL, sender: PEER_NAME, destination: CLIENT_NAME, path: '/x', interface: 'org.example.Iface', member: 'Quiet', flags: MESSAGE_FLAG_NO_REPLY_EXPECTED });
-    const errors: unknown[] = [];
-    const consoleError = console.error;
-    console.error = (...args: unknown[]) => errors.push(args);
-    let boom: LibraryMessage;
-    try {
-      boom = await answerTo(fake, { path: '/x', interface: 'org.example.Iface', member: 'Boom' });
-    } finally {
-      console.error = consoleError;
-    }
+    const boom = await answerTo(fake, { path: '/x', interface: 'org.example.Iface', member: 'Boom' });
     // The first answer is Boom's: Quiet, sent before it, got none.
     t.is(fake.received.filter((m) => m.destination === PEER_NAME).length, 1);
     t.is(boom.errorName, 'org.freedesktop.DBus.Error.Failed');
     t.notRegex(String(boom.body?.[0]), /secret detail/);
-    t.regex(String(errors[0]), /secret detail/);
+    t.regex(logged.join('\n'), /secret detail/);
   });
 });
 
@@ -371,4 +371,45 @@ test('connecting fails with NoServer: no socket, an unusable address, a bus that
   } finally {
     await silent.stop();
   }
+});
+
+test('a failed AddMatch counts no subscriber: the next subscribe adds the rule again', async (t) => {
+  await withBus(async (fake, bus) => {
+    const match = { sender: PEER_NAME, path: '/org/example', member: 'Changed' };
+    fake.refuseAddMatch = true;
+    await t.throwsAsync(bus.subscribe(match, () => undefined), { instanceOf: BusCallError });
+    fake.refuseAddMatch = false;
+    const off = await bus.subscribe(match, () => undefined);
+    t.is(fake.received.filter((m) => m.member === 'AddMatch').length, 2);
+    await off();
+    t.is(fake.received.filter((m) => m.member === 'RemoveMatch').length, 1);
+  });
+});
+
+test.serial('signals are believed only from their sender as it is now; signals addressed to us are dropped', async (t) => {
+  await withBus(async (fake, bus) => {
+    const got: string[] = [];
+    const NAME = 'org.example.Service';
+    await bus.subscribe({ sender: PEER_NAME, path: '/a', member: 'Unique' }, (msg) => got.push(`unique:${String(msg.body[0])}`));
+    await bus.subscribe({ sender: NAME, path: '/a', member: 'Known' }, (msg) => got.push(`known:${String(msg.body[0])}`));
+    const signal = (sender: string, member: string, value: string, destination?: string) =>
+      fake.send({ type: MESSAGE_TYPE_SIGNAL, sender, path: '/a', interface: 'org.example.Iface', member, signature: 's', body: [value], ...(destination === undefined ? {} : { destination }) });
+    const ownerChanged = (sender: string, from: string, to: string) =>
+      fake.send({ type: MESSAGE_TYPE_SIGNAL, sender, path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'NameOwnerChanged', signature: 'sss', body: [NAME, from, to] });
+    const roundTrip = () => bus.call({ ...call, destination: 'org.freedesktop.DBus' });
+    signal(PEER_NAME, 'Unique', '1');
+    signal(':1.5', 'Unique', 'spoofed');
+    signal(PEER_NAME, 'Unique', 'unicast', CLIENT_NAME);
+    signal(PEER_NAME, 'Known', '2'); // PEER_NAME owns NAME (GetNameOwner)
+    signal(':1.5', 'Known', 'spoofed');
+    ownerChanged(':1.5', PEER_NAME, ':1.5'); // not from the bus driver: not believed
+    signal(':1.5', 'Known', 'spoofed again');
+    ownerChanged('org.freedesktop.DBus', PEER_NAME, ':1.100');
+    signal(PEER_NAME, 'Known', 'old owner');
+    signal(':1.100', 'Known', '3');
+    ownerChanged('org.freedesktop.DBus', ':1.100', '');
+    signal(':1.100', 'Known', 'gone');
+    await roundTrip();
+    t.deepEqual(got, ['unique:1', 'known:2', 'known:3']);
+  });
 });

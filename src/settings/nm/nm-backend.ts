@@ -12,7 +12,7 @@ import { CHECKPOINT_DELETE_NEW_CONNECTIONS, NmClient } from './nm-client';
 import { hostInterfaces, nmDevices, type NmDevice } from './nm-devices';
 import { translateNmError } from './nm-errors';
 import { configuredInterface } from './nm-interface-config';
-import { NM_PATH, NmObjectCache } from './nm-object-cache';
+import { NM_BUS_NAME, NM_PATH, NmObjectCache } from './nm-object-cache';
 import { connectionUuid, getSetting, ourTag, type NmSettings } from './nm-settings';
 import { dhcpProfile, ipv6AddressesWillChange, shareProfiles } from './nm-translate';
 
@@ -43,12 +43,18 @@ export class NmBackend implements SettingsBackend {
     const cache = new NmObjectCache(bus);
     const backend = new NmBackend(cache, new NmClient(bus), log);
     cache.onChange((path) => backend.onObjectChange(path));
-    backend.unsubscribers.push(await bus.subscribe(
-      { sender: 'org.freedesktop.NetworkManager', pathNamespace: `${NM_PATH}/Settings`, interface: SETTINGS_CONNECTION, member: 'Updated' },
-      (msg) => backend.refreshProfile(msg.path),
-    ));
-    await cache.start();
-    await backend.loadProfiles();
+    try {
+      backend.unsubscribers.push(await bus.subscribe(
+        { sender: NM_BUS_NAME, pathNamespace: `${NM_PATH}/Settings`, interface: SETTINGS_CONNECTION, member: 'Updated' },
+        (msg) => backend.refreshProfile(msg.path),
+      ));
+      await cache.start();
+      await backend.loadProfiles();
+    } catch (err) {
+      // A start that fails (NetworkManager left meanwhile) takes back its listeners and match rules.
+      await backend.close().catch((closeErr: unknown) => log.error(`after a failed start: ${errorMessage(closeErr)}`));
+      throw err;
+    }
     return backend;
   }
 

@@ -53,12 +53,12 @@ export class NmObjectCache extends NmObjects {
 
   /** Subscribes first, then loads, so no change falls between the two. */
   async start(): Promise<void> {
+    // Believed only from NetworkManager's owner now (BusConnection tracks it). Each subscription
+    // is kept as soon as it is made, so stop() after a failed start removes every one.
     const nm = { sender: NM_BUS_NAME };
-    this.unsubscribers.push(
-      await this.bus.subscribe({ ...nm, path: OBJECT_MANAGER_PATH, interface: 'org.freedesktop.DBus.ObjectManager', member: 'InterfacesAdded' }, (m) => this.onAdded(m)),
-      await this.bus.subscribe({ ...nm, path: OBJECT_MANAGER_PATH, interface: 'org.freedesktop.DBus.ObjectManager', member: 'InterfacesRemoved' }, (m) => this.onRemoved(m)),
-      await this.bus.subscribe({ ...nm, pathNamespace: NM_PATH, interface: 'org.freedesktop.DBus.Properties', member: 'PropertiesChanged' }, (m) => this.onPropertiesChanged(m)),
-    );
+    this.unsubscribers.push(await this.bus.subscribe({ ...nm, path: OBJECT_MANAGER_PATH, interface: 'org.freedesktop.DBus.ObjectManager', member: 'InterfacesAdded' }, (m) => this.onAdded(m)));
+    this.unsubscribers.push(await this.bus.subscribe({ ...nm, path: OBJECT_MANAGER_PATH, interface: 'org.freedesktop.DBus.ObjectManager', member: 'InterfacesRemoved' }, (m) => this.onRemoved(m)));
+    this.unsubscribers.push(await this.bus.subscribe({ ...nm, pathNamespace: NM_PATH, interface: 'org.freedesktop.DBus.Properties', member: 'PropertiesChanged' }, (m) => this.onPropertiesChanged(m)));
     await this.reload();
   }
 
