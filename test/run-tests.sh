@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 bash test/lab/ensure-lab-packages.sh
 bash test/guest/build-guest.sh >/dev/null
 bash test/guest/ensure-libvirt.sh
+bash test/lab/ensure-libvirt-xml.sh
 bash test/ansible/ensure-ansible.sh
 [ -d node_modules ] || npm ci
 npx tsc -p .

@@ -1,5 +1,6 @@
 // The command table: each command lives in its own file; adding one is a line here.
 import type { CliCommand } from './command';
+import { LIBVIRT_COMMANDS } from './libvirt-commands';
 import { listCommand } from './list-command';
 import { shareCommand } from './share-command';
 import { unshareCommand } from './unshare-command';
@@ -8,4 +9,5 @@ export const COMMANDS: readonly CliCommand[] = [
   listCommand,
   shareCommand,
   unshareCommand,
+  ...LIBVIRT_COMMANDS,
 ];

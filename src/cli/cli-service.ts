@@ -46,12 +46,21 @@ export async function listInterfaces(bus: BusConnection): Promise<ListedInterfac
   }));
 }
 
-export async function serviceVersion(bus: BusConnection): Promise<string> {
+async function serviceProperty<T>(bus: BusConnection, name: string, codec: t.Codec<T>): Promise<T> {
   const [value] = await bus.call({
     destination: BUS_NAME, path: OBJECT_PATH, interface: 'org.freedesktop.DBus.Properties', member: 'Get',
-    signature: 'ss', body: [INTERFACE_NAME, 'Version'], timeoutMs: 30_000,
+    signature: 'ss', body: [INTERFACE_NAME, name], timeoutMs: 30_000,
   });
-  return t.fromVariant(t.string, t.variant.decode(value), 'Version');
+  return t.fromVariant(codec, t.variant.decode(value), name);
+}
+
+export function serviceVersion(bus: BusConnection): Promise<string> {
+  return serviceProperty(bus, 'Version', t.string);
+}
+
+/** The Shared property: every shared NIC → its bridge. */
+export function sharedInterfaces(bus: BusConnection): Promise<Map<string, string>> {
+  return serviceProperty(bus, 'Shared', t.dict(t.string));
 }
 
 /** What a user can do about an error the bus itself (not the service) answered. */

@@ -13,6 +13,7 @@ import { loadCases, translateCase } from '../fixtures/libvirt/libvirt-golden';
 import { loadCases as loadNmCases } from '../fixtures/nm/nm-golden';
 import { settingsFromJson } from '../fixtures/nm/nm-json';
 import { configuredInterfaceDefinition } from '../../src/bridge/libvirt-interface-view';
+import { ifaceBridgeDefinition } from '../../src/cli/libvirt-commands';
 
 for (const c of loadCases()) {
   test(`golden: ${c.name} (regenerate: node dist/test/fixtures/libvirt/regenerate.js)`, (t) => {
@@ -103,10 +104,12 @@ test('what the schema allows parses: every element of a full definition', (t) =>
   t.like(def.bridge?.ports[1], { type: 'bond', bond: { mode: '802.3ad', miimon: { freq: 100, carrier: 'netif' } } });
 });
 
+const NIC_INACTIVE_XML = readFileSync(loadCases().find((c) => c.name === 'configured-nic-dhcp')?.expectedPath ?? '', 'utf8');
+
 const NIC: DefinedNic = {
   iface: { name: 'eth0', type: 'ethernet', mac: '52:54:00:12:34:56', carrier: true, addresses: [], sharedThrough: undefined, controller: undefined, managed: true },
   mtu: 1500,
-  configured: parseInterfaceXml(readFileSync(loadCases().find((c) => c.name === 'configured-nic-dhcp')?.expectedPath ?? '', 'utf8')),
+  configured: parseInterfaceXml(NIC_INACTIVE_XML),
 };
 
 function notSupported(t: import('ava').ExecutionContext, xml: string, message: RegExp): void {
@@ -187,4 +190,18 @@ test('ifcfg files: a shared bridge and its port, as netcf read them', (t) => {
 </interface>
 `);
   t.is(ifcfgConfiguredInterface('eth0', files, () => undefined)?.ipv4, undefined);
+});
+
+test('iface-bridge builds what virsh iface-bridge builds: the NIC renamed to the bridge, its MAC, bond or VLAN moved to the port', (t) => {
+  const nicXml = NIC_INACTIVE_XML;
+  const noStp = ifaceBridgeDefinition(nicXml, 'br0', { stp: false });
+  t.is(formatInterfaceXml(parseInterfaceXml(noStp)), formatInterfaceXml(parseInterfaceXml(IFACE_BRIDGE_NO_STP)));
+  t.deepEqual(definedShare(parseInterfaceXml(noStp), NIC), { nic: 'eth0', bridge: 'br0', stp: false, forwardDelay: 0 });
+  // virsh's default is STP on; its --delay goes into the XML only with STP.
+  t.like(parseInterfaceXml(ifaceBridgeDefinition(nicXml, 'br0', { stp: true, delay: 4 })).bridge, { stp: true, delay: 4 });
+  t.is(parseInterfaceXml(ifaceBridgeDefinition(nicXml, 'br0', { stp: false, delay: 4 })).bridge?.delay, undefined);
+  const vlan = parseInterfaceXml(ifaceBridgeDefinition("<interface type='vlan' name='eth0.7'><start mode='onboot'/><mtu size='1400'/><vlan tag='7'><interface name='eth0'/></vlan></interface>", 'br7', { stp: false }));
+  t.like(vlan, { type: 'bridge', name: 'br7', start: 'onboot', mtu: 1400 });
+  t.deepEqual(vlan.bridge?.ports, [{ type: 'vlan', name: 'eth0.7', vlan: { tag: 7, device: 'eth0' } }]);
+  t.throws(() => ifaceBridgeDefinition("<interface type='bridge' name='br0'><bridge/></interface>", 'br1', { stp: false }), { message: /already a bridge/ });
 });

@@ -18,6 +18,9 @@ import { dhcpProfile, ipv6AddressesWillChange, shareProfiles } from './nm-transl
 
 const SETTINGS_CONNECTION = 'org.freedesktop.NetworkManager.Settings.Connection';
 const ACTIVE_CONNECTION = 'org.freedesktop.NetworkManager.Connection.Active';
+// NMSettingsConnectionFlags.
+const SETTINGS_FLAG_NM_GENERATED = 0x2;
+const SETTINGS_FLAG_EXTERNAL = 0x8;
 
 // NetworkManager hashes the interface name into stable-privacy addresses (RFC 7217), and offers no
 // way to keep the old name's: say so rather than surprise the user.
@@ -83,14 +86,18 @@ export class NmBackend implements SettingsBackend {
   }
 
   async configuration(name: string): Promise<ConfiguredInterface | undefined> {
+    // What NetworkManager made up for a device someone else configured (a guest's veth on the
+    // bridge, say) is its view of the live state, not configuration.
+    const configured = (path: string) => ((this.cache.property(path, SETTINGS_CONNECTION, 'Flags', t.uint32) ?? 0) & (SETTINGS_FLAG_NM_GENERATED | SETTINGS_FLAG_EXTERNAL)) === 0;
     const devices = nmDevices(this.cache);
     const activeOn = new Map<string, NmSettings>();
     for (const device of devices) {
       const active = this.activeProfile(device);
-      if (active !== undefined) activeOn.set(device.name, active.settings);
+      if (active !== undefined && configured(active.path)) activeOn.set(device.name, active.settings);
     }
     const macs = new Map(devices.map((d) => [d.name, d.mac]));
-    return configuredInterface(name, { all: [...this.profiles.values()], activeOn, macOf: (n) => macs.get(n) || undefined });
+    const all = [...this.profiles].filter(([path]) => configured(path)).map(([, settings]) => settings);
+    return configuredInterface(name, { all, activeOn, macOf: (n) => macs.get(n) || undefined });
   }
 
   async checkShare(plan: SharePlan): Promise<{ readonly ipv4Dhcp: boolean }> {
