@@ -1,6 +1,7 @@
 // Composition root of the daemon: wires the bus, the backends and the exported object together.
 // No logic of its own beyond start-up, readiness and exit.
 import { BusConnection } from './bus/bus-connection';
+import { FirewallKeeper } from './bridge/firewall-keeper';
 import { Sharing } from './bridge/sharing';
 import { parseArgs } from 'node:util';
 import { errorMessage, journalLog, LOG_LEVELS, type LogLevel } from './bridge/log';
@@ -10,6 +11,7 @@ import { PolkitAuthority } from './dbus/polkit-authority';
 import { sharedInterfaceImplementation } from './dbus/shared-interface-service';
 import { BUS_NAME, sharedInterfaceSpec } from './dbus/shared-interface-spec';
 import { BackendSelector } from './settings/backend-selector';
+import { FirewallTools } from './settings/firewall/firewall-tools';
 import { DEFAULT_IFCFG_CONFIG, ifcfgFallback, recoverIfcfgChanges } from './settings/ifcfg/ifcfg-backend';
 import { KernelObserver } from './settings/kernel-observer';
 import { VERSION } from './version';
@@ -90,7 +92,10 @@ export async function main(argv: readonly string[]): Promise<void> {
   const selector = new BackendSelector(bus, log, ifcfgFallback(ifcfg, log));
   await selector.start();
   const observer = new KernelObserver();
-  const sharing = new Sharing(() => selector.current, observer, log);
+  const firewall = new FirewallKeeper(new FirewallTools(), log);
+  // The first reading, so the first listing has the firewall's notes.
+  firewall.refreshIfStale();
+  const sharing = new Sharing(() => selector.current, observer, log, firewall);
   const libvirt = new LibvirtInterfaces(sharing, () => selector.current, observer);
   const dispatcher = new Dispatcher(bus, sharedInterfaceSpec, sharedInterfaceImplementation(sharing, libvirt, VERSION), new PolkitAuthority(bus), log);
   dispatcher.export();

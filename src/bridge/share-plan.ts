@@ -16,6 +16,7 @@ export interface SharePlan {
   readonly forwardDelay: number;
   readonly rollbackTimeout: number;
   readonly persist: boolean;
+  readonly firewall: boolean;
 }
 
 export interface UnsharePlan {
@@ -60,6 +61,7 @@ export function planShare(snapshot: HostSnapshot, nic: string, options: ShareOpt
   return {
     nic, nicMac: iface.mac, nicType: iface.type, bridge,
     stp: options.stp, forwardDelay, rollbackTimeout: options.rollbackTimeout, persist: options.persist,
+    firewall: options.firewall,
   };
 }
 

@@ -11,6 +11,8 @@ export interface ShareOptions {
   readonly rollbackTimeout: number;
   /** False: the profiles live in memory only and vanish when NetworkManager restarts. */
   readonly persist: boolean;
+  /** True: add firewall rules accepting traffic within the bridge where the firewall would drop it. */
+  readonly firewall: boolean;
 }
 
 export interface UnshareOptions {
@@ -28,6 +30,7 @@ export const DEFAULT_SHARE_OPTIONS: ShareOptions = {
   forwardDelay: 0,
   rollbackTimeout: DEFAULT_ROLLBACK_TIMEOUT_SECONDS,
   persist: true,
+  firewall: true,
 };
 
 export const DEFAULT_UNSHARE_OPTIONS: UnshareOptions = {

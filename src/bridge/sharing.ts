@@ -3,11 +3,12 @@
 // and application (which the adapter runs only after authorization). Application follows
 // nmstate: read the state before, open a transaction (an NM checkpoint), apply, verify against
 // the kernel's real state, and commit, or roll back and say why.
+import type { FirewallKeeper } from './firewall-keeper';
 import { type Log, errorMessage } from './log';
 import { shareability, type HostInterface, type Shareability } from './host-network';
 import { validateInterfaceName } from './interface-name';
 import { ShareError } from './share-error';
-import { planShare, planUnshare, type SharePlan, type UnsharePlan } from './share-plan';
+import { defaultBridgeName, planShare, planUnshare, type SharePlan, type UnsharePlan } from './share-plan';
 import type { ShareOptions, UnshareOptions } from './share-request';
 import type { SettingsBackend, Transaction } from './settings-backend';
 import {
@@ -39,6 +40,8 @@ export class Sharing {
     private readonly currentBackend: () => SettingsBackend | undefined,
     private readonly observer: HostObserver,
     private readonly log: Log,
+    /** Lets a bridge's traffic through the host's firewall; undefined: the firewall is left alone. */
+    private readonly firewall?: FirewallKeeper,
   ) {}
 
   backendName(): string {
@@ -48,7 +51,16 @@ export class Sharing {
   list(): InterfaceListing[] {
     const backend = this.currentBackend();
     if (backend === undefined) return [];
-    return backend.snapshot().interfaces.map((iface) => ({ iface, shareability: shareability(iface, backend.name) }));
+    const { interfaces } = backend.snapshot();
+    const taken = new Set(interfaces.map((i) => i.name));
+    return interfaces.map((iface) => {
+      const verdict = shareability(iface, backend.name);
+      // The bridge it is shared through, or the one Share would make by default.
+      const bridge = iface.sharedThrough ?? (verdict.shareable ? defaultBridgeName(iface.name, taken) : undefined);
+      const note = bridge === undefined ? undefined : this.firewall?.note(bridge);
+      const listed = note === undefined ? iface : { ...iface, shareNotes: [...(iface.shareNotes ?? []), note] };
+      return { iface: listed, shareability: verdict };
+    });
   }
 
   shared(): ReadonlyMap<string, string> {
@@ -90,13 +102,19 @@ export class Sharing {
   private async share(backend: SettingsBackend, plan: SharePlan, ipv4Dhcp: boolean): Promise<string> {
     const identity = this.observer.observe().then((before) => this.expectIdentity(before, plan.nic, plan.bridge, ipv4Dhcp));
     this.log.info(`sharing ${plan.nic} through ${plan.bridge} (${backend.name})`);
+    // The rules go in before the bridge exists (iptables and nft match names, not devices), so a
+    // guest's first DHCP request already passes; a change that fails takes them out again.
+    if (plan.firewall) await this.allowThroughFirewall(plan.bridge);
     await this.transaction(backend, [plan.nic], plan.rollbackTimeout, `share ${plan.nic}`,
       () => backend.applyShare(plan),
       (after, answering, expected) => [
         ...bridgeProblems(after, plan.nic, plan.bridge, plan.nicMac, plan.stp),
         ...identityProblems(expected, after, answering),
       ],
-      identity);
+      identity).catch(async (err: unknown) => {
+      await this.forgetFirewallRules(plan.bridge);
+      throw err;
+    });
     this.log.info(`${plan.nic} is shared through ${plan.bridge}`);
     return plan.bridge;
   }
@@ -109,7 +127,30 @@ export class Sharing {
       (after, answering, expected) => [...unsharedProblems(after, plan.nic, plan.bridge), ...identityProblems(expected, after, answering)],
       identity);
     await backend.finishUnshare(plan);
+    await this.forgetFirewallRules(plan.bridge);
     this.log.info(`${plan.nic} is no longer shared`);
+  }
+
+  private async allowThroughFirewall(bridge: string): Promise<void> {
+    if (this.firewall === undefined) return;
+    try {
+      const added = await this.firewall.allow(bridge);
+      if (added.length > 0) this.log.info(`firewall: accepting traffic within ${bridge} in ${added.join(', ')}`);
+    } catch (err) {
+      await this.forgetFirewallRules(bridge);
+      throw new ShareError('Failed', `could not add firewall rules for ${bridge}: ${errorMessage(err)}`, "share with the option 'firewall' false to leave the firewall alone");
+    }
+  }
+
+  /** Our rules for a bridge that is gone (or never came): a failure to remove them is logged, not the caller's. */
+  private async forgetFirewallRules(bridge: string): Promise<void> {
+    if (this.firewall === undefined) return;
+    try {
+      const removed = await this.firewall.forget(bridge);
+      if (removed > 0) this.log.info(`firewall: removed ${removed} rule(s) of ours for ${bridge}`);
+    } catch (err) {
+      this.log.error(`firewall: could not remove our rules for ${bridge}: ${errorMessage(err)}`);
+    }
   }
 
   /** Gateways that answer now must answer after the move, through the new device. */

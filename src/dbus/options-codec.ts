@@ -16,6 +16,7 @@ const shareFields: Fields<ShareOptions> = {
   forwardDelay: ['forward-delay', t.uint32],
   rollbackTimeout: ['rollback-timeout', t.uint32],
   persist: ['persist', t.boolean],
+  firewall: ['firewall', t.boolean],
 };
 
 const defineFields: Fields<DefineOptions> = {

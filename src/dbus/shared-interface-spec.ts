@@ -43,14 +43,14 @@ export const sharedInterfaceSpec = {
       in: [],
       out: [
         arg('interfaces', t.array(t.struct<[string, string, Map<string, t.Variant>]>(t.string, t.string, t.vardict)),
-          'One entry per interface: its name; the bridge it is shared through, or "" if none; details: type (s: ethernet, bond, team, vlan, wifi, bridge, loopback, tun, other), mac (s), carrier (b), shareable (b), reason (s, why it is not shareable, "" if it is), addresses (as, CIDR), notes (as, what sharing would change that a user may not expect, e.g. IPv6 addresses that depend on the interface name).'),
+          'One entry per interface: its name; the bridge it is shared through, or "" if none; details: type (s: ethernet, bond, team, vlan, wifi, bridge, loopback, tun, other), mac (s), carrier (b), shareable (b), reason (s, why it is not shareable, "" if it is), addresses (as, CIDR), notes (as, what sharing would change that a user may not expect, e.g. IPv6 addresses that depend on the interface name, or a firewall that would drop the guests\' traffic across the bridge).'),
       ],
     }),
     Share: mutatingMethod(POLKIT_ACTIONS.shareInterface, {
       doc: 'Shares the interface: creates a bridge owned by the backend with the interface as its port and moves the host\'s IP configuration onto the bridge, under a checkpoint that is rolled back if the result cannot be verified. Returns the bridge\'s name; guests attach to it (libvirt: <interface type=\'bridge\'><source bridge=\'NAME\'/>).',
       in: [
         arg('interface', t.string, 'The network interface to share, e.g. "eth0".'),
-        arg('options', t.vardict, 'bridge (s): the bridge\'s name, default derived from the interface; stp (b): spanning tree, default false; forward-delay (u): seconds, default 0; rollback-timeout (u): seconds before an unverified change is rolled back, default 60; persist (b): false keeps the profiles in memory only, default true.'),
+        arg('options', t.vardict, 'bridge (s): the bridge\'s name, default derived from the interface; stp (b): spanning tree, default false; forward-delay (u): seconds, default 0; rollback-timeout (u): seconds before an unverified change is rolled back, default 60; persist (b): false keeps the profiles in memory only, default true; firewall (b): add rules accepting traffic within the bridge where iptables or nftables would drop it (bridge-nf-call-iptables on), each commented "shared-interface bridge NAME" and removed by Unshare; false leaves the firewall alone, default true.'),
       ],
       out: [arg('bridge', t.string, 'The name of the bridge the interface is now shared through.')],
     }),

@@ -13,8 +13,8 @@ test('no options: the domain defaults (STP off, no forward delay, persistent)', 
 test('every known option is decoded', (t) => {
   t.deepEqual(decodeShareOptions(opts({
     bridge: makeVariant('s', 'br9'), stp: makeVariant('b', true), 'forward-delay': makeVariant('u', 4),
-    'rollback-timeout': makeVariant('u', 30), persist: makeVariant('b', false),
-  })), { bridge: 'br9', stp: true, forwardDelay: 4, rollbackTimeout: 30, persist: false });
+    'rollback-timeout': makeVariant('u', 30), persist: makeVariant('b', false), firewall: makeVariant('b', false),
+  })), { bridge: 'br9', stp: true, forwardDelay: 4, rollbackTimeout: 30, persist: false, firewall: false });
   t.deepEqual(decodeUnshareOptions(opts({ force: makeVariant('b', true) })), { force: true, rollbackTimeout: 60 });
 });
 

@@ -1,0 +1,80 @@
+// Keeps a shared bridge's traffic out of the firewall's way: reads the firewall through its
+// component, lets a bridge through (rulesToAdd) or takes our rules away (ourRules), and keeps the
+// last reading for ListInterfaces' notes. Reading runs a handful of processes, so a listing
+// never waits for one: it uses the last reading and, when that is older than REFRESH_MS, starts
+// one new reading in the background (at most one at a time, whoever and however often asks).
+// Every change of ours (Share, Unshare) reads afresh, so our own rules show up at once.
+import { type FirewallFacts, type FirewallHost, firewallNote, ourRules, rulesToAdd } from './firewall';
+import { type Log, errorMessage } from './log';
+
+export const FIREWALL_REFRESH_MS = 10_000;
+
+export class FirewallKeeper {
+  private facts: FirewallFacts | undefined;
+  private readAt = 0;
+  private reading: Promise<FirewallFacts> | undefined;
+
+  constructor(
+    private readonly host: FirewallHost,
+    private readonly log: Log,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The note on interface whose (future) bridge is `bridge`, from the last reading; refreshes it when stale. */
+  note(bridge: string): string | undefined {
+    this.refreshIfStale();
+    return this.facts === undefined ? undefined : firewallNote(this.facts, bridge);
+  }
+
+  refreshIfStale(): void {
+    if (this.reading !== undefined || this.now() - this.readAt < FIREWALL_REFRESH_MS) return;
+    this.refresh();
+  }
+
+  /** Adds the rules `bridge` needs now; says what it added (for the log). */
+  async allow(bridge: string): Promise<string[]> {
+    const added: string[] = [];
+    try {
+      for (const rule of rulesToAdd(await this.read(), bridge)) {
+        await this.host.insert(rule);
+        added.push(`${rule.tool} ${rule.table} ${rule.chain}${rule.ipFamily === 'both' ? '' : ` (IPv${rule.ipFamily})`}`);
+      }
+    } finally {
+      // Even after a failed insert: the next listing must see what did go in.
+      if (added.length > 0) this.refresh();
+    }
+    return added;
+  }
+
+  /** Removes every rule of ours for `bridge`, and nothing else; says how many. */
+  async forget(bridge: string): Promise<number> {
+    const ours = ourRules(await this.read(), bridge);
+    try {
+      for (const rule of ours) await this.host.remove(rule);
+    } finally {
+      if (ours.length > 0) this.refresh();
+    }
+    return ours.length;
+  }
+
+  private refresh(): void {
+    this.read().catch((err: unknown) => this.log.error(`reading the firewall failed: ${errorMessage(err)}`));
+  }
+
+  private read(): Promise<FirewallFacts> {
+    // One reading at a time: a change waits for the one in flight, then reads its own.
+    // A failed reading counts too: a broken tool is not retried for every listing.
+    const previous = this.reading ?? Promise.resolve(undefined);
+    const reading = previous.catch(() => undefined).then(() => {
+      this.readAt = this.now();
+      return this.host.read();
+    }).then((facts) => {
+      this.facts = facts;
+      return facts;
+    }).finally(() => {
+      if (this.reading === reading) this.reading = undefined;
+    });
+    this.reading = reading;
+    return reading;
+  }
+}
