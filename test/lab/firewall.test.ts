@@ -1,0 +1,140 @@
+// Guests behind a firewall: with bridge-nf-call-iptables on (the default wherever br_netfilter is
+// loaded), a FORWARD path that drops eats a guest's DHCP. In the lab's own network namespace only
+// (its iptables, nftables and sysctls; the host's are never touched): the firewall is detected
+// and noted, Share lets the bridge's traffic through where that firewall expects it, Unshare
+// takes exactly our rules away. One lab for the checks in turn; the firewall is reset between them.
+import test from 'ava';
+import { makeVariant } from '../../src/bus/bus-value';
+import { Lab, waitFor } from './lab';
+import { addGuestNamespace, guestDhcp, removeGuestNamespace } from './lab-guests';
+import { ServiceClient } from './service-client';
+
+let lab: Lab;
+let client: ServiceClient;
+let closeBus: () => void = () => undefined;
+
+test.before(async () => {
+  lab = await Lab.start();
+  const bus = await lab.connect();
+  closeBus = () => bus.close();
+  await lab.startDaemon();
+  client = new ServiceClient(bus);
+  const call = await lab.sh('cat /proc/sys/net/bridge/bridge-nf-call-iptables /proc/sys/net/bridge/bridge-nf-call-ip6tables');
+  if (call.trim() !== '1\n1') throw new Error(`bridge-nf-call-iptables/-ip6tables are not 1 in the lab: ${call}`);
+});
+
+test.after.always(async () => {
+  closeBus();
+  await lab?.stop();
+});
+
+/** Everything a firewall in the lab holds: iptables' (both backends) and nftables' rules. */
+async function rules(): Promise<string> {
+  return lab.sh('iptables-nft-save -t filter; ip6tables-nft-save -t filter; iptables-legacy-save -t filter 2>/dev/null || true; nft list ruleset');
+}
+
+async function resetFirewall(): Promise<void> {
+  await lab.sh(`
+    for t in iptables-nft ip6tables-nft; do $t -P FORWARD ACCEPT; $t -F; $t -X; done
+    nft flush ruleset
+  `);
+}
+
+/** Each check starts unshared, with no firewall rules at all, whatever the one before left. */
+async function cleanSlate(): Promise<void> {
+  if ((await client.shared()).has('eth0')) await client.unshare('eth0', { force: makeVariant('b', true) });
+  await resetFirewall();
+}
+
+async function note(): Promise<string | undefined> {
+  return (await client.listInterfaces()).find((i) => i.name === 'eth0')?.notes.find((n) => /firewall/.test(n));
+}
+
+/** The listing is served from the last reading of the firewall: wait for one that says this. */
+function noted(pattern: RegExp): Promise<string> {
+  return waitFor(`a firewall note on eth0 matching ${pattern}`, async () => {
+    const text = await note();
+    return text !== undefined && pattern.test(text) ? text : undefined;
+  }, 30_000);
+}
+
+/** A guest on the bridge: its lease from the LAN's DHCP server and the router's answer. */
+async function guestReachesLan(name: string, mac: string): Promise<string> {
+  const guest = await addGuestNamespace(lab, name, 'br-eth0', mac);
+  try {
+    const leased = await guestDhcp(lab, guest);
+    await lab.exec(['ip', 'netns', 'exec', name, 'ping', '-c', '1', '-W', '3', '192.0.2.1']);
+    return leased;
+  } finally {
+    await removeGuestNamespace(lab, guest);
+  }
+}
+
+const force = { force: makeVariant('b', true) };
+
+test.serial('iptables FORWARD policy DROP: noted; firewall=false leaves guests cut off; by default they get their lease; Unshare removes exactly our rules', async (t) => {
+  await cleanSlate();
+  await lab.sh(`
+    iptables -P FORWARD DROP
+    ip6tables -P FORWARD DROP
+    iptables -A FORWARD -i br-eth0 -o br-eth0 -p udp --dport 9 -m comment --comment "added by hand" -j ACCEPT
+  `);
+  await noted(/drop guests' traffic across bridge br-eth0.*iptables-nft: policy DROP of FORWARD \(IPv4\).*\(IPv6\)/);
+  t.pass();
+
+  // firewall=false: the firewall is left alone, the guest gets nothing, the note stays.
+  await client.share('eth0', { firewall: makeVariant('b', false) });
+  t.notRegex(await rules(), /shared-interface/);
+  await t.throwsAsync(guestReachesLan('guest0', '02:00:00:00:00:10'), { message: /no lease, failing/ });
+  await noted(/across bridge br-eth0/);
+  await client.unshare('eth0', force);
+
+  // By default: rules in FORWARD for IPv4 and IPv6, the guest is on the LAN, the note is gone.
+  await client.share('eth0');
+  const added = await rules();
+  t.regex(added, /-A FORWARD -i br-eth0 -o br-eth0 -m comment --comment "shared-interface bridge br-eth0" -j ACCEPT[\s\S]*ip6tables-nft-save[\s\S]*-A FORWARD -i br-eth0 -o br-eth0 -m comment --comment "shared-interface bridge br-eth0" -j ACCEPT/);
+  t.regex(await guestReachesLan('guest1', '02:00:00:00:00:11'), /^192\.0\.2\.1\d\d$/);
+  await waitFor('the note to go', async () => ((await note()) === undefined ? true : undefined), 30_000);
+
+  await client.unshare('eth0', force);
+  const after = await rules();
+  t.notRegex(after, /shared-interface/);
+  t.regex(after, /--comment "added by hand"/);
+  t.regex(after, /:FORWARD DROP/);
+});
+
+test.serial('a Docker-like DOCKER-USER chain: our rules go there, not into FORWARD', async (t) => {
+  await cleanSlate();
+  await lab.sh(`
+    iptables -N DOCKER-USER
+    iptables -A DOCKER-USER -j RETURN
+    iptables -A FORWARD -j DOCKER-USER
+    iptables -A FORWARD -i docker0 -o docker0 -j ACCEPT
+    iptables -P FORWARD DROP
+  `);
+  await noted(/iptables-nft: policy DROP of FORWARD \(IPv4\)/);
+  await client.share('eth0');
+  const added = await rules();
+  t.regex(added, /-A DOCKER-USER -i br-eth0 -o br-eth0 -m comment --comment "shared-interface bridge br-eth0" -j ACCEPT\n-A DOCKER-USER -j RETURN/);
+  t.notRegex(added, /-A FORWARD -i br-eth0/);
+  t.regex(await guestReachesLan('guest2', '02:00:00:00:00:12'), /^192\.0\.2\.1\d\d$/);
+  await client.unshare('eth0', force);
+  t.notRegex(await rules(), /shared-interface/);
+});
+
+test.serial('a plain nftables forward chain of policy drop: our rule goes into that chain', async (t) => {
+  await cleanSlate();
+  await lab.sh(`
+    nft add table inet filter
+    nft add chain inet filter forward '{ type filter hook forward priority 0; policy drop; }'
+    nft add rule inet filter forward ct state established,related accept comment '"added by hand"'
+  `);
+  await noted(/nftables inet filter: policy DROP of forward \(IPv4\).*\(IPv6\)/);
+  await client.share('eth0');
+  t.regex(await rules(), /chain forward \{[^}]*iifname "br-eth0" oifname "br-eth0" accept comment "shared-interface bridge br-eth0"/);
+  t.regex(await guestReachesLan('guest3', '02:00:00:00:00:13'), /^192\.0\.2\.1\d\d$/);
+  await client.unshare('eth0', force);
+  const after = await rules();
+  t.notRegex(after, /shared-interface/);
+  t.regex(after, /ct state established,related accept comment "added by hand"/);
+});
