@@ -58,7 +58,7 @@ export class FirewallKeeper {
   }
 
   private refresh(): void {
-    this.read().catch((err: unknown) => this.log.error(`reading the firewall failed: ${errorMessage(err)}`));
+    this.read().catch((err: unknown) => this.log.warn(`reading the firewall failed: ${errorMessage(err)}`));
   }
 
   private read(): Promise<FirewallFacts> {

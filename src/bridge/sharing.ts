@@ -149,7 +149,7 @@ export class Sharing {
       const removed = await this.firewall.forget(bridge);
       if (removed > 0) this.log.info(`firewall: removed ${removed} rule(s) of ours for ${bridge}`);
     } catch (err) {
-      this.log.error(`firewall: could not remove our rules for ${bridge}: ${errorMessage(err)}`);
+      this.log.warn(`firewall: could not remove our rules for ${bridge}: ${errorMessage(err)}`);
     }
   }
 

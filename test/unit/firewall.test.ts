@@ -129,7 +129,7 @@ test('the keeper reads the firewall at most once per interval for listings, and 
     remove: async () => undefined,
   };
   let now = 1_000_000;
-  const keeper = new FirewallKeeper(host, { info: () => undefined, error: () => undefined }, () => now);
+  const keeper = new FirewallKeeper(host, { info: () => undefined, error: () => undefined, warn: () => undefined, debug: () => undefined }, () => now);
   t.is(keeper.note('br0'), undefined, 'nothing read yet');
   for (let i = 0; i < 100; i++) keeper.note('br0');
   await new Promise((r) => setImmediate(r));
