@@ -25,6 +25,7 @@ async function run(invocation: Invocation): Promise<void> {
   const rollback = stringValue(values, 'rollback-timeout');
   if (rollback !== undefined) options['rollback-timeout'] = t.makeVariant('u', Number(rollback));
   if (flagValue(values, 'no-persist')) options['persist'] = t.makeVariant('b', false);
+  if (flagValue(values, 'no-firewall')) options['firewall'] = t.makeVariant('b', false);
   const bus = await invocation.bus();
   // Say beforehand what sharing will change that the user may not expect.
   const notes = (await listInterfaces(bus)).find((i) => i.name === iface)?.notes ?? [];
@@ -46,6 +47,7 @@ export const shareCommand: CliCommand = {
     'forward-delay': { type: 'string', valueName: 'SECONDS', help: `The bridge's forward delay, 0 to ${MAX_FORWARD_DELAY_SECONDS} (default 0).`, check: secondsBetween(0, MAX_FORWARD_DELAY_SECONDS) },
     'rollback-timeout': ROLLBACK_TIMEOUT_OPTION,
     'no-persist': { type: 'boolean', help: 'Keep the change in memory only: a reboot or a restart of NetworkManager undoes it.' },
+    'no-firewall': { type: 'boolean', help: 'Leave the firewall alone, even where it would drop the guests\' traffic across the bridge (default: add rules accepting it, see the notes).' },
   },
   run,
 };
