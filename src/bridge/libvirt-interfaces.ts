@@ -7,7 +7,7 @@ import {
 import { formatInterfaceXml, parseInterfaceXml, type LibvirtInterface } from './libvirt-interface-xml';
 import { validateInterfaceName } from './interface-name';
 import { ShareError } from './share-error';
-import type { ShareOptions } from './share-request';
+import { DEFAULT_SHARE_OPTIONS, type ShareOptions } from './share-request';
 import type { SettingsBackend } from './settings-backend';
 import type { ChangeStep, Sharing } from './sharing';
 import type { HostObserver } from './verify';
@@ -41,6 +41,8 @@ export class LibvirtInterfaces {
     const share = definedShare(def, { iface, mtu, configured });
     return this.sharing.prepareShare(share.nic, {
       bridge: share.bridge, stp: share.stp, forwardDelay: share.forwardDelay, rollbackTimeout: options.rollbackTimeout, persist: options.persist,
+      // A bridge defined this way carries guests too: let them through the firewall, as Share does.
+      firewall: DEFAULT_SHARE_OPTIONS.firewall,
     });
   }
 
