@@ -50,7 +50,8 @@ class SharedInterfaceError(Exception):
         msg = '%s: %s' % (self.name or 'unknown D-Bus error', self.message)
         if self.hint:
             msg += ' (hint: %s)' % self.hint
-        return dict(msg=msg, error_name=self.name, error_message=self.message, hint=self.hint)
+        failure = dict(msg=msg, error_name=self.name, error_message=self.message, hint=self.hint)
+        return dict((key, value) for key, value in failure.items() if value is not None)
 
 
 def split_hint(text):

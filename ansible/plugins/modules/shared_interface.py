@@ -170,6 +170,17 @@ from ansible_collections.fedoraproject.shared_interface.plugins.module_utils.sha
 
 STP_DEFAULT_FORWARD_DELAY = 15
 
+ARGUMENT_SPEC = dict(
+    name=dict(type='str', required=True, aliases=['interface']),
+    state=dict(type='str', default='shared', choices=['shared', 'unshared']),
+    bridge=dict(type='str'),
+    stp=dict(type='bool'),
+    forward_delay=dict(type='int'),
+    rollback_timeout=dict(type='int'),
+    force=dict(type='bool', default=False),
+    confirm_timeout=dict(type='int'),
+)
+
 
 def find(listing, name):
     for entry in listing:
@@ -266,19 +277,7 @@ def expected_after(module, listing, actions):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type='str', required=True, aliases=['interface']),
-            state=dict(type='str', default='shared', choices=['shared', 'unshared']),
-            bridge=dict(type='str'),
-            stp=dict(type='bool'),
-            forward_delay=dict(type='int'),
-            rollback_timeout=dict(type='int'),
-            force=dict(type='bool', default=False),
-            confirm_timeout=dict(type='int'),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
     if p['confirm_timeout'] is not None:
         module.fail_json(msg='confirm_timeout is not available yet: this version of shared-interface has no '

@@ -106,9 +106,11 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fedoraproject.shared_interface.plugins.module_utils.shared_interface_bus import (
     SharedInterfaceClient, SharedInterfaceError)
 
+ARGUMENT_SPEC = dict()
+
 
 def main():
-    module = AnsibleModule(argument_spec=dict(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     client = SharedInterfaceClient(module)
     try:
         result = dict(
