@@ -53,7 +53,7 @@ export function planShare(snapshot: HostSnapshot, nic: string, options: ShareOpt
   const taken = new Set(snapshot.interfaces.map((i) => i.name));
   let bridge: string;
   if (options.bridge !== undefined) {
-    if (taken.has(options.bridge)) throw new ShareError('InvalidArgs', `an interface or profile named ${options.bridge} already exists; choose another bridge name`);
+    if (taken.has(options.bridge)) throw new ShareError('InvalidArgs', `an interface or profile named ${options.bridge} already exists`, 'choose another bridge name');
     bridge = options.bridge;
   } else {
     bridge = defaultBridgeName(nic, taken);

@@ -126,7 +126,7 @@ export class IfcfgBackend implements SettingsBackend {
       }
       const { files } = await this.translate(plan);
       if (await readIfExists(this.path(files.bridgeFileName)) !== undefined) {
-        throw new ShareError('InvalidArgs', `${doing}: ${this.path(files.bridgeFileName)} already exists; choose another bridge name`);
+        throw new ShareError('InvalidArgs', `${doing}: ${this.path(files.bridgeFileName)} already exists`, 'choose another bridge name');
       }
       for (const kind of ['route', 'route6'] as const) {
         const routes = this.path(configFileName(kind, plan.nic));

@@ -105,7 +105,7 @@ export class NmBackend implements SettingsBackend {
     for (const settings of this.profiles.values()) {
       // A profile for that name, even an inactive one, would fight ours for the interface.
       if (getSetting(settings, 'connection', 'interface-name', t.string) === plan.bridge) {
-        throw new ShareError('InvalidArgs', `a NetworkManager profile for an interface named ${plan.bridge} already exists; choose another bridge name`);
+        throw new ShareError('InvalidArgs', `a NetworkManager profile for an interface named ${plan.bridge} already exists`, 'choose another bridge name');
       }
     }
     const bridge = shareProfiles(plan, this.activeProfile(device)?.settings).bridge;
