@@ -12,6 +12,8 @@ APPDIR ?= $(DATADIR)/shared-interface
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 DBUSDIR ?= $(DATADIR)/dbus-1
 POLKITACTIONDIR ?= $(DATADIR)/polkit-1/actions
+# The Cockpit page: cockpit-bridge finds packages in $(DATADIR)/cockpit/<name>/.
+COCKPITDIR ?= $(DATADIR)/cockpit/shared-interface
 # The Node.js the installed commands run with (Fedora's nodejs package installs /usr/bin/node).
 NODE ?= /usr/bin/node
 # The daemon's V8 flags come from bin/shared-interfaced's #! line, their one home (why: there).
@@ -24,21 +26,28 @@ DESTDIR ?=
 BUS_NAME = org.fedoraproject.SharedInterface
 UNIT = shared-interface.service
 SOURCES := $(shell find src -name '*.ts') tsconfig.json
+PAGE_SOURCES := $(shell find cockpit -name '*.ts' -o -name '*.css' -o -name '*.json' -o -name '*.html' -o -name '*.mjs')
+PAGE_FILES = index.html index.js index.css manifest.json
 # What `npm ci --omit=dev` installs, read from the lockfile (so installing needs no network).
 PRODUCTION_MODULES = $(shell node -e 'for (const [p, e] of Object.entries(require("./package-lock.json").packages)) if (p && !e.dev && !e.devOptional) console.log(p)')
 
 SUBSTITUTE = sed -e 's|@libexecdir@|$(LIBEXECDIR)|g' -e 's|@idle_timeout@|$(IDLE_TIMEOUT)|g'
 
 .PHONY: all install uninstall
-all: dist/src/main.js
+all: dist/src/main.js dist/cockpit-page/index.js
 
 dist/src/main.js: $(SOURCES)
 	$(TSC) -p .
 
+# Type-checked with the DOM's types, then bundled by esbuild (cockpit/build.mjs).
+dist/cockpit-page/index.js: $(PAGE_SOURCES)
+	$(TSC) -p cockpit
+	node cockpit/build.mjs
+
 install: all
 	install -d '$(DESTDIR)$(APPDIR)/bin' '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(LIBEXECDIR)' \
 	  '$(DESTDIR)$(POLKITACTIONDIR)' '$(DESTDIR)$(DBUSDIR)/system.d' '$(DESTDIR)$(DBUSDIR)/system-services' \
-	  '$(DESTDIR)$(DBUSDIR)/interfaces' '$(DESTDIR)$(SYSTEMDUNITDIR)'
+	  '$(DESTDIR)$(DBUSDIR)/interfaces' '$(DESTDIR)$(SYSTEMDUNITDIR)' '$(DESTDIR)$(COCKPITDIR)'
 	install -m 0644 package.json '$(DESTDIR)$(APPDIR)/package.json'
 	install -m 0755 bin/shared-interfaced bin/shared-interface '$(DESTDIR)$(APPDIR)/bin/'
 	cd dist && find src -name '*.js' | while read -r f; do install -D -m 0644 "$$f" '$(DESTDIR)$(APPDIR)/dist/'"$$f" || exit 1; done
@@ -56,9 +65,10 @@ install: all
 	$(SUBSTITUTE) dbus-services/$(BUS_NAME).service.in >'$(DESTDIR)$(DBUSDIR)/system-services/$(BUS_NAME).service'
 	$(SUBSTITUTE) dbus-services/$(UNIT).in >'$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)'
 	chmod 0644 '$(DESTDIR)$(DBUSDIR)/system-services/$(BUS_NAME).service' '$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)'
+	for f in $(PAGE_FILES); do install -m 0644 "dist/cockpit-page/$$f" '$(DESTDIR)$(COCKPITDIR)/' || exit 1; done
 
 uninstall:
-	rm -rf '$(DESTDIR)$(APPDIR)'
+	rm -rf '$(DESTDIR)$(APPDIR)' '$(DESTDIR)$(COCKPITDIR)'
 	rm -f '$(DESTDIR)$(LIBEXECDIR)/shared-interfaced' '$(DESTDIR)$(BINDIR)/shared-interface' \
 	  '$(DESTDIR)$(POLKITACTIONDIR)/$(BUS_NAME).policy' '$(DESTDIR)$(DBUSDIR)/system.d/$(BUS_NAME).conf' \
 	  '$(DESTDIR)$(DBUSDIR)/interfaces/$(BUS_NAME).xml' '$(DESTDIR)$(DBUSDIR)/system-services/$(BUS_NAME).service' \

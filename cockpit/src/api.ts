@@ -1,0 +1,163 @@
+// What the page knows of the service's D-Bus API, with no DOM and no Cockpit in it (so the unit
+// tests compile it with the daemon's tsconfig and check it against the spec): names, the typed
+// decoding of ListInterfaces' reply as cockpit.dbus hands it over (JSON, variants as {t, v}),
+// an error's title, message and hint, and what a guest needs to attach to a bridge.
+
+export const BUS_NAME = 'org.fedoraproject.SharedInterface';
+export const OBJECT_PATH = '/org/fedoraproject/SharedInterface';
+export const INTERFACE_NAME = 'org.fedoraproject.SharedInterface';
+export const ERROR_PREFIX = `${INTERFACE_NAME}.Error`;
+
+export interface ListedInterface {
+  readonly name: string;
+  /** The bridge it is shared through, '' when it is not shared. */
+  readonly bridge: string;
+  readonly type: string;
+  readonly mac: string;
+  readonly carrier: boolean;
+  readonly shareable: boolean;
+  /** Why it can't be shared; '' when it can. */
+  readonly reason: string;
+  readonly addresses: readonly string[];
+  readonly notes: readonly string[];
+}
+
+export class ReplyFormatError extends Error {}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A variant's value, when it has the expected D-Bus signature; the fallback when absent. */
+function variant<T>(details: Record<string, unknown>, key: string, signature: string, check: (v: unknown) => v is T, fallback: T): T {
+  const entry = details[key];
+  if (entry === undefined) return fallback;
+  if (!isRecord(entry) || entry['t'] !== signature || !check(entry['v'])) {
+    throw new ReplyFormatError(`ListInterfaces: detail '${key}' is not of type ${signature}`);
+  }
+  return entry['v'];
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isBoolean = (v: unknown): v is boolean => typeof v === 'boolean';
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every(isString);
+
+/** ListInterfaces' reply, `a(ssa{sv})`, as cockpit.dbus delivers it (the out-arguments' array). */
+export function decodeInterfaces(reply: unknown): ListedInterface[] {
+  if (!Array.isArray(reply) || !Array.isArray(reply[0])) throw new ReplyFormatError('ListInterfaces: the reply is not a(ssa{sv})');
+  return reply[0].map((entry: unknown) => {
+    if (!Array.isArray(entry) || !isString(entry[0]) || !isString(entry[1]) || !isRecord(entry[2])) {
+      throw new ReplyFormatError('ListInterfaces: an entry is not (ssa{sv})');
+    }
+    const details = entry[2];
+    return {
+      name: entry[0],
+      bridge: entry[1],
+      type: variant(details, 'type', 's', isString, ''),
+      mac: variant(details, 'mac', 's', isString, ''),
+      carrier: variant(details, 'carrier', 'b', isBoolean, false),
+      shareable: variant(details, 'shareable', 'b', isBoolean, false),
+      reason: variant(details, 'reason', 's', isString, ''),
+      addresses: variant(details, 'addresses', 'as', isStrings, []),
+      notes: variant(details, 'notes', 'as', isStrings, []),
+    };
+  });
+}
+
+/** The `Shared` property's value in a PropertiesChanged signal (a{ss}), or undefined if absent. */
+export function sharedFromPropertiesChanged(args: unknown): Record<string, string> | undefined {
+  if (!Array.isArray(args) || args[0] !== INTERFACE_NAME || !isRecord(args[1])) return undefined;
+  const shared = args[1]['Shared'];
+  if (!isRecord(shared) || shared['t'] !== 'a{ss}' || !isRecord(shared['v'])) return undefined;
+  const value = shared['v'];
+  return Object.values(value).every(isString) ? value as Record<string, string> : undefined;
+}
+
+/** A `Progress(s interface, s step, s message)` signal's arguments, when well-formed. */
+export interface ProgressStep {
+  readonly nic: string;
+  readonly step: string;
+  readonly message: string;
+}
+
+export function decodeProgress(args: unknown): ProgressStep | undefined {
+  if (!Array.isArray(args) || !isString(args[0]) || !isString(args[1]) || !isString(args[2])) return undefined;
+  return { nic: args[0], step: args[1], message: args[2] };
+}
+
+/** An error as a person reads it: what went wrong, the service's message, and its hint. */
+export interface ErrorView {
+  readonly title: string;
+  readonly message: string;
+  readonly hint: string;
+}
+
+const ERROR_TITLES: Readonly<Record<string, string>> = {
+  'org.freedesktop.DBus.Error.InvalidArgs': 'The settings are not valid',
+  [`${ERROR_PREFIX}.NoSuchInterface`]: 'The interface is gone',
+  [`${ERROR_PREFIX}.AlreadyShared`]: 'The interface is already shared',
+  [`${ERROR_PREFIX}.NotShared`]: 'The interface is not shared',
+  [`${ERROR_PREFIX}.NotShareable`]: 'The interface cannot be shared',
+  [`${ERROR_PREFIX}.Busy`]: 'The interface is busy',
+  [`${ERROR_PREFIX}.RolledBack`]: 'The change was undone',
+  [`${ERROR_PREFIX}.BackendUnavailable`]: 'The network configuration service is unavailable',
+  [`${ERROR_PREFIX}.NotSupported`]: 'Not supported here',
+  [`${ERROR_PREFIX}.Failed`]: 'The change failed',
+  'org.freedesktop.DBus.Error.AccessDenied': 'Not permitted',
+  'org.freedesktop.DBus.Error.InteractiveAuthorizationRequired': 'Not permitted',
+  'org.freedesktop.DBus.Error.ServiceUnknown': 'The shared-interface service is not available',
+  'org.freedesktop.DBus.Error.NameHasNoOwner': 'The shared-interface service is not available',
+  'org.freedesktop.DBus.Error.NoReply': 'The service did not answer',
+};
+
+const ERROR_HINTS: Readonly<Record<string, string>> = {
+  'org.freedesktop.DBus.Error.AccessDenied': 'Turn on administrative access, or ask an administrator.',
+  'org.freedesktop.DBus.Error.InteractiveAuthorizationRequired': 'Turn on administrative access, or ask an administrator.',
+  'org.freedesktop.DBus.Error.ServiceUnknown': 'Install the shared-interface package on this host.',
+};
+
+function sentence(s: string): string {
+  const t = s.trim();
+  if (t === '') return t;
+  return t[0]?.toUpperCase() + t.slice(1) + (/[.!?]$/.test(t) ? '' : '.');
+}
+
+/**
+ * The service's errors carry a message and, on a line of its own, "Hint: …". A name we don't
+ * know still gets a readable title; a raw D-Bus name is never all a user sees.
+ */
+export function describeError(name: string | undefined, message: string | undefined): ErrorView {
+  const lines = (message ?? '').split('\n');
+  const hintIndex = lines.findIndex((l) => l.startsWith('Hint: '));
+  const hint = hintIndex < 0 ? '' : lines.slice(hintIndex).join(' ').replace(/^Hint: /, '');
+  const text = (hintIndex < 0 ? lines : lines.slice(0, hintIndex)).join(' ').trim();
+  const title = (name !== undefined ? ERROR_TITLES[name] : undefined) ?? 'The request failed';
+  return {
+    title,
+    message: sentence(text === '' ? title : text),
+    hint: sentence(hint !== '' ? hint : (name !== undefined ? ERROR_HINTS[name] ?? '' : '')),
+  };
+}
+
+/** Every error name the page has a title for (a unit test checks it covers the spec's). */
+export const KNOWN_ERROR_NAMES: readonly string[] = Object.keys(ERROR_TITLES);
+
+/** Guests on a Busy error's message ("guests are still attached to br-eth0: vnet0, vnet1"). */
+export function attachedGuests(message: string): string[] {
+  const m = /guests are still attached to \S+: ([^\n]+)/.exec(message);
+  return m?.[1] === undefined ? [] : m[1].split(',').map((g) => g.trim()).filter((g) => g !== '');
+}
+
+/** The bridge name the service picks when none is given, where it is br-<nic> (15 bytes at most). */
+export function defaultBridgeName(nic: string, taken: ReadonlySet<string>): string {
+  const preferred = `br-${nic}`;
+  return new TextEncoder().encode(preferred).length <= 15 && !taken.has(preferred) ? preferred : '';
+}
+
+/** How a libvirt guest attaches to the bridge: the domain XML and virt-install's option. */
+export function guestSnippets(bridge: string): { readonly xml: string; readonly virtInstall: string } {
+  return {
+    xml: `<interface type='bridge'>\n  <source bridge='${bridge}'/>\n  <model type='virtio'/>\n</interface>`,
+    virtInstall: `virt-install --network bridge=${bridge}`,
+  };
+}

@@ -1,0 +1,17 @@
+// A failed call as the user sees it: a title, the service's message and its hint; a lost
+// connection as Cockpit words it. Never a raw D-Bus error name alone.
+import { describeError, type ErrorView } from './api';
+import { alert, h } from './dom';
+
+export function errorView(err: unknown): ErrorView {
+  const e = (typeof err === 'object' && err !== null ? err : { message: String(err) }) as cockpit.DBusError;
+  if (e.name === undefined && e.problem !== undefined) return { title: 'The connection to the host failed', message: cockpit.message(e), hint: '' };
+  return describeError(e.name, e.message);
+}
+
+export function errorAlert(err: unknown): HTMLElement {
+  const view = errorView(err);
+  return alert('danger', view.title,
+    h('p', { class: 'si-error-message' }, view.message),
+    view.hint === '' ? null : h('p', { class: 'si-error-hint' }, `Hint: ${view.hint}`));
+}

@@ -1,0 +1,127 @@
+// The page: the host's interfaces from ListInterfaces, kept current by signals (our Shared
+// property's PropertiesChanged, NetworkManager's devices), with Share and Unshare for a session
+// that may change the network.
+import type { ListedInterface, ProgressStep } from './api';
+import { alert, h, replaceChildren, spinner } from './dom';
+import { errorAlert } from './error-alert';
+import { guestSnippetsView } from './guest-snippets-view';
+import { interfaceTable } from './interface-table';
+import { SharedInterfaceService } from './service';
+import { openShareDialog, type RunningChange } from './share-dialog';
+import { openUnshareDialog } from './unshare-dialog';
+
+/** Signals come in bursts (a Share changes a dozen NM properties): one refresh per burst. */
+const COALESCE_MS = 150;
+
+class Page {
+  private interfaces: ListedInterface[] | undefined;
+  private listError: unknown;
+  private disconnected: string | undefined;
+  /** The last change's outcome, shown while the interface is still in that state. */
+  private notice: { readonly nic: string; readonly shared: boolean; readonly element: HTMLElement } | undefined;
+  private readonly busy = new Set<string>();
+  private readonly running = new Map<string, RunningChange>();
+  private refreshing = false;
+  private again = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly service: SharedInterfaceService;
+  private readonly permission = cockpit.permission({ admin: true });
+
+  constructor(private readonly root: HTMLElement) {
+    this.service = new SharedInterfaceService({
+      changed: () => this.scheduleRefresh(),
+      progress: (step) => this.progress(step),
+      disconnected: (message) => { this.disconnected = message; this.render(); },
+    });
+    this.permission.addEventListener('changed', () => this.render());
+  }
+
+  start(): void {
+    this.render();
+    void this.refresh();
+  }
+
+  /** Read-only until Cockpit says the session has administrative access. */
+  private get writable(): boolean {
+    return this.permission.allowed === true;
+  }
+
+  private scheduleRefresh(): void {
+    if (this.timer !== undefined) return;
+    this.timer = setTimeout(() => { this.timer = undefined; void this.refresh(); }, COALESCE_MS);
+  }
+
+  private async refresh(): Promise<void> {
+    if (this.refreshing) { this.again = true; return; }
+    this.refreshing = true;
+    try {
+      do {
+        this.again = false;
+        try {
+          this.interfaces = await this.service.list();
+          this.listError = undefined;
+        } catch (err) {
+          this.listError = err;
+        }
+      } while (this.again);
+    } finally {
+      this.refreshing = false;
+    }
+    this.render();
+  }
+
+  private progress(step: ProgressStep): void {
+    this.running.get(step.nic)?.progress(step);
+  }
+
+  private share(nic: ListedInterface): void {
+    const taken = new Set((this.interfaces ?? []).map((i) => i.name));
+    this.busy.add(nic.name);
+    this.notice = undefined;
+    this.render();
+    this.running.set(nic.name, openShareDialog(this.service, nic, taken, (bridge) => {
+      this.busy.delete(nic.name);
+      this.running.delete(nic.name);
+      if (bridge !== undefined) this.notice = { nic: nic.name, shared: true, element: alert('success', `${nic.name} is shared through ${bridge}`, 'Guests attached to the bridge are on the same network as the host.') };
+      void this.refresh();
+    }));
+  }
+
+  private unshare(nic: ListedInterface): void {
+    this.busy.add(nic.name);
+    this.notice = undefined;
+    this.render();
+    this.running.set(nic.name, openUnshareDialog(this.service, nic, (unshared) => {
+      this.busy.delete(nic.name);
+      this.running.delete(nic.name);
+      if (unshared) this.notice = { nic: nic.name, shared: false, element: alert('success', `${nic.name} is no longer shared`, `The bridge ${nic.bridge} is gone; ${nic.name} has its own configuration back.`) };
+      void this.refresh();
+    }));
+  }
+
+  private render(): void {
+    // Keep keyboard focus on the same control across a re-render.
+    const focused = document.activeElement instanceof HTMLElement && this.root.contains(document.activeElement) ? document.activeElement.getAttribute('aria-label') : null;
+    const list = this.interfaces;
+    const noticed = list?.find((nic) => nic.name === this.notice?.nic);
+    if (noticed !== undefined && (noticed.bridge !== '') !== this.notice?.shared) this.notice = undefined;
+    replaceChildren(this.root,
+      h('section', { class: 'pf-v6-c-page__main-section si-page' },
+        h('header', { class: 'si-header' },
+          h('h1', { class: 'pf-v6-c-title pf-m-2xl' }, 'Shared interfaces'),
+          h('p', { class: 'si-intro' }, 'Share a network interface with virtual machines: it becomes a port of a bridge that keeps the host\'s addresses, and guests attached to the bridge are on the same network as the host.')),
+        this.disconnected === undefined ? null : alert('danger', 'Disconnected from the host', this.disconnected),
+        this.permission.allowed === false ? alert('info', 'Read only', 'You can see the interfaces but not share them: this needs administrative access.') : null,
+        this.listError === undefined ? null : errorAlert(this.listError),
+        this.notice?.element ?? null,
+        h('div', { class: 'pf-v6-c-card si-table-card' },
+          list === undefined
+            ? h('div', { class: 'si-loading' }, spinner('Loading'), h('span', {}, 'Loading interfaces…'))
+            : interfaceTable(list, this.writable, this.busy, { share: (nic) => this.share(nic), unshare: (nic) => this.unshare(nic) })),
+        ...(list ?? []).filter((nic) => nic.bridge !== '').map((nic) => guestSnippetsView(nic.name, nic.bridge))));
+    if (focused !== null) this.root.querySelector<HTMLElement>(`[aria-label="${CSS.escape(focused)}"]`)?.focus();
+  }
+}
+
+const root = document.getElementById('app');
+if (root !== null) new Page(root).start();

@@ -1,0 +1,102 @@
+// Share: the bridge's name (its default shown), STP and forward delay under "Advanced", the
+// interface's notes and what will happen; then the steps while it runs, and the error with its
+// hint if it fails (the dialog stays open, so the user can fix a field and try again).
+import { defaultBridgeName, type ListedInterface, type ProgressStep } from './api';
+import { alert, button, h, replaceChildren, spinner } from './dom';
+import { errorAlert } from './error-alert';
+import { openModal } from './modal';
+import type { ShareOptions, SharedInterfaceService } from './service';
+
+export interface RunningChange {
+  /** A Progress signal for this change's interface. */
+  progress(step: ProgressStep): void;
+}
+
+function field(id: string, label: string, control: HTMLElement, helper?: string): HTMLElement {
+  return h('div', { class: 'pf-v6-c-form__group' },
+    h('div', { class: 'pf-v6-c-form__group-label' }, h('label', { class: 'pf-v6-c-form__label', for: id }, h('span', { class: 'pf-v6-c-form__label-text' }, label))),
+    h('div', { class: 'pf-v6-c-form__group-control' }, control,
+      helper === undefined ? null : h('div', { class: 'pf-v6-c-form__helper-text' }, h('div', { class: 'pf-v6-c-helper-text' },
+        h('div', { class: 'pf-v6-c-helper-text__item' }, h('span', { class: 'pf-v6-c-helper-text__item-text' }, helper))))));
+}
+
+function textInput(id: string, attributes: Record<string, string>): { wrapper: HTMLElement; input: HTMLInputElement } {
+  const input = h('input', { id, ...attributes });
+  return { wrapper: h('span', { class: 'pf-v6-c-form-control' }, input), input };
+}
+
+export function whatWillHappen(nic: string, bridge: string): string[] {
+  return [
+    `A bridge ${bridge} is created by NetworkManager, with ${nic}'s IP settings and MAC address; ${nic} becomes its port.`,
+    `The host keeps its addresses, now on ${bridge}; its network may pause for a moment.`,
+    'The result is checked; if it can\'t be verified, everything is put back as it was.',
+    `Guests attached to ${bridge} are then on the same network as the host.`,
+  ];
+}
+
+export function openShareDialog(service: SharedInterfaceService, nic: ListedInterface, taken: ReadonlySet<string>, done: (bridge: string | undefined) => void): RunningChange {
+  const suggested = defaultBridgeName(nic.name, taken);
+  const bridgeInput = textInput('si-bridge', { type: 'text', name: 'bridge', value: suggested, placeholder: suggested === '' ? 'chosen by the service' : suggested, maxlength: '15', autocomplete: 'off', spellcheck: 'false' });
+  const stp = h('input', { class: 'pf-v6-c-check__input', type: 'checkbox', id: 'si-stp', name: 'stp' });
+  const delay = textInput('si-forward-delay', { type: 'number', name: 'forward-delay', min: '0', max: '30', value: '0', inputmode: 'numeric' });
+  const status = h('div', { class: 'si-status', 'aria-live': 'polite' });
+  const steps = h('ol', { class: 'si-steps' });
+  let result: string | undefined;
+  const modal = openModal(`Share ${nic.name}`, () => done(result));
+
+  const form = h('form', { class: 'pf-v6-c-form', novalidate: true, id: 'si-share-form' },
+    field('si-bridge', 'Bridge name', bridgeInput.wrapper, `Default: ${suggested === '' ? 'a free name chosen by the service (br0, br1, …)' : suggested}. At most 15 characters.`),
+    h('details', { class: 'si-advanced' },
+      h('summary', {}, 'Advanced'),
+      h('div', { class: 'pf-v6-c-form__group' },
+        h('div', { class: 'pf-v6-c-form__group-control' },
+          h('div', { class: 'pf-v6-c-check' }, stp, h('label', { class: 'pf-v6-c-check__label', for: 'si-stp' }, 'Spanning tree protocol (STP)'),
+            h('span', { class: 'pf-v6-c-check__description' }, 'Off by default: a single host NIC needs no loop protection.')))),
+      field('si-forward-delay', 'Forward delay (seconds)', delay.wrapper, 'With STP off, 0 forwards at once; with STP on, 0 means the usual 15 s.')),
+    nic.notes.length === 0 ? null : alert('warning', 'Before you share', h('ul', { class: 'si-notes-list' }, ...nic.notes.map((n) => h('li', {}, n)))),
+    h('div', { class: 'si-what' }, h('h2', { class: 'si-subtitle' }, 'What will happen'),
+      h('ul', { class: 'si-what-list' }, ...whatWillHappen(nic.name, suggested === '' ? 'the bridge' : suggested).map((s) => h('li', {}, s)))),
+    status);
+  // A submit button of the form (Enter in a field submits too); the form's handler runs it.
+  const shareButton = h('button', { type: 'submit', form: 'si-share-form', class: 'pf-v6-c-button pf-m-primary' }, h('span', { class: 'pf-v6-c-button__text' }, 'Share'));
+  const cancelButton = button('Cancel', 'link', () => modal.close());
+  form.addEventListener('submit', (event) => { event.preventDefault(); void submit(); });
+  replaceChildren(modal.body, form);
+  replaceChildren(modal.footer, shareButton, cancelButton);
+  bridgeInput.input.focus();
+  bridgeInput.input.select();
+
+  function options(): ShareOptions {
+    const name = bridgeInput.input.value.trim();
+    const seconds = Number(delay.input.value || '0');
+    return {
+      ...(name !== '' && name !== suggested ? { bridge: name } : {}),
+      ...(stp.checked ? { stp: true } : {}),
+      ...(Number.isInteger(seconds) && seconds > 0 ? { forwardDelay: seconds } : {}),
+    };
+  }
+
+  async function submit(): Promise<void> {
+    const chosen = options();
+    modal.setBusy(true);
+    for (const control of [bridgeInput.input, stp, delay.input, shareButton, cancelButton]) control.disabled = true;
+    steps.replaceChildren();
+    replaceChildren(status, h('div', { class: 'si-running' }, spinner('Sharing'), h('span', {}, `Sharing ${nic.name}…`)), steps);
+    try {
+      result = await service.share(nic.name, chosen);
+      modal.setBusy(false);
+      modal.close();
+    } catch (err) {
+      replaceChildren(status, errorAlert(err));
+      modal.setBusy(false);
+      for (const control of [bridgeInput.input, stp, delay.input, shareButton, cancelButton]) control.disabled = false;
+      bridgeInput.input.focus();
+    }
+  }
+
+  return {
+    progress(step: ProgressStep) {
+      steps.append(h('li', { 'data-step': step.step }, step.message));
+    },
+  };
+}

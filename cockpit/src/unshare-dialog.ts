@@ -1,0 +1,58 @@
+// Unshare: says what will happen and asks; when the service answers Busy because guests are
+// still attached to the bridge, names them and offers to cut them off (force).
+import { ERROR_PREFIX, attachedGuests, type ListedInterface, type ProgressStep } from './api';
+import { alert, button, h, replaceChildren, spinner } from './dom';
+import { errorAlert } from './error-alert';
+import { openModal } from './modal';
+import type { SharedInterfaceService } from './service';
+import type { RunningChange } from './share-dialog';
+
+const BUSY = `${ERROR_PREFIX}.Busy`;
+
+export function openUnshareDialog(service: SharedInterfaceService, nic: ListedInterface, done: (unshared: boolean) => void): RunningChange {
+  let unshared = false;
+  const modal = openModal(`Unshare ${nic.name}?`, () => done(unshared), 'warning');
+  const status = h('div', { class: 'si-status', 'aria-live': 'polite' });
+  const steps = h('ol', { class: 'si-steps' });
+  const unshareButton = button('Unshare', 'danger', () => { void run(false); });
+  const cancelButton = button('Cancel', 'link', () => modal.close());
+  replaceChildren(modal.body,
+    h('p', {}, `The bridge ${nic.bridge} is removed and ${nic.name} gets its own network configuration back. Guests attached to ${nic.bridge} lose their network.`),
+    status);
+  replaceChildren(modal.footer, unshareButton, cancelButton);
+  unshareButton.focus();
+
+  async function run(force: boolean): Promise<void> {
+    modal.setBusy(true);
+    for (const b of modal.footer.querySelectorAll('button')) b.disabled = true;
+    steps.replaceChildren();
+    replaceChildren(status, h('div', { class: 'si-running' }, spinner('Unsharing'), h('span', {}, `Unsharing ${nic.name}…`)), steps);
+    try {
+      await service.unshare(nic.name, force);
+      unshared = true;
+      modal.setBusy(false);
+      modal.close();
+    } catch (err) {
+      modal.setBusy(false);
+      const e = err as cockpit.DBusError;
+      const guests = e.name === BUSY ? attachedGuests(e.message ?? '') : [];
+      if (guests.length > 0) {
+        replaceChildren(status, alert('warning', `Guests are still attached to ${nic.bridge}`,
+          h('ul', { class: 'si-guests' }, ...guests.map((g) => h('li', {}, g))),
+          h('p', {}, 'Unsharing anyway cuts them off the network. Stop them first, or unshare anyway.')));
+        const force = button('Unshare anyway', 'danger', () => { void run(true); });
+        replaceChildren(modal.footer, force, button('Cancel', 'link', () => modal.close()));
+        force.focus();
+        return;
+      }
+      replaceChildren(status, errorAlert(err));
+      for (const b of modal.footer.querySelectorAll('button')) b.disabled = false;
+    }
+  }
+
+  return {
+    progress(step: ProgressStep) {
+      steps.append(h('li', { 'data-step': step.step }, step.message));
+    },
+  };
+}
