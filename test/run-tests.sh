@@ -8,8 +8,10 @@ bash test/guest/build-guest.sh >/dev/null
 bash test/guest/ensure-libvirt.sh
 bash test/lab/ensure-libvirt-xml.sh
 bash test/ansible/ensure-ansible.sh
+bash test/browser/ensure-browser-packages.sh
 [ -d node_modules ] || npm ci
 npx tsc -p .
+npm run --silent build:page
 # Once here, not in each parallel test worker: KVM when a short boot proves it works, else TCG.
 SI_GUEST_ACCEL=${SI_GUEST_ACCEL:-$(node dist/test/guest/probe-accel.js)}
 export SI_GUEST_ACCEL

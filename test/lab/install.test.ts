@@ -26,7 +26,7 @@ function filesUnder(root: string, dir = root): string[] {
 
 function makeInstall(destdir: string, variables: readonly string[] = []): void {
   // -o: never rebuild here; the tests run what tsc built before them.
-  execFileSync('make', ['-C', REPO_ROOT, '--no-print-directory', '-o', 'dist/src/main.js', 'install', `DESTDIR=${destdir}`, ...variables], { stdio: 'pipe' });
+  execFileSync('make', ['-C', REPO_ROOT, '--no-print-directory', '-o', 'dist/src/main.js', '-o', 'dist/cockpit-page/index.js', 'install', `DESTDIR=${destdir}`, ...variables], { stdio: 'pipe' });
 }
 
 /** key → values of a unit or .service file (keys may repeat). */

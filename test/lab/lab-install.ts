@@ -18,6 +18,10 @@ export const INSTALLED = {
   activation: `/usr/share/dbus-1/system-services/${BUS_NAME}.service`,
   unit: '/usr/lib/systemd/system/shared-interface.service',
   introspection: `/usr/share/dbus-1/interfaces/${BUS_NAME}.xml`,
+  cockpitPage: '/usr/share/cockpit/shared-interface/index.html',
+  cockpitScript: '/usr/share/cockpit/shared-interface/index.js',
+  cockpitStyle: '/usr/share/cockpit/shared-interface/index.css',
+  cockpitManifest: '/usr/share/cockpit/shared-interface/manifest.json',
 } as const;
 
 /**
@@ -27,7 +31,7 @@ export const INSTALLED = {
  */
 export async function installIntoLab(lab: Lab, variables: Readonly<Record<string, string>> = {}): Promise<void> {
   const vars = Object.entries(variables).map(([k, v]) => `${k}=${v}`);
-  await lab.exec(['make', '-C', REPO_ROOT, '--no-print-directory', '-o', 'dist/src/main.js', 'install', ...vars]);
+  await lab.exec(['make', '-C', REPO_ROOT, '--no-print-directory', '-o', 'dist/src/main.js', '-o', 'dist/cockpit-page/index.js', 'install', ...vars]);
   await lab.exec(['busctl', 'call', 'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'ReloadConfig']);
 }
 

@@ -1,0 +1,193 @@
+// The Cockpit page in a real browser: Debian's cockpit-ws and cockpit-bridge serve the page as
+// `make install` installed it, inside one sealed lab whose daemon is started by bus activation
+// from the installed files; Debian's chromium (headless, playwright-core) opens it there. One
+// lab and one browser for every check; the checks run in order, each leaving the lab as the
+// next expects it. Assertions on the network read the lab's kernel and NetworkManager.
+import test from 'ava';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { Lab, REPO_ROOT } from '../lab/lab';
+import { installIntoLab } from '../lab/lab-install';
+import { addGuestNamespace } from '../lab/lab-guests';
+import { links, networkState } from '../lab/nm-state';
+import { launchBrowser, PAGE_PATH, startCockpitWs, type CockpitServer } from './cockpit-lab';
+
+/** SI_SCREENSHOTS=1 (npm run screenshots) writes the README's screenshots into docs/. */
+const SCREENSHOTS = process.env['SI_SCREENSHOTS'] === '1' ? join(REPO_ROOT, 'docs') : undefined;
+/** Generous: the lab is slow when the machine is busy. Nothing here measures speed. */
+const DEADLINE = 90_000;
+/** A lab user with no polkit rights and no administrative access in Cockpit. */
+const USER = 'carol';
+
+let lab: Lab;
+let browser: BrowserContext;
+let admin: CockpitServer;
+let page: Page;
+
+function row(p: Page, nic: string) {
+  return p.locator(`tr[data-interface="${nic}"]`);
+}
+
+async function screenshot(p: Page, name: string): Promise<void> {
+  if (SCREENSHOTS === undefined) return;
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await p.screenshot({ path: join(SCREENSHOTS, name), animations: 'disabled', fullPage: true });
+}
+
+async function master(nic: string): Promise<string | undefined> {
+  return (await links(lab)).get(nic)?.master;
+}
+
+test.before(async (t) => {
+  lab = await Lab.start({ overlay: true, busPolicy: false, polkitPolicy: false });
+  await installIntoLab(lab);
+  await lab.sh(`useradd -M -U ${USER}`);
+  admin = await startCockpitWs(lab, 9090);
+  browser = await launchBrowser(lab);
+  page = await browser.newPage();
+  page.on('pageerror', (err) => t.log(`page error: ${err.message}`));
+  // Page load to the first listed interface, for the README (measured, never asserted).
+  const start = Date.now();
+  await page.goto(`${admin.url}${PAGE_PATH}`);
+  await row(page, 'eth0').waitFor({ timeout: DEADLINE });
+  t.log(`page load to the first listed interface: ${Date.now() - start} ms`);
+  // Gone after a reload: the checks below prove the page updates without one.
+  await page.evaluate('window.siNoReload = true');
+});
+
+test.after.always(async () => {
+  await browser?.close().catch(() => undefined);
+  await lab?.stop();
+});
+
+test.serial('the list shows eth0 shareable and lo not, with the reason', async (t) => {
+  const eth0 = row(page, 'eth0');
+  t.is(await eth0.locator('[data-state]').getAttribute('data-state'), 'shareable');
+  t.regex(await eth0.innerText(), /52:54:00:12:34:56/);
+  t.regex(await eth0.innerText(), /192\.0\.2\.\d+\/24/);
+  t.true(await page.getByRole('button', { name: 'Share eth0' }).isVisible());
+
+  const lo = row(page, 'lo');
+  t.is(await lo.locator('[data-state]').getAttribute('data-state'), 'not-shareable');
+  t.regex(await lo.locator('.si-reason').innerText(), /loopback/);
+  t.is(await page.getByRole('button', { name: 'Share lo' }).count(), 0);
+});
+
+test.serial('a session without administrative access sees the list read-only: no Share buttons', async (t) => {
+  const server = await startCockpitWs(lab, 9091, USER);
+  const readOnly = await browser.newPage();
+  try {
+    await readOnly.goto(`${server.url}${PAGE_PATH}`);
+    await row(readOnly, 'eth0').waitFor({ timeout: DEADLINE });
+    await readOnly.getByText('Read only').waitFor({ timeout: DEADLINE });
+    t.is(await row(readOnly, 'eth0').locator('[data-state]').getAttribute('data-state'), 'shareable');
+    t.is(await readOnly.getByRole('button', { name: /^(Share|Unshare) / }).count(), 0);
+  } finally {
+    await readOnly.close();
+    server.process.kill();
+  }
+});
+
+test.serial('an error is shown with its message and hint, by keyboard, and nothing changes', async (t) => {
+  await lab.sh('ip link add br-taken type bridge');
+  await row(page, 'br-taken').waitFor({ timeout: DEADLINE });
+  const before = await networkState(lab);
+
+  await page.getByRole('button', { name: 'Share eth0' }).focus();
+  await page.keyboard.press('Enter');
+  const dialog = page.getByRole('dialog', { name: 'Share eth0' });
+  await dialog.waitFor();
+  // The bridge name field has the focus, its default selected: typing replaces it.
+  await page.keyboard.type('br-taken');
+  await page.keyboard.press('Enter');
+  const error = dialog.getByRole('alert');
+  await error.waitFor({ timeout: DEADLINE });
+  t.regex(await error.innerText(), /An interface or profile named br-taken already exists\./);
+  t.regex(await error.locator('.si-error-hint').innerText(), /^Hint: Choose another bridge name\.$/);
+  t.notRegex(await error.innerText(), /org\.(fedoraproject|freedesktop)\./, 'no raw D-Bus name');
+  t.deepEqual(await networkState(lab), before);
+
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached' });
+  await lab.sh('ip link del br-taken');
+  await row(page, 'br-taken').waitFor({ state: 'detached', timeout: DEADLINE });
+  t.is(await master('eth0'), undefined);
+});
+
+test.serial('Share through the dialog: the page shows eth0 shared through br-eth0 without reload, and the kernel agrees', async (t) => {
+  await page.getByRole('button', { name: 'Share eth0' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Share eth0' });
+  await dialog.waitFor();
+  t.is(await dialog.getByLabel('Bridge name').inputValue(), 'br-eth0');
+  await dialog.getByText('Advanced').click();
+  t.false(await dialog.getByLabel('Spanning tree protocol (STP)').isChecked());
+  t.regex(await dialog.innerText(), /What will happen/);
+  await screenshot(page, 'cockpit-share-dialog.png');
+
+  await dialog.getByRole('button', { name: 'Share', exact: true }).click();
+  await dialog.waitFor({ state: 'detached', timeout: DEADLINE });
+  const eth0 = row(page, 'eth0');
+  await eth0.locator('[data-state="shared"]').waitFor({ timeout: DEADLINE });
+  t.regex(await eth0.innerText(), /Shared through br-eth0/);
+  t.true(await page.getByRole('button', { name: 'Unshare eth0' }).isVisible());
+  t.is(await page.evaluate('window.siNoReload'), true, 'the page was not reloaded');
+
+  // The lab's kernel: eth0 is a port of br-eth0, which carries the host's IPv4 address.
+  t.is(await master('eth0'), 'br-eth0');
+  const bridge = (await links(lab)).get('br-eth0');
+  t.truthy(bridge?.addr_info.find((a) => a.family === 'inet' && a.local.startsWith('192.0.2.')));
+
+  // How to attach a guest, with copy buttons.
+  const guest = page.locator('section[data-bridge="br-eth0"]');
+  t.regex(await guest.innerText(), /<interface type='bridge'>\s+<source bridge='br-eth0'\/>/);
+  t.regex(await guest.innerText(), /virt-install --network bridge=br-eth0/);
+  await row(page, 'br-eth0').waitFor({ timeout: DEADLINE });
+  await screenshot(page, 'cockpit-list.png');
+  await guest.getByRole('button', { name: 'Copy virt-install option' }).click();
+  t.is(await page.evaluate('navigator.clipboard.readText()'), 'virt-install --network bridge=br-eth0');
+});
+
+test.serial('Unshare with a guest attached warns, naming the guest, and offers force', async (t) => {
+  await addGuestNamespace(lab, 'guest1', 'br-eth0', '52:54:00:aa:00:01');
+  await page.getByRole('button', { name: 'Unshare eth0' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Unshare eth0?' });
+  await dialog.getByRole('button', { name: 'Unshare', exact: true }).click();
+  const warning = dialog.getByRole('alert');
+  await warning.waitFor({ timeout: DEADLINE });
+  t.regex(await warning.innerText(), /Guests are still attached to br-eth0/);
+  t.regex(await warning.locator('.si-guests').innerText(), /^vguest1$/);
+  t.is(await master('eth0'), 'br-eth0', 'nothing changed yet');
+
+  await dialog.getByRole('button', { name: 'Unshare anyway' }).click();
+  await dialog.waitFor({ state: 'detached', timeout: DEADLINE });
+  await row(page, 'eth0').locator('[data-state="shareable"]').waitFor({ timeout: DEADLINE });
+  t.is(await master('eth0'), undefined);
+  t.false((await links(lab)).has('br-eth0'));
+  t.is(await page.locator('section[data-bridge]').count(), 0, 'no guest snippets without a shared interface');
+});
+
+test.serial('changes behind the page\'s back appear by themselves: nmcli, and another client of the service', async (t) => {
+  // An address added with nmcli: NetworkManager's signals, then ListInterfaces.
+  await lab.sh("nmcli connection modify 'Wired eth0' +ipv4.addresses 198.51.100.7/24 && nmcli device reapply eth0 >/dev/null");
+  const added = row(page, 'eth0').getByText('198.51.100.7/24');
+  await added.waitFor({ timeout: DEADLINE });
+  await lab.sh("nmcli connection modify 'Wired eth0' -ipv4.addresses 198.51.100.7/24 && nmcli device reapply eth0 >/dev/null");
+  await added.waitFor({ state: 'detached', timeout: DEADLINE });
+
+  // The service's PropertiesChanged (Shared): a Share by another client shows up too.
+  await lab.sh('busctl call org.fedoraproject.SharedInterface /org/fedoraproject/SharedInterface org.fedoraproject.SharedInterface Share sa{sv} eth0 0', { timeoutMs: DEADLINE });
+  await row(page, 'eth0').locator('[data-state="shared"]').waitFor({ timeout: DEADLINE });
+  t.is(await page.evaluate('window.siNoReload'), true, 'the page was not reloaded');
+});
+
+test.serial('at a narrow width nothing needs horizontal scrolling', async (t) => {
+  await page.setViewportSize({ width: 360, height: 800 });
+  try {
+    await row(page, 'eth0').waitFor();
+    t.true(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth') as boolean);
+    await screenshot(page, 'cockpit-narrow.png');
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }
+});
