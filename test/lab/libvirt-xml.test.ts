@@ -6,11 +6,12 @@
 // virsh-like commands work, human and --json. xmllint comes from test/lab/ensure-libvirt-xml.sh
 // and libvirt from test/guest/ensure-libvirt.sh (both run by npm test): without them this fails.
 import test from 'ava';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BusCallError } from '../../src/bus/bus-connection';
 import { makeVariant } from '../../src/bus/bus-value';
 import { parseInterfaceXml, type LibvirtInterface } from '../../src/bridge/libvirt-interface-xml';
+import { FIXTURE_DIR } from '../fixtures/ifcfg/golden';
 import { Lab, REPO_ROOT } from './lab';
 import { addGuestNamespace, guestDhcp, removeGuestNamespace } from './lab-guests';
 import { LabLibvirt } from './libvirt-lab';
@@ -207,6 +208,45 @@ test('libvirt interface XML: valid against interface.rng, the same as virsh ifac
     t.regex(defined.stdout, /^Interface br4 defined from standard input/);
     t.is((await cli(['iface-unbridge', 'br4'])).code, 0);
     t.deepEqual(await client.shared(), new Map());
+  } finally {
+    bus.close();
+    await lab.stop();
+  }
+});
+
+test('without NetworkManager: the ifcfg files\' view (--inactive) is valid, and iface-bridge shares eth0 through them', async (t) => {
+  const lab = await Lab.start({ networkManager: false });
+  const bus = await lab.connect();
+  try {
+    const ifcfgDir = join(lab.dir, 'network-scripts');
+    mkdirSync(ifcfgDir);
+    writeFileSync(join(ifcfgDir, 'ifcfg-eth0'), readFileSync(join(FIXTURE_DIR, 'lab-static.input')), { mode: 0o644 });
+    await lab.sh('ip addr add 192.0.2.10/24 dev eth0 && ip route add default via 192.0.2.1 dev eth0');
+    await lab.startDaemon(['--ifcfg-dir', ifcfgDir, '--state-dir', join(lab.dir, 'state')]);
+    const client = new ServiceClient(bus);
+    const getXml = async (name: string, inactive: boolean): Promise<string> => {
+      const [xml] = await client.call('GetInterfaceXML', 'sa{sv}', [name, inactive ? { inactive: makeVariant('b', true) } : {}]);
+      if (typeof xml !== 'string') throw new Error('GetInterfaceXML answered no string');
+      const r = await lab.exec(['xmllint', '--noout', '--relaxng', RNG, '-'], { input: xml, allowFailure: true });
+      t.is(r.code, 0, `${name}${inactive ? ' --inactive' : ''} fails libvirt's schema:\n${xml}\n${r.stderr}`);
+      return xml;
+    };
+    const nic = parseInterfaceXml(await getXml('eth0', true));
+    t.like(nic, { type: 'ethernet', name: 'eth0', start: 'onboot' });
+    t.deepEqual(nic.protocols?.find((p) => p.family === 'ipv4'), { family: 'ipv4', ips: [{ address: '192.0.2.10', prefix: 24 }], gateway: '192.0.2.1' });
+    const bridged = await lab.exec([CLI, 'iface-bridge', 'eth0', 'br0', '--no-stp', '--json'], { allowFailure: true, timeoutMs: 180_000 });
+    t.is(bridged.code, 0, bridged.stderr);
+    t.like(JSON.parse(bridged.stdout), { interface: 'eth0', bridge: 'br0', stp: false });
+    t.is((await links(lab)).get('eth0')?.master, 'br0');
+    const bridge = parseInterfaceXml(await getXml('br0', true));
+    t.deepEqual(bridge.protocols?.find((p) => p.family === 'ipv4'), nic.protocols?.find((p) => p.family === 'ipv4'), 'the bridge\'s file carries the NIC\'s addresses');
+    t.deepEqual(bridge.bridge?.ports.map((p) => [p.type, p.name, p.mac]), [['ethernet', 'eth0', NIC_MAC]]);
+    await getXml('br0', false);
+    await getXml('eth0', false);
+    t.is(parseInterfaceXml(await getXml('eth0', true)).protocols, undefined, 'the port\'s file has no IP configuration');
+    const unbridged = await lab.exec([CLI, 'iface-unbridge', 'br0'], { allowFailure: true, timeoutMs: 180_000 });
+    t.is(unbridged.code, 0, unbridged.stderr);
+    t.deepEqual(parseInterfaceXml(await getXml('eth0', true)), nic);
   } finally {
     bus.close();
     await lab.stop();
