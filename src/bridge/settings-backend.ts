@@ -21,7 +21,8 @@ export interface HostSnapshot {
  */
 export interface Transaction {
   commit(): Promise<void>;
-  rollback(): Promise<void>;
+  /** Undoes the change; resolves with what could not be restored (empty: everything was). */
+  rollback(): Promise<readonly string[]>;
 }
 
 export interface SettingsBackend {

@@ -3,7 +3,7 @@
 import { shareability, type HostInterface } from './host-network';
 import { validateInterfaceName } from './interface-name';
 import { ShareError } from './share-error';
-import type { ShareOptions, UnshareOptions } from './share-request';
+import { effectiveForwardDelay, minRollbackTimeout, ROLLBACK_MARGIN_SECONDS, type ShareOptions, type UnshareOptions } from './share-request';
 import type { HostSnapshot } from './settings-backend';
 
 export interface SharePlan {
@@ -27,8 +27,6 @@ export interface UnsharePlan {
   readonly guests: readonly string[];
 }
 
-const STP_DEFAULT_FORWARD_DELAY_SECONDS = 15;
-
 /** br-<nic> when it fits the kernel's 15 bytes, else br<n>: deterministic and free. */
 export function defaultBridgeName(nic: string, taken: ReadonlySet<string>): string {
   const preferred = `br-${nic}`;
@@ -48,8 +46,8 @@ export function planShare(snapshot: HostSnapshot, nic: string, options: ShareOpt
   if (options.stp && options.forwardDelay === 1) {
     throw new ShareError('InvalidArgs', "with STP on, 'forward-delay' must be between 2 and 30 seconds (the kernel's range)");
   }
-  // Without STP the kernel forwards at once; with it, 0 means the usual 15 s.
-  const forwardDelay = options.stp ? options.forwardDelay || STP_DEFAULT_FORWARD_DELAY_SECONDS : 0;
+  checkRollbackTimeout(options.rollbackTimeout, minRollbackTimeout(options), options.stp ? ' with STP and this forward delay' : '');
+  const forwardDelay = effectiveForwardDelay(options);
   const taken = new Set(snapshot.interfaces.map((i) => i.name));
   let bridge: string;
   if (options.bridge !== undefined) {
@@ -67,6 +65,7 @@ export function planShare(snapshot: HostSnapshot, nic: string, options: ShareOpt
 
 export function planUnshare(snapshot: HostSnapshot, nic: string, options: UnshareOptions, bridgePorts: readonly string[]): UnsharePlan {
   validateInterfaceName(nic);
+  checkRollbackTimeout(options.rollbackTimeout, minRollbackTimeout(), '');
   const bridge = snapshot.shared.get(nic);
   if (bridge === undefined) {
     if (!snapshot.interfaces.some((i) => i.name === nic)) throw new ShareError('NoSuchInterface', `there is no network interface named ${nic}`);
@@ -77,4 +76,11 @@ export function planUnshare(snapshot: HostSnapshot, nic: string, options: Unshar
     throw new ShareError('Busy', `guests are still attached to ${bridge}: ${guests.join(', ')}`, "stop them first, or unshare with the option 'force' to cut them off");
   }
   return { nic, bridge, rollbackTimeout: options.rollbackTimeout, guests };
+}
+
+/** A rollback timer that would fire while verification still waits undoes a good change: refused. */
+export function checkRollbackTimeout(seconds: number, minimum: number, why: string): void {
+  if (seconds < minimum) {
+    throw new ShareError('InvalidArgs', `option 'rollback-timeout' must be at least ${minimum} seconds${why}: verification may take ${minimum - ROLLBACK_MARGIN_SECONDS} s, and the rollback must not come first`);
+  }
 }

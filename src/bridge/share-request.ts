@@ -21,6 +21,8 @@ export interface UnshareOptions {
 }
 
 export const DEFAULT_ROLLBACK_TIMEOUT_SECONDS = 60;
+/** With STP on and no forward delay given: the kernel's and NetworkManager's usual 15 s. */
+export const STP_DEFAULT_FORWARD_DELAY_SECONDS = 15;
 // The kernel accepts forward delays of 2..30 s with STP on (0 with it off); NM the same range.
 export const MAX_FORWARD_DELAY_SECONDS = 30;
 export const MAX_ROLLBACK_TIMEOUT_SECONDS = 3600;
@@ -37,3 +39,36 @@ export const DEFAULT_UNSHARE_OPTIONS: UnshareOptions = {
   force: false,
   rollbackTimeout: DEFAULT_ROLLBACK_TIMEOUT_SECONDS,
 };
+
+// How long a call may take. busctl and gdbus give up after 25 s: with default options every Share
+// and Unshare replies within 20 s. Verification waits at most VERIFY_SECONDS for the result to
+// hold (a DHCP lease on the bridge, the gateway's answer), plus what STP needs: a port listens,
+// then learns, for one forward delay each before it forwards. CALL_OVERHEAD_SECONDS covers
+// the rest (the checkpoint, activation, a rollback, the reply).
+export const VERIFY_SECONDS = 12;
+export const CALL_OVERHEAD_SECONDS = 6;
+// The backend's own rollback timer must not fire while we still verify or commit.
+export const ROLLBACK_MARGIN_SECONDS = 10;
+
+/** The forward delay the bridge gets: 0 without STP (the kernel forwards at once). */
+export function effectiveForwardDelay(options: Pick<ShareOptions, 'stp' | 'forwardDelay'>): number {
+  return options.stp ? options.forwardDelay || STP_DEFAULT_FORWARD_DELAY_SECONDS : 0;
+}
+
+/** Seconds verification may wait for a change to hold. */
+export function verifySeconds(options: Partial<Pick<ShareOptions, 'stp' | 'forwardDelay'>>): number {
+  return VERIFY_SECONDS + 2 * effectiveForwardDelay({ stp: options.stp ?? false, forwardDelay: options.forwardDelay ?? 0 });
+}
+
+/**
+ * Seconds a Share or Unshare with these options may take before it replies (committed or rolled
+ * back): what a client's timeout must allow. 18 with default options; Unshare has no STP.
+ */
+export function callSeconds(options: Partial<Pick<ShareOptions, 'stp' | 'forwardDelay'>> = {}): number {
+  return verifySeconds(options) + CALL_OVERHEAD_SECONDS;
+}
+
+/** The shortest rollback-timeout that leaves verification its time. */
+export function minRollbackTimeout(options: Partial<Pick<ShareOptions, 'stp' | 'forwardDelay'>> = {}): number {
+  return verifySeconds(options) + ROLLBACK_MARGIN_SECONDS;
+}

@@ -46,13 +46,20 @@ export interface LiveHost {
   readonly routes: readonly LiveRoute[];
 }
 
-/** How the domain reads the real state of the host (implemented with iproute2 and ping). */
+/** How the domain reads the real state of the host (implemented with iproute2, ping and sysfs). */
 export interface HostObserver {
   observe(): Promise<LiveHost>;
   /** Whether `address` answers a ping sent out of `device`. */
   answers(address: string, device: string): Promise<boolean>;
   /** The link's speed in Mb/s, when the driver knows it (not for bridges, nor while down). */
   linkSpeed(device: string): Promise<number | undefined>;
+  /**
+   * The bridge, bond or team the kernel has `name` as a port of, or undefined. Costs no process
+   * and no wait (sysfs): callable before authorization.
+   */
+  controllerOf(name: string): string | undefined;
+  /** The kernel's ports of `bridge` (none when it doesn't exist); no process, no wait (sysfs). */
+  bridgePorts(bridge: string): string[];
 }
 
 /** What must be true of the interface that carries the host's identity after a move. */

@@ -1,7 +1,9 @@
-// Reads the kernel's real network state with iproute2 (`ip -j`), and pings: the truth that
+// Reads the kernel's real network state with iproute2 (`ip -j`), pings and sysfs: the truth that
 // verification compares plans with, whichever backend made the change.
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { basename } from 'node:path';
 import { promisify } from 'node:util';
 import type { HostObserver, LiveAddress, LiveHost, LiveLink, LiveRoute } from '../bridge/verify';
 
@@ -109,6 +111,25 @@ export class KernelObserver implements HostObserver {
     }
   }
 
+  controllerOf(name: string): string | undefined {
+    try {
+      // /sys/class/net/NIC/master links to the controller's directory (bridge, bond or team).
+      return basename(readlinkSync(sysfsPath(name, 'master')));
+    } catch (err) {
+      if (isNotThere(err)) return undefined;
+      throw err;
+    }
+  }
+
+  bridgePorts(bridge: string): string[] {
+    try {
+      return readdirSync(sysfsPath(bridge, 'brif')).sort();
+    } catch (err) {
+      if (isNotThere(err)) return [];
+      throw err;
+    }
+  }
+
   async answers(address: string, device: string): Promise<boolean> {
     const family = address.includes(':') ? '-6' : '-4';
     try {
@@ -119,4 +140,15 @@ export class KernelObserver implements HostObserver {
       return false;
     }
   }
+}
+
+/** A path under /sys/class/net for a validated interface name (no '/', never '.' or '..'). */
+function sysfsPath(name: string, entry: string): string {
+  if (name === '' || name === '.' || name === '..' || name.includes('/')) throw new Error(`not an interface name: ${JSON.stringify(name)}`);
+  return `/sys/class/net/${name}/${entry}`;
+}
+
+function isNotThere(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
 }

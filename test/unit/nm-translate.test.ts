@@ -1,7 +1,7 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import * as t from '../../src/bus/bus-value';
-import { getSetting, ourTag } from '../../src/settings/nm/nm-settings';
+import { cloneSettings, getSetting, isPrivate, ourTag, profileFitsInterface, setSetting } from '../../src/settings/nm/nm-settings';
 import { dhcpProfile, ipv6AddressesWillChange, shareProfiles } from '../../src/settings/nm/nm-translate';
 import { loadCases, translateCase } from '../fixtures/nm/nm-golden';
 import { settingsFromJson, stringifyGolden } from '../fixtures/nm/nm-json';
@@ -68,4 +68,30 @@ test('the DHCP profile for a NIC that had none uses EUI-64 addresses', (tt) => {
   const profile = dhcpProfile('eth0', 'ethernet', () => 'u');
   tt.is(getSetting(profile, 'ipv4', 'method', t.string), 'auto');
   tt.is(getSetting(profile, 'ipv6', 'addr-gen-mode', t.int32), 0);
+});
+
+test('only system-wide profiles carry a tag we believe; ours are system-wide even from a private original', (tt) => {
+  const { original, port } = profilesOf('dhcp-profile');
+  if (original === undefined) throw new Error('no original');
+  // A user's private profile (settings.modify.own), tagged as if it were ours: not believed.
+  const forged = cloneSettings(port);
+  setSetting(forged, 'connection', 'permissions', t.array(t.string), ['user:mallory:']);
+  tt.is(ourTag(forged), undefined);
+  tt.true(isPrivate(forged));
+  // A private original profile: the port made from it is system-wide, and its tag believed.
+  const privateOriginal = cloneSettings(original);
+  setSetting(privateOriginal, 'connection', 'permissions', t.array(t.string), ['user:alice:']);
+  const ours = shareProfiles(profilesOf('dhcp-profile').plan, privateOriginal).port;
+  tt.false(isPrivate(ours));
+  tt.like(ourTag(ours), { role: 'port', nic: 'eth0' });
+});
+
+test('a profile fits a NIC when it names it or no interface at all', (tt) => {
+  const { original } = profilesOf('dhcp-profile');
+  if (original === undefined) throw new Error('no original');
+  tt.true(profileFitsInterface(original, 'eth0'));
+  tt.false(profileFitsInterface(original, 'eth1'));
+  const unbound = cloneSettings(original);
+  unbound.get('connection')?.delete('interface-name');
+  tt.true(profileFitsInterface(unbound, 'eth1'));
 });

@@ -406,12 +406,14 @@ class IfcfgTransaction implements Transaction {
     }
   }
 
-  async rollback(): Promise<void> {
-    if (this.done) return;
+  /** Restores every file or throws: what could not be restored is in the error. */
+  async rollback(): Promise<readonly string[]> {
+    if (this.done) return [];
     this.done = true;
     clearTimeout(this.timer);
     try {
       await this.backend.undo(this.journal);
+      return [];
     } catch (err) {
       throw translateIfcfgError(err, `could not put ${this.interfaces.join(' and ')} back as they were`);
     } finally {

@@ -13,7 +13,7 @@ import { hostInterfaces, nmDevices, type NmDevice } from './nm-devices';
 import { translateNmError } from './nm-errors';
 import { configuredInterface } from './nm-interface-config';
 import { NM_BUS_NAME, NM_PATH, NmObjectCache } from './nm-object-cache';
-import { connectionUuid, getSetting, ourTag, type NmSettings } from './nm-settings';
+import { connectionUuid, getSetting, ourTag, profileFitsInterface, type NmSettings } from './nm-settings';
 import { dhcpProfile, ipv6AddressesWillChange, shareProfiles } from './nm-translate';
 
 const SETTINGS_CONNECTION = 'org.freedesktop.NetworkManager.Settings.Connection';
@@ -26,6 +26,10 @@ const SETTINGS_FLAG_EXTERNAL = 0x8;
 // way to keep the old name's: say so rather than surprise the user.
 const IPV6_STABLE_PRIVACY_NOTE = 'its autoconfigured IPv6 addresses will change: its profile uses stable-privacy addresses, which depend on the interface name (set ipv6.addr-gen-mode eui64 to keep them)';
 
+
+// NMRollbackResult: what CheckpointRollback says of each device.
+const ROLLBACK_OK = 0;
+const ROLLBACK_RESULTS: Readonly<Record<number, string>> = { 1: 'the device is gone', 2: 'the device is no longer managed', 3: 'restoring it failed' };
 
 export class NmBackend implements SettingsBackend {
   readonly name = 'NetworkManager' as const;
@@ -129,8 +133,7 @@ export class NmBackend implements SettingsBackend {
         rollback: async () => {
           try {
             const results = await this.client.checkpointRollback(checkpoint);
-            const failed = [...results].filter(([, result]) => result !== 0);
-            if (failed.length > 0) this.log.error(`checkpoint rollback did not restore every device: ${failed.map(([d, r]) => `${d}: ${r}`).join(', ')}`);
+            return [...results].filter(([, result]) => result !== ROLLBACK_OK).map(([path, result]) => this.unrestoredDevice(path, result));
           } finally {
             release();
           }
@@ -167,10 +170,11 @@ export class NmBackend implements SettingsBackend {
     const device = this.device(plan.nic);
     const port = this.ourProfiles(plan.nic).find((p) => p.tag.role === 'port');
     const originalUuid = port?.tag.originalUuid ?? '';
-    let originalPath = [...this.profiles].find(([, s]) => originalUuid !== '' && connectionUuid(s) === originalUuid)?.[0];
+    // The original must be a profile for this NIC: never bring up a profile of another interface.
+    let originalPath = [...this.profiles].find(([, s]) => originalUuid !== '' && connectionUuid(s) === originalUuid && profileFitsInterface(s, plan.nic))?.[0];
     if (originalPath === undefined) {
       // The NIC had no profile before (or it was deleted meanwhile): give it DHCP.
-      this.log.info(`${plan.nic}: its original profile is gone; activating a DHCP profile`);
+      this.log.info(`${plan.nic}: its original profile is gone or not for ${plan.nic}; activating a DHCP profile`);
       const nicType = this.snapshot().interfaces.find((i) => i.name === plan.nic)?.type ?? 'ethernet';
       originalPath = await this.client.addConnection(dhcpProfile(plan.nic, nicType), true);
     }
@@ -196,6 +200,12 @@ export class NmBackend implements SettingsBackend {
     this.closed = true;
     for (const unsubscribe of this.unsubscribers.splice(0)) await unsubscribe();
     await this.cache.stop();
+  }
+
+  /** A device CheckpointRollback reports as not restored, in words. */
+  private unrestoredDevice(path: string, result: number): string {
+    const name = nmDevices(this.cache).find((d) => d.path === path)?.name ?? path;
+    return `NetworkManager could not restore ${name} (${ROLLBACK_RESULTS[result] ?? `result ${result}`})`;
   }
 
   private ourProfiles(nic: string): Array<{ path: string; tag: NonNullable<ReturnType<typeof ourTag>> }> {

@@ -78,6 +78,8 @@ export function shareProfiles(plan: SharePlan, original: NmSettings | undefined,
   const port: NmSettings = original === undefined ? new Map() : cloneSettings(original);
   for (const name of IP_SETTINGS) port.delete(name);
   for (const key of VOLATILE_CONNECTION_KEYS) deleteSetting(port, 'connection', key);
+  // Ours are system-wide, like the bridge: we trust only such tags (see ourTag).
+  deleteSetting(port, 'connection', 'permissions');
   setSetting(port, 'connection', 'id', t.string, `${plan.nic} (port of ${plan.bridge})`);
   setSetting(port, 'connection', 'uuid', t.string, newUuid());
   if (original === undefined) {

@@ -1,0 +1,215 @@
+// The domain's order of work, with a fake backend, a fake kernel and a fake clock: what runs
+// before authorization (the prepare step), the locks, the deadlines and the honest rollback.
+// The real thing is proven in the lab (test/lab/nm-share.test.ts, hardening.test.ts).
+import test from 'ava';
+import type { HostInterface } from '../../src/bridge/host-network';
+import type { Log } from '../../src/bridge/log';
+import type { HostSnapshot, SettingsBackend, Transaction } from '../../src/bridge/settings-backend';
+import { ShareError } from '../../src/bridge/share-error';
+import type { SharePlan } from '../../src/bridge/share-plan';
+import { callSeconds, DEFAULT_SHARE_OPTIONS, DEFAULT_UNSHARE_OPTIONS, minRollbackTimeout, type ShareOptions } from '../../src/bridge/share-request';
+import { Sharing, type ChangeStep, type Clock } from '../../src/bridge/sharing';
+import type { HostObserver, LiveHost, LiveLink } from '../../src/bridge/verify';
+
+const nic = (name: string, mac: string, more: Partial<HostInterface> = {}): HostInterface => ({
+  name, type: 'ethernet', mac, carrier: true, addresses: [], sharedThrough: undefined, controller: undefined, managed: true, ...more,
+});
+const link = (name: string, mac: string, more: Partial<LiveLink> = {}): LiveLink => ({ name, mac, up: true, controller: undefined, kind: undefined, addresses: [], ...more });
+const lease = (cidr: string) => ({ cidr, family: 4 as const, global: true, dynamic: true });
+
+/** A host with eth0 and eth1 (each with a DHCP lease); Share works unless told otherwise. */
+class FakeHost implements SettingsBackend, HostObserver {
+  readonly name = 'NetworkManager' as const;
+  interfaces: HostInterface[] = [nic('eth0', '52:54:00:00:00:01'), nic('eth1', '52:54:00:00:00:02')];
+  shared = new Map<string, string>();
+  live: LiveHost = {
+    links: new Map([['eth0', link('eth0', '52:54:00:00:00:01', { addresses: [lease('192.0.2.10/24')] })], ['eth1', link('eth1', '52:54:00:00:00:02', { addresses: [lease('192.0.2.11/24')] })]]),
+    routes: [],
+  };
+  kernelControllers = new Map<string, string>();
+  kernelPorts = new Map<string, string[]>();
+  /** Share makes the bridge, but it never gets the NIC's lease (no DHCP server). */
+  noLease = false;
+  /** What rollback() says it could not restore. */
+  unrestored: string[] = [];
+  applied: string[] = [];
+  rolledBack = 0;
+  observed = 0;
+  /** When set, applyShare waits for it. */
+  gate: Promise<void> | undefined;
+
+  snapshot(): HostSnapshot { return { interfaces: this.interfaces, shared: this.shared }; }
+  onChange(): void {}
+  async configuration(): Promise<undefined> { return undefined; }
+  async checkShare(): Promise<{ ipv4Dhcp: boolean }> { return { ipv4Dhcp: true }; }
+  async begin(): Promise<Transaction> {
+    return {
+      commit: async () => undefined,
+      rollback: async () => { this.rolledBack++; return this.unrestored; },
+    };
+  }
+
+  async applyShare(plan: SharePlan): Promise<void> {
+    this.applied.push(`share ${plan.nic} ${plan.bridge}`);
+    await this.gate;
+    const links = new Map(this.live.links);
+    const port = links.get(plan.nic);
+    if (port === undefined) throw new Error(`no ${plan.nic}`);
+    links.set(plan.nic, { ...port, controller: plan.bridge, addresses: [] });
+    links.set(plan.bridge, link(plan.bridge, plan.nicMac, { kind: 'bridge', stp: false, addresses: this.noLease ? [] : port.addresses }));
+    this.live = { ...this.live, links };
+    this.interfaces = [...this.interfaces, nic(plan.bridge, plan.nicMac, { type: 'bridge' })];
+    this.shared.set(plan.nic, plan.bridge);
+  }
+
+  async applyUnshare(): Promise<void> { this.applied.push('unshare'); }
+  async finishUnshare(): Promise<void> {}
+  async close(): Promise<void> {}
+
+  async observe(): Promise<LiveHost> { this.observed++; return this.live; }
+  async answers(): Promise<boolean> { return true; }
+  async linkSpeed(): Promise<undefined> { return undefined; }
+  controllerOf(name: string): string | undefined { return this.kernelControllers.get(name); }
+  bridgePorts(bridge: string): string[] { return this.kernelPorts.get(bridge) ?? []; }
+}
+
+/** Time that passes only when the domain sleeps, or an operation says it took some. */
+class FakeClock implements Clock {
+  ms = 0;
+  now(): number { return this.ms; }
+  async sleep(ms: number): Promise<void> { this.ms += ms; }
+}
+
+class RecordingLog implements Log {
+  readonly lines: string[] = [];
+  debug(m: string): void { this.lines.push(`debug ${m}`); }
+  info(m: string): void { this.lines.push(`info ${m}`); }
+  warn(m: string): void { this.lines.push(`warn ${m}`); }
+  error(m: string): void { this.lines.push(`error ${m}`); }
+}
+
+function setup() {
+  const host = new FakeHost();
+  const clock = new FakeClock();
+  const log = new RecordingLog();
+  const sharing = new Sharing(() => host, host, log, undefined, clock);
+  return { host, clock, log, sharing };
+}
+
+const share = (options: Partial<ShareOptions> = {}): ShareOptions => ({ ...DEFAULT_SHARE_OPTIONS, ...options });
+
+async function apply<T>(step: Promise<ChangeStep<T>>): Promise<T> {
+  const s = await step;
+  if ('noOp' in s) throw new Error('expected a change, got a no-op');
+  return s.apply();
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof ShareError) return err.code;
+    throw err;
+  }
+  return 'succeeded';
+}
+
+test('with default options a Share or Unshare replies within 20 s; a NIC without a lease on the bridge is RolledBack in time', async (t) => {
+  t.true(callSeconds(DEFAULT_SHARE_OPTIONS) <= 20, `Share may take ${callSeconds(DEFAULT_SHARE_OPTIONS)} s`);
+  t.true(callSeconds() <= 20, `Unshare may take ${callSeconds()} s`);
+  t.true(DEFAULT_SHARE_OPTIONS.rollbackTimeout >= minRollbackTimeout(DEFAULT_SHARE_OPTIONS));
+  // STP needs its forward delay twice (listening, learning): clients are told how long to wait.
+  t.is(callSeconds({ stp: true, forwardDelay: 0 }), callSeconds() + 30);
+  t.is(callSeconds({ stp: true, forwardDelay: 4 }), callSeconds() + 8);
+
+  const { host, clock, sharing } = setup();
+  host.noLease = true;
+  const err = await t.throwsAsync(apply(sharing.prepareShare('eth0', share())), { instanceOf: ShareError });
+  t.is(err?.code, 'RolledBack');
+  t.regex(err?.message ?? '', /br-eth0 lacks the address 192\.0\.2\.10\/24/);
+  t.is(host.rolledBack, 1);
+  t.true(clock.ms <= 20_000, `gave up after ${clock.ms} ms`);
+});
+
+test('a rollback-timeout shorter than verification needs is InvalidArgs, before anything changes', async (t) => {
+  const { host, sharing } = setup();
+  t.is(await codeOf(sharing.prepareShare('eth0', share({ rollbackTimeout: minRollbackTimeout() - 1 }))), 'InvalidArgs');
+  t.is(await codeOf(sharing.prepareShare('eth0', share({ stp: true, forwardDelay: 30, rollbackTimeout: 60 }))), 'InvalidArgs');
+  t.is(await codeOf(sharing.prepareShare('eth0', share({ rollbackTimeout: minRollbackTimeout() }))), 'succeeded');
+  host.shared.set('eth0', 'br-eth0');
+  t.is(await codeOf(sharing.prepareUnshare('eth0', { ...DEFAULT_UNSHARE_OPTIONS, rollbackTimeout: 5 })), 'InvalidArgs');
+  t.deepEqual(host.applied, []);
+});
+
+test('a rollback that could not restore a device says so, at error level', async (t) => {
+  const { host, log, sharing } = setup();
+  host.noLease = true;
+  host.unrestored = ['NetworkManager could not restore eth0 (restoring it failed)'];
+  const err = await t.throwsAsync(apply(sharing.prepareShare('eth0', share())), { instanceOf: ShareError });
+  t.is(err?.code, 'RolledBack');
+  t.notRegex(err?.message ?? '', /everything was put back/);
+  t.regex(err?.message ?? '', /could not restore everything: NetworkManager could not restore eth0/);
+  t.true(log.lines.some((l) => /^error .*could not restore eth0/.test(l)), log.lines.join('\n'));
+
+  // Everything restored: the reassuring message, and a warning, not an error.
+  const second = setup();
+  second.host.noLease = true;
+  const ok = await t.throwsAsync(apply(second.sharing.prepareShare('eth0', share())), { instanceOf: ShareError });
+  t.regex(ok?.message ?? '', /everything was put back as it was/);
+  t.false(second.log.lines.some((l) => l.startsWith('error ')));
+});
+
+test('two authorized Shares asking for one bridge name: one wins, the other is refused and changes nothing', async (t) => {
+  const { host, sharing } = setup();
+  // Both pass validation (as both would be asked about by polkit) before either applies.
+  const first = await sharing.prepareShare('eth0', share({ bridge: 'br0' }));
+  const second = await sharing.prepareShare('eth1', share({ bridge: 'br0' }));
+  if ('noOp' in first || 'noOp' in second) throw new Error('no-op');
+  let open = (): void => undefined;
+  host.gate = new Promise((r) => { open = r; });
+  const winning = first.apply();
+  t.is(await codeOf(second.apply()), 'Busy', 'while the first holds br0');
+  open();
+  t.is(await winning, 'br0');
+  // After it, the name is taken.
+  t.is(await codeOf(second.apply()), 'InvalidArgs', 'once br0 exists');
+  t.deepEqual(host.applied, ['share eth0 br0']);
+});
+
+test('the NIC of a kernel bridge, bond or team the backend does not know is NotShareable, naming it', async (t) => {
+  const { host, sharing } = setup();
+  host.kernelControllers.set('eth1', 'brx');
+  const listed = sharing.list().find((l) => l.iface.name === 'eth1');
+  t.false(listed?.shareability.shareable);
+  t.regex(listed?.shareability.reason ?? '', /already a port of brx/);
+  t.true(sharing.list().find((l) => l.iface.name === 'eth0')?.shareability.shareable);
+  t.is(await codeOf(sharing.prepareShare('eth1', share())), 'NotShareable');
+  t.deepEqual(host.applied, []);
+});
+
+test('Share of a NIC shared already through that bridge is a no-op; Unshare of one not shared is NotShared', async (t) => {
+  const { host, sharing } = setup();
+  host.shared.set('eth0', 'br-eth0');
+  host.interfaces = [...host.interfaces, nic('br-eth0', '52:54:00:00:00:01', { type: 'bridge' })];
+  t.deepEqual(await sharing.prepareShare('eth0', share()), { noOp: 'br-eth0' });
+  t.deepEqual(await sharing.prepareShare('eth0', share({ bridge: 'br-eth0' })), { noOp: 'br-eth0' });
+  t.is(await codeOf(sharing.prepareShare('eth0', share({ bridge: 'br9' }))), 'AlreadyShared');
+  t.is(await codeOf(sharing.prepareUnshare('eth1', DEFAULT_UNSHARE_OPTIONS)), 'NotShared');
+  t.is(host.observed, 0);
+});
+
+test('nothing before authorization reads the kernel with a process; the guests are checked again after it', async (t) => {
+  const { host, sharing } = setup();
+  host.shared.set('eth0', 'br-eth0');
+  host.kernelPorts.set('br-eth0', ['eth0']);
+  const step = await sharing.prepareUnshare('eth0', DEFAULT_UNSHARE_OPTIONS);
+  t.is(host.observed, 0, 'no ip -j before polkit');
+  if ('noOp' in step) throw new Error('no-op');
+  // A guest joins while polkit asks: the apply refuses, having changed nothing.
+  host.kernelPorts.set('br-eth0', ['eth0', 'vnet0']);
+  t.is(await codeOf(step.apply()), 'Busy');
+  t.deepEqual(host.applied, []);
+  // Guests are found before authorization as well, from sysfs.
+  t.is(await codeOf(sharing.prepareUnshare('eth0', DEFAULT_UNSHARE_OPTIONS)), 'Busy');
+  t.is(host.observed, 0);
+});
