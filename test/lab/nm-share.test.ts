@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BusCallError } from '../../src/bus/bus-connection';
 import { makeVariant } from '../../src/bus/bus-value';
+import { minRollbackTimeout } from '../../src/bridge/share-request';
 import { Lab, REPO_ROOT, waitFor } from './lab';
 import { addGuestNamespace, guestDhcp } from './lab-guests';
 import { activeProfiles, globalAddresses, ipv4, keyfiles, links, networkState, parseKeyfile, pings, routes } from './nm-state';
@@ -109,22 +110,36 @@ test('after a NetworkManager restart the bridge comes back by itself, and a LAN 
   });
 });
 
-test('a change that cannot be verified is rolled back to the exact previous state', async (t) => {
+test('with no DHCP server the bridge gets no lease: RolledBack with that reason, nothing left, then the exact previous state', async (t) => {
   await withLabService({}, async (lab, client) => {
     const before = await networkState(lab);
-    // STP with a 30 s forward delay keeps the port blocking: no DHCP lease within the deadline.
-    const failure = await errorName(client.share('eth0', {
+    // A rollback timer shorter than verification needs would undo a good change: refused up front.
+    const tooShort = await errorName(client.share('eth0', {
       stp: makeVariant('b', true), 'forward-delay': makeVariant('u', 30), 'rollback-timeout': makeVariant('u', 15),
     }));
+    t.is(tooShort.name, 'org.freedesktop.DBus.Error.InvalidArgs');
+    t.regex(tooShort.message, /'rollback-timeout' must be at least \d+ seconds with STP/);
+    t.deepEqual(await networkState(lab), before);
+
+    // The LAN's DHCP server stops answering: the bridge never gets the NIC's lease. With default
+    // options the call ends (its deadline is the domain's, proven in test/unit/sharing.test.ts).
+    await lab.sh(`kill -STOP "$(cat ${lab.dir}/dnsmasq.pid)"`);
+    const failure = await errorName(client.share('eth0'));
     t.is(failure.name, 'org.fedoraproject.SharedInterface.Error.RolledBack');
-    t.regex(failure.message, /could not be verified: .*lacks the address 192\.0\.2\.\d+\/24/);
-    // The rollback returns at once; addresses come back as NetworkManager reactivates the profile.
+    t.regex(failure.message, /could not be verified: .*br-eth0 lacks the address 192\.0\.2\.\d+\/24/);
+    t.regex(failure.message, /everything was put back/);
+    // Nothing left: no bridge, no profile of ours, the user's profile active again.
+    await waitFor('br-eth0 gone', async () => ((await links(lab)).has('br-eth0') ? undefined : true), 20_000);
+    t.deepEqual(keyfiles(lab), before.keyfiles);
+    t.deepEqual(await client.shared(), new Map());
+    await waitFor('"Wired eth0" active again', async () => ((await activeProfiles(lab)).includes('Wired eth0:eth0') ? true : undefined), 20_000);
+    // The server answers again: the NIC gets its lease back, as it was.
+    await lab.sh(`kill -CONT "$(cat ${lab.dir}/dnsmasq.pid)"`);
     const after = await waitFor('eth0 to have all its addresses back', async () => {
       const now = await networkState(lab);
       return now.eth0.length === before.eth0.length ? now : undefined;
-    }, 20_000);
+    }, 90_000);
     t.deepEqual(after, before);
-    t.deepEqual(await client.shared(), new Map());
   });
 });
 
@@ -159,12 +174,14 @@ test('every refusal returns its typed error and changes nothing', async (t) => {
     await expect('eth0', { 'forward-delay': makeVariant('u', 99) }, 'org.freedesktop.DBus.Error.InvalidArgs', /forward-delay/);
     t.deepEqual(await networkState(lab), before);
 
-    // Two calls for the same NIC at once: one shares, the other is Busy; then sharing again is AlreadyShared.
+    // Two calls for the same NIC at once: one shares, the other is Busy. Then sharing again through
+    // the same bridge is a no-op that answers with it; through another, AlreadyShared.
     const results = await Promise.allSettled([client.share('eth0'), client.share('eth0')]);
     t.is(results.filter((r) => r.status === 'fulfilled').length, 1);
     const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     t.is((rejected?.reason as BusCallError | undefined)?.errorName, 'org.fedoraproject.SharedInterface.Error.Busy');
-    await expect('eth0', {}, 'org.fedoraproject.SharedInterface.Error.AlreadyShared', /already shared through bridge br-eth0/);
+    t.is(await client.share('eth0'), 'br-eth0');
+    await expect('eth0', { bridge: makeVariant('s', 'br7') }, 'org.fedoraproject.SharedInterface.Error.AlreadyShared', /already shared through bridge br-eth0/);
   });
 });
 
@@ -203,15 +220,18 @@ test('if the daemon dies mid-way, NetworkManager\'s checkpoint rolls everything 
     const daemon = await lab.startDaemon();
     const client = new ServiceClient(bus);
     const before = await networkState(lab);
-    // A blocking STP port keeps verification waiting; the daemon is killed while it waits.
-    const sharing = client.share('eth0', { stp: makeVariant('b', true), 'forward-delay': makeVariant('u', 30), 'rollback-timeout': makeVariant('u', 12) });
+    // No DHCP answer keeps verification waiting; the daemon is killed while it waits, with the
+    // shortest rollback timer allowed.
+    await lab.sh(`kill -STOP "$(cat ${lab.dir}/dnsmasq.pid)"`);
+    const sharing = client.share('eth0', { 'rollback-timeout': makeVariant('u', minRollbackTimeout()) });
     sharing.catch(() => undefined);
     await waitFor('the bridge to exist', async () => ((await links(lab)).has('br-eth0') ? true : undefined), 10_000);
     daemon.kill('SIGKILL');
+    await lab.sh(`kill -CONT "$(cat ${lab.dir}/dnsmasq.pid)"`);
     const after = await waitFor('NetworkManager to roll back', async () => {
       const now = await networkState(lab);
       return now.eth0.length === before.eth0.length && !now.links.includes('br-eth0') ? now : undefined;
-    }, 30_000);
+    }, 60_000);
     t.deepEqual(after, before);
   } finally {
     bus.close();
