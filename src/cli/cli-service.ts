@@ -1,6 +1,7 @@
 // The CLI's calls to the service: what any other D-Bus client would send and receive.
 import { BusCallError, type BusConnection } from '../bus/bus-connection';
 import * as t from '../bus/bus-value';
+import { callSeconds, type ShareOptions } from '../bridge/share-request';
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../dbus/shared-interface-spec';
 
 export interface ListedInterface {
@@ -15,12 +16,19 @@ export interface ListedInterface {
   readonly notes: readonly string[];
 }
 
-export async function callService(bus: BusConnection, member: string, signature = '', body: unknown[] = []): Promise<unknown[]> {
+// A person answering a polkit agent's password prompt, before the change itself starts.
+const AUTHORIZATION_PROMPT_SECONDS = 120;
+
+/** How long to wait for Share or Unshare: the service's own limit for these options (callSeconds), and a prompt. */
+export function changeTimeoutMs(options: Partial<Pick<ShareOptions, 'stp' | 'forwardDelay'>> = {}): number {
+  return (callSeconds(options) + AUTHORIZATION_PROMPT_SECONDS) * 1000;
+}
+
+export async function callService(bus: BusConnection, member: string, signature = '', body: unknown[] = [], timeoutMs = 180_000): Promise<unknown[]> {
   return bus.call({
     destination: BUS_NAME, path: OBJECT_PATH, interface: INTERFACE_NAME, member, signature, body,
     allowInteractiveAuthorization: true,
-    // Share waits for DHCP and verification; the service's own rollback timeout bounds it.
-    timeoutMs: 180_000,
+    timeoutMs,
   });
 }
 

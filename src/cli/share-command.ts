@@ -3,7 +3,7 @@ import * as t from '../bus/bus-value';
 import { interfaceNameProblem } from '../bridge/interface-name';
 import { MAX_FORWARD_DELAY_SECONDS, MAX_ROLLBACK_TIMEOUT_SECONDS, DEFAULT_ROLLBACK_TIMEOUT_SECONDS } from '../bridge/share-request';
 import { flagValue, secondsBetween, stringValue, type CliCommand, type Invocation } from './command';
-import { callService, listInterfaces } from './cli-service';
+import { callService, changeTimeoutMs, listInterfaces } from './cli-service';
 import { writeJson } from './cli-output';
 
 export const INTERFACE_ARGUMENT = { name: 'IFACE', check: interfaceNameProblem, complete: 'interfaces' } as const;
@@ -30,7 +30,8 @@ async function run(invocation: Invocation): Promise<void> {
   // Say beforehand what sharing will change that the user may not expect.
   const notes = (await listInterfaces(bus)).find((i) => i.name === iface)?.notes ?? [];
   for (const note of notes) output.err(`note: ${iface}: ${note}`);
-  const [result] = await callService(bus, 'Share', 'sa{sv}', [iface, options]);
+  const timeout = changeTimeoutMs({ stp: flagValue(values, 'stp'), forwardDelay: delay === undefined ? 0 : Number(delay) });
+  const [result] = await callService(bus, 'Share', 'sa{sv}', [iface, options], timeout);
   const name = t.string.decode(result, 'Share reply');
   if (invocation.json) writeJson(output, { interface: iface, bridge: name, notes });
   else output.out(`${iface} is shared through bridge ${name}; attach guests to ${name} (libvirt: <interface type='bridge'><source bridge='${name}'/></interface>)`);

@@ -1,7 +1,7 @@
 // `shared-interface unshare IFACE`: the bridge goes away and the interface's own configuration comes back.
 import * as t from '../bus/bus-value';
 import { flagValue, stringValue, type CliCommand, type Invocation } from './command';
-import { callService } from './cli-service';
+import { callService, changeTimeoutMs } from './cli-service';
 import { writeJson } from './cli-output';
 import { INTERFACE_ARGUMENT, ROLLBACK_TIMEOUT_OPTION } from './share-command';
 
@@ -12,7 +12,7 @@ async function run(invocation: Invocation): Promise<void> {
   if (flagValue(values, 'force')) options['force'] = t.makeVariant('b', true);
   const rollback = stringValue(values, 'rollback-timeout');
   if (rollback !== undefined) options['rollback-timeout'] = t.makeVariant('u', Number(rollback));
-  await callService(await invocation.bus(), 'Unshare', 'sa{sv}', [iface, options]);
+  await callService(await invocation.bus(), 'Unshare', 'sa{sv}', [iface, options], changeTimeoutMs());
   if (invocation.json) writeJson(output, { interface: iface, shared: false });
   else output.out(`${iface} is no longer shared; its own configuration is active again`);
 }
