@@ -14,6 +14,8 @@ DBUSDIR ?= $(DATADIR)/dbus-1
 POLKITACTIONDIR ?= $(DATADIR)/polkit-1/actions
 # The Cockpit page: cockpit-bridge finds packages in $(DATADIR)/cockpit/<name>/.
 COCKPITDIR ?= $(DATADIR)/cockpit/shared-interface
+MANDIR ?= $(DATADIR)/man
+BASHCOMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
 # The Node.js the installed commands run with (Fedora's nodejs package installs /usr/bin/node).
 NODE ?= /usr/bin/node
 # The daemon's V8 flags come from bin/shared-interfaced's #! line, their one home (why: there).
@@ -21,6 +23,8 @@ DAEMON_NODE_FLAGS := $(shell sed -n '1s|^\#!/usr/bin/env -S node *||p' bin/share
 # Seconds without calls after which the bus-activated daemon exits.
 IDLE_TIMEOUT ?= 120
 TSC ?= node_modules/.bin/tsc
+# scdoc(1) turns the man pages' scdoc(5) sources into roff (Debian and Fedora package it).
+SCDOC ?= scdoc
 DESTDIR ?=
 
 BUS_NAME = org.fedoraproject.SharedInterface
@@ -34,7 +38,10 @@ PRODUCTION_MODULES = $(shell node -e 'for (const [p, e] of Object.entries(requir
 SUBSTITUTE = sed -e 's|@libexecdir@|$(LIBEXECDIR)|g' -e 's|@idle_timeout@|$(IDLE_TIMEOUT)|g'
 
 .PHONY: all install uninstall
-all: dist/src/main.js dist/cockpit-page/index.js
+# Generated from the command table and the D-Bus spec: man pages (via scdoc) and the completion.
+GENERATED = dist/generated
+MANPAGES = $(GENERATED)/shared-interface.1 $(GENERATED)/shared-interfaced.8 $(GENERATED)/$(BUS_NAME).5
+all: dist/src/main.js dist/cockpit-page/index.js $(MANPAGES) $(GENERATED)/shared-interface.bash
 
 dist/src/main.js: $(SOURCES)
 	$(TSC) -p .
@@ -43,11 +50,24 @@ dist/src/main.js: $(SOURCES)
 dist/cockpit-page/index.js: $(PAGE_SOURCES)
 	$(TSC) -p cockpit
 	node cockpit/build.mjs
+$(GENERATED)/stamp: dist/src/main.js man/shared-interface.1.scd.in
+	node dist/src/cli/write-build-files.js $(GENERATED) >/dev/null
+	touch $@
+$(GENERATED)/shared-interface.bash: $(GENERATED)/stamp
+$(GENERATED)/shared-interface.1: $(GENERATED)/stamp
+	$(SCDOC) <$@.scd >$@
+$(GENERATED)/$(BUS_NAME).5: $(GENERATED)/stamp
+	$(SCDOC) <$@.scd >$@
+$(GENERATED)/shared-interfaced.8: man/shared-interfaced.8.scd
+	mkdir -p $(GENERATED)
+	$(SCDOC) <$< >$@
 
 install: all
 	install -d '$(DESTDIR)$(APPDIR)/bin' '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(LIBEXECDIR)' \
 	  '$(DESTDIR)$(POLKITACTIONDIR)' '$(DESTDIR)$(DBUSDIR)/system.d' '$(DESTDIR)$(DBUSDIR)/system-services' \
-	  '$(DESTDIR)$(DBUSDIR)/interfaces' '$(DESTDIR)$(SYSTEMDUNITDIR)' '$(DESTDIR)$(COCKPITDIR)'
+	  '$(DESTDIR)$(DBUSDIR)/interfaces' '$(DESTDIR)$(SYSTEMDUNITDIR)' '$(DESTDIR)$(MANDIR)/man1' \
+	  '$(DESTDIR)$(MANDIR)/man5' '$(DESTDIR)$(MANDIR)/man8' '$(DESTDIR)$(BASHCOMPLETIONDIR)' \
+	  '$(DESTDIR)$(COCKPITDIR)'
 	install -m 0644 package.json '$(DESTDIR)$(APPDIR)/package.json'
 	install -m 0755 bin/shared-interfaced bin/shared-interface '$(DESTDIR)$(APPDIR)/bin/'
 	cd dist && find src -name '*.js' | while read -r f; do install -D -m 0644 "$$f" '$(DESTDIR)$(APPDIR)/dist/'"$$f" || exit 1; done
@@ -66,10 +86,16 @@ install: all
 	$(SUBSTITUTE) dbus-services/$(UNIT).in >'$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)'
 	chmod 0644 '$(DESTDIR)$(DBUSDIR)/system-services/$(BUS_NAME).service' '$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)'
 	for f in $(PAGE_FILES); do install -m 0644 "dist/cockpit-page/$$f" '$(DESTDIR)$(COCKPITDIR)/' || exit 1; done
+	install -m 0644 $(GENERATED)/shared-interface.1 '$(DESTDIR)$(MANDIR)/man1/shared-interface.1'
+	install -m 0644 $(GENERATED)/$(BUS_NAME).5 '$(DESTDIR)$(MANDIR)/man5/$(BUS_NAME).5'
+	install -m 0644 $(GENERATED)/shared-interfaced.8 '$(DESTDIR)$(MANDIR)/man8/shared-interfaced.8'
+	install -m 0644 $(GENERATED)/shared-interface.bash '$(DESTDIR)$(BASHCOMPLETIONDIR)/shared-interface'
 
 uninstall:
 	rm -rf '$(DESTDIR)$(APPDIR)' '$(DESTDIR)$(COCKPITDIR)'
 	rm -f '$(DESTDIR)$(LIBEXECDIR)/shared-interfaced' '$(DESTDIR)$(BINDIR)/shared-interface' \
 	  '$(DESTDIR)$(POLKITACTIONDIR)/$(BUS_NAME).policy' '$(DESTDIR)$(DBUSDIR)/system.d/$(BUS_NAME).conf' \
 	  '$(DESTDIR)$(DBUSDIR)/interfaces/$(BUS_NAME).xml' '$(DESTDIR)$(DBUSDIR)/system-services/$(BUS_NAME).service' \
-	  '$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)'
+	  '$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)' '$(DESTDIR)$(MANDIR)/man1/shared-interface.1' \
+	  '$(DESTDIR)$(MANDIR)/man5/$(BUS_NAME).5' '$(DESTDIR)$(MANDIR)/man8/shared-interfaced.8' \
+	  '$(DESTDIR)$(BASHCOMPLETIONDIR)/shared-interface'

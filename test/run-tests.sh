@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash test/lab/ensure-lab-packages.sh
 bash test/lab/ensure-firewall-packages.sh
+bash test/packaging/ensure-packaging-tools.sh
 bash test/guest/build-guest.sh >/dev/null
 bash test/guest/ensure-libvirt.sh
 bash test/lab/ensure-libvirt-xml.sh

@@ -22,6 +22,10 @@ export const INSTALLED = {
   cockpitScript: '/usr/share/cockpit/shared-interface/index.js',
   cockpitStyle: '/usr/share/cockpit/shared-interface/index.css',
   cockpitManifest: '/usr/share/cockpit/shared-interface/manifest.json',
+  cliManPage: '/usr/share/man/man1/shared-interface.1',
+  apiManPage: `/usr/share/man/man5/${BUS_NAME}.5`,
+  daemonManPage: '/usr/share/man/man8/shared-interfaced.8',
+  bashCompletion: '/usr/share/bash-completion/completions/shared-interface',
 } as const;
 
 /**
