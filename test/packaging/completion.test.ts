@@ -33,7 +33,7 @@ test('bash: commands, options, option values, from the command table', (t) => {
     t.deepEqual(c('shared-interface --json un'), ['unshare']);
     t.deepEqual(c('shared-interface --'), ['--help', '--version', '--json']);
     t.deepEqual(c('shared-interface share --br'), ['--bridge=']);
-    t.deepEqual(c('shared-interface share eth0 --no'), ['--no-persist']);
+    t.deepEqual(c('shared-interface share eth0 --no-p'), ['--no-persist']);
     t.deepEqual(c('shared-interface unshare -'), ['-h', '--help', '--version', '--json', '-f', '--force', '--rollback-timeout=']);
     t.deepEqual(c('shared-interface list --fields='), ['interface', 'type', 'mac', 'carrier', 'state', 'bridge', 'addresses', 'reason', 'notes', 'all']);
     t.deepEqual(c('shared-interface list -o interface,ty'), ['interface,type']);
