@@ -64,14 +64,12 @@ export function decodeInterfaces(reply: unknown): ListedInterface[] {
   });
 }
 
-/** The `Shared` property's value in a PropertiesChanged signal (a{ss}), or undefined if absent. */
-export function sharedFromPropertiesChanged(args: unknown): Record<string, string> | undefined {
-  if (!Array.isArray(args) || args[0] !== INTERFACE_NAME || !isRecord(args[1])) return undefined;
-  const shared = args[1]['Shared'];
-  if (!isRecord(shared) || shared['t'] !== 'a{ss}' || !isRecord(shared['v'])) return undefined;
-  const value = shared['v'];
-  return Object.values(value).every(isString) ? value as Record<string, string> : undefined;
-}
+/**
+ * Seconds a change made from the page waits for the page's Confirm before the host undoes it by
+ * itself (where the service has confirm-timeout): the browser is remote, and a change that cuts
+ * it off must not stay.
+ */
+export const CONFIRM_TIMEOUT_SECONDS = 60;
 
 /** A `Progress(s interface, s step, s message)` signal's arguments, when well-formed. */
 export interface ProgressStep {
@@ -100,6 +98,7 @@ const ERROR_TITLES: Readonly<Record<string, string>> = {
   [`${ERROR_PREFIX}.NotShareable`]: 'The interface cannot be shared',
   [`${ERROR_PREFIX}.Busy`]: 'The interface is busy',
   [`${ERROR_PREFIX}.RolledBack`]: 'The change was undone',
+  [`${ERROR_PREFIX}.NotPending`]: 'The change was not confirmed in time',
   [`${ERROR_PREFIX}.BackendUnavailable`]: 'The network configuration service is unavailable',
   [`${ERROR_PREFIX}.NotSupported`]: 'Not supported here',
   [`${ERROR_PREFIX}.Failed`]: 'The change failed',

@@ -1,10 +1,13 @@
 // The page's client of the service, through cockpit.dbus on the system bus. Calls go with
 // `superuser: "try"`: with Cockpit's administrative access on they run as root, otherwise as
 // the logged-in user (who may read, and whom polkit asks or refuses for changes).
-import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH, decodeInterfaces, decodeProgress, sharedFromPropertiesChanged, type ListedInterface, type ProgressStep } from './api';
+import { BUS_NAME, CONFIRM_TIMEOUT_SECONDS, INTERFACE_NAME, OBJECT_PATH, decodeInterfaces, decodeProgress, type ListedInterface, type ProgressStep } from './api';
 
 const NM_BUS_NAME = 'org.freedesktop.NetworkManager';
 const NM_PATH = '/org/freedesktop/NetworkManager';
+const PROPERTIES = 'org.freedesktop.DBus.Properties';
+/** The options of Share and Unshare, as cockpit.dbus sends an a{sv}. */
+type VarDict = Record<string, { t: string; v: unknown }>;
 
 export interface ShareOptions {
   readonly bridge?: string;
@@ -24,12 +27,14 @@ export interface ServiceEvents {
 export class SharedInterfaceService {
   private readonly client: cockpit.DBusClient;
   private readonly nm: cockpit.DBusClient;
+  private confirmable: Promise<boolean> | undefined;
 
   constructor(events: ServiceEvents) {
     this.client = cockpit.dbus(BUS_NAME, { bus: 'system', superuser: 'try' });
     this.nm = cockpit.dbus(NM_BUS_NAME, { bus: 'system' });
-    this.client.subscribe({ path: OBJECT_PATH, interface: 'org.freedesktop.DBus.Properties', member: 'PropertiesChanged' }, (_p, _i, _s, args) => {
-      if (sharedFromPropertiesChanged(args) !== undefined) events.changed();
+    this.client.subscribe({ path: OBJECT_PATH, interface: PROPERTIES, member: 'PropertiesChanged' }, (_p, _i, _s, args) => {
+      // Shared (what the list shows) or Pending (changes awaiting Confirm).
+      if (Array.isArray(args) && args[0] === INTERFACE_NAME) events.changed();
     });
     this.client.subscribe({ path: OBJECT_PATH, interface: INTERFACE_NAME, member: 'Progress' }, (_p, _i, _s, args) => {
       const step = decodeProgress(args);
@@ -39,9 +44,9 @@ export class SharedInterfaceService {
     // its IP configurations' addresses. Signals, never polling.
     this.nm.subscribe({ path: NM_PATH, interface: NM_BUS_NAME, member: 'DeviceAdded' }, () => events.changed());
     this.nm.subscribe({ path: NM_PATH, interface: NM_BUS_NAME, member: 'DeviceRemoved' }, () => events.changed());
-    this.nm.subscribe({ path_namespace: `${NM_PATH}/Devices`, interface: 'org.freedesktop.DBus.Properties', member: 'PropertiesChanged' }, () => events.changed());
-    this.nm.subscribe({ path_namespace: `${NM_PATH}/IP4Config`, interface: 'org.freedesktop.DBus.Properties', member: 'PropertiesChanged' }, () => events.changed());
-    this.nm.subscribe({ path_namespace: `${NM_PATH}/IP6Config`, interface: 'org.freedesktop.DBus.Properties', member: 'PropertiesChanged' }, () => events.changed());
+    this.nm.subscribe({ path_namespace: `${NM_PATH}/Devices`, interface: PROPERTIES, member: 'PropertiesChanged' }, () => events.changed());
+    this.nm.subscribe({ path_namespace: `${NM_PATH}/IP4Config`, interface: PROPERTIES, member: 'PropertiesChanged' }, () => events.changed());
+    this.nm.subscribe({ path_namespace: `${NM_PATH}/IP6Config`, interface: PROPERTIES, member: 'PropertiesChanged' }, () => events.changed());
     const closed = (_e: unknown, options: { problem?: string; message?: string }) => events.disconnected(cockpit.message(options));
     this.client.addEventListener('close', closed);
   }
@@ -50,16 +55,46 @@ export class SharedInterfaceService {
     return decodeInterfaces(await this.client.call(OBJECT_PATH, INTERFACE_NAME, 'ListInterfaces', []));
   }
 
-  async share(nic: string, options: ShareOptions): Promise<string> {
-    const dict: Record<string, { t: string; v: unknown }> = {};
+  /**
+   * Whether the service has confirm-or-rollback (confirm-timeout, Confirm, the Pending property):
+   * asked once, by reading Pending.
+   */
+  private canConfirm(): Promise<boolean> {
+    this.confirmable ??= Promise.resolve(this.client.call(OBJECT_PATH, PROPERTIES, 'Get', [INTERFACE_NAME, 'Pending'])).then(() => true, () => false);
+    return this.confirmable;
+  }
+
+  /**
+   * A change under confirm-timeout where the service has it: confirmed only through a new channel
+   * opened after the change, proof that this browser still reaches the host. If the change cut
+   * the browser off, no Confirm comes and the host rolls back by itself.
+   */
+  private async change(nic: string, method: 'Share' | 'Unshare', options: VarDict, confirming: () => void): Promise<unknown[]> {
+    const confirm = await this.canConfirm();
+    const reply = await this.client.call(OBJECT_PATH, INTERFACE_NAME, method,
+      [nic, confirm ? { ...options, 'confirm-timeout': { t: 'u', v: CONFIRM_TIMEOUT_SECONDS } } : options], { type: 'sa{sv}' });
+    if (confirm) {
+      confirming();
+      const fresh = cockpit.dbus(BUS_NAME, { bus: 'system', superuser: 'try' });
+      try {
+        await fresh.call(OBJECT_PATH, INTERFACE_NAME, 'Confirm', [nic], { type: 's' });
+      } finally {
+        fresh.close();
+      }
+    }
+    return reply;
+  }
+
+  async share(nic: string, options: ShareOptions, confirming: () => void = () => undefined): Promise<string> {
+    const dict: VarDict = {};
     if (options.bridge !== undefined) dict['bridge'] = { t: 's', v: options.bridge };
     if (options.stp !== undefined) dict['stp'] = { t: 'b', v: options.stp };
     if (options.forwardDelay !== undefined) dict['forward-delay'] = { t: 'u', v: options.forwardDelay };
-    const [bridge] = await this.client.call(OBJECT_PATH, INTERFACE_NAME, 'Share', [nic, dict], { type: 'sa{sv}' });
+    const [bridge] = await this.change(nic, 'Share', dict, confirming);
     return typeof bridge === 'string' ? bridge : '';
   }
 
-  async unshare(nic: string, force: boolean): Promise<void> {
-    await this.client.call(OBJECT_PATH, INTERFACE_NAME, 'Unshare', [nic, force ? { force: { t: 'b', v: true } } : {}], { type: 'sa{sv}' });
+  async unshare(nic: string, force: boolean, confirming: () => void = () => undefined): Promise<void> {
+    await this.change(nic, 'Unshare', force ? { force: { t: 'b', v: true } } : {}, confirming);
   }
 }

@@ -4,6 +4,7 @@
 import { defaultBridgeName, type ListedInterface, type ProgressStep } from './api';
 import { alert, button, h, replaceChildren, spinner } from './dom';
 import { errorAlert } from './error-alert';
+import { confirming, progressStep } from './progress-steps';
 import { openModal } from './modal';
 import type { ShareOptions, SharedInterfaceService } from './service';
 
@@ -83,7 +84,7 @@ export function openShareDialog(service: SharedInterfaceService, nic: ListedInte
     steps.replaceChildren();
     replaceChildren(status, h('div', { class: 'si-running' }, spinner('Sharing'), h('span', {}, `Sharing ${nic.name}…`)), steps);
     try {
-      result = await service.share(nic.name, chosen);
+      result = await service.share(nic.name, chosen, () => confirming(steps));
       modal.setBusy(false);
       modal.close();
     } catch (err) {
@@ -96,7 +97,7 @@ export function openShareDialog(service: SharedInterfaceService, nic: ListedInte
 
   return {
     progress(step: ProgressStep) {
-      steps.append(h('li', { 'data-step': step.step }, step.message));
+      progressStep(steps, step);
     },
   };
 }

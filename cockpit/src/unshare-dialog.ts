@@ -3,6 +3,7 @@
 import { ERROR_PREFIX, attachedGuests, type ListedInterface, type ProgressStep } from './api';
 import { alert, button, h, replaceChildren, spinner } from './dom';
 import { errorAlert } from './error-alert';
+import { confirming, progressStep } from './progress-steps';
 import { openModal } from './modal';
 import type { SharedInterfaceService } from './service';
 import type { RunningChange } from './share-dialog';
@@ -28,7 +29,7 @@ export function openUnshareDialog(service: SharedInterfaceService, nic: ListedIn
     steps.replaceChildren();
     replaceChildren(status, h('div', { class: 'si-running' }, spinner('Unsharing'), h('span', {}, `Unsharing ${nic.name}…`)), steps);
     try {
-      await service.unshare(nic.name, force);
+      await service.unshare(nic.name, force, () => confirming(steps));
       unshared = true;
       modal.setBusy(false);
       modal.close();
@@ -52,7 +53,7 @@ export function openUnshareDialog(service: SharedInterfaceService, nic: ListedIn
 
   return {
     progress(step: ProgressStep) {
-      steps.append(h('li', { 'data-step': step.step }, step.message));
+      progressStep(steps, step);
     },
   };
 }
