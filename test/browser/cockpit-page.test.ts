@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { Lab, REPO_ROOT } from '../lab/lab';
 import { installIntoLab } from '../lab/lab-install';
+import { sharedInterfaceSpec } from '../../src/dbus/shared-interface-spec';
 import { addGuestNamespace } from '../lab/lab-guests';
 import { links, networkState } from '../lab/nm-state';
 import { launchBrowser, PAGE_PATH, startCockpitWs, type CockpitServer } from './cockpit-lab';
@@ -132,6 +133,13 @@ test.serial('Share through the dialog: the page shows eth0 shared through br-eth
   t.regex(await eth0.innerText(), /Shared through br-eth0/);
   t.true(await page.getByRole('button', { name: 'Unshare eth0' }).isVisible());
   t.is(await page.evaluate('window.siNoReload'), true, 'the page was not reloaded');
+  if ('Pending' in sharedInterfaceSpec.properties) {
+    // With confirm-or-rollback in the service, the page shared under confirm-timeout and confirmed.
+    t.regex(lab.log('dbus.log'), /share eth0: verified; awaiting confirmation for 60 s/);
+    t.is((await lab.sh('busctl get-property org.fedoraproject.SharedInterface /org/fedoraproject/SharedInterface org.fedoraproject.SharedInterface Pending')).trim(), 'a{s(sst)} 0');
+  } else {
+    t.log('the service has no confirm-timeout yet: the page shares without it');
+  }
 
   // The lab's kernel: eth0 is a port of br-eth0, which carries the host's IPv4 address.
   t.is(await master('eth0'), 'br-eth0');
