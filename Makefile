@@ -16,6 +16,8 @@ POLKITACTIONDIR ?= $(DATADIR)/polkit-1/actions
 COCKPITDIR ?= $(DATADIR)/cockpit/shared-interface
 MANDIR ?= $(DATADIR)/man
 BASHCOMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
+# NetworkManager runs the scripts here when a device goes up or down (ours: one bridge's firewall rules).
+NMDISPATCHERDIR ?= $(PREFIX)/lib/NetworkManager/dispatcher.d
 # The Node.js the installed commands run with (Fedora's nodejs package installs /usr/bin/node).
 NODE ?= /usr/bin/node
 # The daemon's V8 flags come from bin/shared-interfaced's #! line, their one home (why: there).
@@ -67,9 +69,9 @@ install: all
 	  '$(DESTDIR)$(POLKITACTIONDIR)' '$(DESTDIR)$(DBUSDIR)/system.d' '$(DESTDIR)$(DBUSDIR)/system-services' \
 	  '$(DESTDIR)$(DBUSDIR)/interfaces' '$(DESTDIR)$(SYSTEMDUNITDIR)' '$(DESTDIR)$(MANDIR)/man1' \
 	  '$(DESTDIR)$(MANDIR)/man5' '$(DESTDIR)$(MANDIR)/man8' '$(DESTDIR)$(BASHCOMPLETIONDIR)' \
-	  '$(DESTDIR)$(COCKPITDIR)'
+	  '$(DESTDIR)$(COCKPITDIR)' '$(DESTDIR)$(NMDISPATCHERDIR)'
 	install -m 0644 package.json '$(DESTDIR)$(APPDIR)/package.json'
-	install -m 0755 bin/shared-interfaced bin/shared-interface '$(DESTDIR)$(APPDIR)/bin/'
+	install -m 0755 bin/shared-interfaced bin/shared-interface bin/shared-interface-firewall '$(DESTDIR)$(APPDIR)/bin/'
 	cd dist && find src -name '*.js' | while read -r f; do install -D -m 0644 "$$f" '$(DESTDIR)$(APPDIR)/dist/'"$$f" || exit 1; done
 	for d in $(PRODUCTION_MODULES); do \
 	  (cd "$$d" && find . -path ./node_modules -prune -o -type f -print) | while read -r f; do \
@@ -78,7 +80,10 @@ install: all
 	done
 	printf '#!/bin/sh\nexec %s %s %s "$$@"\n' '$(NODE)' '$(DAEMON_NODE_FLAGS)' '$(APPDIR)/bin/shared-interfaced' >'$(DESTDIR)$(LIBEXECDIR)/shared-interfaced'
 	printf '#!/bin/sh\nexec %s %s "$$@"\n' '$(NODE)' '$(APPDIR)/bin/shared-interface' >'$(DESTDIR)$(BINDIR)/shared-interface'
-	chmod 0755 '$(DESTDIR)$(LIBEXECDIR)/shared-interfaced' '$(DESTDIR)$(BINDIR)/shared-interface'
+	printf '#!/bin/sh\nexec %s %s "$$@"\n' '$(NODE)' '$(APPDIR)/bin/shared-interface-firewall' >'$(DESTDIR)$(LIBEXECDIR)/shared-interface-firewall'
+	chmod 0755 '$(DESTDIR)$(LIBEXECDIR)/shared-interfaced' '$(DESTDIR)$(BINDIR)/shared-interface' '$(DESTDIR)$(LIBEXECDIR)/shared-interface-firewall'
+	$(SUBSTITUTE) hooks/50-shared-interface-firewall.in >'$(DESTDIR)$(NMDISPATCHERDIR)/50-shared-interface-firewall'
+	chmod 0755 '$(DESTDIR)$(NMDISPATCHERDIR)/50-shared-interface-firewall'
 	install -m 0644 polkit/$(BUS_NAME).policy '$(DESTDIR)$(POLKITACTIONDIR)/$(BUS_NAME).policy'
 	install -m 0644 dbus-services/$(BUS_NAME).conf '$(DESTDIR)$(DBUSDIR)/system.d/$(BUS_NAME).conf'
 	install -m 0644 introspection/$(BUS_NAME).xml '$(DESTDIR)$(DBUSDIR)/interfaces/$(BUS_NAME).xml'
@@ -94,6 +99,7 @@ install: all
 uninstall:
 	rm -rf '$(DESTDIR)$(APPDIR)' '$(DESTDIR)$(COCKPITDIR)'
 	rm -f '$(DESTDIR)$(LIBEXECDIR)/shared-interfaced' '$(DESTDIR)$(BINDIR)/shared-interface' \
+	  '$(DESTDIR)$(LIBEXECDIR)/shared-interface-firewall' '$(DESTDIR)$(NMDISPATCHERDIR)/50-shared-interface-firewall' \
 	  '$(DESTDIR)$(POLKITACTIONDIR)/$(BUS_NAME).policy' '$(DESTDIR)$(DBUSDIR)/system.d/$(BUS_NAME).conf' \
 	  '$(DESTDIR)$(DBUSDIR)/interfaces/$(BUS_NAME).xml' '$(DESTDIR)$(DBUSDIR)/system-services/$(BUS_NAME).service' \
 	  '$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)' '$(DESTDIR)$(MANDIR)/man1/shared-interface.1' \

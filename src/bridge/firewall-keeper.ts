@@ -3,7 +3,7 @@
 // last reading for ListInterfaces' notes. Reading runs a handful of processes, so a listing
 // never waits for one: it uses the last reading and, when that is older than REFRESH_MS, starts
 // one new reading in the background (at most one at a time, whoever and however often asks).
-// Every change of ours (Share, Unshare) reads afresh, so our own rules show up at once.
+// Every change (Share, Unshare, the hook) reads afresh, and the next listing reads again.
 import { type FirewallFacts, type FirewallHost, firewallNote, ourRules, rulesToAdd } from './firewall';
 import { type Log, errorMessage } from './log';
 
@@ -34,14 +34,17 @@ export class FirewallKeeper {
   /** Adds the rules `bridge` needs now; says what it added (for the log). */
   async allow(bridge: string): Promise<string[]> {
     const added: string[] = [];
+    const rules = rulesToAdd(await this.read(), bridge);
+    // iptables takes a trailing '+' for a wildcard, with no way to escape it.
+    if (rules.length > 0 && bridge.endsWith('+')) throw new Error(`a rule for ${bridge} would match every interface whose name starts with ${bridge.slice(0, -1)}`);
     try {
-      for (const rule of rulesToAdd(await this.read(), bridge)) {
+      for (const rule of rules) {
         await this.host.insert(rule);
         added.push(`${rule.tool} ${rule.table} ${rule.chain}${rule.ipFamily === 'both' ? '' : ` (IPv${rule.ipFamily})`}`);
       }
     } finally {
-      // Even after a failed insert: the next listing must see what did go in.
-      if (added.length > 0) this.refresh();
+      // Even after a failed insert: the next listing reads what did go in.
+      if (added.length > 0) this.readAt = 0;
     }
     return added;
   }
@@ -52,7 +55,7 @@ export class FirewallKeeper {
     try {
       for (const rule of ours) await this.host.remove(rule);
     } finally {
-      if (ours.length > 0) this.refresh();
+      if (ours.length > 0) this.readAt = 0;
     }
     return ours.length;
   }

@@ -5,19 +5,22 @@
 // takes exactly our rules away. One lab for the checks in turn; the firewall is reset between them.
 import test from 'ava';
 import { makeVariant } from '../../src/bus/bus-value';
-import { Lab, waitFor } from './lab';
+import { Lab, waitFor, type LabProcess } from './lab';
 import { addGuestNamespace, guestDhcp, removeGuestNamespace } from './lab-guests';
+import { installIntoLab } from './lab-install';
 import { ServiceClient } from './service-client';
 
 let lab: Lab;
 let client: ServiceClient;
+let daemon: LabProcess;
 let closeBus: () => void = () => undefined;
 
 test.before(async () => {
-  lab = await Lab.start();
+  // The overlay: the last check installs our NetworkManager dispatcher script into the lab's /usr.
+  lab = await Lab.start({ overlay: true });
   const bus = await lab.connect();
   closeBus = () => bus.close();
-  await lab.startDaemon();
+  daemon = await lab.startDaemon();
   client = new ServiceClient(bus);
   const call = await lab.sh('cat /proc/sys/net/bridge/bridge-nf-call-iptables /proc/sys/net/bridge/bridge-nf-call-ip6tables');
   if (call.trim() !== '1\n1') throw new Error(`bridge-nf-call-iptables/-ip6tables are not 1 in the lab: ${call}`);
@@ -137,4 +140,32 @@ test.serial('a plain nftables forward chain of policy drop: our rule goes into t
   const after = await rules();
   t.notRegex(after, /shared-interface/);
   t.regex(after, /ct state established,related accept comment "added by hand"/);
+});
+
+test.serial('after a reboot without our daemon, the installed dispatcher script puts the rules back when NetworkManager brings the bridge up, and takes them away when it goes down', async (t) => {
+  await cleanSlate();
+  await installIntoLab(lab);
+  await lab.sh('iptables -P FORWARD DROP; ip6tables -P FORWARD DROP');
+  await client.share('eth0');
+  daemon.kill();
+  await daemon.waitForExit();
+  // The reboot: NetworkManager gone, the bridge gone, the firewall back to its boot-time rules.
+  await lab.stopNetworkManager();
+  await lab.sh(`
+    ip link del br-eth0
+    for t in iptables-nft ip6tables-nft; do $t -F; $t -X; $t -P FORWARD DROP; done
+  `);
+  t.notRegex(await rules(), /shared-interface/);
+  await lab.startNetworkManager();
+  await waitFor('the dispatcher script to add the rules', async () => {
+    const now = await rules();
+    return (now.match(/--comment "shared-interface bridge br-eth0"/g) ?? []).length === 2 ? true : undefined;
+  }, 60_000);
+  t.regex(await guestReachesLan('guest4', '02:00:00:00:00:14'), /^192\.0\.2\.1\d\d$/);
+
+  // The bridge goes down (nmcli, still without our daemon): our rules go with it.
+  await lab.sh("nmcli --wait 30 connection down 'br-eth0 (shares eth0)' >/dev/null");
+  await waitFor('the dispatcher script to remove the rules', async () => (/shared-interface/.test(await rules()) ? undefined : true), 60_000);
+  t.regex(await rules(), /:FORWARD DROP/);
+  daemon = await lab.startDaemon();
 });

@@ -66,8 +66,11 @@ test('make install DESTDIR= PREFIX=/usr puts every file where the README says, a
     for (const f of installed) t.notRegex(readFileSync(join(destdir, f), 'latin1').slice(0, 100_000), /@(libexecdir|idle_timeout)@/, f);
     t.is(readFileSync(join(destdir, INSTALLED.daemon), 'utf8'), `#!/bin/sh\nexec /usr/bin/node ${DAEMON_NODE_FLAGS} ${INSTALLED.appDir}/bin/shared-interfaced "$@"\n`);
     t.is(readFileSync(join(destdir, INSTALLED.cli), 'utf8'), `#!/bin/sh\nexec /usr/bin/node ${INSTALLED.appDir}/bin/shared-interface "$@"\n`);
-    for (const f of [INSTALLED.daemon, INSTALLED.cli]) t.is(statSync(join(destdir, f)).mode & 0o777, 0o755, f);
-    for (const f of outsideApp.filter((f) => f !== INSTALLED.daemon && f !== INSTALLED.cli)) t.is(statSync(join(destdir, f)).mode & 0o777, 0o644, f);
+    t.is(readFileSync(join(destdir, INSTALLED.firewallHook), 'utf8'), `#!/bin/sh\nexec /usr/bin/node ${INSTALLED.appDir}/bin/shared-interface-firewall "$@"\n`);
+    t.regex(readFileSync(join(destdir, INSTALLED.nmDispatcher), 'utf8'), new RegExp(`\nexec ${INSTALLED.firewallHook} "\\$action" "\\$iface"\n`));
+    const executables: readonly string[] = [INSTALLED.daemon, INSTALLED.cli, INSTALLED.firewallHook, INSTALLED.nmDispatcher];
+    for (const f of executables) t.is(statSync(join(destdir, f)).mode & 0o777, 0o755, f);
+    for (const f of outsideApp.filter((f) => !executables.includes(f))) t.is(statSync(join(destdir, f)).mode & 0o777, 0o644, f);
 
     // The app: compiled sources and production dependencies only.
     const app = join(destdir, INSTALLED.appDir);

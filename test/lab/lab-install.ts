@@ -12,6 +12,8 @@ export const DAEMON_NODE_FLAGS = (readFileSync(join(REPO_ROOT, 'bin', 'shared-in
 export const INSTALLED = {
   daemon: '/usr/libexec/shared-interfaced',
   cli: '/usr/bin/shared-interface',
+  firewallHook: '/usr/libexec/shared-interface-firewall',
+  nmDispatcher: '/usr/lib/NetworkManager/dispatcher.d/50-shared-interface-firewall',
   appDir: '/usr/share/shared-interface',
   policy: `/usr/share/polkit-1/actions/${BUS_NAME}.policy`,
   busPolicy: `/usr/share/dbus-1/system.d/${BUS_NAME}.conf`,

@@ -14,6 +14,8 @@ export const TAG_ROLE = `${USER_DATA_PREFIX}.role`;
 export const TAG_NIC = `${USER_DATA_PREFIX}.nic`;
 export const TAG_BRIDGE = `${USER_DATA_PREFIX}.bridge`;
 export const TAG_ORIGINAL = `${USER_DATA_PREFIX}.original-uuid`;
+/** On the bridge, 'no' when shared with firewall=false: NM's dispatcher script then adds no rules. */
+export const TAG_FIREWALL = `${USER_DATA_PREFIX}.firewall`;
 
 export function cloneSettings(settings: NmSettings): NmSettings {
   return new Map([...settings].map(([name, props]) => [name, new Map(props)]));

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import * as t from '../../bus/bus-value';
 import type { SharePlan } from '../../bridge/share-plan';
 import {
-  TAG_BRIDGE, TAG_NIC, TAG_ORIGINAL, TAG_ROLE, cloneSettings, connectionUuid, deleteSetting, getSetting, setSetting,
+  TAG_BRIDGE, TAG_FIREWALL, TAG_NIC, TAG_ORIGINAL, TAG_ROLE, cloneSettings, connectionUuid, deleteSetting, getSetting, setSetting,
   type NmSettings,
 } from './nm-settings';
 
@@ -41,6 +41,8 @@ function tags(plan: SharePlan, role: 'bridge' | 'port', original: NmSettings | u
     [TAG_NIC, plan.nic],
     [TAG_BRIDGE, plan.bridge],
     [TAG_ORIGINAL, original === undefined ? '' : connectionUuid(original)],
+    // Only when asked: the dispatcher script lets every other bridge of ours through the firewall.
+    ...(role === 'bridge' && plan.firewall === false ? [[TAG_FIREWALL, 'no'] as const] : []),
   ]);
 }
 
