@@ -71,6 +71,26 @@ export function decodeInterfaces(reply: unknown): ListedInterface[] {
  */
 export const CONFIRM_TIMEOUT_SECONDS = 60;
 
+/** A change that awaits Confirm (the service's Pending property, a{s(sst)}). */
+export interface PendingChange {
+  readonly operation: string;
+  readonly bridge: string;
+  /** When the host undoes it by itself, in milliseconds since the epoch. */
+  readonly deadline: number;
+}
+
+/** Properties.Get's reply for Pending as cockpit.dbus delivers it: [{t: 'a{s(sst)}', v: {nic: [op, bridge, µs]}}]. */
+export function decodePending(reply: unknown): Map<string, PendingChange> {
+  const value = Array.isArray(reply) ? reply[0] : undefined;
+  if (!isRecord(value) || value['t'] !== 'a{s(sst)}' || !isRecord(value['v'])) throw new ReplyFormatError('Pending is not a{s(sst)}');
+  return new Map(Object.entries(value['v']).map(([nic, entry]): [string, PendingChange] => {
+    if (!Array.isArray(entry) || !isString(entry[0]) || !isString(entry[1]) || typeof entry[2] !== 'number') {
+      throw new ReplyFormatError(`Pending: the entry of ${nic} is not (sst)`);
+    }
+    return [nic, { operation: entry[0], bridge: entry[1], deadline: entry[2] / 1000 }];
+  }));
+}
+
 /** A `Progress(s interface, s step, s message)` signal's arguments, when well-formed. */
 export interface ProgressStep {
   readonly nic: string;

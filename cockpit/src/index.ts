@@ -1,7 +1,7 @@
 // The page: the host's interfaces from ListInterfaces, kept current by signals (our Shared
 // property's PropertiesChanged, NetworkManager's devices), with Share and Unshare for a session
 // that may change the network.
-import type { ListedInterface, ProgressStep } from './api';
+import type { ListedInterface, PendingChange, ProgressStep } from './api';
 import { alert, h, replaceChildren, spinner } from './dom';
 import { errorAlert } from './error-alert';
 import { guestSnippetsView } from './guest-snippets-view';
@@ -15,7 +15,10 @@ const COALESCE_MS = 150;
 
 class Page {
   private interfaces: ListedInterface[] | undefined;
+  private pending: ReadonlyMap<string, PendingChange> = new Map();
   private listError: unknown;
+  /** The last Keep or Undo's failure, shown until the next action. */
+  private actionError: unknown;
   private disconnected: string | undefined;
   /** The last change's outcome, shown while the interface is still in that state. */
   private notice: { readonly nic: string; readonly shared: boolean; readonly element: HTMLElement } | undefined;
@@ -58,7 +61,7 @@ class Page {
       do {
         this.again = false;
         try {
-          this.interfaces = await this.service.list();
+          [this.interfaces, this.pending] = await Promise.all([this.service.list(), this.service.pending()]);
           this.listError = undefined;
         } catch (err) {
           this.listError = err;
@@ -75,6 +78,7 @@ class Page {
   }
 
   private share(nic: ListedInterface): void {
+    this.actionError = undefined;
     const taken = new Set((this.interfaces ?? []).map((i) => i.name));
     this.busy.add(nic.name);
     this.notice = undefined;
@@ -88,6 +92,7 @@ class Page {
   }
 
   private unshare(nic: ListedInterface): void {
+    this.actionError = undefined;
     this.busy.add(nic.name);
     this.notice = undefined;
     this.render();
@@ -97,6 +102,21 @@ class Page {
       if (unshared) this.notice = { nic: nic.name, shared: false, element: alert('success', `${nic.name} is no longer shared`, `The bridge ${nic.bridge} is gone; ${nic.name} has its own configuration back.`) };
       void this.refresh();
     }));
+  }
+
+  /** A change awaiting confirmation that this page did not make (or lost): keep it, or undo it now. */
+  private async settle(nic: ListedInterface, how: 'Confirm' | 'Rollback'): Promise<void> {
+    this.busy.add(nic.name);
+    this.render();
+    try {
+      await this.service.settle(nic.name, how);
+      this.actionError = undefined;
+    } catch (err) {
+      this.actionError = err;
+    } finally {
+      this.busy.delete(nic.name);
+    }
+    await this.refresh();
   }
 
   private render(): void {
@@ -113,11 +133,14 @@ class Page {
         this.disconnected === undefined ? null : alert('danger', 'Disconnected from the host', this.disconnected),
         this.permission.allowed === false ? alert('info', 'Read only', 'You can see the interfaces but not share them: this needs administrative access.') : null,
         this.listError === undefined ? null : errorAlert(this.listError),
+        this.actionError === undefined ? null : errorAlert(this.actionError),
         this.notice?.element ?? null,
         h('div', { class: 'pf-v6-c-card si-table-card' },
           list === undefined
             ? h('div', { class: 'si-loading' }, spinner('Loading'), h('span', {}, 'Loading interfaces…'))
-            : interfaceTable(list, this.writable, this.busy, { share: (nic) => this.share(nic), unshare: (nic) => this.unshare(nic) })),
+            : interfaceTable(list, this.pending, this.writable, this.busy, {
+              share: (nic) => this.share(nic), unshare: (nic) => this.unshare(nic), settle: (nic, how) => { void this.settle(nic, how); },
+            })),
         ...(list ?? []).filter((nic) => nic.bridge !== '').map((nic) => guestSnippetsView(nic.name, nic.bridge))));
     if (focused !== null) this.root.querySelector<HTMLElement>(`[aria-label="${CSS.escape(focused)}"]`)?.focus();
   }

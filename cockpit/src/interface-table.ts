@@ -1,12 +1,20 @@
 // The list of the host's interfaces: a PatternFly table that becomes a grid of labelled cells at
 // narrow widths (pf-m-grid-md), with Share/Unshare buttons only when the session may change the
 // network.
-import type { ListedInterface } from './api';
+import type { ListedInterface, PendingChange } from './api';
 import { button, h } from './dom';
 
 export interface TableActions {
   readonly share: (nic: ListedInterface) => void;
   readonly unshare: (nic: ListedInterface) => void;
+  readonly settle: (nic: ListedInterface, how: 'Confirm' | 'Rollback') => void;
+}
+
+function awaiting(change: PendingChange): HTMLElement {
+  const until = new Date(change.deadline).toLocaleTimeString();
+  const what = change.operation === 'unshare' ? 'Unshared' : `Shared through ${change.bridge}`;
+  return h('span', { class: 'pf-v6-c-label pf-m-orange', 'data-state': 'pending' },
+    h('span', { class: 'pf-v6-c-label__content' }, h('span', { class: 'pf-v6-c-label__text' }, `${what}, awaiting confirmation: undone at ${until}`)));
 }
 
 function sharing(nic: ListedInterface): HTMLElement {
@@ -27,9 +35,13 @@ function cell(label: string, ...content: (Node | string)[]): HTMLTableCellElemen
   return h('td', { class: 'pf-v6-c-table__td', role: 'cell', 'data-label': label }, ...content);
 }
 
-function row(nic: ListedInterface, writable: boolean, busy: ReadonlySet<string>, actions: TableActions): HTMLTableRowElement {
+function row(nic: ListedInterface, pending: PendingChange | undefined, writable: boolean, busy: ReadonlySet<string>, actions: TableActions): HTMLTableRowElement {
   const actionCell = h('td', { class: 'pf-v6-c-table__td pf-v6-c-table__action', role: 'cell' });
-  if (writable && nic.bridge !== '') {
+  if (writable && pending !== undefined) {
+    actionCell.append(h('span', { class: 'si-actions' },
+      button('Keep', 'primary', () => actions.settle(nic, 'Confirm'), { 'aria-label': `Keep the change of ${nic.name}`, disabled: busy.has(nic.name) }),
+      button('Undo', 'secondary', () => actions.settle(nic, 'Rollback'), { 'aria-label': `Undo the change of ${nic.name}`, disabled: busy.has(nic.name) })));
+  } else if (writable && nic.bridge !== '') {
     actionCell.append(button('Unshare', 'secondary', () => actions.unshare(nic), { 'aria-label': `Unshare ${nic.name}`, disabled: busy.has(nic.name) }));
   } else if (writable && nic.shareable) {
     actionCell.append(button('Share', 'secondary', () => actions.share(nic), { 'aria-label': `Share ${nic.name}`, disabled: busy.has(nic.name) }));
@@ -43,16 +55,16 @@ function row(nic: ListedInterface, writable: boolean, busy: ReadonlySet<string>,
     cell('MAC', h('span', { class: 'si-mono si-nowrap' }, nic.mac === '' ? '—' : nic.mac)),
     cell('Addresses', nic.addresses.length === 0 ? '—' : h('ul', { class: 'si-addresses' }, ...nic.addresses.map((a) => h('li', { class: 'si-mono' }, a)))),
     cell('Carrier', nic.carrier ? 'Yes' : 'No'),
-    cell('Sharing', sharing(nic), notes),
+    cell('Sharing', pending === undefined ? sharing(nic) : awaiting(pending), notes),
     actionCell);
 }
 
-export function interfaceTable(interfaces: readonly ListedInterface[], writable: boolean, busy: ReadonlySet<string>, actions: TableActions): HTMLTableElement {
+export function interfaceTable(interfaces: readonly ListedInterface[], pending: ReadonlyMap<string, PendingChange>, writable: boolean, busy: ReadonlySet<string>, actions: TableActions): HTMLTableElement {
   const heads = ['Interface', 'MAC', 'Addresses', 'Carrier', 'Sharing'];
   return h('table', { class: 'pf-v6-c-table pf-m-grid-md pf-m-compact', role: 'grid', 'aria-label': 'Network interfaces', id: 'interfaces' },
     h('thead', { class: 'pf-v6-c-table__thead' },
       h('tr', { class: 'pf-v6-c-table__tr', role: 'row' },
         ...heads.map((text) => h('th', { class: 'pf-v6-c-table__th', role: 'columnheader', scope: 'col' }, text)),
         h('td', { class: 'pf-v6-c-table__td' }, h('span', { class: 'pf-v6-screen-reader' }, 'Actions')))),
-    h('tbody', { class: 'pf-v6-c-table__tbody', role: 'rowgroup' }, ...interfaces.map((nic) => row(nic, writable, busy, actions))));
+    h('tbody', { class: 'pf-v6-c-table__tbody', role: 'rowgroup' }, ...interfaces.map((nic) => row(nic, pending.get(nic.name), writable, busy, actions))));
 }

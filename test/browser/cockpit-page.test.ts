@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { Lab, REPO_ROOT } from '../lab/lab';
 import { installIntoLab } from '../lab/lab-install';
-import { sharedInterfaceSpec } from '../../src/dbus/shared-interface-spec';
+import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH, sharedInterfaceSpec } from '../../src/dbus/shared-interface-spec';
 import { addGuestNamespace } from '../lab/lab-guests';
 import { links, networkState } from '../lab/nm-state';
 import { launchBrowser, PAGE_PATH, startCockpitWs, type CockpitServer } from './cockpit-lab';
@@ -20,6 +20,8 @@ const SCREENSHOTS = process.env['SI_SCREENSHOTS'] === '1' ? join(REPO_ROOT, 'doc
 const DEADLINE = 90_000;
 /** A lab user with no polkit rights and no administrative access in Cockpit. */
 const USER = 'carol';
+/** Our object, as busctl takes it. */
+const SERVICE = `${BUS_NAME} ${OBJECT_PATH} ${INTERFACE_NAME}`;
 
 let lab: Lab;
 let browser: BrowserContext;
@@ -136,7 +138,7 @@ test.serial('Share through the dialog: the page shows eth0 shared through br-eth
   if ('Pending' in sharedInterfaceSpec.properties) {
     // With confirm-or-rollback in the service, the page shared under confirm-timeout and confirmed.
     t.regex(lab.log('dbus.log'), /share eth0: verified; awaiting confirmation for 60 s/);
-    t.is((await lab.sh('busctl get-property org.fedoraproject.SharedInterface /org/fedoraproject/SharedInterface org.fedoraproject.SharedInterface Pending')).trim(), 'a{s(sst)} 0');
+    t.is((await lab.sh(`busctl get-property ${SERVICE} Pending`)).trim(), 'a{s(sst)} 0');
   } else {
     t.log('the service has no confirm-timeout yet: the page shares without it');
   }
@@ -183,9 +185,21 @@ test.serial('changes behind the page\'s back appear by themselves: nmcli, and an
   await lab.sh("nmcli connection modify 'Wired eth0' -ipv4.addresses 198.51.100.7/24 && nmcli device reapply eth0 >/dev/null");
   await added.waitFor({ state: 'detached', timeout: DEADLINE });
 
-  // The service's PropertiesChanged (Shared): a Share by another client shows up too.
-  await lab.sh('busctl call org.fedoraproject.SharedInterface /org/fedoraproject/SharedInterface org.fedoraproject.SharedInterface Share sa{sv} eth0 0', { timeoutMs: DEADLINE });
-  await row(page, 'eth0').locator('[data-state="shared"]').waitFor({ timeout: DEADLINE });
+  // The service's PropertiesChanged: a Share by another client shows up too.
+  if ('Pending' in sharedInterfaceSpec.properties) {
+    // Made under confirm-timeout and left unconfirmed (a client that lost the host): the page
+    // shows it awaiting confirmation, and Keep confirms it.
+    await lab.sh(`busctl call ${SERVICE} Share sa{sv} eth0 1 confirm-timeout u 600`, { timeoutMs: DEADLINE });
+    await row(page, 'eth0').locator('[data-state="pending"]').waitFor({ timeout: DEADLINE });
+    t.regex(await row(page, 'eth0').innerText(), /Shared through br-eth0, awaiting confirmation: undone at/);
+    await page.getByRole('button', { name: 'Keep the change of eth0' }).click();
+    await row(page, 'eth0').locator('[data-state="shared"]').waitFor({ timeout: DEADLINE });
+    t.is((await lab.sh(`busctl get-property ${SERVICE} Pending`)).trim(), 'a{s(sst)} 0');
+  } else {
+    await lab.sh(`busctl call ${SERVICE} Share sa{sv} eth0 0`, { timeoutMs: DEADLINE });
+    await row(page, 'eth0').locator('[data-state="shared"]').waitFor({ timeout: DEADLINE });
+  }
+  t.is(await master('eth0'), 'br-eth0');
   t.is(await page.evaluate('window.siNoReload'), true, 'the page was not reloaded');
 });
 
