@@ -2,7 +2,7 @@
 // No logic of its own beyond start-up, readiness and exit.
 import { BusConnection } from './bus/bus-connection';
 import { FirewallKeeper } from './bridge/firewall-keeper';
-import { Sharing } from './bridge/sharing';
+import { Sharing, systemClock } from './bridge/sharing';
 import { parseArgs } from 'node:util';
 import { errorMessage, journalLog, LOG_LEVELS, type LogLevel } from './bridge/log';
 import { LibvirtInterfaces } from './bridge/libvirt-interfaces';
@@ -95,9 +95,14 @@ export async function main(argv: readonly string[]): Promise<void> {
   const firewall = new FirewallKeeper(new FirewallTools(), log);
   // The first reading, so the first listing has the firewall's notes.
   firewall.refreshIfStale();
-  const sharing = new Sharing(() => selector.current, observer, log, firewall);
+  // The domain reports progress and pending changes through the dispatcher, created just below.
+  let dispatcher: Dispatcher<typeof sharedInterfaceSpec> | undefined;
+  const sharing = new Sharing(() => selector.current, observer, log, firewall, systemClock, {
+    progress: (nic, step, message) => dispatcher?.emit('Progress', [nic, step, message]),
+    pendingChanged: () => dispatcher?.emitPropertiesChanged(),
+  });
   const libvirt = new LibvirtInterfaces(sharing, () => selector.current, observer);
-  const dispatcher = new Dispatcher(bus, sharedInterfaceSpec, sharedInterfaceImplementation(sharing, libvirt, VERSION), new PolkitAuthority(bus), log);
+  dispatcher = new Dispatcher(bus, sharedInterfaceSpec, sharedInterfaceImplementation(sharing, libvirt, VERSION), new PolkitAuthority(bus), log);
   dispatcher.export();
   selector.onChange(() => dispatcher.emitPropertiesChanged());
   if (!(await bus.requestName(BUS_NAME))) {
@@ -110,12 +115,15 @@ export async function main(argv: readonly string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info(`${why}: exiting`);
-    void dispatcher.withdraw(BUS_NAME).finally(() => selector.close()).finally(() => process.exit(0));
+    // Nobody would be left to confirm a pending change: undo it now rather than at its deadline.
+    void sharing.rollbackPending(`the service is stopping (${why})`)
+      .then(() => dispatcher.withdraw(BUS_NAME)).finally(() => selector.close()).finally(() => process.exit(0));
   };
   if (options.idleTimeoutSeconds > 0) {
     const idleMs = options.idleTimeoutSeconds * 1000;
     const timer = setInterval(() => {
-      if (!dispatcher.idleFor(idleMs)) return;
+      // A change awaiting confirmation keeps us here: its deadline is ours to keep.
+      if (!dispatcher.idleFor(idleMs) || sharing.pending().size > 0) return;
       clearInterval(timer);
       stop(`idle for ${options.idleTimeoutSeconds} s`);
     }, Math.min(idleMs, 1000));

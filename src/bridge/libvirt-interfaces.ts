@@ -40,7 +40,7 @@ export class LibvirtInterfaces {
     const mtu = configured.mtu ?? (def.mtu === undefined ? undefined : (await this.observer.observe()).links.get(nic)?.mtu);
     const share = definedShare(def, { iface, mtu, configured });
     return this.sharing.prepareShare(share.nic, {
-      bridge: share.bridge, stp: share.stp, forwardDelay: share.forwardDelay, rollbackTimeout: options.rollbackTimeout, persist: options.persist,
+      bridge: share.bridge, stp: share.stp, forwardDelay: share.forwardDelay, rollbackTimeout: options.rollbackTimeout, persist: options.persist, confirmTimeout: 0,
       // A bridge defined this way carries guests too: let them through the firewall, as Share does.
       firewall: DEFAULT_SHARE_OPTIONS.firewall,
     });

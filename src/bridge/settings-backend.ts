@@ -3,6 +3,7 @@
 // back. The domain never sees a file path or a D-Bus object path.
 import type { HostInterface } from './host-network';
 import type { ConfiguredInterface } from './interface-config';
+import type { Progress } from './progress';
 import type { SharePlan, UnsharePlan } from './share-plan';
 
 export type BackendName = 'NetworkManager' | 'ifcfg';
@@ -20,6 +21,11 @@ export interface HostSnapshot {
  * (an NM checkpoint; the ifcfg backend restores its snapshot when the daemon next starts).
  */
 export interface Transaction {
+  /**
+   * Keeps the change open for `seconds` from now (awaiting a user's confirmation): the backend
+   * rolls it back by itself then unless commit() came first (NM: the checkpoint's own timer).
+   */
+  keep(seconds: number): Promise<void>;
   commit(): Promise<void>;
   /** Undoes the change; resolves with what could not be restored (empty: everything was). */
   rollback(): Promise<readonly string[]>;
@@ -45,9 +51,9 @@ export interface SettingsBackend {
   /** Opens a transaction over these interfaces, rolled back by itself after `rollbackTimeoutSeconds`. */
   begin(interfaces: readonly string[], rollbackTimeoutSeconds: number): Promise<Transaction>;
   /** Makes the bridge with the NIC as its port and moves the NIC's IP configuration onto it. */
-  applyShare(plan: SharePlan): Promise<void>;
+  applyShare(plan: SharePlan, progress: Progress): Promise<void>;
   /** Takes the NIC off the bridge and brings its own configuration back (verified after). */
-  applyUnshare(plan: UnsharePlan): Promise<void>;
+  applyUnshare(plan: UnsharePlan, progress: Progress): Promise<void>;
   /** After a verified, committed unshare: forget what sharing kept (NM: our two profiles). */
   finishUnshare(plan: UnsharePlan): Promise<void>;
   close(): Promise<void>;

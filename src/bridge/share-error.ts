@@ -8,6 +8,7 @@ export const SHARE_ERROR_CODES = [
   'NotShared',
   'NotShareable',
   'Busy',
+  'NotPending',
   'RolledBack',
   'BackendUnavailable',
   'NotSupported',

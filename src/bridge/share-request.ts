@@ -13,11 +13,14 @@ export interface ShareOptions {
   readonly persist: boolean;
   /** True: add firewall rules accepting traffic within the bridge where the firewall would drop it. */
   readonly firewall: boolean;
+  /** Seconds a verified change waits for Confirm before it is rolled back; 0: committed at once. */
+  readonly confirmTimeout: number;
 }
 
 export interface UnshareOptions {
   readonly force: boolean;
   readonly rollbackTimeout: number;
+  readonly confirmTimeout: number;
 }
 
 export const DEFAULT_ROLLBACK_TIMEOUT_SECONDS = 60;
@@ -26,6 +29,7 @@ export const STP_DEFAULT_FORWARD_DELAY_SECONDS = 15;
 // The kernel accepts forward delays of 2..30 s with STP on (0 with it off); NM the same range.
 export const MAX_FORWARD_DELAY_SECONDS = 30;
 export const MAX_ROLLBACK_TIMEOUT_SECONDS = 3600;
+export const MAX_CONFIRM_TIMEOUT_SECONDS = 3600;
 
 export const DEFAULT_SHARE_OPTIONS: ShareOptions = {
   stp: false,
@@ -33,11 +37,13 @@ export const DEFAULT_SHARE_OPTIONS: ShareOptions = {
   rollbackTimeout: DEFAULT_ROLLBACK_TIMEOUT_SECONDS,
   persist: true,
   firewall: true,
+  confirmTimeout: 0,
 };
 
 export const DEFAULT_UNSHARE_OPTIONS: UnshareOptions = {
   force: false,
   rollbackTimeout: DEFAULT_ROLLBACK_TIMEOUT_SECONDS,
+  confirmTimeout: 0,
 };
 
 // How long a call may take. busctl and gdbus give up after 25 s: with default options every Share

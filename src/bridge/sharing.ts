@@ -6,6 +6,7 @@
 // kernel's real state, and commit, or roll back and say why.
 import type { FirewallKeeper } from './firewall-keeper';
 import { type Log, errorMessage } from './log';
+import type { Progress, ProgressStep } from './progress';
 import { shareability, type HostInterface, type Shareability } from './host-network';
 import { validateInterfaceName } from './interface-name';
 import { ShareError } from './share-error';
@@ -22,8 +23,28 @@ export interface InterfaceListing {
   readonly shareability: Shareability;
 }
 
-/** A validated change: either its answer is already known (a no-op), or here is how to make it. */
-export type ChangeStep<T> = { readonly noOp: T } | { readonly apply: () => Promise<T> };
+/**
+ * A validated change: either its answer is already known (a no-op), or here is how to make it
+ * (and a hook for the adapter to call just before it asks for authorization).
+ */
+export type ChangeStep<T> = { readonly noOp: T } | { readonly apply: () => Promise<T>; readonly authorizing?: () => void };
+
+/** A verified change that awaits the user's Confirm (or its deadline, then it is rolled back). */
+export interface PendingChange {
+  readonly operation: 'share' | 'unshare';
+  readonly bridge: string;
+  /** When it is rolled back unless confirmed: milliseconds since the epoch (CLOCK_REALTIME). */
+  readonly deadline: number;
+}
+
+/** What the domain tells its adapter while it works, outside of any reply. */
+export interface SharingEvents {
+  progress(nic: string, step: ProgressStep, message: string): void;
+  /** The set of pending changes changed (also by a timer, outside any call). */
+  pendingChanged(): void;
+}
+
+const NO_EVENTS: SharingEvents = { progress: () => undefined, pendingChanged: () => undefined };
 
 /** Time as the domain sees it; tests give a fake one to check deadlines without waiting. */
 export interface Clock {
@@ -36,16 +57,47 @@ export const systemClock: Clock = {
   sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
 };
 
-/** What is wrong with the state after a change, given the gateways that answered and what was expected. */
-type Problems = (after: LiveHost, answering: ReadonlySet<string>, expected: IdentityExpectation) => string[];
+/** One change as the transaction runs it: what to apply and what must hold afterwards. */
+interface Change {
+  readonly nic: string;
+  readonly operation: PendingChange['operation'];
+  readonly bridge: string;
+  readonly interfaces: readonly string[];
+  readonly rollbackTimeout: number;
+  readonly confirmTimeout: number;
+  /** When verification gives up (clock milliseconds). */
+  readonly deadline: number;
+  readonly what: string;
+  apply(progress: Progress): Promise<void>;
+  /** Where the NIC must be (a port of the bridge, or on its own again), before its identity is checked. */
+  placement(after: LiveHost): string[];
+  /** The Progress step once placement holds. */
+  readonly placed: { readonly step: ProgressStep; readonly message: string };
+  readonly identityBefore: Promise<IdentityExpectation>;
+  /** After the commit (at once, or on Confirm): what is left to do. */
+  afterCommit(): Promise<void>;
+  /** After a verified change awaiting Confirm was rolled back (Rollback, its deadline, exit). */
+  afterRollback(): Promise<void>;
+}
+
+interface OpenChange extends PendingChange {
+  readonly change: Change;
+  readonly tx: Transaction;
+  readonly timer: NodeJS.Timeout;
+}
 
 const VERIFY_POLL_MS = 250;
 // Of a call's time (callSeconds), what a rollback and the reply may need after verification gave up.
 const ROLLBACK_RESERVE_MS = 3000;
+// A change awaiting confirmation: the backend's own timer (NM's checkpoint) is set this much later
+// than ours, so ours rolls back first while we live, and NetworkManager's when we are gone.
+const BACKEND_CONFIRM_MARGIN_SECONDS = 5;
 
 export class Sharing {
   /** NICs and bridge names with a change in progress: a second change of either is Busy. */
   private readonly busy = new Set<string>();
+  /** Verified changes awaiting Confirm, by NIC: still under their transaction. */
+  private readonly open = new Map<string, OpenChange>();
 
   constructor(
     private readonly currentBackend: () => SettingsBackend | undefined,
@@ -54,6 +106,7 @@ export class Sharing {
     /** Lets a bridge's traffic through the host's firewall; undefined: the firewall is left alone. */
     private readonly firewall?: FirewallKeeper,
     private readonly clock: Clock = systemClock,
+    private readonly events: SharingEvents = NO_EVENTS,
   ) {}
 
   backendName(): string {
@@ -81,6 +134,11 @@ export class Sharing {
     return this.currentBackend()?.snapshot().shared ?? new Map();
   }
 
+  /** Changes awaiting Confirm, by NIC. */
+  pending(): ReadonlyMap<string, PendingChange> {
+    return new Map([...this.open].map(([nic, { operation, bridge, deadline }]) => [nic, { operation, bridge, deadline }]));
+  }
+
   async prepareShare(nic: string, options: ShareOptions): Promise<ChangeStep<string>> {
     validateInterfaceName(nic);
     if (options.bridge !== undefined) validateInterfaceName(options.bridge, 'bridge');
@@ -104,9 +162,10 @@ export class Sharing {
         const again = planShare(this.kernelTruth(backend.snapshot(), nic), nic, options, backend.name);
         return this.exclusively([again.nic, again.bridge], async () => {
           const { ipv4Dhcp } = await backend.checkShare(again);
-          return this.share(backend, again, ipv4Dhcp);
+          return this.share(backend, again, ipv4Dhcp, options.confirmTimeout);
         });
       },
+      authorizing: () => this.events.progress(nic, 'authorizing', `asking polkit whether the caller may share ${nic}`),
     };
   }
 
@@ -120,9 +179,42 @@ export class Sharing {
       // A guest may have joined while polkit was asking: plan again, now that the NIC is ours.
       apply: async () => {
         const again = this.planUnshare(backend, nic, options);
-        return this.exclusively([again.nic, again.bridge], () => this.unshare(backend, again));
+        return this.exclusively([again.nic, again.bridge], () => this.unshare(backend, again, options.confirmTimeout));
       },
+      authorizing: () => this.events.progress(nic, 'authorizing', `asking polkit whether the caller may unshare ${nic}`),
     };
+  }
+
+  /** Confirm: the pending change of `nic` is committed. */
+  prepareConfirm(nic: string): ChangeStep<void> {
+    this.requirePending(nic);
+    return {
+      apply: () => this.settle(nic, 'commit', 'confirmed'),
+      authorizing: () => this.events.progress(nic, 'authorizing', `asking polkit whether the caller may confirm the change of ${nic}`),
+    };
+  }
+
+  /** Rollback: the pending change of `nic` is undone now. */
+  prepareRollback(nic: string): ChangeStep<void> {
+    this.requirePending(nic);
+    return {
+      apply: () => this.settle(nic, 'rollback', 'rolled back on request'),
+      authorizing: () => this.events.progress(nic, 'authorizing', `asking polkit whether the caller may roll back the change of ${nic}`),
+    };
+  }
+
+  /** Rolls back every pending change (the daemon is stopping: nobody would be left to confirm them). */
+  async rollbackPending(why: string): Promise<void> {
+    await Promise.all([...this.open.keys()].map((nic) => this.settle(nic, 'rollback', why).catch((err: unknown) => {
+      this.log.error(`rolling back the pending change of ${nic}: ${errorMessage(err)}`);
+    })));
+  }
+
+  private requirePending(nic: string): void {
+    validateInterfaceName(nic);
+    if (!this.open.has(nic)) {
+      throw new ShareError('NotPending', `no change of ${nic} awaits confirmation`, 'it was confirmed or rolled back already, or was made without a confirm-timeout');
+    }
   }
 
   /** The ports of the bridge come from the kernel's sysfs: no process, before authorization too. */
@@ -154,38 +246,45 @@ export class Sharing {
     return controller === undefined ? iface : { ...iface, controller };
   }
 
-  private async share(backend: SettingsBackend, plan: SharePlan, ipv4Dhcp: boolean): Promise<string> {
-    const deadline = this.clock.now() + callSeconds(plan) * 1000 - ROLLBACK_RESERVE_MS;
-    const identity = this.observer.observe().then((before) => this.expectIdentity(before, plan.nic, plan.bridge, ipv4Dhcp));
+  private async share(backend: SettingsBackend, plan: SharePlan, ipv4Dhcp: boolean, confirmTimeout: number): Promise<string> {
     this.log.info(`sharing ${plan.nic} through ${plan.bridge} (${backend.name})`);
     // The rules go in before the bridge exists (iptables and nft match names, not devices), so a
     // guest's first DHCP request already passes; a change that fails takes them out again.
     if (plan.firewall) await this.allowThroughFirewall(plan.bridge);
-    await this.transaction(backend, [plan.nic], plan.rollbackTimeout, deadline, `share ${plan.nic}`,
-      () => backend.applyShare(plan),
-      (after, answering, expected) => [
-        ...bridgeProblems(after, plan.nic, plan.bridge, plan.nicMac, plan.stp),
-        ...identityProblems(expected, after, answering),
-      ],
-      identity).catch(async (err: unknown) => {
+    await this.transaction(backend, {
+      nic: plan.nic, operation: 'share', bridge: plan.bridge, interfaces: [plan.nic],
+      rollbackTimeout: plan.rollbackTimeout, confirmTimeout, what: `share ${plan.nic}`,
+      deadline: this.clock.now() + callSeconds(plan) * 1000 - ROLLBACK_RESERVE_MS,
+      apply: (progress) => backend.applyShare(plan, progress),
+      placement: (after) => bridgeProblems(after, plan.nic, plan.bridge, plan.nicMac, plan.stp),
+      placed: { step: 'bridge-up', message: `${plan.bridge} is up with ${plan.nic} as its port and ${plan.nic}'s MAC` },
+      identityBefore: this.observer.observe().then((before) => this.expectIdentity(before, plan.nic, plan.bridge, ipv4Dhcp)),
+      afterCommit: async () => this.log.info(`${plan.nic} is shared through ${plan.bridge}`),
+      afterRollback: () => this.forgetFirewallRules(plan.bridge),
+    }).catch(async (err: unknown) => {
       await this.forgetFirewallRules(plan.bridge);
       throw err;
     });
-    this.log.info(`${plan.nic} is shared through ${plan.bridge}`);
     return plan.bridge;
   }
 
-  private async unshare(backend: SettingsBackend, plan: UnsharePlan): Promise<void> {
-    const deadline = this.clock.now() + callSeconds() * 1000 - ROLLBACK_RESERVE_MS;
-    const identity = this.observer.observe().then((before) => this.expectIdentity(before, plan.bridge, plan.nic));
+  private async unshare(backend: SettingsBackend, plan: UnsharePlan, confirmTimeout: number): Promise<void> {
     this.log.info(`unsharing ${plan.nic} from ${plan.bridge} (${backend.name})${plan.guests.length ? `, cutting off ${plan.guests.join(', ')}` : ''}`);
-    await this.transaction(backend, [plan.nic, plan.bridge], plan.rollbackTimeout, deadline, `unshare ${plan.nic}`,
-      () => backend.applyUnshare(plan),
-      (after, answering, expected) => [...unsharedProblems(after, plan.nic, plan.bridge), ...identityProblems(expected, after, answering)],
-      identity);
-    await backend.finishUnshare(plan);
-    await this.forgetFirewallRules(plan.bridge);
-    this.log.info(`${plan.nic} is no longer shared`);
+    await this.transaction(backend, {
+      nic: plan.nic, operation: 'unshare', bridge: plan.bridge, interfaces: [plan.nic, plan.bridge],
+      rollbackTimeout: plan.rollbackTimeout, confirmTimeout, what: `unshare ${plan.nic}`,
+      deadline: this.clock.now() + callSeconds() * 1000 - ROLLBACK_RESERVE_MS,
+      apply: (progress) => backend.applyUnshare(plan, progress),
+      placement: (after) => unsharedProblems(after, plan.nic, plan.bridge),
+      placed: { step: 'nic-restored', message: `${plan.nic} is on its own again and ${plan.bridge} is gone` },
+      identityBefore: this.observer.observe().then((before) => this.expectIdentity(before, plan.bridge, plan.nic)),
+      afterCommit: async () => {
+        await backend.finishUnshare(plan);
+        await this.forgetFirewallRules(plan.bridge);
+        this.log.info(`${plan.nic} is no longer shared`);
+      },
+      afterRollback: async () => undefined,
+    });
   }
 
   private async allowThroughFirewall(bridge: string): Promise<void> {
@@ -218,58 +317,133 @@ export class Sharing {
     return expectIdentityMove(before, from, to, answering, ipv4Dhcp);
   }
 
-  /** Apply under a transaction; verify until it holds or the deadline; commit or roll back. */
-  private async transaction(
-    backend: SettingsBackend, interfaces: readonly string[], rollbackTimeout: number, deadline: number, what: string,
-    apply: () => Promise<void>,
-    problems: Problems,
-    identityBefore: Promise<IdentityExpectation>,
-  ): Promise<void> {
+  /**
+   * Apply under a transaction; verify until it holds or the deadline; then commit, or keep it
+   * open awaiting Confirm, or roll back and say why.
+   */
+  private async transaction(backend: SettingsBackend, change: Change): Promise<void> {
+    const progress: Progress = (step, message) => this.events.progress(change.nic, step, message);
     // Reading the state before the change and opening the transaction don't depend on each other.
-    const [opened, read] = await Promise.allSettled([backend.begin(interfaces, rollbackTimeout), identityBefore]);
+    const [opened, read] = await Promise.allSettled([backend.begin(change.interfaces, change.rollbackTimeout), change.identityBefore]);
     if (opened.status === 'rejected') throw opened.reason;
     const tx: Transaction = opened.value;
+    progress('checkpoint', `${backend.name === 'ifcfg' ? 'snapshot of the ifcfg files' : 'checkpoint'} taken; undone by itself in ${change.rollbackTimeout} s unless verified`);
     let failure: string;
     try {
       if (read.status === 'rejected') throw read.reason;
       const identity = read.value;
-      await apply();
-      const left = await this.verify(deadline, problems, identity);
+      await change.apply(progress);
+      const left = await this.verify(change, identity, progress);
       if (left.length === 0) {
-        await tx.commit();
+        if (change.confirmTimeout === 0) {
+          await tx.commit();
+          progress('committed', `${change.what}: done`);
+          await change.afterCommit();
+        } else {
+          await this.awaitConfirmation(change, tx);
+        }
         return;
       }
       failure = `the result could not be verified: ${left.join('; ')}`;
     } catch (err) {
       failure = errorMessage(err);
     }
-    this.log.warn(`${what} failed, rolling back: ${failure}`);
+    this.log.warn(`${change.what} failed, rolling back: ${failure}`);
+    const unrestored = await this.rollback(tx, change);
+    progress('rolled-back', `${change.what} failed and was undone${unrestored === '' ? '' : ' in part'}: ${failure}`);
+    if (unrestored !== '') {
+      // Not everything is as it was: say so, to the caller and in the log, rather than reassure.
+      throw new ShareError('RolledBack', `could not ${change.what}, and the rollback could not restore everything: ${unrestored}. Reason: ${failure}`, `check ${change.interfaces.join(' and ')} by hand`);
+    }
+    throw new ShareError('RolledBack', `could not ${change.what}; everything was put back as it was. Reason: ${failure}`);
+  }
+
+  /** Rolls the transaction back; says what could not be restored ('' when everything was). */
+  private async rollback(tx: Transaction, change: Change): Promise<string> {
     let unrestored: readonly string[];
     try {
       unrestored = await tx.rollback();
     } catch (err) {
       unrestored = [errorMessage(err)];
     }
-    if (unrestored.length > 0) {
-      // Not everything is as it was: say so, to the caller and in the log, rather than reassure.
-      const left = unrestored.join('; ');
-      this.log.error(`${what}: the rollback could not restore everything: ${left}`);
-      throw new ShareError('RolledBack', `could not ${what}, and the rollback could not restore everything: ${left}. Reason: ${failure}`, `check ${interfaces.join(' and ')} by hand`);
-    }
-    throw new ShareError('RolledBack', `could not ${what}; everything was put back as it was. Reason: ${failure}`);
+    if (unrestored.length === 0) return '';
+    const left = unrestored.join('; ');
+    this.log.error(`${change.what}: the rollback could not restore everything: ${left}`);
+    return left;
   }
 
-  private async verify(deadline: number, problems: Problems, identity: IdentityExpectation): Promise<string[]> {
+  /** Keeps a verified change open until Confirm, Rollback or its deadline. */
+  private async awaitConfirmation(change: Change, tx: Transaction): Promise<void> {
+    await tx.keep(change.confirmTimeout + BACKEND_CONFIRM_MARGIN_SECONDS);
+    // The deadline clients see is wall-clock time (CLOCK_REALTIME), whatever clock verification used.
+    const deadline = Date.now() + change.confirmTimeout * 1000;
+    const timer = setTimeout(() => {
+      void this.settle(change.nic, 'rollback', `not confirmed within ${change.confirmTimeout} s`).catch((err: unknown) => {
+        this.log.error(`rolling back the unconfirmed change of ${change.nic}: ${errorMessage(err)}`);
+      });
+    }, change.confirmTimeout * 1000);
+    this.open.set(change.nic, { operation: change.operation, bridge: change.bridge, deadline, change, tx, timer });
+    this.log.info(`${change.what}: verified; awaiting confirmation for ${change.confirmTimeout} s`);
+    this.events.progress(change.nic, 'awaiting-confirmation', `${change.what}: verified; call Confirm within ${change.confirmTimeout} s or it is rolled back`);
+    this.events.pendingChanged();
+  }
+
+  /** Ends a pending change: commits it (Confirm) or rolls it back (Rollback, its deadline, exit). */
+  private async settle(nic: string, how: 'commit' | 'rollback', why: string): Promise<void> {
+    const open = this.open.get(nic);
+    // The deadline and a Confirm can race: whichever comes second finds nothing pending.
+    if (open === undefined) throw new ShareError('NotPending', `no change of ${nic} awaits confirmation any more`);
+    this.open.delete(nic);
+    clearTimeout(open.timer);
+    const { change, tx } = open;
+    const names = [change.nic, change.bridge];
+    for (const name of names) this.busy.add(name);
+    try {
+      if (how === 'commit') {
+        await tx.commit();
+        this.events.progress(nic, 'committed', `${change.what}: ${why}`);
+        await change.afterCommit();
+        return;
+      }
+      this.log.warn(`${change.what}: ${why}; rolling back`);
+      const unrestored = await this.rollback(tx, change);
+      await change.afterRollback();
+      this.log.info(`${change.what}: rolled back`);
+      this.events.progress(nic, 'rolled-back', unrestored === ''
+        ? `${change.what}: ${why}; everything was put back as it was`
+        : `${change.what}: ${why}; the rollback could not restore everything: ${unrestored}`);
+      if (unrestored !== '') {
+        throw new ShareError('RolledBack', `${change.what} was rolled back, but not everything could be restored: ${unrestored}`, `check ${change.interfaces.join(' and ')} by hand`);
+      }
+    } finally {
+      for (const name of names) this.busy.delete(name);
+      this.events.pendingChanged();
+    }
+  }
+
+  private async verify(change: Change, identity: IdentityExpectation, progress: Progress): Promise<string[]> {
+    let placed = false;
+    let waiting = false;
     for (;;) {
       const after = await this.observer.observe();
+      const misplaced = change.placement(after);
+      if (misplaced.length === 0 && !placed) {
+        placed = true;
+        progress(change.placed.step, change.placed.message);
+      }
       // Ping only once the rest holds: a gateway can't answer through a device without its address.
-      let left = problems(after, new Set(identity.gateways), identity);
+      let left = [...misplaced, ...identityProblems(identity, after, new Set(identity.gateways))];
+      if (placed && left.length > 0 && !waiting) {
+        waiting = true;
+        progress('waiting-for-lease', `waiting for ${identity.device}: ${left.join('; ')}`);
+      }
       if (left.length === 0) {
         const answering = new Set<string>();
         for (const gateway of identity.gateways) if (await this.observer.answers(gateway, identity.device)) answering.add(gateway);
-        left = problems(after, answering, identity);
+        left = identityProblems(identity, after, answering);
+        if (left.length === 0 && answering.size > 0) progress('gateway-answers', `${[...answering].join(', ')} answers through ${identity.device}`);
       }
-      if (left.length === 0 || this.clock.now() >= deadline) return left;
+      if (left.length === 0 || this.clock.now() >= change.deadline) return left;
       await this.clock.sleep(VERIFY_POLL_MS);
     }
   }
@@ -287,6 +461,11 @@ export class Sharing {
   private checkNotBusy(names: readonly string[]): void {
     for (const name of names) {
       if (this.busy.has(name)) throw new ShareError('Busy', `another change of ${name} is in progress`, 'try again when it has finished, or choose another bridge name');
+      for (const [nic, pending] of this.open) {
+        if (name === nic || name === pending.bridge) {
+          throw new ShareError('Busy', `the ${pending.operation} of ${nic} awaits confirmation`, `confirm it or roll it back first (shared-interface confirm|rollback ${nic})`);
+        }
+      }
     }
   }
 

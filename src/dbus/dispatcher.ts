@@ -11,7 +11,7 @@ import type { BusConnection, BusMessage } from '../bus/bus-connection';
 import { BusDecodeError, makeVariant, type BusValue, type Codec } from '../bus/bus-value';
 import { type Log, errorDetail, errorMessage } from '../bridge/log';
 import { isShareError } from '../bridge/share-error';
-import type { AnyArgs, Caller, Implementation, InterfaceDefinition, Prepared } from './interface-definition';
+import type { AnyArgs, Caller, Implementation, InterfaceDefinition, Prepared, SignalArgs } from './interface-definition';
 import { signatureOf } from './interface-definition';
 import { introspectionXml } from './introspection-xml';
 import { AuthorizationError, type Authority } from './polkit-authority';
@@ -101,6 +101,13 @@ export class Dispatcher<I extends InterfaceDefinition> {
     }
   }
 
+  /** Emits a signal the spec declares, with arguments of the declared types. */
+  emit<K extends keyof I['signals'] & string>(name: K, args: SignalArgs<I['signals'][K]>): void {
+    const definition = this.spec.signals[name];
+    if (definition === undefined) throw new Error(`signal ${name} is not in the spec`);
+    this.bus.emitSignal(this.spec.path, this.spec.name, name, signatureOf(definition.args), encodeArgs(definition.args, args as unknown[]));
+  }
+
   private take(msg: BusMessage): boolean {
     // Peer is answered by the connection itself, on every path (one reader of the machine id).
     if (msg.interface === PEER) return false;
@@ -162,6 +169,7 @@ export class Dispatcher<I extends InterfaceDefinition> {
         out = prepared.noOp;
       } else {
         // 3. authorization, then 4. the change
+        prepared.authorizing?.();
         await this.authority.authorize(caller, definition.action);
         try {
           out = await prepared.apply();

@@ -62,12 +62,23 @@ export function property<T>(codec: Codec<T>, doc: string, emitsChangedSignal: 't
   return { codec, doc, emitsChangedSignal };
 }
 
+/** A signal the object emits; only signals declared in the spec can be emitted (Dispatcher.emit). */
+export interface SignalDefinition<Args extends AnyArgs> {
+  readonly doc: string;
+  readonly args: Args;
+}
+
+export function signal<const Args extends AnyArgs>(definition: { doc: string; args: Args }): SignalDefinition<Args> {
+  return definition;
+}
+
 export interface InterfaceDefinition {
   readonly name: string;
   readonly path: string;
   readonly doc: string;
   readonly methods: Readonly<Record<string, MethodDefinition<AnyArgs, AnyArgs>>>;
   readonly properties: Readonly<Record<string, { readonly codec: AnyCodec; readonly doc: string; readonly emitsChangedSignal: 'true' | 'const' }>>;
+  readonly signals: Readonly<Record<string, SignalDefinition<AnyArgs>>>;
   /** Error names the interface's methods may return, with what each means. */
   readonly errors: Readonly<Record<string, string>>;
 }
@@ -91,13 +102,20 @@ export interface Caller {
  */
 export type Prepared<Out> =
   | { readonly noOp: Out }
-  | { readonly apply: () => Promise<Out> };
+  | {
+    readonly apply: () => Promise<Out>;
+    /** Told just before polkit is asked (a Progress step, where the method has one). */
+    readonly authorizing?: (() => void) | undefined;
+  };
 
 type Method<M> = M extends MethodDefinition<infer In, infer Out> ? { in: ArgTypes<In>; out: ArgTypes<Out> } : never;
 
 export type MethodImplementation<M> = M extends { readonly action: string }
   ? { prepare(args: Method<M>['in'], caller: Caller): Promise<Prepared<Method<M>['out']>> }
   : { read(args: Method<M>['in'], caller: Caller): Promise<Method<M>['out']> };
+
+/** The argument values of a declared signal, in order. */
+export type SignalArgs<S> = S extends SignalDefinition<infer Args> ? ArgTypes<Args> : never;
 
 export type PropertyType<P> = P extends PropertyDefinition<infer T> ? T : never;
 

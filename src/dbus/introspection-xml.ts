@@ -69,6 +69,15 @@ export function introspectionXml(spec: InterfaceDefinition): string {
     }
     xml += '    </method>\n';
   }
+  for (const [name, sig] of Object.entries(spec.signals)) {
+    xml += `    <signal name="${name}">\n` + docAnnotation('      ', sig.doc);
+    for (const a of sig.args) {
+      xml += `      <arg type="${escapeXml(a.codec.signature)}" name="${a.name}">\n`
+        + docAnnotation('        ', a.doc)
+        + '      </arg>\n';
+    }
+    xml += '    </signal>\n';
+  }
   for (const [name, p] of Object.entries(spec.properties)) {
     xml += `    <property name="${name}" type="${escapeXml(p.codec.signature)}" access="read">\n`
       + docAnnotation('      ', p.doc)

@@ -4,7 +4,7 @@ import * as t from '../bus/bus-value';
 import { ShareError } from '../bridge/share-error';
 import type { DefineOptions } from '../bridge/libvirt-interfaces';
 import {
-  DEFAULT_SHARE_OPTIONS, DEFAULT_UNSHARE_OPTIONS, MAX_FORWARD_DELAY_SECONDS, MAX_ROLLBACK_TIMEOUT_SECONDS,
+  DEFAULT_SHARE_OPTIONS, DEFAULT_UNSHARE_OPTIONS, MAX_CONFIRM_TIMEOUT_SECONDS, MAX_FORWARD_DELAY_SECONDS, MAX_ROLLBACK_TIMEOUT_SECONDS,
   type ShareOptions, type UnshareOptions,
 } from '../bridge/share-request';
 
@@ -17,6 +17,7 @@ const shareFields: Fields<ShareOptions> = {
   rollbackTimeout: ['rollback-timeout', t.uint32],
   persist: ['persist', t.boolean],
   firewall: ['firewall', t.boolean],
+  confirmTimeout: ['confirm-timeout', t.uint32],
 };
 
 const defineFields: Fields<DefineOptions> = {
@@ -31,6 +32,7 @@ const interfaceXmlFields: Fields<InterfaceXmlOptions> = {
 const unshareFields: Fields<UnshareOptions> = {
   force: ['force', t.boolean],
   rollbackTimeout: ['rollback-timeout', t.uint32],
+  confirmTimeout: ['confirm-timeout', t.uint32],
 };
 
 function decodeOptions<T extends object>(method: string, options: ReadonlyMap<string, t.Variant>, fields: Fields<T>, defaults: T): T {
@@ -58,12 +60,14 @@ export function decodeShareOptions(options: ReadonlyMap<string, t.Variant>): Sha
     throw new ShareError('InvalidArgs', `option 'forward-delay' must be at most ${MAX_FORWARD_DELAY_SECONDS} seconds`);
   }
   checkRollbackTimeout(decoded.rollbackTimeout);
+  checkConfirmTimeout(decoded.confirmTimeout);
   return decoded;
 }
 
 export function decodeUnshareOptions(options: ReadonlyMap<string, t.Variant>): UnshareOptions {
   const decoded = decodeOptions('Unshare', options, unshareFields, DEFAULT_UNSHARE_OPTIONS);
   checkRollbackTimeout(decoded.rollbackTimeout);
+  checkConfirmTimeout(decoded.confirmTimeout);
   return decoded;
 }
 
@@ -79,6 +83,12 @@ export interface InterfaceXmlOptions {
 
 export function decodeInterfaceXmlOptions(options: ReadonlyMap<string, t.Variant>): InterfaceXmlOptions {
   return decodeOptions('GetInterfaceXML', options, interfaceXmlFields, { inactive: false });
+}
+
+function checkConfirmTimeout(seconds: number): void {
+  if (seconds > MAX_CONFIRM_TIMEOUT_SECONDS) {
+    throw new ShareError('InvalidArgs', `option 'confirm-timeout' must be at most ${MAX_CONFIRM_TIMEOUT_SECONDS} seconds (0: no confirmation)`);
+  }
 }
 
 function checkRollbackTimeout(seconds: number): void {

@@ -9,7 +9,7 @@ import type { SharedInterfaceSpec } from './shared-interface-spec';
 
 function asPrepared<T, Out>(step: ChangeStep<T>, toOut: (value: T) => Out): Prepared<Out> {
   if ('noOp' in step) return { noOp: toOut(step.noOp) };
-  return { apply: async () => toOut(await step.apply()) };
+  return { apply: async () => toOut(await step.apply()), authorizing: step.authorizing };
 }
 
 export function sharedInterfaceImplementation(sharing: Sharing, libvirt: LibvirtInterfaces, version: string): Implementation<SharedInterfaceSpec> {
@@ -42,11 +42,18 @@ export function sharedInterfaceImplementation(sharing: Sharing, libvirt: Libvirt
       DefineInterfaceXML: {
         prepare: async ([xml, options]) => asPrepared(await libvirt.prepareDefine(xml, decodeDefineOptions(options)), (bridge): [string] => [bridge]),
       },
+      Confirm: {
+        prepare: async ([nic]) => asPrepared(sharing.prepareConfirm(nic), (): [] => []),
+      },
+      Rollback: {
+        prepare: async ([nic]) => asPrepared(sharing.prepareRollback(nic), (): [] => []),
+      },
     },
     properties: {
       Version: () => version,
       Backend: () => sharing.backendName(),
       Shared: () => new Map(sharing.shared()),
+      Pending: () => new Map([...sharing.pending()].map(([nic, p]): [string, [string, string, number]] => [nic, [p.operation, p.bridge, p.deadline * 1000]])),
     },
   };
 }

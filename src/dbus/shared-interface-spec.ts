@@ -3,7 +3,8 @@
 // (`npm run introspection` regenerates the XML; a test fails when the committed file is stale).
 import * as t from '../bus/bus-value';
 import { SHARE_ERROR_CODES, type ShareErrorCode } from '../bridge/share-error';
-import { arg, method, mutatingMethod, property, type InterfaceDefinition } from './interface-definition';
+import { PROGRESS_STEPS } from '../bridge/progress';
+import { arg, method, mutatingMethod, property, signal, type InterfaceDefinition } from './interface-definition';
 
 export const BUS_NAME = 'org.fedoraproject.SharedInterface';
 export const OBJECT_PATH = '/org/fedoraproject/SharedInterface';
@@ -26,7 +27,8 @@ const ERROR_DOCS: Readonly<Record<ShareErrorCode, string>> = {
   AlreadyShared: 'The interface is already shared.',
   NotShared: 'The interface is not shared by this service.',
   NotShareable: 'The interface cannot be a bridge port (loopback, a bridge, Wi-Fi in station mode, already a port, unmanaged…); the message says why.',
-  Busy: 'Another change of the same interface is in progress, or guests are still attached.',
+  Busy: 'Another change of the same interface is in progress or awaits confirmation, or guests are still attached.',
+  NotPending: 'No change of the interface awaits confirmation: it was confirmed or rolled back already (its deadline passed), or was made without confirm-timeout.',
   RolledBack: 'The change was applied but could not be verified, and everything was put back as it was; the message says what failed.',
   BackendUnavailable: 'Neither NetworkManager nor the ifcfg fallback can be used right now.',
   NotSupported: 'The operation is not supported by the active backend.',
@@ -50,7 +52,7 @@ export const sharedInterfaceSpec = {
       doc: 'Shares the interface: creates a bridge owned by the backend with the interface as its port and moves the host\'s IP configuration onto the bridge, under a checkpoint that is rolled back if the result cannot be verified. Returns the bridge\'s name; guests attach to it (libvirt: <interface type=\'bridge\'><source bridge=\'NAME\'/>).',
       in: [
         arg('interface', t.string, 'The network interface to share, e.g. "eth0".'),
-        arg('options', t.vardict, 'bridge (s): the bridge\'s name, default derived from the interface; stp (b): spanning tree, default false; forward-delay (u): seconds, default 0; rollback-timeout (u): seconds before an unverified change is rolled back, default 60; persist (b): false keeps the profiles in memory only, default true; firewall (b): add rules accepting traffic within the bridge where iptables or nftables would drop it (bridge-nf-call-iptables on), each commented "shared-interface bridge NAME" and removed by Unshare; false leaves the firewall alone, default true.'),
+        arg('options', t.vardict, 'bridge (s): the bridge\'s name, default derived from the interface; stp (b): spanning tree, default false; forward-delay (u): seconds, default 0; rollback-timeout (u): seconds before an unverified change is rolled back, default 60; persist (b): false keeps the profiles in memory only, default true; firewall (b): add rules accepting traffic within the bridge where iptables or nftables would drop it (bridge-nf-call-iptables on), each commented "shared-interface bridge NAME" and removed by Unshare; false leaves the firewall alone, default true; confirm-timeout (u): seconds, default 0 (off): the verified change stays under its checkpoint until Confirm is called, and is rolled back when it is not called in time (by NetworkManager\'s own checkpoint timer too, should the service die meanwhile).'),
       ],
       out: [arg('bridge', t.string, 'The name of the bridge the interface is now shared through.')],
     }),
@@ -58,7 +60,7 @@ export const sharedInterfaceSpec = {
       doc: 'Stops sharing the interface: removes the bridge and its port and reactivates the interface\'s original configuration, under a checkpoint with the same verification as Share.',
       in: [
         arg('interface', t.string, 'The shared network interface, e.g. "eth0".'),
-        arg('options', t.vardict, 'force (b): unshare even if guests are still attached to the bridge, default false; rollback-timeout (u): seconds, default 60.'),
+        arg('options', t.vardict, 'force (b): unshare even if guests are still attached to the bridge, default false; rollback-timeout (u): seconds, default 60; confirm-timeout (u): seconds, default 0 (off), as for Share.'),
       ],
       out: [],
     }),
@@ -78,11 +80,33 @@ export const sharedInterfaceSpec = {
       ],
       out: [arg('bridge', t.string, 'The name of the bridge the NIC is now shared through.')],
     }),
+    Confirm: mutatingMethod(POLKIT_ACTIONS.shareInterface, {
+      doc: 'Commits the change of the interface that awaits confirmation (a Share or Unshare made with confirm-timeout). Any connection of an authorized caller may confirm: the one that made the change may have died with it.',
+      in: [arg('interface', t.string, 'The interface whose change awaits confirmation, e.g. "eth0".')],
+      out: [],
+    }),
+    Rollback: mutatingMethod(POLKIT_ACTIONS.shareInterface, {
+      doc: 'Undoes the change of the interface that awaits confirmation, now.',
+      in: [arg('interface', t.string, 'The interface whose change awaits confirmation, e.g. "eth0".')],
+      out: [],
+    }),
   },
   properties: {
     Version: property(t.string, 'The version of the service.', 'const'),
     Backend: property(t.string, 'The settings backend in use: "NetworkManager", or "ifcfg" when NetworkManager is not running.'),
     Shared: property(t.dict(t.string), 'Every interface shared through this service, mapped to the bridge it is shared through.'),
+    Pending: property(t.dict(t.struct<[string, string, number]>(t.string, t.string, t.uint64)),
+      'Changes awaiting Confirm: interface → (operation "share" or "unshare", bridge, deadline in CLOCK_REALTIME microseconds, after which it is rolled back).'),
+  },
+  signals: {
+    Progress: signal({
+      doc: 'A step of a Share, Unshare, Confirm or Rollback while it runs, for clients to show.',
+      args: [
+        arg('interface', t.string, 'The interface being changed.'),
+        arg('step', t.string, `One of: ${PROGRESS_STEPS.join(', ')} (in that order; steps that do not apply are skipped).`),
+        arg('message', t.string, 'What happened, in a line for a user.'),
+      ],
+    }),
   },
   errors: Object.fromEntries(SHARE_ERROR_CODES.map((code) => [errorNameOf(code), ERROR_DOCS[code]])),
 } as const satisfies InterfaceDefinition;

@@ -60,6 +60,28 @@ export class ServiceClient {
   async shared(): Promise<Map<string, string>> {
     return t.fromVariant(t.dict(t.string), await this.property('Shared'));
   }
+
+  async confirm(nic: string): Promise<void> {
+    await this.call('Confirm', 's', [nic]);
+  }
+
+  async rollback(nic: string): Promise<void> {
+    await this.call('Rollback', 's', [nic]);
+  }
+
+  /** NIC → [operation, bridge, deadline in CLOCK_REALTIME µs]. */
+  async pending(): Promise<Map<string, [string, string, number]>> {
+    return t.fromVariant(t.dict(t.struct<[string, string, number]>(t.string, t.string, t.uint64)), await this.property('Pending'));
+  }
+
+  /** Collects every Progress signal from now on, as [interface, step, message]. */
+  async progress(): Promise<Array<[string, string, string]>> {
+    const seen: Array<[string, string, string]> = [];
+    await this.bus.subscribe({ path: OBJECT_PATH, interface: INTERFACE_NAME, member: 'Progress' }, (msg) => {
+      seen.push(t.struct<[string, string, string]>(t.string, t.string, t.string).decode(msg.body, 'Progress'));
+    });
+    return seen;
+  }
 }
 
 /** Runs `body` with a fresh lab, our daemon in it, and a client; tears it all down afterwards. */

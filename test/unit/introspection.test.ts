@@ -14,7 +14,7 @@ test('the committed introspection XML is what the spec generates (run `npm run i
 test('every method, argument and property carries a doc annotation', (t) => {
   const xml = introspectionXml(sharedInterfaceSpec);
   const ours = xml.slice(xml.indexOf('<interface name="org.fedoraproject.SharedInterface">'));
-  const elements = ours.match(/<(method|arg|property) [^>]*>/g) ?? [];
+  const elements = ours.match(/<(method|arg|property|signal) [^>]*>/g) ?? [];
   t.true(elements.length >= 10);
   for (const element of elements) {
     const start = ours.indexOf(element) + element.length;
@@ -25,7 +25,15 @@ test('every method, argument and property carries a doc annotation', (t) => {
 test('mutating methods name their polkit action; reading ones do not', (t) => {
   t.is(sharedInterfaceSpec.methods.Share.action, 'org.fedoraproject.SharedInterface.share-interface');
   t.is(sharedInterfaceSpec.methods.Unshare.action, 'org.fedoraproject.SharedInterface.share-interface');
+  t.is(sharedInterfaceSpec.methods.Confirm.action, 'org.fedoraproject.SharedInterface.share-interface');
+  t.is(sharedInterfaceSpec.methods.Rollback.action, 'org.fedoraproject.SharedInterface.share-interface');
   t.false('action' in sharedInterfaceSpec.methods.ListInterfaces);
+});
+
+test('signals are declared in the spec and appear in the XML with their arguments', (t) => {
+  const xml = introspectionXml(sharedInterfaceSpec);
+  t.regex(xml, /<signal name="Progress">[\s\S]*?<arg type="s" name="interface">[\s\S]*?<arg type="s" name="step">[\s\S]*?<arg type="s" name="message">[\s\S]*?<\/signal>/);
+  t.regex(xml, /<property name="Pending" type="a\{s\(sst\)\}" access="read">/);
 });
 
 test('the reported version is the package version', (t) => {

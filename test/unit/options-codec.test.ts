@@ -13,9 +13,10 @@ test('no options: the domain defaults (STP off, no forward delay, persistent)', 
 test('every known option is decoded', (t) => {
   t.deepEqual(decodeShareOptions(opts({
     bridge: makeVariant('s', 'br9'), stp: makeVariant('b', true), 'forward-delay': makeVariant('u', 4),
-    'rollback-timeout': makeVariant('u', 30), persist: makeVariant('b', false), firewall: makeVariant('b', false),
-  })), { bridge: 'br9', stp: true, forwardDelay: 4, rollbackTimeout: 30, persist: false, firewall: false });
-  t.deepEqual(decodeUnshareOptions(opts({ force: makeVariant('b', true) })), { force: true, rollbackTimeout: 60 });
+    'rollback-timeout': makeVariant('u', 30), persist: makeVariant('b', false), firewall: makeVariant('b', false), 'confirm-timeout': makeVariant('u', 30),
+  })), { bridge: 'br9', stp: true, forwardDelay: 4, rollbackTimeout: 30, persist: false, firewall: false, confirmTimeout: 30 });
+  t.deepEqual(decodeUnshareOptions(opts({ force: makeVariant('b', true) })), { force: true, rollbackTimeout: 60, confirmTimeout: 0 });
+  t.deepEqual(decodeUnshareOptions(opts({ 'confirm-timeout': makeVariant('u', 10) })), { force: false, rollbackTimeout: 60, confirmTimeout: 10 });
 });
 
 for (const [name, entries, pattern] of [
@@ -23,6 +24,7 @@ for (const [name, entries, pattern] of [
   ['wrong type', { stp: makeVariant('s', 'yes') }, /option 'stp': expected type 'b', got 's'/],
   ['forward delay too long', { 'forward-delay': makeVariant('u', 31) }, /at most 30/],
   ['rollback timeout zero', { 'rollback-timeout': makeVariant('u', 0) }, /between 1 and/],
+  ['confirm timeout too long', { 'confirm-timeout': makeVariant('u', 3601) }, /at most 3600/],
 ] as const) {
   test(`InvalidArgs: ${name}`, (t) => {
     const err = t.throws(() => decodeShareOptions(opts(entries)), { instanceOf: ShareError });

@@ -44,6 +44,7 @@ class FakeHost implements SettingsBackend, HostObserver {
   async checkShare(): Promise<{ ipv4Dhcp: boolean }> { return { ipv4Dhcp: true }; }
   async begin(): Promise<Transaction> {
     return {
+      keep: async () => undefined,
       commit: async () => undefined,
       rollback: async () => { this.rolledBack++; return this.unrestored; },
     };

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { Progress } from '../../bridge/progress';
 import type { HostSnapshot, SettingsBackend, Transaction } from '../../bridge/settings-backend';
 import { ShareError } from '../../bridge/share-error';
 import type { SharePlan, UnsharePlan } from '../../bridge/share-plan';
@@ -168,12 +169,12 @@ export class IfcfgBackend implements SettingsBackend {
     }
   }
 
-  async applyShare(plan: SharePlan): Promise<void> {
+  async applyShare(plan: SharePlan, progress: Progress): Promise<void> {
     const tx = this.transactionOf(plan.nic);
-    await tx.run(() => this.share(tx, plan));
+    await tx.run(() => this.share(tx, plan, progress));
   }
 
-  private async share(tx: IfcfgTransaction, plan: SharePlan): Promise<void> {
+  private async share(tx: IfcfgTransaction, plan: SharePlan, progress: Progress): Promise<void> {
     try {
       const { files, nicBytes, nicMode } = await this.translate(plan);
       const bridgeIp = readIfcfgIpConfig(parseShvar(files.bridgeText));
@@ -194,6 +195,7 @@ export class IfcfgBackend implements SettingsBackend {
       await writeShvarFile(bridgePath, files.bridgeText);
       await writeShvarFile(nicPath, files.nicText);
       this.log.info(`wrote ${files.bridgeFileName} and ${files.nicFileName}; applying with ${this.live.name}`);
+      progress('profiles-added', `wrote ${files.bridgeFileName} and ${files.nicFileName}`);
       await this.live.toShared({ nic: plan.nic, bridge: plan.bridge, mac: plan.nicMac, stp: plan.stp, forwardDelay: plan.forwardDelay, config });
     } catch (err) {
       throw translateIfcfgError(err, `sharing ${plan.nic}`);
@@ -202,7 +204,7 @@ export class IfcfgBackend implements SettingsBackend {
     }
   }
 
-  async applyUnshare(plan: UnsharePlan): Promise<void> {
+  async applyUnshare(plan: UnsharePlan, _progress: Progress): Promise<void> {
     const tx = this.transactionOf(plan.nic);
     await tx.run(() => this.unshare(tx, plan));
   }
@@ -379,12 +381,22 @@ class IfcfgTransaction implements Transaction {
 
   /** Like an NM checkpoint: rolled back by itself when neither commit nor rollback came in time. */
   expireAfter(seconds: number): void {
+    clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       void this.applying.catch(() => undefined).then(() => this.rollback()).catch(() => {
         // rollback() failed to put the files back: the journal stays for the next start
       });
     }, seconds * 1000);
     this.timer.unref();
+  }
+
+  /**
+   * Awaiting confirmation: expires `seconds` from now instead. The journal stays on disk, so a
+   * daemon that dies meanwhile restores it when it next starts (recoverIfcfgChanges).
+   */
+  async keep(seconds: number): Promise<void> {
+    if (this.done) throw new ShareError('Failed', 'the change took longer than its rollback timeout and was undone');
+    this.expireAfter(seconds);
   }
 
   /** Runs one apply step of this transaction, so that expiry cannot interleave with it. */

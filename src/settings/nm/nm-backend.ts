@@ -5,6 +5,7 @@ import type { BusConnection } from '../../bus/bus-connection';
 import * as t from '../../bus/bus-value';
 import { type Log, errorMessage } from '../../bridge/log';
 import type { ConfiguredInterface } from '../../bridge/interface-config';
+import type { Progress } from '../../bridge/progress';
 import type { HostSnapshot, SettingsBackend, Transaction } from '../../bridge/settings-backend';
 import { ShareError } from '../../bridge/share-error';
 import type { SharePlan, UnsharePlan } from '../../bridge/share-plan';
@@ -129,6 +130,8 @@ export class NmBackend implements SettingsBackend {
       // With our new profiles deleted on rollback (and by NM itself if we die), the bridge goes too.
       const checkpoint = await this.client.checkpointCreate(devices, rollbackTimeoutSeconds, CHECKPOINT_DELETE_NEW_CONNECTIONS);
       return {
+        // Counts from now: if we die while a change awaits confirmation, NM rolls it back.
+        keep: (seconds) => this.client.checkpointAdjustRollbackTimeout(checkpoint, seconds),
         commit: () => this.client.checkpointDestroy(checkpoint).finally(release),
         rollback: async () => {
           try {
@@ -145,7 +148,7 @@ export class NmBackend implements SettingsBackend {
     }
   }
 
-  async applyShare(plan: SharePlan): Promise<void> {
+  async applyShare(plan: SharePlan, progress: Progress): Promise<void> {
     const device = this.device(plan.nic);
     const original = this.activeProfile(device);
     const profiles = shareProfiles(plan, original?.settings);
@@ -158,6 +161,7 @@ export class NmBackend implements SettingsBackend {
       this.profiles.set(bridgePath, profiles.bridge);
       this.profiles.set(portPath, profiles.port);
       this.invalidate();
+      progress('profiles-added', `added the profiles '${getSetting(profiles.bridge, 'connection', 'id', t.string) ?? plan.bridge}' and '${getSetting(profiles.port, 'connection', 'id', t.string) ?? plan.nic}'`);
       if (ipv6AddressesWillChange(original?.settings)) this.log.info(`${plan.nic}: ${IPV6_STABLE_PRIVACY_NOTE}`);
       // Activating the port brings its bridge up with it, and takes the NIC off its old profile.
       await this.client.activateConnection(portPath, device.path);
@@ -166,7 +170,7 @@ export class NmBackend implements SettingsBackend {
     }
   }
 
-  async applyUnshare(plan: UnsharePlan): Promise<void> {
+  async applyUnshare(plan: UnsharePlan, _progress: Progress): Promise<void> {
     const device = this.device(plan.nic);
     const port = this.ourProfiles(plan.nic).find((p) => p.tag.role === 'port');
     const originalUuid = port?.tag.originalUuid ?? '';

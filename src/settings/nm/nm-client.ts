@@ -57,6 +57,11 @@ export class NmClient {
     return t.objectPath.decode(checkpoint, 'CheckpointCreate');
   }
 
+  /** The checkpoint rolls back by itself `seconds` from now (NM 1.12). */
+  async checkpointAdjustRollbackTimeout(checkpoint: string, seconds: number): Promise<void> {
+    await this.call(NM_PATH, NM, 'CheckpointAdjustRollbackTimeout', 'ou', [checkpoint, seconds], 'extending a checkpoint');
+  }
+
   async checkpointDestroy(checkpoint: string): Promise<void> {
     await this.call(NM_PATH, NM, 'CheckpointDestroy', 'o', [checkpoint], 'destroying a checkpoint');
   }

@@ -1,0 +1,139 @@
+// Confirm-or-rollback through NetworkManager, in the sealed lab: a change made with
+// confirm-timeout stays under its checkpoint until Confirm; Rollback, our deadline, or (with our
+// daemon killed) NetworkManager's own checkpoint timer undo it. One lab serves every check, in turn.
+import test from 'ava';
+import { BusCallError } from '../../src/bus/bus-connection';
+import { makeVariant } from '../../src/bus/bus-value';
+import { PROGRESS_STEPS } from '../../src/bridge/progress';
+import { Lab, waitFor } from './lab';
+import { callAs, NOBODY } from './lab-install';
+import { links, networkState } from './nm-state';
+import { ServiceClient } from './service-client';
+
+const NIC_MAC = '52:54:00:12:34:56';
+const ERROR = 'org.fedoraproject.SharedInterface.Error';
+
+async function failure(promise: Promise<unknown>): Promise<BusCallError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof BusCallError) return err;
+    throw err;
+  }
+  throw new Error('the call succeeded');
+}
+
+/** The lab is as it was before any change: profiles, what is active, addresses, links, no checkpoint. */
+async function original(lab: Lab, before: Awaited<ReturnType<typeof networkState>>): Promise<true | undefined> {
+  const now = await networkState(lab);
+  const checkpoints = await lab.sh('busctl get-property org.freedesktop.NetworkManager /org/freedesktop/NetworkManager org.freedesktop.NetworkManager Checkpoints');
+  const same = JSON.stringify([...now.keyfiles]) === JSON.stringify([...before.keyfiles])
+    && JSON.stringify(now.active) === JSON.stringify(before.active)
+    && JSON.stringify(now.eth0) === JSON.stringify(before.eth0)
+    && JSON.stringify(now.links) === JSON.stringify(before.links)
+    && checkpoints.trim() === 'ao 0';
+  return same ? true : undefined;
+}
+
+/** The steps seen for `nic`, each once, in the order they came. */
+function steps(seen: ReadonlyArray<[string, string, string]>, nic = 'eth0'): string[] {
+  return seen.filter(([i]) => i === nic).map(([, step]) => step);
+}
+
+function inOrder(list: readonly string[]): boolean {
+  const index = list.map((s) => PROGRESS_STEPS.indexOf(s as (typeof PROGRESS_STEPS)[number]));
+  return index.every((i, n) => i >= 0 && (n === 0 || i > (index[n - 1] ?? -1)));
+}
+
+test('confirm-timeout: unconfirmed, rolled back, killed, refused, confirmed; Pending and Progress say so', async (t) => {
+  const lab = await Lab.start();
+  const bus = await lab.connect();
+  const client = new ServiceClient(bus);
+  try {
+    const before = await networkState(lab);
+    t.is((await links(lab)).get('eth0')?.address, NIC_MAC);
+    // A short idle timeout: a pending change must keep the daemon alive, or its deadline is not kept.
+    let daemon = await lab.startDaemon(['--idle-timeout', '1']);
+    const progress = await client.progress();
+    const pendingChanges: number[] = [];
+    await bus.subscribe({ path: '/org/fedoraproject/SharedInterface', interface: 'org.freedesktop.DBus.Properties', member: 'PropertiesChanged' }, (msg) => {
+      const changed = msg.body[1] as Record<string, unknown> | undefined;
+      if (changed !== undefined && 'Pending' in changed) pendingChanges.push(Date.now());
+    });
+
+    // (2) Nobody confirms: the daemon rolls it back by itself, and Pending says so meanwhile.
+    const asked = Date.now();
+    t.is(await client.share('eth0', { 'confirm-timeout': makeVariant('u', 10) }), 'br-eth0');
+    const pending = await client.pending();
+    t.deepEqual([...pending.keys()], ['eth0']);
+    const [operation, bridge, deadline] = pending.get('eth0') ?? ['', '', 0];
+    t.is(operation, 'share');
+    t.is(bridge, 'br-eth0');
+    t.true(deadline > asked * 1000 && deadline <= (Date.now() + 10_000) * 1000, `deadline ${deadline}`);
+    t.is((await links(lab)).get('eth0')?.master, 'br-eth0');
+    // (6) Progress, in order, ending with the question.
+    const shareSteps = steps(progress);
+    t.true(inOrder(shareSteps), shareSteps.join(' '));
+    for (const step of ['authorizing', 'checkpoint', 'profiles-added', 'bridge-up', 'gateway-answers', 'awaiting-confirmation']) t.true(shareSteps.includes(step), `${step} in ${shareSteps.join(' ')}`);
+    t.is(shareSteps.at(-1), 'awaiting-confirmation');
+
+    // (5) Confirm by a user polkit does not authorize: AccessDenied, and it still awaits confirmation.
+    const denied = await callAs(lab, NOBODY, 'Confirm', 's', ['eth0']);
+    t.is(denied.errorName, 'org.freedesktop.DBus.Error.AccessDenied', denied.errorMessage);
+    const deniedRollback = await callAs(lab, NOBODY, 'Rollback', 's', ['eth0']);
+    t.is(deniedRollback.errorName, 'org.freedesktop.DBus.Error.AccessDenied', deniedRollback.errorMessage);
+    t.deepEqual([...(await client.pending()).keys()], ['eth0']);
+    t.is((await links(lab)).get('eth0')?.master, 'br-eth0');
+    // Another change of the NIC waits for the answer.
+    t.is((await failure(client.unshare('eth0'))).errorName, `${ERROR}.Busy`);
+
+    await waitFor('the unconfirmed share rolled back', () => (steps(progress).at(-1) === 'rolled-back' ? true : undefined), 60_000);
+    // The daemon itself kept the deadline: the idle timeout did not end it while the change was pending.
+    t.regex(daemon.output, /share eth0: not confirmed within 10 s; rolling back/);
+    t.regex(progress.at(-1)?.[2] ?? '', /not confirmed within 10 s/);
+    await waitFor('the original state', () => original(lab, before), 30_000);
+    t.is((await links(lab)).get('eth0')?.address, NIC_MAC);
+    t.false((await links(lab)).has('br-eth0'));
+    t.true(pendingChanges.length >= 2, 'PropertiesChanged told of Pending twice');
+    // Nothing pending any more: now the idle timeout ends it.
+    t.is(await daemon.waitForExit(), 0);
+
+    // (4) Rollback undoes it at once, without waiting for the deadline.
+    daemon = await lab.startDaemon();
+    await client.share('eth0', { 'confirm-timeout': makeVariant('u', 120) });
+    progress.length = 0;
+    await client.rollback('eth0');
+    t.deepEqual(await client.pending(), new Map());
+    t.deepEqual(steps(progress), ['authorizing', 'rolled-back']);
+    t.is((await links(lab)).get('eth0')?.master, undefined, 'eth0 is no port when Rollback returns');
+    await waitFor('the original state after Rollback', () => original(lab, before), 30_000);
+    t.is((await failure(client.confirm('eth0'))).errorName, `${ERROR}.NotPending`);
+    t.is((await failure(client.rollback('eth0'))).errorName, `${ERROR}.NotPending`);
+
+    // Confirm commits: the profiles stay after the deadline would have passed.
+    await client.share('eth0', { 'confirm-timeout': makeVariant('u', 3) });
+    progress.length = 0;
+    await client.confirm('eth0');
+    t.deepEqual(steps(progress), ['authorizing', 'committed']);
+    t.deepEqual(await client.pending(), new Map());
+    t.is(await lab.sh('busctl get-property org.freedesktop.NetworkManager /org/freedesktop/NetworkManager org.freedesktop.NetworkManager Checkpoints'), 'ao 0\n');
+    // Unshare with confirmation too; once confirmed, our profiles are gone.
+    await client.unshare('eth0', { 'confirm-timeout': makeVariant('u', 60) });
+    t.deepEqual((await client.pending()).get('eth0')?.slice(0, 2), ['unshare', 'br-eth0']);
+    await client.confirm('eth0');
+    await waitFor('the original state after a confirmed unshare', () => original(lab, before), 30_000);
+
+    // (3) The daemon is SIGKILLed while a change awaits confirmation: NetworkManager's checkpoint
+    // timer, set when the change was verified, rolls it back.
+    await client.share('eth0', { 'confirm-timeout': makeVariant('u', 5) });
+    t.is((await links(lab)).get('eth0')?.master, 'br-eth0');
+    daemon.kill('SIGKILL');
+    await daemon.waitForExit();
+    t.notRegex(daemon.output, /not confirmed within 5 s/, 'our daemon did not roll it back itself');
+    await waitFor('NetworkManager rolled the checkpoint back', () => original(lab, before), 90_000);
+    t.is((await links(lab)).get('eth0')?.address, NIC_MAC);
+  } finally {
+    bus.close();
+    await lab.stop();
+  }
+});
