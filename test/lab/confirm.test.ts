@@ -56,7 +56,7 @@ test('confirm-timeout: unconfirmed, rolled back, killed, refused, confirmed; Pen
     let daemon = await lab.startDaemon(['--idle-timeout', '1']);
     const progress = await client.progress();
     const pendingChanges: number[] = [];
-    await bus.subscribe({ path: '/org/fedoraproject/SharedInterface', interface: 'org.freedesktop.DBus.Properties', member: 'PropertiesChanged' }, (msg) => {
+    await bus.subscribe({ sender: 'org.fedoraproject.SharedInterface', path: '/org/fedoraproject/SharedInterface', interface: 'org.freedesktop.DBus.Properties', member: 'PropertiesChanged' }, (msg) => {
       const changed = msg.body[1] as Record<string, unknown> | undefined;
       if (changed !== undefined && 'Pending' in changed) pendingChanges.push(Date.now());
     });

@@ -77,7 +77,7 @@ export class ServiceClient {
   /** Collects every Progress signal from now on, as [interface, step, message]. */
   async progress(): Promise<Array<[string, string, string]>> {
     const seen: Array<[string, string, string]> = [];
-    await this.bus.subscribe({ path: OBJECT_PATH, interface: INTERFACE_NAME, member: 'Progress' }, (msg) => {
+    await this.bus.subscribe({ sender: BUS_NAME, path: OBJECT_PATH, interface: INTERFACE_NAME, member: 'Progress' }, (msg) => {
       seen.push(t.struct<[string, string, string]>(t.string, t.string, t.string).decode(msg.body, 'Progress'));
     });
     return seen;
