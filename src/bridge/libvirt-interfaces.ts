@@ -33,11 +33,14 @@ export class LibvirtInterfaces {
     const def = parseInterfaceXml(xml);
     const nic = validateInterfaceName(definedPort(def).name ?? '');
     validateInterfaceName(def.name ?? '', 'bridge');
-    const iface = this.backend().snapshot().interfaces.find((i) => i.name === nic);
+    const snapshot = this.backend().snapshot();
+    const iface = snapshot.interfaces.find((i) => i.name === nic);
     if (iface === undefined) throw new ShareError('NoSuchInterface', `there is no network interface named ${nic}`);
-    const configured = await this.configured(nic);
-    // The kernel is read only when the caller states an MTU the configuration doesn't.
-    const mtu = configured.mtu ?? (def.mtu === undefined ? undefined : (await this.observer.observe()).links.get(nic)?.mtu);
+    // A NIC shared already has its IP configuration on its bridge: Share then says what it says
+    // of a second Share (a no-op through the same bridge, AlreadyShared through another).
+    const configured = await this.configured(snapshot.shared.get(nic) ?? nic);
+    // No process runs before authorization: the kernel's MTU comes from sysfs.
+    const mtu = configured.mtu ?? this.observer.linkMtu(nic);
     const share = definedShare(def, { iface, mtu, configured });
     return this.sharing.prepareShare(share.nic, {
       bridge: share.bridge, stp: share.stp, forwardDelay: share.forwardDelay, rollbackTimeout: options.rollbackTimeout, persist: options.persist, confirmTimeout: 0,

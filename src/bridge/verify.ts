@@ -60,6 +60,8 @@ export interface HostObserver {
   controllerOf(name: string): string | undefined;
   /** The kernel's ports of `bridge` (none when it doesn't exist); no process, no wait (sysfs). */
   bridgePorts(bridge: string): string[];
+  /** The link's MTU, or undefined when it doesn't exist; no process, no wait (sysfs). */
+  linkMtu(name: string): number | undefined;
 }
 
 /** What must be true of the interface that carries the host's identity after a move. */

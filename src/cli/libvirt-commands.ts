@@ -5,10 +5,11 @@
 import { readFileSync } from 'node:fs';
 import * as t from '../bus/bus-value';
 import { interfaceNameProblem } from '../bridge/interface-name';
+import { MAX_FORWARD_DELAY_SECONDS } from '../bridge/share-request';
 import { formatInterfaceXml, parseInterfaceXml, type LibvirtInterface } from '../bridge/libvirt-interface-xml';
 import { ERROR_PREFIX } from '../dbus/shared-interface-spec';
 import { flagValue, secondsBetween, stringValue, UsageError, type CliCommand, type Invocation } from './command';
-import { callService, sharedInterfaces } from './cli-service';
+import { callService, changeTimeoutMs, sharedInterfaces } from './cli-service';
 import { writeJson } from './cli-output';
 import { PROGRAM } from './cli-help';
 import { EXIT } from './exit-codes';
@@ -23,11 +24,13 @@ async function interfaceXml(invocation: Invocation, name: string, inactive: bool
   return t.string.decode(xml, 'GetInterfaceXML reply');
 }
 
-async function define(invocation: Invocation, xml: string): Promise<string> {
+/** Defines the bridge; `share` is what the XML asks of STP, for the wait (unknown: the longest). */
+async function define(invocation: Invocation, xml: string, share: IfaceBridgeOptions = { stp: true, delay: MAX_FORWARD_DELAY_SECONDS }): Promise<string> {
   const options: Record<string, t.Variant> = {};
   const rollback = stringValue(invocation.values, 'rollback-timeout');
   if (rollback !== undefined) options['rollback-timeout'] = t.makeVariant('u', Number(rollback));
-  const [bridge] = await callService(await invocation.bus(), 'DefineInterfaceXML', 'sa{sv}', [xml, options]);
+  const timeout = changeTimeoutMs({ stp: share.stp, forwardDelay: share.delay ?? 0 });
+  const [bridge] = await callService(await invocation.bus(), 'DefineInterfaceXML', 'sa{sv}', [xml, options], timeout);
   return t.string.decode(bridge, 'DefineInterfaceXML reply');
 }
 
@@ -136,7 +139,7 @@ export const ifaceBridgeCommand: CliCommand = {
     const delayText = stringValue(invocation.values, 'delay');
     const options: IfaceBridgeOptions = delayText === undefined ? { stp } : { stp, delay: Number(delayText) };
     const xml = ifaceBridgeDefinition(await interfaceXml(invocation, nic, true), bridge, options);
-    const name = await define(invocation, xml);
+    const name = await define(invocation, xml, options);
     if (invocation.json) writeJson(invocation.output, { interface: nic, bridge: name, stp, ...(options.delay === undefined ? {} : { delay: options.delay }), xml });
     else invocation.output.out(`Created bridge ${name} with attached device ${nic}\nBridge interface ${name} started`);
     return undefined;
@@ -168,7 +171,7 @@ export const ifaceUnbridgeCommand: CliCommand = {
     if (flagValue(values, 'force')) options['force'] = t.makeVariant('b', true);
     const rollback = stringValue(values, 'rollback-timeout');
     if (rollback !== undefined) options['rollback-timeout'] = t.makeVariant('u', Number(rollback));
-    await callService(bus, 'Unshare', 'sa{sv}', [nic, options]);
+    await callService(bus, 'Unshare', 'sa{sv}', [nic, options], changeTimeoutMs());
     if (invocation.json) writeJson(output, { bridge, interface: nic, shared: false });
     else output.out(`Device ${nic} un-attached from bridge ${bridge}\nInterface ${nic} started`);
     return undefined;

@@ -2,7 +2,7 @@
 // verification compares plans with, whichever backend made the change.
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
 import { promisify } from 'node:util';
 import type { HostObserver, LiveAddress, LiveHost, LiveLink, LiveRoute } from '../bridge/verify';
@@ -126,6 +126,16 @@ export class KernelObserver implements HostObserver {
       return readdirSync(sysfsPath(bridge, 'brif')).sort();
     } catch (err) {
       if (isNotThere(err)) return [];
+      throw err;
+    }
+  }
+
+  linkMtu(name: string): number | undefined {
+    try {
+      const mtu = Number(readFileSync(sysfsPath(name, 'mtu'), 'utf8').trim());
+      return Number.isInteger(mtu) && mtu > 0 ? mtu : undefined;
+    } catch (err) {
+      if (isNotThere(err)) return undefined;
       throw err;
     }
   }

@@ -138,6 +138,8 @@ test('libvirt interface XML: valid against interface.rng, the same as virsh ifac
     t.is(shared.get('eth0')?.master, 'br0');
     t.is(shared.get('br0')?.address, NIC_MAC);
     t.deepEqual(await client.shared(), new Map([['eth0', 'br0']]));
+    // Defined again, it is already so: a no-op, as a second Share through the same bridge.
+    t.deepEqual(await define(VIRSH_IFACE_BRIDGE_NO_STP), ['br0']);
     const guest = await addGuestNamespace(lab, 'guest1', 'br0', '02:00:00:00:00:01');
     const lease = await guestDhcp(lab, guest);
     t.regex(lease, /^192\.0\.2\.1\d\d$/);

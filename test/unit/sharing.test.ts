@@ -72,6 +72,7 @@ class FakeHost implements SettingsBackend, HostObserver {
   async linkSpeed(): Promise<undefined> { return undefined; }
   controllerOf(name: string): string | undefined { return this.kernelControllers.get(name); }
   bridgePorts(bridge: string): string[] { return this.kernelPorts.get(bridge) ?? []; }
+  linkMtu(): undefined { return undefined; }
 }
 
 /** Time that passes only when the domain sleeps, or an operation says it took some. */

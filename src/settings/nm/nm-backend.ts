@@ -93,7 +93,11 @@ export class NmBackend implements SettingsBackend {
   async configuration(name: string): Promise<ConfiguredInterface | undefined> {
     // What NetworkManager made up for a device someone else configured (a guest's veth on the
     // bridge, say) is its view of the live state, not configuration.
-    const configured = (path: string) => ((this.cache.property(path, SETTINGS_CONNECTION, 'Flags', t.uint32) ?? 0) & (SETTINGS_FLAG_NM_GENERATED | SETTINGS_FLAG_EXTERNAL)) === 0;
+    // A profile whose object is gone (being deleted: its flags unknown) is no configuration either.
+    const configured = (path: string) => {
+      const flags = this.cache.property(path, SETTINGS_CONNECTION, 'Flags', t.uint32);
+      return flags !== undefined && (flags & (SETTINGS_FLAG_NM_GENERATED | SETTINGS_FLAG_EXTERNAL)) === 0;
+    };
     const devices = nmDevices(this.cache);
     const activeOn = new Map<string, NmSettings>();
     for (const device of devices) {
