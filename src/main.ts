@@ -102,7 +102,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     pendingChanged: () => dispatcher?.emitPropertiesChanged(),
   });
   const libvirt = new LibvirtInterfaces(sharing, () => selector.current, observer);
-  dispatcher = new Dispatcher(bus, sharedInterfaceSpec, sharedInterfaceImplementation(sharing, libvirt, VERSION), new PolkitAuthority(bus), log);
+  dispatcher = new Dispatcher(bus, sharedInterfaceSpec, sharedInterfaceImplementation(sharing, libvirt, VERSION), new PolkitAuthority(bus, log), log);
   dispatcher.export();
   selector.onChange(() => dispatcher.emitPropertiesChanged());
   if (!(await bus.requestName(BUS_NAME))) {

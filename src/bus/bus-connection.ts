@@ -60,8 +60,11 @@ export const MESSAGE_FLAG_NO_REPLY_EXPECTED = 0x1;
 export const MESSAGE_FLAG_NO_AUTO_START = 0x2;
 export const MESSAGE_FLAG_ALLOW_INTERACTIVE_AUTHORIZATION = 0x4;
 
-/** The largest body of a method call to us that is read: our API's arguments are a few names and options. */
-export const MAX_CALL_BODY_BYTES = 64 * 1024;
+/**
+ * The largest body of a method call to us that is read: our API's arguments are a few names and
+ * options, and DefineInterfaceXML's XML, itself capped at 64 KiB.
+ */
+export const MAX_CALL_BODY_BYTES = 128 * 1024;
 /** What a method call's arguments may hold: a few dozen options, a few levels of containers. */
 export const CALL_LIMITS: BodyLimits = { maxDepth: 16, maxArrayElements: 32 };
 /** Signals we subscribed to, from the sender we trust (NetworkManager's are small, a profile at most). */

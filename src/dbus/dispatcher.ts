@@ -7,7 +7,7 @@
 //   4. apply; 5. map failures to typed error names, once; 6. emit PropertiesChanged; 7. reply.
 // It also answers Properties and Introspectable for the object (Peer is the connection's, on
 // every path), so no library code with weaker checks ever sees a call to us.
-import type { BusConnection, BusMessage } from '../bus/bus-connection';
+import type { BusConnection, BusMessage, PeerCredentials } from '../bus/bus-connection';
 import { BusDecodeError, makeVariant, type BusValue, type Codec } from '../bus/bus-value';
 import { type Log, errorDetail, errorMessage } from '../bridge/log';
 import { isShareError } from '../bridge/share-error';
@@ -21,6 +21,8 @@ import { MESSAGE_FLAG_ALLOW_INTERACTIVE_AUTHORIZATION } from '../bus/bus-connect
 const PROPERTIES = 'org.freedesktop.DBus.Properties';
 const INTROSPECTABLE = 'org.freedesktop.DBus.Introspectable';
 const PEER = 'org.freedesktop.DBus.Peer';
+/** Calls in progress from one connection (a CLI or a desktop makes one or two at a time). */
+export const MAX_CALLS_PER_CALLER = 8;
 
 
 /** A failure already phrased for the caller: an error name and a message. */
@@ -38,6 +40,7 @@ export class Dispatcher<I extends InterfaceDefinition> {
   private readonly xml: string;
   private readonly lastEmitted = new Map<string, string>();
   private callsInProgress = 0;
+  private readonly callsByCaller = new Map<string, number>();
   private lastActivity = Date.now();
   private readonly drainWaiters: Array<() => void> = [];
 
@@ -118,6 +121,14 @@ export class Dispatcher<I extends InterfaceDefinition> {
       }
       return false;
     }
+    // A cap per caller (its unique name): one connection can't queue work without bound.
+    const callerCalls = this.callsByCaller.get(msg.sender) ?? 0;
+    if (callerCalls >= MAX_CALLS_PER_CALLER) {
+      this.bus.replyError(msg, 'org.freedesktop.DBus.Error.LimitsExceeded',
+        `${callerCalls} calls from this connection are still in progress; wait for their answers before sending more`);
+      return true;
+    }
+    this.callsByCaller.set(msg.sender, callerCalls + 1);
     this.callsInProgress++;
     this.lastActivity = Date.now();
     this.handle(msg)
@@ -127,6 +138,9 @@ export class Dispatcher<I extends InterfaceDefinition> {
         this.bus.replyError(msg, errorName, message);
       })
       .finally(() => {
+        const left = (this.callsByCaller.get(msg.sender) ?? 1) - 1;
+        if (left > 0) this.callsByCaller.set(msg.sender, left);
+        else this.callsByCaller.delete(msg.sender);
         this.callsInProgress--;
         this.lastActivity = Date.now();
         if (this.callsInProgress === 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
@@ -168,11 +182,20 @@ export class Dispatcher<I extends InterfaceDefinition> {
       if ('noOp' in prepared) {
         out = prepared.noOp;
       } else {
-        // 3. authorization, then 4. the change
+        // 3. authorization (who is asking comes from the bus's credentials of the caller), then 4. the change
         prepared.authorizing?.();
-        await this.authority.authorize(caller, definition.action);
+        const credentials = await this.credentialsOf(caller);
+        await this.authority.authorize(caller, credentials, definition.action);
+        const audit = `audit: uid=${credentials.uid} pid=${credentials.pid ?? '?'} ${msg.member}${prepared.subject === undefined ? '' : ` ${prepared.subject}`}`;
         try {
           out = await prepared.apply();
+          this.log.info(`${audit}: committed${out.length > 0 ? ` (${out.map(String).join(', ')})` : ''}`);
+        } catch (err) {
+          // One line per applied change, whatever its outcome; a rollback is a warning, the rest an error.
+          const rolledBack = isShareError(err) && err.code === 'RolledBack';
+          if (rolledBack) this.log.warn(`${audit}: rolled back: ${errorMessage(err)}`);
+          else this.log.error(`${audit}: failed: ${errorMessage(err)}`);
+          throw err;
         } finally {
           // 6. whatever happened, tell watchers what the state is now
           this.emitPropertiesChanged();
@@ -180,6 +203,15 @@ export class Dispatcher<I extends InterfaceDefinition> {
       }
     }
     return [signatureOf(definition.out), encodeArgs(definition.out, out)];
+  }
+
+  private async credentialsOf(caller: Caller): Promise<PeerCredentials> {
+    try {
+      return await this.bus.credentials(caller.busName);
+    } catch (err) {
+      // The bus can't say who is calling (it left meanwhile): nobody to authorize.
+      throw new ReplyError('org.freedesktop.DBus.Error.AccessDenied', `cannot tell who is calling (${errorMessage(err)}); refusing`);
+    }
   }
 
   private async handleProperties(msg: BusMessage): Promise<[string, unknown[]]> {

@@ -106,6 +106,8 @@ export type Prepared<Out> =
     readonly apply: () => Promise<Out>;
     /** Told just before polkit is asked (a Progress step, where the method has one). */
     readonly authorizing?: (() => void) | undefined;
+    /** What the change is about, for the audit line ('nic=eth0 bridge=br0'). */
+    readonly subject?: string;
   };
 
 type Method<M> = M extends MethodDefinition<infer In, infer Out> ? { in: ArgTypes<In>; out: ArgTypes<Out> } : never;

@@ -1,8 +1,17 @@
-// The one path by which the service asks polkit whether a caller may change the host. polkit
-// unreachable or confused means "no", never "allow".
-import { BusCallError, type BusConnection } from '../bus/bus-connection';
+// The one path by which the service asks whether a caller may change the host. As systemd's
+// bus_verify_polkit_async does: a privileged caller (uid 0, from the bus's credentials of its
+// connection, as sd_bus_query_sender_privilege reads them) needs no polkit, so root can use the
+// service where polkitd is absent; everyone else is asked about through polkit, with the
+// caller's bus name as subject. polkit unreachable or confused means "no", never "allow".
+// Authorization has limits of its own, apart from the pool of bus calls in flight: an
+// interactive check may wait minutes for a password, and checks that wait must not starve other
+// callers or NetworkManager's checkpoint calls. One pending check per caller connection, a few
+// per user, a few dozen in all; a check is cancelled when its caller leaves the bus.
+import { BUS_DRIVER_NAME, BusCallError, type BusConnection, type PeerCredentials } from '../bus/bus-connection';
 import * as t from '../bus/bus-value';
+import { type Log, errorMessage } from '../bridge/log';
 import type { Caller } from './interface-definition';
+import { errorNameOf } from './shared-interface-spec';
 
 export class AuthorizationError extends Error {
   constructor(readonly errorName: string, message: string) {
@@ -13,25 +22,72 @@ export class AuthorizationError extends Error {
 
 export interface Authority {
   /** Resolves when `caller` may perform `action`; rejects with AuthorizationError otherwise. */
-  authorize(caller: Caller, action: string): Promise<void>;
+  authorize(caller: Caller, credentials: PeerCredentials, action: string): Promise<void>;
 }
 
 const CHECK_ALLOW_USER_INTERACTION = 0x1;
 // An admin typing a password can take a while; polkit's own agents wait minutes.
 const INTERACTIVE_TIMEOUT_MS = 5 * 60_000;
+/** Checks waiting for polkit at once: from one user, and from everyone. */
+export const MAX_PENDING_PER_USER = 4;
+export const MAX_PENDING = 32;
 const checkResult = t.struct<[boolean, boolean, Map<string, string>]>(t.boolean, t.boolean, t.dict(t.string));
+const POLKIT = { destination: 'org.freedesktop.PolicyKit1', path: '/org/freedesktop/PolicyKit1/Authority', interface: 'org.freedesktop.PolicyKit1.Authority' } as const;
+const DRIVER = { destination: BUS_DRIVER_NAME, path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus' } as const;
 
 export class PolkitAuthority implements Authority {
-  constructor(private readonly bus: BusConnection) {}
+  private readonly pendingCallers = new Set<string>();
+  private readonly pendingByUser = new Map<number, number>();
+  private lastCancellationId = 0;
 
-  async authorize(caller: Caller, action: string): Promise<void> {
-    const subject: [string, Map<string, t.Variant>] = ['system-bus-name', new Map([['name', t.makeVariant('s', caller.busName)]])];
-    let reply: unknown[];
+  constructor(
+    private readonly bus: BusConnection,
+    private readonly log: Log,
+  ) {}
+
+  async authorize(caller: Caller, credentials: PeerCredentials, action: string): Promise<void> {
+    if (credentials.uid === 0) return;
+    const busy = (why: string) => new AuthorizationError(errorNameOf('Busy'), why);
+    if (this.pendingCallers.has(caller.busName)) {
+      throw busy('an authorization for an earlier call from this connection is still waiting (answer or dismiss the authentication prompt first)');
+    }
+    const byUser = this.pendingByUser.get(credentials.uid) ?? 0;
+    if (byUser >= MAX_PENDING_PER_USER || this.pendingCallers.size >= MAX_PENDING) {
+      throw busy('too many authorizations are waiting for an answer; try again once they are answered');
+    }
+    this.pendingCallers.add(caller.busName);
+    this.pendingByUser.set(credentials.uid, byUser + 1);
     try {
+      await this.check(caller, action);
+    } finally {
+      this.pendingCallers.delete(caller.busName);
+      const left = (this.pendingByUser.get(credentials.uid) ?? 1) - 1;
+      if (left > 0) this.pendingByUser.set(credentials.uid, left);
+      else this.pendingByUser.delete(credentials.uid);
+    }
+  }
+
+  private async check(caller: Caller, action: string): Promise<void> {
+    const cancellationId = `shared-interface-${++this.lastCancellationId}`;
+    let reply: unknown[];
+    let stopWatching = async (): Promise<void> => undefined;
+    try {
+      // The caller leaving the bus cancels its check (a silent agent must not hold it for minutes).
+      stopWatching = await this.bus.subscribe(
+        { sender: BUS_DRIVER_NAME, path: DRIVER.path, interface: DRIVER.interface, member: 'NameOwnerChanged', arg0: caller.busName },
+        (msg) => {
+          if (msg.body[2] !== '') return;
+          this.log.info(`${caller.busName} left the bus: cancelling its authorization check`);
+          this.bus.call({ ...POLKIT, member: 'CancelCheckAuthorization', signature: 's', body: [cancellationId], outsidePool: true })
+            .catch((err: unknown) => this.log.warn(`cancelling the authorization check of ${caller.busName}: ${errorMessage(err)}`));
+        },
+      );
+      // Gone before the watch began: no NameOwnerChanged will come.
+      const [present] = await this.bus.call({ ...DRIVER, member: 'NameHasOwner', signature: 's', body: [caller.busName] });
+      if (present !== true) throw new BusCallError('org.freedesktop.DBus.Error.NameHasNoOwner', `${caller.busName} left the bus`);
+      const subject: [string, Map<string, t.Variant>] = ['system-bus-name', new Map([['name', t.makeVariant('s', caller.busName)]])];
       reply = await this.bus.call({
-        destination: 'org.freedesktop.PolicyKit1',
-        path: '/org/freedesktop/PolicyKit1/Authority',
-        interface: 'org.freedesktop.PolicyKit1.Authority',
+        ...POLKIT,
         member: 'CheckAuthorization',
         signature: '(sa{sv})sa{ss}us',
         body: [
@@ -39,13 +95,17 @@ export class PolkitAuthority implements Authority {
           action,
           {},
           caller.allowInteraction ? CHECK_ALLOW_USER_INTERACTION : 0,
-          '',
+          cancellationId,
         ],
         timeoutMs: caller.allowInteraction ? INTERACTIVE_TIMEOUT_MS : 25_000,
+        // Limited above, per caller and per user: not from the pool the other calls share.
+        outsidePool: true,
       });
     } catch (err) {
       const why = err instanceof BusCallError ? `${err.errorName}: ${err.message}` : String(err);
       throw new AuthorizationError('org.freedesktop.DBus.Error.AccessDenied', `cannot check authorization with polkit (${why}); refusing`);
+    } finally {
+      await stopWatching().catch((err: unknown) => this.log.warn(`removing the watch on ${caller.busName}: ${errorMessage(err)}`));
     }
     const [authorized, challenge] = checkResult.decode(reply[0], 'CheckAuthorization reply');
     if (authorized) return;

@@ -7,9 +7,9 @@ import type { LibvirtInterfaces } from '../bridge/libvirt-interfaces';
 import { decodeDefineOptions, decodeInterfaceXmlOptions, decodeShareOptions, decodeUnshareOptions } from './options-codec';
 import type { SharedInterfaceSpec } from './shared-interface-spec';
 
-function asPrepared<T, Out>(step: ChangeStep<T>, toOut: (value: T) => Out): Prepared<Out> {
+function asPrepared<T, Out>(step: ChangeStep<T>, toOut: (value: T) => Out, subject: string): Prepared<Out> {
   if ('noOp' in step) return { noOp: toOut(step.noOp) };
-  return { apply: async () => toOut(await step.apply()), authorizing: step.authorizing };
+  return { apply: async () => toOut(await step.apply()), authorizing: step.authorizing, subject };
 }
 
 export function sharedInterfaceImplementation(sharing: Sharing, libvirt: LibvirtInterfaces, version: string): Implementation<SharedInterfaceSpec> {
@@ -31,22 +31,29 @@ export function sharedInterfaceImplementation(sharing: Sharing, libvirt: Libvirt
         ])],
       },
       Share: {
-        prepare: async ([nic, options]) => asPrepared(await sharing.prepareShare(nic, decodeShareOptions(options)), (bridge): [string] => [bridge]),
+        prepare: async ([nic, options]) => {
+          const decoded = decodeShareOptions(options);
+          // The bridge's name when none is asked for is the plan's; the audit line has it from the reply.
+          return asPrepared(await sharing.prepareShare(nic, decoded), (bridge): [string] => [bridge], `nic=${nic} bridge=${decoded.bridge ?? '(default)'}`);
+        },
       },
       Unshare: {
-        prepare: async ([nic, options]) => asPrepared(await sharing.prepareUnshare(nic, decodeUnshareOptions(options)), (): [] => []),
+        prepare: async ([nic, options]) => {
+          const step = await sharing.prepareUnshare(nic, decodeUnshareOptions(options));
+          return asPrepared(step, (): [] => [], `nic=${nic} bridge=${sharing.shared().get(nic) ?? '(none)'}`);
+        },
       },
       GetInterfaceXML: {
         read: async ([name, options]) => [await libvirt.interfaceXml(name, decodeInterfaceXmlOptions(options).inactive)],
       },
       DefineInterfaceXML: {
-        prepare: async ([xml, options]) => asPrepared(await libvirt.prepareDefine(xml, decodeDefineOptions(options)), (bridge): [string] => [bridge]),
+        prepare: async ([xml, options]) => asPrepared(await libvirt.prepareDefine(xml, decodeDefineOptions(options)), (bridge): [string] => [bridge], `xml=${xml.length} characters`),
       },
       Confirm: {
-        prepare: async ([nic]) => asPrepared(sharing.prepareConfirm(nic), (): [] => []),
+        prepare: async ([nic]) => asPrepared(sharing.prepareConfirm(nic), (): [] => [], `nic=${nic}`),
       },
       Rollback: {
-        prepare: async ([nic]) => asPrepared(sharing.prepareRollback(nic), (): [] => []),
+        prepare: async ([nic]) => asPrepared(sharing.prepareRollback(nic), (): [] => [], `nic=${nic}`),
       },
     },
     properties: {

@@ -6,9 +6,11 @@ import test from 'ava';
 import { MESSAGE_TYPE_METHOD_CALL, MESSAGE_TYPE_SIGNAL } from '../../src/bus/bus-marshal';
 import * as t from '../../src/bus/bus-value';
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/dbus/shared-interface-spec';
-import { withLabService, type ServiceClient } from './service-client';
+import { join } from 'node:path';
+import { ServiceClient, withLabService } from './service-client';
 import { RawBusClient, rawMessage } from './raw-bus-client';
-import type { Lab } from './lab';
+import { Lab, REPO_ROOT, waitFor } from './lab';
+import { asUser, callAs, NOBODY } from './lab-install';
 
 const INVALID_ARGS = 'org.freedesktop.DBus.Error.InvalidArgs';
 const LIMITS_EXCEEDED = 'org.freedesktop.DBus.Error.LimitsExceeded';
@@ -92,4 +94,40 @@ test('an fd-typed message without fds, a 16 MiB body and spoofed signals change 
       raw.close();
     }
   });
+});
+
+test('64 interactive authorizations pending from one caller (a silent agent) delay neither another caller\'s check nor root\'s change; root needs no polkit; each change leaves an audit line', async (t2) => {
+  const lab = await Lab.start({});
+  const bus = await lab.connect();
+  try {
+    const daemon = await lab.startDaemon();
+    const client = new ServiceClient(bus);
+    // An unprivileged user whose agent never answers asks for 64 interactive authorizations.
+    const agent = lab.spawn(asUser(NOBODY, ['node', join(REPO_ROOT, 'dist', 'test', 'lab', 'silent-polkit-agent.js'), '64']));
+    await agent.waitForOutput(/registered as /, 30_000);
+    // polkit asked the agent: a check is pending, and stays so.
+    await agent.waitForOutput(/^begin$/m, 60_000);
+    // The calls beyond the first are refused at once (one pending authorization per caller).
+    await waitFor('63 calls of the agent answered', () => ((agent.output.match(/^reply \d+ /gm) ?? []).length >= 63 ? true : undefined), 60_000);
+    t2.regex(agent.output, /^reply \d+ org\.fedoraproject\.SharedInterface\.Error\.Busy$/m);
+
+    // Another user's check is answered (polkit says no: that user has no agent either).
+    const other = await callAs(lab, '1:1', 'Share', 'sa{sv}', ['eth0', '0']);
+    t2.is(other.errorName, 'org.freedesktop.DBus.Error.AccessDenied', other.errorMessage);
+
+    // Root needs no polkit, and its change (checkpoint, commit) goes through meanwhile.
+    t2.is(await client.share('eth0'), 'br-eth0');
+    await client.unshare('eth0');
+    t2.regex(daemon.output, /<6>audit: uid=0 pid=\d+ Share nic=eth0 bridge=\(default\): committed \(br-eth0\)/);
+    t2.regex(daemon.output, /<6>audit: uid=0 pid=\d+ Unshare nic=eth0 bridge=br-eth0: committed/);
+    t2.notRegex(daemon.output, /audit: uid=65534/, 'nothing of the agent\'s was applied');
+
+    // The agent leaves: its pending check is cancelled.
+    agent.kill('SIGKILL');
+    await daemon.waitForOutput(/left the bus: cancelling its authorization check/, 30_000);
+    t2.true(daemon.running);
+  } finally {
+    bus.close();
+    await lab.stop();
+  }
 });

@@ -133,24 +133,34 @@ test('the README\'s rules.d snippet lets group libvirt share and unshare without
   }
 });
 
-test('polkit unreachable, or not knowing the action, means no, even for root', async (t) => {
+test('polkit unreachable, or not knowing the action, means no; root needs no polkit and shares with no polkitd at all', async (t) => {
   const lab = await installedLab();
   try {
     await installIntoLab(lab);
+    // alice may share by a rule: only polkit can say so.
+    await lab.sh('groupadd libvirt && useradd -M -U -G libvirt alice');
+    await lab.exec(['sh', '-c', 'cat >/etc/polkit-1/rules.d/50-shared-interface-libvirt.rules'], { input: readmeRule() });
     const before = await snapshot(lab);
 
     // The action is not registered (policy file missing).
     await lab.sh(`mv ${INSTALLED.policy} /root/`);
-    const unknownAction = await callAs(lab, 'root', 'Share', 'sa{sv}', ['eth0', '0']);
+    const unknownAction = await callAs(lab, 'alice', 'Share', 'sa{sv}', ['eth0', '0']);
     t.is(unknownAction.errorName, ACCESS_DENIED, unknownAction.errorMessage);
     t.regex(unknownAction.errorMessage, /cannot check authorization with polkit .*not registered.*; refusing/);
 
     // polkitd gone, and the bus cannot start it again.
     const [polkitd] = await busDriver(lab, 'GetConnectionUnixProcessID', 's', ['org.freedesktop.PolicyKit1']);
     await lab.sh(`mv /usr/share/dbus-1/system-services/org.freedesktop.PolicyKit1.service /root/ && kill ${Number(polkitd)} && while kill -0 ${Number(polkitd)} 2>/dev/null; do sleep 0.1; done`);
-    const noPolkit = await callAs(lab, 'root', 'Share', 'sa{sv}', ['eth0', '0']);
+    const noPolkit = await callAs(lab, 'alice', 'Share', 'sa{sv}', ['eth0', '0']);
     t.is(noPolkit.errorName, ACCESS_DENIED, noPolkit.errorMessage);
     t.regex(noPolkit.errorMessage, /cannot check authorization with polkit \(org\.freedesktop\.DBus\.Error\.(ServiceUnknown|NameHasNoOwner)/);
+    t.deepEqual(await snapshot(lab), before);
+
+    // Root (uid 0 by the bus's credentials) is privileged, as for systemd's services and NetworkManager.
+    const rootShare = await callAs(lab, 'root', 'Share', 'sa{sv}', ['eth0', '0']);
+    t.deepEqual(rootShare.reply?.data, ['br-eth0'], rootShare.errorMessage);
+    const rootUnshare = await callAs(lab, 'root', 'Unshare', 'sa{sv}', ['eth0', '0']);
+    t.is(rootUnshare.errorName, undefined, rootUnshare.errorMessage);
     t.deepEqual(await snapshot(lab), before);
   } finally {
     await lab.stop();

@@ -12,11 +12,18 @@ export interface RawReply {
   readonly body: unknown[];
 }
 
+/** The bus closed the connection (it does so for a message it finds malformed). */
+export class ConnectionClosed extends Error {
+  constructor() {
+    super('the bus closed the connection');
+  }
+}
+
 export class RawBusClient {
   uniqueName = '';
   private serial = 0;
   private closed = false;
-  private readonly waiting = new Map<number, (reply: RawReply) => void>();
+  private readonly waiting = new Map<number, { resolve: (reply: RawReply) => void; reject: (err: Error) => void }>();
 
   private constructor(private readonly socket: Socket) {
     const framer = new MessageFramer({
@@ -25,9 +32,9 @@ export class RawBusClient {
       unreadable: () => undefined,
     });
     socket.on('data', (chunk: Buffer) => framer.push(chunk));
-    socket.on('close', () => { this.closed = true; });
     // The bus may drop a client that sent garbage: that is an answer, not a test failure.
-    socket.on('error', () => { this.closed = true; });
+    socket.on('close', () => this.markClosed());
+    socket.on('error', () => this.markClosed());
   }
 
   static async connect(address: string): Promise<RawBusClient> {
@@ -35,6 +42,12 @@ export class RawBusClient {
     const [name] = (await client.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'Hello' })).body;
     client.uniqueName = String(name);
     return client;
+  }
+
+  private markClosed(): void {
+    this.closed = true;
+    for (const { reject } of this.waiting.values()) reject(new ConnectionClosed());
+    this.waiting.clear();
   }
 
   get isClosed(): boolean {
@@ -62,14 +75,15 @@ export class RawBusClient {
       this.write(bytes);
       return Promise.resolve({ errorName: undefined, body: [] });
     }
+    if (this.closed) return Promise.reject(new ConnectionClosed());
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(serial);
         reject(new Error(`no reply to serial ${serial} within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.waiting.set(serial, (reply) => {
-        clearTimeout(timer);
-        resolve(reply);
+      this.waiting.set(serial, {
+        resolve: (reply) => { clearTimeout(timer); resolve(reply); },
+        reject: (err) => { clearTimeout(timer); reject(err); },
       });
       this.write(bytes);
     });
@@ -84,7 +98,7 @@ export class RawBusClient {
   }
 
   private receive(h: MessageHeader, body: Buffer): void {
-    const resolve = h.replySerial === undefined ? undefined : this.waiting.get(h.replySerial);
+    const resolve = h.replySerial === undefined ? undefined : this.waiting.get(h.replySerial)?.resolve;
     if (resolve === undefined || h.replySerial === undefined) return;
     this.waiting.delete(h.replySerial);
     let values: unknown[];
