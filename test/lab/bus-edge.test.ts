@@ -7,7 +7,7 @@ import { MESSAGE_TYPE_METHOD_CALL, MESSAGE_TYPE_SIGNAL } from '../../src/bus/bus
 import * as t from '../../src/bus/bus-value';
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/dbus/shared-interface-spec';
 import { join } from 'node:path';
-import { ServiceClient, withLabService } from './service-client';
+import { daemonView, ServiceClient, withLabService } from './service-client';
 import { RawBusClient, rawMessage } from './raw-bus-client';
 import { Lab, REPO_ROOT, waitFor } from './lab';
 import { asUser, callAs, NOBODY } from './lab-install';
@@ -20,12 +20,6 @@ function u32(v: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(v);
   return b;
-}
-
-/** What the daemon says about the host: the listing, Shared and Backend. */
-async function daemonView(client: ServiceClient): Promise<unknown> {
-  const backend = t.fromVariant(t.string, await client.property('Backend'));
-  return { backend, interfaces: await client.listInterfaces(), shared: [...await client.shared()] };
 }
 
 /** The daemon's unique name on the lab's bus. */

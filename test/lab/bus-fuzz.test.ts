@@ -10,7 +10,7 @@ import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/dbus/shared-int
 import { Lab } from './lab';
 import { networkState } from './nm-state';
 import { ConnectionClosed, RawBusClient, rawMessage } from './raw-bus-client';
-import { ServiceClient } from './service-client';
+import { daemonView, ServiceClient } from './service-client';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? '20261201');
 const MESSAGES = 300;
@@ -108,8 +108,7 @@ test(`fuzzing (seed ${SEED}): ${MESSAGES} malformed, truncated, oversized, fd-ty
   try {
     const daemon = await lab.startDaemon();
     const client = new ServiceClient(bus);
-    const listingBefore = await client.listInterfaces();
-    const sharedBefore = await client.shared();
+    const viewBefore = await daemonView(client);
     const stateBefore = await networkState(lab);
     const random = prng(SEED);
     let raw = await RawBusClient.connect(lab.busAddress);
@@ -145,8 +144,7 @@ test(`fuzzing (seed ${SEED}): ${MESSAGES} malformed, truncated, oversized, fd-ty
     t2.deepEqual(unanswered, [], 'the daemon answered a Ping after every message');
     t2.log(`sent ${MESSAGES} messages (${[...kinds].map(([k, n]) => `${k} ${n}`).join(', ')}), the bus dropped the connection ${dropped} times`);
     t2.true(daemon.running, `the daemon exited:\n${daemon.output.slice(-3000)}`);
-    t2.deepEqual(await client.listInterfaces(), listingBefore);
-    t2.deepEqual(await client.shared(), sharedBefore);
+    t2.deepEqual(await daemonView(client), viewBefore);
     t2.deepEqual(await networkState(lab), stateBefore);
     t2.notRegex(daemon.output, /audit:/, 'no change was applied');
   } finally {

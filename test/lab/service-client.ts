@@ -84,6 +84,17 @@ export class ServiceClient {
   }
 }
 
+/**
+ * What the daemon says about the host that a spoofed signal could change: Backend, Shared and
+ * each interface's name, MAC, type and shareability (not its addresses: IPv6 ones come and go
+ * on their own while the test runs).
+ */
+export async function daemonView(client: ServiceClient): Promise<unknown> {
+  const backend = t.fromVariant(t.string, await client.property('Backend'));
+  const interfaces = (await client.listInterfaces()).map(({ name, bridge, mac, type, shareable, reason }) => ({ name, bridge, mac, type, shareable, reason }));
+  return { backend, interfaces, shared: [...await client.shared()] };
+}
+
 /** Runs `body` with a fresh lab, our daemon in it, and a client; tears it all down afterwards. */
 export async function withLabService(options: LabOptions, body: (lab: Lab, client: ServiceClient) => Promise<void>): Promise<void> {
   const lab = await Lab.start(options);
