@@ -71,6 +71,13 @@ export function decodeInterfaces(reply: unknown): ListedInterface[] {
  */
 export const CONFIRM_TIMEOUT_SECONDS = 60;
 
+/** A string property from Properties.Get's reply as cockpit.dbus delivers it: [{t: 's', v}]. */
+export function decodeStringProperty(reply: unknown, name: string): string {
+  const value = Array.isArray(reply) ? reply[0] : undefined;
+  if (!isRecord(value) || value['t'] !== 's' || !isString(value['v'])) throw new ReplyFormatError(`${name} is not a string`);
+  return value['v'];
+}
+
 /** A change that awaits Confirm (the service's Pending property, a{s(sst)}). */
 export interface PendingChange {
   readonly operation: string;

@@ -16,6 +16,7 @@ const COALESCE_MS = 150;
 class Page {
   private interfaces: ListedInterface[] | undefined;
   private pending: ReadonlyMap<string, PendingChange> = new Map();
+  private backend = '';
   private listError: unknown;
   /** The last Keep or Undo's failure, shown until the next action. */
   private actionError: unknown;
@@ -61,7 +62,7 @@ class Page {
       do {
         this.again = false;
         try {
-          [this.interfaces, this.pending] = await Promise.all([this.service.list(), this.service.pending()]);
+          [this.interfaces, this.pending, this.backend] = await Promise.all([this.service.list(), this.service.pending(), this.service.backend()]);
           this.listError = undefined;
         } catch (err) {
           this.listError = err;
@@ -83,7 +84,7 @@ class Page {
     this.busy.add(nic.name);
     this.notice = undefined;
     this.render();
-    this.running.set(nic.name, openShareDialog(this.service, nic, taken, (bridge) => {
+    this.running.set(nic.name, openShareDialog(this.service, nic, taken, this.backend, (bridge) => {
       this.busy.delete(nic.name);
       this.running.delete(nic.name);
       if (bridge !== undefined) this.notice = { nic: nic.name, shared: true, element: alert('success', `${nic.name} is shared through ${bridge}`, 'Guests attached to the bridge are on the same network as the host.') };

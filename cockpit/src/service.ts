@@ -1,7 +1,7 @@
 // The page's client of the service, through cockpit.dbus on the system bus. Calls go with
 // `superuser: "try"`: with Cockpit's administrative access on they run as root, otherwise as
 // the logged-in user (who may read, and whom polkit asks or refuses for changes).
-import { BUS_NAME, CONFIRM_TIMEOUT_SECONDS, INTERFACE_NAME, OBJECT_PATH, decodeInterfaces, decodePending, decodeProgress, type ListedInterface, type PendingChange, type ProgressStep } from './api';
+import { BUS_NAME, CONFIRM_TIMEOUT_SECONDS, INTERFACE_NAME, OBJECT_PATH, decodeInterfaces, decodePending, decodeProgress, decodeStringProperty, type ListedInterface, type PendingChange, type ProgressStep } from './api';
 
 const NM_BUS_NAME = 'org.freedesktop.NetworkManager';
 const NM_PATH = '/org/freedesktop/NetworkManager';
@@ -53,6 +53,11 @@ export class SharedInterfaceService {
 
   async list(): Promise<ListedInterface[]> {
     return decodeInterfaces(await this.client.call(OBJECT_PATH, INTERFACE_NAME, 'ListInterfaces', []));
+  }
+
+  /** The settings backend in use: "NetworkManager" or "ifcfg". */
+  async backend(): Promise<string> {
+    return decodeStringProperty(await this.client.call(OBJECT_PATH, PROPERTIES, 'Get', [INTERFACE_NAME, 'Backend']), 'Backend');
   }
 
   /** Changes awaiting Confirm; none where the service has no confirm-or-rollback. */

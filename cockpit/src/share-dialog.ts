@@ -26,16 +26,18 @@ function textInput(id: string, attributes: Record<string, string>): { wrapper: H
   return { wrapper: h('span', { class: 'pf-v6-c-form-control' }, input), input };
 }
 
-export function whatWillHappen(nic: string, bridge: string): string[] {
+/** The steps of a Share as the backend in use takes them (the service's Backend property). */
+export function whatWillHappen(nic: string, bridge: string, backend: string): string[] {
+  const by = backend === 'ifcfg' ? 'in the network-scripts (ifcfg) files' : 'by NetworkManager';
   return [
-    `A bridge ${bridge} is created by NetworkManager, with ${nic}'s IP settings and MAC address; ${nic} becomes its port.`,
+    `A bridge ${bridge} is created ${by}, with ${nic}'s IP settings and MAC address; ${nic} becomes its port.`,
     `The host keeps its addresses, now on ${bridge}; its network may pause for a moment.`,
     'The result is checked; if it can\'t be verified, everything is put back as it was.',
     `Guests attached to ${bridge} are then on the same network as the host.`,
   ];
 }
 
-export function openShareDialog(service: SharedInterfaceService, nic: ListedInterface, taken: ReadonlySet<string>, done: (bridge: string | undefined) => void): RunningChange {
+export function openShareDialog(service: SharedInterfaceService, nic: ListedInterface, taken: ReadonlySet<string>, backend: string, done: (bridge: string | undefined) => void): RunningChange {
   const suggested = defaultBridgeName(nic.name, taken);
   const bridgeInput = textInput('si-bridge', { type: 'text', name: 'bridge', value: suggested, placeholder: suggested === '' ? 'chosen by the service' : suggested, maxlength: '15', autocomplete: 'off', spellcheck: 'false' });
   const stp = h('input', { class: 'pf-v6-c-check__input', type: 'checkbox', id: 'si-stp', name: 'stp' });
@@ -56,7 +58,7 @@ export function openShareDialog(service: SharedInterfaceService, nic: ListedInte
       field('si-forward-delay', 'Forward delay (seconds)', delay.wrapper, 'With STP off, 0 forwards at once; with STP on, 0 means the usual 15 s.')),
     nic.notes.length === 0 ? null : alert('warning', 'Before you share', h('ul', { class: 'si-notes-list' }, ...nic.notes.map((n) => h('li', {}, n)))),
     h('div', { class: 'si-what' }, h('h2', { class: 'si-subtitle' }, 'What will happen'),
-      h('ul', { class: 'si-what-list' }, ...whatWillHappen(nic.name, suggested === '' ? 'the bridge' : suggested).map((s) => h('li', {}, s)))),
+      h('ul', { class: 'si-what-list' }, ...whatWillHappen(nic.name, suggested === '' ? 'the bridge' : suggested, backend).map((s) => h('li', {}, s)))),
     status);
   // A submit button of the form (Enter in a field submits too); the form's handler runs it.
   const shareButton = h('button', { type: 'submit', form: 'si-share-form', class: 'pf-v6-c-button pf-m-primary' }, h('span', { class: 'pf-v6-c-button__text' }, 'Share'));

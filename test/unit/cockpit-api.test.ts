@@ -61,3 +61,12 @@ test('the default bridge name and what a guest needs', (t) => {
   t.regex(xml, /^<interface type='bridge'>\n {2}<source bridge='br-eth0'\/>/);
   t.is(virtInstall, 'virt-install --network bridge=br-eth0');
 });
+
+test('properties as Properties.Get returns them through cockpit.dbus: Backend and Pending', (t) => {
+  t.is(api.decodeStringProperty([{ t: 's', v: 'NetworkManager' }], 'Backend'), 'NetworkManager');
+  t.throws(() => api.decodeStringProperty([{ t: 'b', v: true }], 'Backend'), { instanceOf: api.ReplyFormatError });
+  t.deepEqual(api.decodePending([{ t: 'a{s(sst)}', v: { eth0: ['share', 'br-eth0', 1_764_560_000_000_000] } }]),
+    new Map([['eth0', { operation: 'share', bridge: 'br-eth0', deadline: 1_764_560_000_000 }]]));
+  t.deepEqual(api.decodePending([{ t: 'a{s(sst)}', v: {} }]), new Map());
+  t.throws(() => api.decodePending([{ t: 'a{s(sst)}', v: { eth0: ['share', 'br-eth0', '1'] } }]), { instanceOf: api.ReplyFormatError });
+});
