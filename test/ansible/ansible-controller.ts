@@ -6,7 +6,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LabFleet } from '../lab/lab-fleet';
 import { REPO_ROOT, type ExecResult } from '../lab/lab';
-import { makeSshKey, startSshd, writeSshClientConfig } from '../lab/lab-ssh';
+import { makeSshKey, startSshd, writeSshClientConfig, type SshServer } from '../lab/lab-ssh';
 
 export const COLLECTION = 'fedoraproject.shared_interface';
 export const COLLECTION_DIR = join(REPO_ROOT, 'ansible');
@@ -28,7 +28,12 @@ export interface AnsibleRun extends ExecResult {
 export type HostVars = Readonly<Record<string, Readonly<Record<string, string>>>>;
 
 export class AnsibleController {
-  private constructor(private readonly fleet: LabFleet, readonly dir: string) {}
+  private constructor(
+    private readonly fleet: LabFleet,
+    readonly dir: string,
+    /** host name → its sshd. */
+    readonly sshd: ReadonlyMap<string, SshServer>,
+  ) {}
 
   /** Starts sshd on every host of `fleet` and configures Ansible on its controller. */
   static async start(fleet: LabFleet): Promise<AnsibleController> {
@@ -38,7 +43,12 @@ export class AnsibleController {
     symlinkSync(COLLECTION_DIR, join(dir, 'collections/ansible_collections/fedoraproject/shared_interface'));
     const key = await makeSshKey(controller, 'id_ed25519');
     const known = new Map<string, string>();
-    for (const host of fleet.hosts) known.set(host.address, (await startSshd(host.lab, [key.publicKey])).hostKey);
+    const sshd = new Map<string, SshServer>();
+    for (const host of fleet.hosts) {
+      const server = await startSshd(host.lab, [key.publicKey]);
+      sshd.set(host.name, server);
+      known.set(host.address, server.hostKey);
+    }
     const sshConfig = await writeSshClientConfig(controller, key, known);
     writeFileSync(join(dir, 'ansible.cfg'), [
       '[defaults]',
@@ -59,7 +69,7 @@ export class AnsibleController {
       'pipelining = True',
       '',
     ].join('\n'));
-    return new AnsibleController(fleet, dir);
+    return new AnsibleController(fleet, dir, sshd);
   }
 
   /** Writes the inventory: every fleet host in `hypervisors`, at its leased address, with `vars`. */

@@ -12,7 +12,7 @@ import { REPO_ROOT } from '../lab/lab';
 import { COLLECTION, COLLECTION_DIR } from './ansible-controller';
 
 const run = promisify(execFile);
-const MODULES = ['shared_interface', 'shared_interface_info'];
+const MODULES = ['shared_interface', 'shared_interface_info', 'shared_interface_confirm'];
 const PYTHON = '/usr/bin/python3'; // Debian's, the one ansible-core is installed for
 
 /** A scratch HOME with the collection at collections/ansible_collections/fedoraproject/shared_interface. */
@@ -38,11 +38,11 @@ async function withScratch(body: (dir: string, env: NodeJS.ProcessEnv) => Promis
 interface DocOption { type?: string; required?: boolean; default?: unknown; choices?: unknown[]; aliases?: string[] }
 interface SpecOption { type?: string; required?: boolean; default?: unknown; choices?: unknown[]; aliases?: string[] }
 
-test('ansible-doc renders both modules, and documents exactly the options their argument specs take', async (t) => {
+test('ansible-doc renders every module, and documents exactly the options their argument specs take', async (t) => {
   await withScratch(async (_dir, env) => {
     for (const module of MODULES) {
       const text = await run('ansible-doc', [`${COLLECTION}.${module}`], { env });
-      const parts = ['ATTRIBUTES', 'EXAMPLES:', 'RETURN VALUES:', ...(module === 'shared_interface' ? ['OPTIONS (= is mandatory):', '= name'] : [])];
+      const parts = ['ATTRIBUTES', 'EXAMPLES:', 'RETURN VALUES:', ...(module === 'shared_interface_info' ? [] : ['OPTIONS (= is mandatory):', '= name'])];
       for (const part of parts) t.true(text.stdout.includes(part), `${module}: no ${part}`);
       const json = JSON.parse((await run('ansible-doc', ['--json', `${COLLECTION}.${module}`], { env })).stdout) as Record<string, { doc: { options?: Record<string, DocOption> } }>;
       const documented = json[`${COLLECTION}.${module}`]?.doc.options ?? {};
@@ -103,10 +103,11 @@ test('a failed busctl call becomes the D-Bus error name, the message and the hin
       stderr,
       'Call failed: The name org.fedoraproject.SharedInterface was not provided by any .service files\n',
       'Failed to connect to bus: No such file or directory\n',
+      "Got message type=error sender=:1.5 destination=:1.9 path=n/a interface=n/a member=n/a cookie=9 reply_cookie=2 signature=s error-name=org.freedesktop.DBus.Error.InvalidArgs error-message=unknown Share option 'confirm-timeout'; known options: bridge, stp\nCall failed: unknown Share option 'confirm-timeout'; known options: bridge, stp\n",
     ]);
     const child = run(PYTHON, ['-c', script], { env });
     child.child.stdin?.end(input);
-    const [busy, unknown, noBus] = JSON.parse((await child).stdout) as Array<Record<string, string>>;
+    const [busy, unknown, noBus, oldService] = JSON.parse((await child).stdout) as Array<Record<string, string>>;
     t.deepEqual(busy, {
       msg: 'org.fedoraproject.SharedInterface.Error.Busy: guests are attached to br-eth0: vnet0 (hint: stop them, or unshare with force)',
       error_name: 'org.fedoraproject.SharedInterface.Error.Busy',
@@ -116,5 +117,7 @@ test('a failed busctl call becomes the D-Bus error name, the message and the hin
     // Without debug lines there is no name to read; the message still comes through.
     t.like(unknown, { error_message: 'The name org.fedoraproject.SharedInterface was not provided by any .service files' });
     t.like(noBus, { msg: 'unknown D-Bus error: Failed to connect to bus: No such file or directory' });
+    // A service without confirm-or-rollback: the hint says what to do.
+    t.like(oldService, { error_name: 'org.freedesktop.DBus.Error.InvalidArgs', hint: 'this version of shared-interface has no confirm-or-rollback; leave confirm_timeout out' });
   });
 });

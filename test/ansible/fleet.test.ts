@@ -3,6 +3,8 @@
 // One fleet for the whole scenario (three NetworkManagers are slow to start on a small machine).
 import test from 'ava';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { waitFor } from '../lab/lab';
 import { LabFleet, type FleetHost } from '../lab/lab-fleet';
 import { addGuestNamespace, guestDhcp, removeGuestNamespace } from '../lab/lab-guests';
 import { ipv4, links, networkState } from '../lab/nm-state';
@@ -10,6 +12,7 @@ import { AnsibleController, COLLECTION, COLLECTION_DIR, type AnsibleRun, type Ho
 
 const PLAYBOOK = join(COLLECTION_DIR, 'playbooks', 'share-uplinks.yml');
 const NO_SUCH_INTERFACE = 'org.fedoraproject.SharedInterface.Error.NoSuchInterface';
+const SERVICE = 'org.fedoraproject.SharedInterface /org/fedoraproject/SharedInterface org.fedoraproject.SharedInterface';
 
 function uplinks(overrides: Record<string, string> = {}): HostVars {
   return Object.fromEntries(['host1', 'host2', 'host3'].map((h) => [h, { uplink: overrides[h] ?? 'eth0' }]));
@@ -24,7 +27,7 @@ function explain(run: AnsibleRun): string {
   return `ansible-playbook exited ${run.code}:\n${run.stdout}\n${run.stderr}`;
 }
 
-test('a playbook shares eth0 on three hosts over SSH: idempotent, check mode changes nothing, a missing NIC fails alone, unshared restores all', async (t) => {
+test('a playbook shares eth0 on three hosts over SSH: idempotent, check mode changes nothing, a missing NIC fails alone, unshared restores all, an unconfirmed change rolls back', async (t) => {
   const fleet = await LabFleet.start({ hosts: 3 });
   try {
     await Promise.all(fleet.hosts.map((h) => h.lab.startDaemon()));
@@ -92,15 +95,30 @@ test('a playbook shares eth0 on three hosts over SSH: idempotent, check mode cha
     t.false(missing.stdout.includes('fatal: [host1]') || missing.stdout.includes('fatal: [host2]'), explain(missing));
     await assertShared(t, fleet.host('host3'));
 
-    // 5. state: unshared puts every host back exactly as it was: profiles on disk, active profile, addresses.
+    // 5. state: unshared, each change confirmed through a new SSH connection, puts every host back
+    // exactly as it was: profiles on disk, active profile, addresses; nothing awaits confirmation.
     ansible.writeInventory(uplinks());
-    const unshare = await ansible.playbook(PLAYBOOK, ['-e', 'uplink_state=unshared']);
+    const unshare = await ansible.playbook(PLAYBOOK, ['-v', '-e', 'uplink_state=unshared', '-e', 'uplink_confirm_timeout=120']);
     t.is(unshare.code, 0, explain(unshare));
+    t.is(unshare.stdout.match(/"confirmed": true/g)?.length, 3, explain(unshare));
     for (const host of fleet.hosts) {
       t.is(recapOf(unshare, host.name), 'changed=1 failed=0 unreachable=0', explain(unshare));
       t.deepEqual(await networkState(host.lab), original.get(host.name), `${host.name} is not as it was`);
       t.is(ipv4((await links(host.lab)).get('eth0')), host.address);
+      t.is((await host.lab.sh(`busctl get-property ${SERVICE} Pending`)).trim(), 'a{s(sst)} 0');
     }
+
+    // 6. A change the controller cannot confirm (host1 accepts no new SSH connection after it) is
+    // rolled back by the service by itself.
+    const host1 = fleet.host('host1');
+    const cut = await ansible.playbook(join(__dirname, '..', '..', '..', 'test', 'ansible', 'confirm-unreachable.yml'),
+      ['-e', `sshd_pid_file=${ansible.sshd.get('host1')?.pidFile ?? ''}`]);
+    t.is(recapOf(cut, 'host1'), 'changed=1 failed=0 unreachable=1', explain(cut));
+    t.regex(cut.stdout, /eth0 was changed, but the host cannot be reached again to confirm it/, explain(cut));
+    await waitFor('host1 rolled back by itself', async () => {
+      return isDeepStrictEqual(await networkState(host1.lab), original.get('host1')) ? true : undefined;
+    }, 120_000);
+    t.is((await host1.lab.sh(`busctl get-property ${SERVICE} Pending`)).trim(), 'a{s(sst)} 0');
   } finally {
     await fleet.stop();
   }

@@ -9,6 +9,9 @@ export interface SshServer {
   /** The host's public key, "ssh-ed25519 AAAA…", for a client's known_hosts. */
   readonly hostKey: string;
   readonly process: LabProcess;
+  /** sshd's pid file (the listener's PID in the lab): killing that process stops new connections
+   *  and leaves the sessions already open. */
+  readonly pidFile: string;
 }
 
 export interface SshKey {
@@ -58,7 +61,7 @@ export async function startSshd(lab: Lab, authorizedKeys: readonly string[]): Pr
   // -D: stay in the foreground (the lab owns the process); -e: log to stderr, collected here.
   const process = lab.spawn(['/usr/sbin/sshd', '-D', '-e', '-f', `${ssh}/sshd_config`]);
   await process.waitForOutput(/Server listening on 0\.0\.0\.0 port 22/, 30_000);
-  return { hostKey: hostKey.publicKey.split(' ').slice(0, 2).join(' '), process };
+  return { hostKey: hostKey.publicKey.split(' ').slice(0, 2).join(' '), process, pidFile: `${ssh}/sshd.pid` };
 }
 
 /**

@@ -83,6 +83,8 @@ def parse_busctl_error(stderr):
         plain = [line for line in lines if line.strip() and not _SD_BUS_DEBUG_LINE.match(line)]
         text = plain[-1] if plain else 'busctl failed without a message'
     message, hint = split_hint(text)
+    if name == 'org.freedesktop.DBus.Error.InvalidArgs' and "'confirm-timeout'" in message and hint is None:
+        hint = 'this version of shared-interface has no confirm-or-rollback; leave confirm_timeout out'
     if name == 'org.freedesktop.DBus.Error.ServiceUnknown' and hint is None:
         hint = 'is shared-interface installed on this host? Its bus name is %s' % BUS_NAME
     return SharedInterfaceError(name, message, hint)
@@ -148,16 +150,20 @@ class SharedInterfaceClient(object):
             result.append(entry)
         return result
 
-    def share(self, interface, bridge=None, stp=None, forward_delay=None, rollback_timeout=None):
+    def share(self, interface, bridge=None, stp=None, forward_delay=None, rollback_timeout=None, confirm_timeout=None):
         """Share(interface, options) → the bridge's name."""
         options = {'bridge': ('s', bridge), 'stp': ('b', stp), 'forward-delay': ('u', forward_delay),
-                   'rollback-timeout': ('u', rollback_timeout)}
+                   'rollback-timeout': ('u', rollback_timeout), 'confirm-timeout': ('u', confirm_timeout)}
         out = self.call('Share', 'sa{sv}', [interface] + vardict_args(options))
         return out[0] if out else bridge
 
-    def unshare(self, interface, force=None, rollback_timeout=None):
-        options = {'force': ('b', force), 'rollback-timeout': ('u', rollback_timeout)}
+    def unshare(self, interface, force=None, rollback_timeout=None, confirm_timeout=None):
+        options = {'force': ('b', force), 'rollback-timeout': ('u', rollback_timeout), 'confirm-timeout': ('u', confirm_timeout)}
         self.call('Unshare', 'sa{sv}', [interface] + vardict_args(options))
+
+    def confirm(self, interface):
+        """Confirm(interface): commits the change awaiting confirmation."""
+        self.call('Confirm', 's', [interface])
 
 
 def bridge_settings(bridge):

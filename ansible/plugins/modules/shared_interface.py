@@ -83,10 +83,13 @@ options:
     default: false
   confirm_timeout:
     description:
-      - Not available yet. Meant for the service's confirm-or-rollback, where the module confirms
-        the change through a new connection so a host the controller can no longer reach rolls back
-        by itself. The service has no C(Confirm) method in this version; setting this option fails
-        the task, and says so, rather than pretend to protect the change.
+      - Seconds the service keeps the change under its checkpoint waiting for C(Confirm), after which
+        it rolls the change back by itself (the service's confirm-or-rollback).
+      - The task then confirms through a new SSH connection (the collection's action plugin resets the
+        connection and runs M(fedoraproject.shared_interface.shared_interface_confirm)), so a change that
+        cut the controller off from the host is never confirmed and undoes itself.
+      - Needs a service with confirm-or-rollback (its C(Confirm) method); an older one refuses the
+        option with C(org.freedesktop.DBus.Error.InvalidArgs).
     type: int
 notes:
   - Re-sharing through another bridge, or with other STP settings, interrupts the host's traffic for
@@ -123,6 +126,14 @@ actions:
   type: list
   elements: str
   sample: [unshare, share]
+pending:
+  description: The change awaits C(Confirm) (with C(confirm_timeout), before the action plugin confirms it).
+  returned: success
+  type: bool
+confirmed:
+  description: The change was confirmed through a new connection (with C(confirm_timeout)).
+  returned: success, when a change was made with C(confirm_timeout)
+  type: bool
 reasons:
   description: Why the interface was not in the wanted state.
   returned: success
@@ -276,14 +287,17 @@ def expected_after(module, listing, actions):
     return {'interface': nic, 'bridge': bridge, 'port': nic, 'addresses': {bridge: addresses}}
 
 
+def confirm_timeout(params, action, actions):
+    """The confirm-timeout of one call: a reshare's unshare is confirmed by the share that follows it."""
+    if action == 'unshare' and actions[-1] == 'share':
+        return None
+    return params['confirm_timeout']
+
+
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
-    if p['confirm_timeout'] is not None:
-        module.fail_json(msg='confirm_timeout is not available yet: this version of shared-interface has no '
-                             'confirm-or-rollback (no Confirm method); leave the option out, a change the service '
-                             'cannot verify is still rolled back (rollback_timeout)')
-    for key in ('forward_delay', 'rollback_timeout'):
+    for key in ('forward_delay', 'rollback_timeout', 'confirm_timeout'):
         if p[key] is not None and p[key] < 0:
             module.fail_json(msg='%s must be 0 or more, not %d' % (key, p[key]))
 
@@ -293,7 +307,7 @@ def main():
         listing = client.list_interfaces()
         actions, reasons = plan(module, listing)
         before = describe(listing, nic)
-        result = dict(changed=bool(actions), actions=actions, reasons=reasons)
+        result = dict(changed=bool(actions), actions=actions, reasons=reasons, pending=False)
         if module.check_mode or not actions:
             failure = predicted_failure(find(listing, nic), nic, p['state']) if actions else None
             if failure is not None:
@@ -303,10 +317,12 @@ def main():
         else:
             for action in actions:
                 if action == 'unshare':
-                    client.unshare(nic, force=p['force'] or None, rollback_timeout=p['rollback_timeout'])
+                    client.unshare(nic, force=p['force'] or None, rollback_timeout=p['rollback_timeout'],
+                                   confirm_timeout=confirm_timeout(p, action, actions))
                 else:
                     client.share(nic, bridge=p['bridge'], stp=p['stp'], forward_delay=p['forward_delay'],
-                                 rollback_timeout=p['rollback_timeout'])
+                                 rollback_timeout=p['rollback_timeout'], confirm_timeout=p['confirm_timeout'])
+            result['pending'] = p['confirm_timeout'] is not None
             if 'share' in actions:
                 # What the service said sharing would change that a user may not expect.
                 for note in (find(listing, nic) or {}).get('notes', []):
