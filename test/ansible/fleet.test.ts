@@ -95,6 +95,20 @@ test('a playbook shares eth0 on three hosts over SSH: idempotent, check mode cha
     t.false(missing.stdout.includes('fatal: [host1]') || missing.stdout.includes('fatal: [host2]'), explain(missing));
     await assertShared(t, fleet.host('host3'));
 
+    // Another bridge and forward delay: host1 is unshared and shared again through it; asked again,
+    // the kernel's bridge has those settings and nothing changes. (STP stays off: with it, the
+    // bridge's port would listen and learn for twice the delay before forwarding.)
+    const reshareArgs = ['host1', '-o', '-m', `${COLLECTION}.shared_interface`, '-a', 'name=eth0 bridge=br-lan stp=false forward_delay=3'];
+    const reshare = await ansible.run(['ansible', ...reshareArgs]);
+    t.true(reshare.stdout.startsWith('host1 | CHANGED => '), reshare.stdout + reshare.stderr);
+    t.like(JSON.parse(reshare.stdout.slice(reshare.stdout.indexOf('=> ') + 3)), { actions: ['unshare', 'share'], bridge: 'br-lan' });
+    const relinked = await links(fleet.host('host1').lab);
+    t.is(relinked.get('eth0')?.master, 'br-lan');
+    t.is(ipv4(relinked.get('br-lan')), fleet.host('host1').address);
+    t.false(relinked.has('br-eth0'));
+    const reshareAgain = await ansible.run(['ansible', ...reshareArgs]);
+    t.true(reshareAgain.stdout.startsWith('host1 | SUCCESS => '), reshareAgain.stdout + reshareAgain.stderr);
+
     // 5. state: unshared, each change confirmed through a new SSH connection, puts every host back
     // exactly as it was: profiles on disk, active profile, addresses; nothing awaits confirmation.
     ansible.writeInventory(uplinks());

@@ -323,7 +323,7 @@ def main():
                     client.share(nic, bridge=p['bridge'], stp=p['stp'], forward_delay=p['forward_delay'],
                                  rollback_timeout=p['rollback_timeout'], confirm_timeout=p['confirm_timeout'])
             result['pending'] = p['confirm_timeout'] is not None
-            if 'share' in actions:
+            if actions == ['share']:
                 # What the service said sharing would change that a user may not expect.
                 for note in (find(listing, nic) or {}).get('notes', []):
                     module.warn('%s: %s' % (nic, note))
