@@ -20,12 +20,12 @@ ERROR_PREFIX = INTERFACE_NAME + '.Error.'
 CALL_TIMEOUT_SECONDS = 300
 
 # busctl prints an error's message ("Call failed: ..."), never its name. With debug logging,
-# sd-bus logs every message it receives, an error reply as
+# sd-bus logs every message it receives (log_debug_bus_message), an error reply as
 #   Got message type=error sender=... reply_cookie=N signature=s error-name=NAME error-message=...
-# which has been its format since systemd 240; the name is read from there. The message itself
-# is taken from busctl's own "Call failed:" line and the lines after it, up to the next sd-bus
-# debug line (a service's message may span lines: ours puts a hint on the second).
-_ERROR_NAME = re.compile(r'^Got message type=error .*? error-name=(\S+) ', re.MULTILINE)
+# ("... reply_cookie=N error=NAME" in older systemd releases); the name is read from there. The
+# message itself is taken from busctl's own "Call failed:" line and the lines after it, up to the
+# next sd-bus debug line (a service's message may span lines: ours puts a hint on the second).
+_ERROR_NAME = re.compile(r'^Got message type=error .*? (?:error-name|error)=(\S+)', re.MULTILINE)
 _SD_BUS_DEBUG_LINE = re.compile(r'^(Bus \S+: changing state|Sent message |Got message |sd-bus: )')
 
 

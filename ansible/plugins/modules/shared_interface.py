@@ -38,7 +38,7 @@ attributes:
   platform:
     platforms: posix
 requirements:
-  - The C(shared-interface) service on the managed host, and systemd's C(busctl)
+  - The C(shared-interface) service on the managed host, and systemd's C(busctl) with C(--json) (tested with systemd 252)
   - Root, or a polkit rule that lets the remote user change the network without a password
     (C(org.fedoraproject.SharedInterface.share-interface))
 options:

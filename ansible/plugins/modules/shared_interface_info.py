@@ -28,7 +28,7 @@ attributes:
   platform:
     platforms: posix
 requirements:
-  - The C(shared-interface) service on the managed host, and systemd's C(busctl)
+  - The C(shared-interface) service on the managed host, and systemd's C(busctl) with C(--json) (tested with systemd 252)
 options: {}
 seealso:
   - module: fedoraproject.shared_interface.shared_interface
