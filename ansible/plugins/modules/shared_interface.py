@@ -67,8 +67,9 @@ options:
     type: bool
   forward_delay:
     description:
-      - The bridge's forward delay in seconds (2 to 30 with STP; 0 with STP means the usual 15).
-        Without it the service's default (0) applies, and an already shared interface's is not compared.
+      - The bridge's forward delay in seconds, with STP (2 to 30; 0 means the usual 15). Without STP
+        the bridge forwards at once and the delay is neither set nor compared. Without this option an
+        already shared interface's delay is not compared.
     type: int
   rollback_timeout:
     description:
@@ -246,9 +247,10 @@ def settings_differ(bridge, stp, forward_delay):
     differ = []
     if stp is not None and stp != current['stp']:
         differ.append('stp')
-    if forward_delay is not None:
-        with_stp = current['stp'] if stp is None else stp
-        wanted = STP_DEFAULT_FORWARD_DELAY if with_stp and forward_delay == 0 else forward_delay
+    # Without STP the bridge forwards at once whatever its delay, and the service leaves it alone.
+    with_stp = current['stp'] if stp is None else stp
+    if forward_delay is not None and with_stp:
+        wanted = STP_DEFAULT_FORWARD_DELAY if forward_delay == 0 else forward_delay
         if wanted != current['forward_delay']:
             differ.append('forward_delay')
     return differ
