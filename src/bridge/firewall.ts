@@ -52,8 +52,6 @@ export interface FirewallFacts {
   /** net.bridge.bridge-nf-call-iptables / -ip6tables in this network namespace (false: br_netfilter not loaded). */
   readonly bridgeNfCall: Readonly<Record<IpFamily, boolean>>;
   readonly tables: readonly FirewallTable[];
-  /** firewalld owns its bus name: it manages the rules, and its own zones decide. */
-  readonly firewalld: boolean;
 }
 
 /** Something that drops the bridge's traffic, in words, e.g. "iptables-nft FORWARD policy DROP (IPv4)". */
@@ -136,12 +134,14 @@ function familyName(family: IpFamily): string {
 
 /**
  * What would drop traffic entering and leaving `bridge`, per IP family where bridged traffic goes
- * through the IP hooks at all. firewalld's own table is its business (see firewalldNote).
+ * through the IP hooks at all. firewalld's own table (`inet firewalld`, removed when it stops) is
+ * firewalld's business: NetworkManager puts the bridge into its profile's zone (the NIC's), and
+ * the zone's intra-zone forwarding (on in every zone firewalld ships) lets guests through.
  */
 export function blockers(facts: FirewallFacts, bridge: string): Blocker[] {
   const found: Blocker[] = [];
   for (const table of facts.tables) {
-    if (facts.firewalld && table.tool === 'nftables' && table.table === 'firewalld') continue;
+    if (table.tool === 'nftables' && table.family === 'inet' && table.table === 'firewalld') continue;
     for (const chain of table.chains.values()) {
       if (chain.forwardPolicy === undefined) continue;
       const end = walk(table, chain, bridge, 0);

@@ -142,6 +142,28 @@ test.serial('a plain nftables forward chain of policy drop: our rule goes into t
   t.regex(after, /ct state established,related accept comment "added by hand"/);
 });
 
+test.serial("firewalld running: the bridge is in the NIC's zone, whose forwarding lets guests through; no rule of ours in firewalld's table", async (t) => {
+  await cleanSlate();
+  // firewalld 1.3 on the lab's own system bus; its runtime changes stay in the lab's network namespace.
+  const firewalld = lab.spawn(['firewalld', '--nofork', '--nopid']);
+  try {
+    await waitFor('firewalld to run', async () => ((await lab.exec(['firewall-cmd', '--state'], { allowFailure: true })).code === 0 ? true : undefined), 60_000);
+    await lab.sh("nmcli connection modify 'Wired eth0' connection.zone internal && nmcli device reapply eth0");
+    await waitFor('eth0 in zone internal', async () => ((await lab.sh('firewall-cmd --get-zone-of-interface=eth0 || true')).trim() === 'internal' ? true : undefined), 30_000);
+    t.regex(await lab.sh('nft list tables'), /table inet firewalld/);
+    await client.share('eth0');
+    t.is((await lab.sh('firewall-cmd --get-zone-of-interface=br-eth0')).trim(), 'internal');
+    t.regex(await guestReachesLan('guest5', '02:00:00:00:00:15'), /^192\.0\.2\.1\d\d$/);
+    t.notRegex(await rules(), /shared-interface/);
+    t.is(await note(), undefined);
+    await client.unshare('eth0');
+  } finally {
+    await lab.sh("nmcli connection modify 'Wired eth0' connection.zone ''");
+    firewalld.kill();
+    await firewalld.waitForExit();
+  }
+});
+
 test.serial('after a reboot without our daemon, the installed dispatcher script puts the rules back when NetworkManager brings the bridge up, and takes them away when it goes down', async (t) => {
   await cleanSlate();
   await installIntoLab(lab);

@@ -37,6 +37,14 @@ test('the port keeps everything else of the original, gains master and a higher 
   tt.like(ourTag(port), { role: 'port', nic: 'eth0', bridge: 'br-eth0', originalUuid: '11111111-1111-4111-8111-111111111111' });
 });
 
+test("the bridge is in the NIC's firewalld zone, where the host's address goes", (tt) => {
+  const { original } = profilesOf('dhcp-profile');
+  tt.is(getSetting(shareProfiles(profilesOf('dhcp-profile').plan, original).bridge, 'connection', 'zone', t.string), undefined);
+  const zoned = cloneSettings(original ?? new Map());
+  setSetting(zoned, 'connection', 'zone', t.string, 'home');
+  tt.is(getSetting(shareProfiles(profilesOf('dhcp-profile').plan, zoned).bridge, 'connection', 'zone', t.string), 'home');
+});
+
 test('a bond is shared as a bond port with its options kept', (tt) => {
   const { port } = profilesOf('bond');
   tt.is(getSetting(port, 'connection', 'type', t.string), 'bond');

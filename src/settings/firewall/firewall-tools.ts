@@ -50,11 +50,6 @@ async function nft(command: unknown): Promise<void> {
 }
 
 export class FirewallTools implements FirewallHost {
-  constructor(
-    /** Whether firewalld owns its bus name now (its own zones decide then). */
-    private readonly firewalldRunning: () => boolean = () => false,
-  ) {}
-
   async read(): Promise<FirewallFacts> {
     const [call4, call6, legacy4, legacy6] = await Promise.all([
       readText('/proc/sys/net/bridge/bridge-nf-call-iptables'),
@@ -78,7 +73,6 @@ export class FirewallTools implements FirewallHost {
     return {
       bridgeNfCall: { 4: call4?.trim() === '1', 6: call6?.trim() === '1' },
       tables: [...iptables, ...nftables],
-      firewalld: this.firewalldRunning(),
     };
   }
 

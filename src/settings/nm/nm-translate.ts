@@ -57,6 +57,10 @@ export function shareProfiles(plan: SharePlan, original: NmSettings | undefined,
   setSetting(bridge, 'connection', 'interface-name', t.string, plan.bridge);
   setSetting(bridge, 'connection', 'autoconnect', t.boolean, true);
   setSetting(bridge, 'connection', 'autoconnect-slaves', t.int32, 1);
+  // The host's address moves to the bridge, so its firewalld zone must too (NetworkManager puts a
+  // device into its profile's zone); otherwise the host would land in the default zone.
+  const zone = original === undefined ? undefined : getSetting(original, 'connection', 'zone', t.string);
+  if (zone) setSetting(bridge, 'connection', 'zone', t.string, zone);
   setSetting(bridge, 'bridge', 'stp', t.boolean, plan.stp);
   // NetworkManager accepts 2..30 s; without STP the kernel forwards at once whatever it is.
   if (plan.stp) setSetting(bridge, 'bridge', 'forward-delay', t.uint32, plan.forwardDelay);
