@@ -84,6 +84,11 @@ install: all
 	chmod 0755 '$(DESTDIR)$(LIBEXECDIR)/shared-interfaced' '$(DESTDIR)$(BINDIR)/shared-interface' '$(DESTDIR)$(LIBEXECDIR)/shared-interface-firewall'
 	$(SUBSTITUTE) hooks/50-shared-interface-firewall.in >'$(DESTDIR)$(NMDISPATCHERDIR)/50-shared-interface-firewall'
 	chmod 0755 '$(DESTDIR)$(NMDISPATCHERDIR)/50-shared-interface-firewall'
+	install -d '$(DESTDIR)$(LIBEXECDIR)/shared-interface'
+	for hook in ifup-local ifdown-local; do \
+	  $(SUBSTITUTE) hooks/ifupdown-local.in >'$(DESTDIR)$(LIBEXECDIR)/shared-interface/'$$hook && \
+	  chmod 0755 '$(DESTDIR)$(LIBEXECDIR)/shared-interface/'$$hook || exit 1; \
+	done
 	install -m 0644 polkit/$(BUS_NAME).policy '$(DESTDIR)$(POLKITACTIONDIR)/$(BUS_NAME).policy'
 	install -m 0644 dbus-services/$(BUS_NAME).conf '$(DESTDIR)$(DBUSDIR)/system.d/$(BUS_NAME).conf'
 	install -m 0644 introspection/$(BUS_NAME).xml '$(DESTDIR)$(DBUSDIR)/interfaces/$(BUS_NAME).xml'
@@ -100,6 +105,7 @@ uninstall:
 	rm -rf '$(DESTDIR)$(APPDIR)' '$(DESTDIR)$(COCKPITDIR)'
 	rm -f '$(DESTDIR)$(LIBEXECDIR)/shared-interfaced' '$(DESTDIR)$(BINDIR)/shared-interface' \
 	  '$(DESTDIR)$(LIBEXECDIR)/shared-interface-firewall' '$(DESTDIR)$(NMDISPATCHERDIR)/50-shared-interface-firewall' \
+	  '$(DESTDIR)$(LIBEXECDIR)/shared-interface/ifup-local' '$(DESTDIR)$(LIBEXECDIR)/shared-interface/ifdown-local' \
 	  '$(DESTDIR)$(POLKITACTIONDIR)/$(BUS_NAME).policy' '$(DESTDIR)$(DBUSDIR)/system.d/$(BUS_NAME).conf' \
 	  '$(DESTDIR)$(DBUSDIR)/interfaces/$(BUS_NAME).xml' '$(DESTDIR)$(DBUSDIR)/system-services/$(BUS_NAME).service' \
 	  '$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)' '$(DESTDIR)$(MANDIR)/man1/shared-interface.1' \

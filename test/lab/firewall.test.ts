@@ -191,3 +191,23 @@ test.serial('after a reboot without our daemon, the installed dispatcher script 
   t.regex(await rules(), /:FORWARD DROP/);
   daemon = await lab.startDaemon();
 });
+
+test.serial("the ifcfg fallback's hooks: ifup-local adds a bridge's rules when its ifcfg file is ours, ifdown-local removes them", async (t) => {
+  await cleanSlate();
+  await installIntoLab(lab);
+  // initscripts isn't Debian's: the hooks are run as ifup-post and ifdown-post would run them.
+  await lab.sh(`
+    iptables -P FORWARD DROP
+    mkdir -p /etc/sysconfig/network-scripts
+    printf '# Created by shared-interface: br-lan9 carries the IP configuration of eth9.\\nDEVICE=br-lan9\\nTYPE=Bridge\\n' >/etc/sysconfig/network-scripts/ifcfg-br-lan9
+    printf 'DEVICE=br-other\\nTYPE=Bridge\\n' >/etc/sysconfig/network-scripts/ifcfg-br-other
+    /usr/libexec/shared-interface/ifup-local br-lan9
+    /usr/libexec/shared-interface/ifup-local br-other
+    /usr/libexec/shared-interface/ifup-local eth0
+  `);
+  const up = await rules();
+  t.regex(up, /-A FORWARD -i br-lan9 -o br-lan9 -m comment --comment "shared-interface bridge br-lan9" -j ACCEPT/);
+  t.is((up.match(/shared-interface bridge/g) ?? []).length, 1, 'only our bridge, only IPv4 (IPv6 forwarding is not dropped here)');
+  await lab.sh('/usr/libexec/shared-interface/ifdown-local br-lan9; rm -r /etc/sysconfig/network-scripts');
+  t.notRegex(await rules(), /shared-interface/);
+});

@@ -14,6 +14,8 @@ export const INSTALLED = {
   cli: '/usr/bin/shared-interface',
   firewallHook: '/usr/libexec/shared-interface-firewall',
   nmDispatcher: '/usr/lib/NetworkManager/dispatcher.d/50-shared-interface-firewall',
+  ifupLocal: '/usr/libexec/shared-interface/ifup-local',
+  ifdownLocal: '/usr/libexec/shared-interface/ifdown-local',
   appDir: '/usr/share/shared-interface',
   policy: `/usr/share/polkit-1/actions/${BUS_NAME}.policy`,
   busPolicy: `/usr/share/dbus-1/system.d/${BUS_NAME}.conf`,
