@@ -189,7 +189,13 @@ test.serial('after a reboot without our daemon, the installed dispatcher script 
   await lab.sh("nmcli --wait 30 connection down 'br-eth0 (shares eth0)' >/dev/null");
   await waitFor('the dispatcher script to remove the rules', async () => (/shared-interface/.test(await rules()) ? undefined : true), 60_000);
   t.regex(await rules(), /:FORWARD DROP/);
+  // Up again (the bridge brings its port): the rules are back; then our daemon unshares.
+  await lab.sh("nmcli --wait 30 connection up 'br-eth0 (shares eth0)' >/dev/null");
+  await waitFor('the dispatcher script to add the rules again', async () => (/shared-interface bridge br-eth0/.test(await rules()) ? true : undefined), 60_000);
   daemon = await lab.startDaemon();
+  await waitFor('the daemon to see eth0 shared', async () => ((await client.shared()).has('eth0') ? true : undefined), 30_000);
+  await client.unshare('eth0');
+  t.notRegex(await rules(), /shared-interface/);
 });
 
 test.serial("the ifcfg fallback's hooks: ifup-local adds a bridge's rules when its ifcfg file is ours, ifdown-local removes them", async (t) => {
