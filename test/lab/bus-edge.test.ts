@@ -55,11 +55,15 @@ test('an fd-typed message without fds, a 16 MiB body and spoofed signals change 
       // 2. A 16 MiB body (an av: the costliest to decode) is refused unread; the next call is answered (a generous deadline, not a timing).
       const size = 16 * 1024 * 1024;
       const serial = raw.nextSerial();
+      const sent = Date.now();
       const huge = raw.sendRaw(rawMessage({ type: MESSAGE_TYPE_METHOD_CALL, serial, path: OBJECT_PATH, interface: INTERFACE_NAME, member: 'Share', destination: BUS_NAME, signature: 'av' },
         Buffer.concat([u32(size), Buffer.from([1, 0x79, 0, 0x61]).toString('latin1').repeat(size / 4)].map((b) => (typeof b === 'string' ? Buffer.from(b, 'latin1') : b)))), serial, 120_000);
       t2.is((await huge).errorName, LIMITS_EXCEEDED);
+      const refused = Date.now();
       const listed = await client.call('ListInterfaces', '', [], 10_000);
       t2.true(Array.isArray(listed[0]));
+      // Measured, not asserted (the benchmark's job): before, no answer came within 120 s.
+      t2.log(`16 MiB av: refused ${refused - sent} ms after sending, ListInterfaces answered ${Date.now() - refused} ms after that`);
 
       // 3. Spoofed signals from an ordinary connection, broadcast and addressed to the daemon.
       const daemon = await daemonName(client);
