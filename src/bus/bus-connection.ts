@@ -508,7 +508,9 @@ export class BusConnection {
       this.refusalWindowStart = now;
       this.refusalsInWindow = 0;
     }
-    if (++this.refusalsInWindow <= REFUSALS_LOGGED_PER_MINUTE) this.log.warn(`refused a message: ${what}`);
+    // What a sender wrote (a signature, a path) may hold control characters: one line, escaped.
+    const line = what.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    if (++this.refusalsInWindow <= REFUSALS_LOGGED_PER_MINUTE) this.log.warn(`refused a message: ${line}`);
   }
 
   private isReplyFrom(pending: PendingCall, sender: string): boolean {
