@@ -7,11 +7,17 @@ import { errorAlert } from './error-alert';
 import { guestSnippetsView } from './guest-snippets-view';
 import { interfaceTable } from './interface-table';
 import { SharedInterfaceService } from './service';
-import { openShareDialog, type RunningChange } from './share-dialog';
+import { StepList } from './progress-steps';
+import { openShareDialog } from './share-dialog';
 import { openUnshareDialog } from './unshare-dialog';
 
 /** Signals come in bursts (a Share changes a dozen NM properties): one refresh per burst. */
 const COALESCE_MS = 150;
+
+/** A finished change's steps, folded (none where the service sends no Progress). */
+function whatWasDone(steps: StepList): HTMLElement | null {
+  return steps.empty ? null : h('details', { class: 'si-done' }, h('summary', {}, 'What was done'), steps.element);
+}
 
 class Page {
   private interfaces: ListedInterface[] | undefined;
@@ -24,7 +30,8 @@ class Page {
   /** The last change's outcome, shown while the interface is still in that state. */
   private notice: { readonly nic: string; readonly shared: boolean; readonly element: HTMLElement } | undefined;
   private readonly busy = new Set<string>();
-  private readonly running = new Map<string, RunningChange>();
+  /** The steps of each interface's last change, shown in its dialog and then in its notice. */
+  private readonly steps = new Map<string, StepList>();
   private refreshing = false;
   private again = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -75,7 +82,13 @@ class Page {
   }
 
   private progress(step: ProgressStep): void {
-    this.running.get(step.nic)?.progress(step);
+    this.steps.get(step.nic)?.add(step);
+  }
+
+  private newSteps(nic: string): StepList {
+    const steps = new StepList(nic);
+    this.steps.set(nic, steps);
+    return steps;
   }
 
   private share(nic: ListedInterface): void {
@@ -84,12 +97,12 @@ class Page {
     this.busy.add(nic.name);
     this.notice = undefined;
     this.render();
-    this.running.set(nic.name, openShareDialog(this.service, nic, taken, this.backend, (bridge) => {
+    const steps = this.newSteps(nic.name);
+    openShareDialog(this.service, nic, taken, this.backend, steps, (bridge) => {
       this.busy.delete(nic.name);
-      this.running.delete(nic.name);
-      if (bridge !== undefined) this.notice = { nic: nic.name, shared: true, element: alert('success', `${nic.name} is shared through ${bridge}`, 'Guests attached to the bridge are on the same network as the host.') };
+      if (bridge !== undefined) this.notice = { nic: nic.name, shared: true, element: alert('success', `${nic.name} is shared through ${bridge}`, 'Guests attached to the bridge are on the same network as the host.', whatWasDone(steps)) };
       void this.refresh();
-    }));
+    });
   }
 
   private unshare(nic: ListedInterface): void {
@@ -97,12 +110,12 @@ class Page {
     this.busy.add(nic.name);
     this.notice = undefined;
     this.render();
-    this.running.set(nic.name, openUnshareDialog(this.service, nic, (unshared) => {
+    const steps = this.newSteps(nic.name);
+    openUnshareDialog(this.service, nic, steps, (unshared) => {
       this.busy.delete(nic.name);
-      this.running.delete(nic.name);
-      if (unshared) this.notice = { nic: nic.name, shared: false, element: alert('success', `${nic.name} is no longer shared`, `The bridge ${nic.bridge} is gone; ${nic.name} has its own configuration back.`) };
+      if (unshared) this.notice = { nic: nic.name, shared: false, element: alert('success', `${nic.name} is no longer shared`, `The bridge ${nic.bridge} is gone; ${nic.name} has its own configuration back.`, whatWasDone(steps)) };
       void this.refresh();
-    }));
+    });
   }
 
   /** A change awaiting confirmation that this page did not make (or lost): keep it, or undo it now. */

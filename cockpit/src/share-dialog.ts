@@ -1,17 +1,12 @@
 // Share: the bridge's name (its default shown), STP and forward delay under "Advanced", the
 // interface's notes and what will happen; then the steps while it runs, and the error with its
 // hint if it fails (the dialog stays open, so the user can fix a field and try again).
-import { defaultBridgeName, type ListedInterface, type ProgressStep } from './api';
+import { defaultBridgeName, type ListedInterface } from './api';
 import { alert, button, h, replaceChildren, spinner } from './dom';
 import { errorAlert } from './error-alert';
-import { confirming, progressStep } from './progress-steps';
+import type { StepList } from './progress-steps';
 import { openModal } from './modal';
 import type { ShareOptions, SharedInterfaceService } from './service';
-
-export interface RunningChange {
-  /** A Progress signal for this change's interface. */
-  progress(step: ProgressStep): void;
-}
 
 function field(id: string, label: string, control: HTMLElement, helper?: string): HTMLElement {
   return h('div', { class: 'pf-v6-c-form__group' },
@@ -37,13 +32,12 @@ export function whatWillHappen(nic: string, bridge: string, backend: string): st
   ];
 }
 
-export function openShareDialog(service: SharedInterfaceService, nic: ListedInterface, taken: ReadonlySet<string>, backend: string, done: (bridge: string | undefined) => void): RunningChange {
+export function openShareDialog(service: SharedInterfaceService, nic: ListedInterface, taken: ReadonlySet<string>, backend: string, steps: StepList, done: (bridge: string | undefined) => void): void {
   const suggested = defaultBridgeName(nic.name, taken);
   const bridgeInput = textInput('si-bridge', { type: 'text', name: 'bridge', value: suggested, placeholder: suggested === '' ? 'chosen by the service' : suggested, maxlength: '15', autocomplete: 'off', spellcheck: 'false' });
   const stp = h('input', { class: 'pf-v6-c-check__input', type: 'checkbox', id: 'si-stp', name: 'stp' });
   const delay = textInput('si-forward-delay', { type: 'number', name: 'forward-delay', min: '0', max: '30', value: '0', inputmode: 'numeric' });
   const status = h('div', { class: 'si-status', 'aria-live': 'polite' });
-  const steps = h('ol', { class: 'si-steps' });
   let result: string | undefined;
   const modal = openModal(`Share ${nic.name}`, () => done(result));
 
@@ -83,10 +77,10 @@ export function openShareDialog(service: SharedInterfaceService, nic: ListedInte
     const chosen = options();
     modal.setBusy(true);
     for (const control of [bridgeInput.input, stp, delay.input, shareButton, cancelButton]) control.disabled = true;
-    steps.replaceChildren();
-    replaceChildren(status, h('div', { class: 'si-running' }, spinner('Sharing'), h('span', {}, `Sharing ${nic.name}…`)), steps);
+    steps.clear();
+    replaceChildren(status, h('div', { class: 'si-running' }, spinner('Sharing'), h('span', {}, `Sharing ${nic.name}…`)), steps.element);
     try {
-      result = await service.share(nic.name, chosen, () => confirming(steps));
+      result = await service.share(nic.name, chosen, () => steps.confirming());
       modal.setBusy(false);
       modal.close();
     } catch (err) {
@@ -97,9 +91,4 @@ export function openShareDialog(service: SharedInterfaceService, nic: ListedInte
     }
   }
 
-  return {
-    progress(step: ProgressStep) {
-      progressStep(steps, step);
-    },
-  };
 }

@@ -1,20 +1,18 @@
 // Unshare: says what will happen and asks; when the service answers Busy because guests are
 // still attached to the bridge, names them and offers to cut them off (force).
-import { ERROR_PREFIX, attachedGuests, type ListedInterface, type ProgressStep } from './api';
+import { ERROR_PREFIX, attachedGuests, type ListedInterface } from './api';
 import { alert, button, h, replaceChildren, spinner } from './dom';
 import { errorAlert } from './error-alert';
-import { confirming, progressStep } from './progress-steps';
+import type { StepList } from './progress-steps';
 import { openModal } from './modal';
 import type { SharedInterfaceService } from './service';
-import type { RunningChange } from './share-dialog';
 
 const BUSY = `${ERROR_PREFIX}.Busy`;
 
-export function openUnshareDialog(service: SharedInterfaceService, nic: ListedInterface, done: (unshared: boolean) => void): RunningChange {
+export function openUnshareDialog(service: SharedInterfaceService, nic: ListedInterface, steps: StepList, done: (unshared: boolean) => void): void {
   let unshared = false;
   const modal = openModal(`Unshare ${nic.name}?`, () => done(unshared), 'warning');
   const status = h('div', { class: 'si-status', 'aria-live': 'polite' });
-  const steps = h('ol', { class: 'si-steps' });
   const unshareButton = button('Unshare', 'danger', () => { void run(false); });
   const cancelButton = button('Cancel', 'link', () => modal.close());
   replaceChildren(modal.body,
@@ -26,10 +24,10 @@ export function openUnshareDialog(service: SharedInterfaceService, nic: ListedIn
   async function run(force: boolean): Promise<void> {
     modal.setBusy(true);
     for (const b of modal.footer.querySelectorAll('button')) b.disabled = true;
-    steps.replaceChildren();
-    replaceChildren(status, h('div', { class: 'si-running' }, spinner('Unsharing'), h('span', {}, `Unsharing ${nic.name}…`)), steps);
+    steps.clear();
+    replaceChildren(status, h('div', { class: 'si-running' }, spinner('Unsharing'), h('span', {}, `Unsharing ${nic.name}…`)), steps.element);
     try {
-      await service.unshare(nic.name, force, () => confirming(steps));
+      await service.unshare(nic.name, force, () => steps.confirming());
       unshared = true;
       modal.setBusy(false);
       modal.close();
@@ -51,9 +49,4 @@ export function openUnshareDialog(service: SharedInterfaceService, nic: ListedIn
     }
   }
 
-  return {
-    progress(step: ProgressStep) {
-      progressStep(steps, step);
-    },
-  };
 }

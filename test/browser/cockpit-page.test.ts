@@ -138,6 +138,12 @@ test.serial('Share through the dialog: the page shows eth0 shared through br-eth
   if ('Pending' in sharedInterfaceSpec.properties) {
     // With confirm-or-rollback in the service, the page shared under confirm-timeout and confirmed.
     t.regex(lab.log('dbus.log'), /share eth0: verified; awaiting confirmation for 60 s/);
+    // The service's Progress steps and the page's confirmation, under "What was done".
+    const notice = page.locator('.pf-v6-c-alert', { hasText: 'eth0 is shared through br-eth0' });
+    await notice.getByText('What was done').click();
+    await notice.locator('li[data-step="page-confirm"]').waitFor();
+    await notice.locator('li[data-step="committed"]').waitFor({ timeout: DEADLINE });
+    t.true(await notice.locator('li[data-step="checkpoint"]').count() === 1, await notice.innerText());
     t.is((await lab.sh(`busctl get-property ${SERVICE} Pending`)).trim(), 'a{s(sst)} 0');
   } else {
     t.log('the service has no confirm-timeout yet: the page shares without it');
