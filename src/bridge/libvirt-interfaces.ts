@@ -7,13 +7,13 @@ import {
 import { formatInterfaceXml, parseInterfaceXml, type LibvirtInterface } from './libvirt-interface-xml';
 import { validateInterfaceName } from './interface-name';
 import { ShareError } from './share-error';
-import { DEFAULT_SHARE_OPTIONS, type ShareOptions } from './share-request';
+import type { ShareOptions } from './share-request';
 import type { SettingsBackend } from './settings-backend';
 import type { ChangeStep, Sharing } from './sharing';
 import type { HostObserver } from './verify';
 
 /** DefineInterfaceXML's options: what Share has besides what the XML says. */
-export type DefineOptions = Pick<ShareOptions, 'rollbackTimeout' | 'persist'>;
+export type DefineOptions = Pick<ShareOptions, 'rollbackTimeout' | 'persist' | 'firewall' | 'confirmTimeout'>;
 
 export class LibvirtInterfaces {
   constructor(
@@ -42,11 +42,7 @@ export class LibvirtInterfaces {
     // No process runs before authorization: the kernel's MTU comes from sysfs.
     const mtu = configured.mtu ?? this.observer.linkMtu(nic);
     const share = definedShare(def, { iface, mtu, configured });
-    return this.sharing.prepareShare(share.nic, {
-      bridge: share.bridge, stp: share.stp, forwardDelay: share.forwardDelay, rollbackTimeout: options.rollbackTimeout, persist: options.persist, confirmTimeout: 0,
-      // A bridge defined this way carries guests too: let them through the firewall, as Share does.
-      firewall: DEFAULT_SHARE_OPTIONS.firewall,
-    });
+    return this.sharing.prepareShare(share.nic, { ...options, bridge: share.bridge, stp: share.stp, forwardDelay: share.forwardDelay });
   }
 
   private async live(name: string): Promise<LibvirtInterface> {

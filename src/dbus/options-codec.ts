@@ -21,8 +21,10 @@ const shareFields: Fields<ShareOptions> = {
 };
 
 const defineFields: Fields<DefineOptions> = {
-  rollbackTimeout: ['rollback-timeout', t.uint32],
-  persist: ['persist', t.boolean],
+  rollbackTimeout: shareFields.rollbackTimeout,
+  persist: shareFields.persist,
+  firewall: shareFields.firewall,
+  confirmTimeout: shareFields.confirmTimeout,
 };
 
 const interfaceXmlFields: Fields<InterfaceXmlOptions> = {
@@ -72,8 +74,10 @@ export function decodeUnshareOptions(options: ReadonlyMap<string, t.Variant>): U
 }
 
 export function decodeDefineOptions(options: ReadonlyMap<string, t.Variant>): DefineOptions {
-  const decoded = decodeOptions('DefineInterfaceXML', options, defineFields, { rollbackTimeout: DEFAULT_SHARE_OPTIONS.rollbackTimeout, persist: DEFAULT_SHARE_OPTIONS.persist });
+  const { rollbackTimeout, persist, firewall, confirmTimeout } = DEFAULT_SHARE_OPTIONS;
+  const decoded = decodeOptions('DefineInterfaceXML', options, defineFields, { rollbackTimeout, persist, firewall, confirmTimeout });
   checkRollbackTimeout(decoded.rollbackTimeout);
+  checkConfirmTimeout(decoded.confirmTimeout);
   return decoded;
 }
 

@@ -76,7 +76,7 @@ export const sharedInterfaceSpec = {
       doc: 'Defines a bridge from libvirt\'s interface XML, as `virsh iface-define` of what `virsh iface-bridge IFACE BRIDGE` writes: an <interface type=\'bridge\'> with the NIC to share as its one port, and optionally <start mode=\'onboot\'>, <mtu> and <protocol> equal to the NIC\'s own, <bridge stp delay> (seconds) and the port\'s <mac>. It shares the NIC exactly as Share does (same checks, authorization, checkpoint and verification). XML that is malformed or fails libvirt\'s schema is InvalidArgs (with line and column); what the schema allows but sharing cannot honour (several ports, another IP configuration or MAC, <start mode=\'hotplug\'>…) is NotSupported, with the reason.',
       in: [
         arg('xml', t.string, 'The interface XML (at most 64 KiB; no DOCTYPE, entities beyond XML\'s own, or namespaces).'),
-        arg('options', t.vardict, 'rollback-timeout (u): seconds, default 60; persist (b): false keeps the profiles in memory only, default true.'),
+        arg('options', t.vardict, 'As Share\'s, for what the XML does not say: rollback-timeout (u): seconds, default 60; persist (b): false keeps the profiles in memory only, default true; firewall (b): default true; confirm-timeout (u): seconds, default 0 (off).'),
       ],
       out: [arg('bridge', t.string, 'The name of the bridge the NIC is now shared through.')],
     }),

@@ -144,7 +144,7 @@ test('DefineInterfaceXML: what the schema allows but sharing cannot honour is No
 });
 
 test('options: unknown keys and wrong types are InvalidArgs', (t) => {
-  t.deepEqual(decodeDefineOptions(new Map()), { rollbackTimeout: 60, persist: true });
+  t.deepEqual(decodeDefineOptions(new Map()), { rollbackTimeout: 60, persist: true, firewall: true, confirmTimeout: 0 });
   t.deepEqual(decodeInterfaceXmlOptions(new Map([['inactive', makeVariant('b', true)]])), { inactive: true });
   t.is(t.throws(() => decodeInterfaceXmlOptions(new Map([['inactive', makeVariant('s', 'yes')]])), { instanceOf: ShareError })?.code, 'InvalidArgs');
   t.is(t.throws(() => decodeDefineOptions(new Map([['bridge', makeVariant('s', 'br0')]])), { instanceOf: ShareError })?.code, 'InvalidArgs');
