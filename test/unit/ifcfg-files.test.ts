@@ -1,7 +1,7 @@
 // The ifcfg backend's file I/O, in a temporary directory: atomic writes that initscripts and
 // NetworkManager never see half-done, read-back checks, and the journal that undoes a change.
 import test from 'ava';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IfcfgError } from '../../src/settings/ifcfg/ifcfg-error';
@@ -34,12 +34,13 @@ test('configFileName refuses names initscripts would misread', (t) => {
 });
 
 // Serial: the umask is the process's, and ava runs the other tests of this file concurrently.
-test.serial('writeFileAtomic writes mode 0644 whatever the umask, leaves no temporary file, replaces atomically', async (t) => {
+test.serial('writeFileAtomic makes a new file 0644 whatever the umask, leaves no temporary file, replaces atomically', async (t) => {
   const { dir, done } = scratch();
   const old = process.umask(0o077);
   try {
     const path = join(dir, 'ifcfg-eth0');
-    writeFileSync(path, 'OLD=1\n', { mode: 0o600 });
+    await writeFileAtomic(path, Buffer.from('OLD=1\n'));
+    t.is(statSync(path).mode & 0o777, 0o644);
     await writeFileAtomic(path, Buffer.from('NEW=1\n'));
     t.is(readFileSync(path, 'utf8'), 'NEW=1\n');
     t.is(statSync(path).mode & 0o777, 0o644);
@@ -58,6 +59,27 @@ test('writeShvarFile reads the file back with the parser and refuses text it wou
     t.is(readFileSync(path, 'utf8'), 'DEVICE=br0\nDOMAIN="a b"\n');
     await t.throwsAsync(writeShvarFile(join(dir, 'ifcfg-br1'), 'DOMAIN=$(touch /tmp/p)\n'), { instanceOf: IfcfgError });
     t.deepEqual(readdirSync(dir), ['ifcfg-br0']);
+  } finally {
+    done();
+  }
+});
+
+test('a rewritten file keeps its mode and owner; a new one is 0644', async (t) => {
+  const { dir, done } = scratch();
+  try {
+    const path = join(dir, 'ifcfg-eth0');
+    writeFileSync(path, 'DEVICE=eth0\n');
+    chmodSync(path, 0o600);
+    // As root (npm test runs so), the file belongs to someone else, as an admin may have left it.
+    const root = process.getuid?.() === 0;
+    if (root) chownSync(path, 65534, 65534);
+    await writeShvarFile(path, 'DEVICE=eth0\nBRIDGE=br-eth0\n');
+    const after = statSync(path);
+    t.is(after.mode & 0o7777, 0o600);
+    if (root) t.deepEqual([after.uid, after.gid], [65534, 65534]);
+    t.is(readFileSync(path, 'utf8'), 'DEVICE=eth0\nBRIDGE=br-eth0\n');
+    await writeShvarFile(join(dir, 'ifcfg-br-eth0'), 'DEVICE=br-eth0\n');
+    t.is(statSync(join(dir, 'ifcfg-br-eth0')).mode & 0o7777, 0o644);
   } finally {
     done();
   }

@@ -2,7 +2,7 @@
 // their IP configuration, and which processes are DHCP clients of a device.
 import test from 'ava';
 import {
-  captureIpConfig, checkIpConfig, hostInterfacesFromIp, interfaceType, isDhcpClientFor, type IpState,
+  captureIpConfig, checkIpConfig, hostInterfacesFromIp, initscriptsSteps, interfaceType, isDhcpClientFor, type IpState,
 } from '../../src/settings/ifcfg/ifcfg-live';
 
 // Trimmed from `ip -j -d link show`, `ip -j addr show`, `ip -j -4/-6 route show table main` in the lab.
@@ -109,4 +109,24 @@ test('DHCP clients of a device are recognised by their command line, not those o
   t.false(isDhcpClientFor(['busybox', 'ping', 'eth0'], 'eth0'));
   t.false(isDhcpClientFor(['ip', 'monitor', 'eth0'], 'eth0'));
   t.false(isDhcpClientFor(['dhclient', '-pf', '/run/dhclient-eth0.pid', 'eth1'], 'eth0'));
+});
+
+test('under systemd, ifup runs in a unit of its own that outlives it and us; ifdown stops that unit after releasing', (t) => {
+  const systemd = { systemdRun: '/usr/bin/systemd-run', systemctl: '/usr/bin/systemctl' };
+  t.deepEqual(initscriptsSteps('ifup', 'br-eth0', '/usr/sbin/ifup', systemd, 'abc123'), [
+    { argv: ['/usr/bin/systemctl', 'stop', 'shared-interface-ifup-br-eth0.service'], mustSucceed: false },
+    {
+      argv: ['/usr/bin/systemd-run', '--quiet', '--collect', '--description=ifup br-eth0 (shared-interface)', '--unit=shared-interface-ifup-br-eth0.service',
+        '--property=Type=oneshot', '--property=RemainAfterExit=yes', '--', '/usr/sbin/ifup', 'br-eth0'],
+      mustSucceed: true,
+    },
+  ]);
+  t.deepEqual(initscriptsSteps('ifdown', 'eth0', '/usr/sbin/ifdown', systemd, 'abc123'), [
+    { argv: ['/usr/bin/systemd-run', '--quiet', '--collect', '--description=ifdown eth0 (shared-interface)', '--unit=shared-interface-ifdown-eth0-abc123.service', '--wait', '--', '/usr/sbin/ifdown', 'eth0'], mustSucceed: false },
+    { argv: ['/usr/bin/systemctl', 'stop', 'shared-interface-ifup-eth0.service'], mustSucceed: false },
+  ]);
+  // Without systemd (the lab, a container): the scripts themselves; only ifup must succeed.
+  t.deepEqual(initscriptsSteps('ifup', 'eth0', '/usr/sbin/ifup', undefined, 'x'), [{ argv: ['/usr/sbin/ifup', 'eth0'], mustSucceed: true }]);
+  t.deepEqual(initscriptsSteps('ifdown', 'eth0', '/usr/sbin/ifdown', undefined, 'x'), [{ argv: ['/usr/sbin/ifdown', 'eth0'], mustSucceed: false }]);
+  t.throws(() => initscriptsSteps('ifup', 'a b', '/usr/sbin/ifup', systemd, 'x'));
 });

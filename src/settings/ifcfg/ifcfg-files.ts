@@ -63,16 +63,24 @@ export function decodeIfcfgText(bytes: Buffer, name: string): string {
  * Writes `data` to `path` so that a reader sees either the old file or the whole new one: a
  * temporary file in the same directory (named so initscripts and NetworkManager ignore it),
  * fsync, rename over the target, fsync of the directory. Reads the file back and compares bytes.
+ * A file rewritten keeps its owner, and its mode unless `mode` is given (an admin's 0600 on a file
+ * with a WPA key or a password stays 0600); a new file gets `mode`, or initscripts' 0644.
  */
-export async function writeFileAtomic(path: string, data: Buffer, mode: number = IFCFG_FILE_MODE): Promise<void> {
+export async function writeFileAtomic(path: string, data: Buffer, mode?: number): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, temporaryName(basename(path)));
-  const handle = await open(temp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, mode);
+  const existing = await stat(path).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  });
+  const fileMode = mode ?? (existing === undefined ? IFCFG_FILE_MODE : existing.mode & 0o7777);
+  const handle = await open(temp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, fileMode & 0o777);
   try {
     try {
       await handle.writeFile(data);
-      // The umask may have narrowed the mode open() was given.
-      await handle.chmod(mode);
+      if (existing !== undefined && (existing.uid !== process.getuid?.() || existing.gid !== process.getgid?.())) await handle.chown(existing.uid, existing.gid);
+      // The umask may have narrowed the mode open() was given (and chown clears set-id bits).
+      await handle.chmod(fileMode);
       await handle.sync();
     } finally {
       await handle.close();

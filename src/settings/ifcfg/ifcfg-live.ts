@@ -280,7 +280,7 @@ export class DhcpClients {
     const pidFile = join(this.stateDir, `${client.kind}-${device}.pid`);
     // Under systemd, the processes of our own unit die with it (idle exit, KillMode=control-group)
     // and its sandbox has no AF_PACKET: the client gets a transient unit of its own instead.
-    const systemdRun = existsSync('/run/systemd/system') ? findProgram('systemd-run') : undefined;
+    const systemdRun = underSystemd()?.systemdRun;
     const foreground = systemdRun !== undefined;
     let args: string[];
     if (client.kind === 'dhclient') {
@@ -347,6 +347,50 @@ bound|renew)
 esac
 exit 0
 `;
+
+/**
+ * systemd-run and systemctl when systemd is the service manager. Then what must outlive us or
+ * leave our sandbox (a DHCP client, ifup and what it starts) runs in a transient unit of its own:
+ * our unit's processes die with it (idle exit, KillMode=control-group), and its sandbox has no
+ * AF_PACKET and a read-only /run and /var/lib/dhclient.
+ */
+function underSystemd(): { readonly systemdRun: string; readonly systemctl: string } | undefined {
+  if (!existsSync('/run/systemd/system')) return undefined;
+  const systemdRun = findProgram('systemd-run');
+  const systemctl = findProgram('systemctl');
+  return systemdRun === undefined || systemctl === undefined ? undefined : { systemdRun, systemctl };
+}
+
+/** One command line, and whether its failure is the change's failure. */
+export interface ScriptStep {
+  readonly argv: readonly string[];
+  readonly mustSucceed: boolean;
+}
+
+/**
+ * How to run initscripts' `ifup`/`ifdown DEVICE`: directly, or under systemd in a transient unit.
+ * ifup's unit (shared-interface-ifup-DEVICE) stays active after ifup exits, holding the DHCP client
+ * ifup started; ifdown stops it once ifdown has released the lease. `suffix` makes ifdown's own
+ * unit name unique.
+ */
+export function initscriptsSteps(command: 'ifup' | 'ifdown', device: string, program: string, systemd: { readonly systemdRun: string; readonly systemctl: string } | undefined, suffix: string): ScriptStep[] {
+  if (!isInterfaceName(device)) throw new Error(`not an interface name: ${device}`);
+  if (systemd === undefined) return [{ argv: [program, device], mustSucceed: command === 'ifup' }];
+  const ifupUnit = `shared-interface-ifup-${device}.service`;
+  // A unit left from an earlier ifup of this device (its DHCP client already stopped by ifdown).
+  const stopIfupUnit: ScriptStep = { argv: [systemd.systemctl, 'stop', ifupUnit], mustSucceed: false };
+  const unitArgs = ['--quiet', '--collect', `--description=${command} ${device} (shared-interface)`];
+  if (command === 'ifup') {
+    return [stopIfupUnit, {
+      argv: [systemd.systemdRun, ...unitArgs, `--unit=${ifupUnit}`, '--property=Type=oneshot', '--property=RemainAfterExit=yes', '--', program, device],
+      mustSucceed: true,
+    }];
+  }
+  return [
+    { argv: [systemd.systemdRun, ...unitArgs, `--unit=shared-interface-ifdown-${device}-${suffix}.service`, '--wait', '--', program, device], mustSucceed: false },
+    stopIfupUnit,
+  ];
+}
 
 function findProgram(name: string): string | undefined {
   const dirs = (process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(delimiter).concat(['/usr/sbin', '/sbin']);
@@ -508,28 +552,31 @@ export class InitscriptsLive implements LiveApplier {
 
   async toShared(s: SharedShape): Promise<void> {
     checkNames(s.nic, s.bridge);
-    await this.script('ifdown', s.nic, true);
-    await this.script('ifup', s.bridge, false);
-    await this.script('ifup', s.nic, false);
+    await this.script('ifdown', s.nic);
+    await this.script('ifup', s.bridge);
+    await this.script('ifup', s.nic);
   }
 
   async toUnshared(s: UnsharedShape): Promise<void> {
     checkNames(s.nic, s.bridge);
-    await this.script('ifdown', s.nic, true);
-    await this.script('ifdown', s.bridge, true);
+    await this.script('ifdown', s.nic);
+    await this.script('ifdown', s.bridge);
     // ifdown leaves the bridge device itself behind.
     if (linkInfo(await readIpState(), s.bridge)?.kind === 'bridge') await ip(['link', 'del', 'dev', s.bridge]);
-    await this.script('ifup', s.nic, false);
+    await this.script('ifup', s.nic);
   }
 
-  private async script(command: 'ifup' | 'ifdown', device: string, allowFailure: boolean): Promise<void> {
+  private async script(command: 'ifup' | 'ifdown', device: string): Promise<void> {
     const program = findProgram(command) ?? command;
-    try {
-      await run(program, [device], { timeout: 120_000 });
-    } catch (err) {
-      const detail = (err as { stderr?: string }).stderr?.trim() || errorMessage(err);
-      if (!allowFailure) throw new Error(`${command} ${device}: ${detail}`);
-      this.log.info(`${command} ${device}: ${detail}`);
+    for (const step of initscriptsSteps(command, device, program, underSystemd(), randomBytes(3).toString('hex'))) {
+      const [file = program, ...args] = step.argv;
+      try {
+        await run(file, args, { timeout: 120_000 });
+      } catch (err) {
+        const detail = (err as { stderr?: string }).stderr?.trim() || errorMessage(err);
+        if (step.mustSucceed) throw new Error(`${step.argv.join(' ')}: ${detail}`);
+        this.log.info(`${step.argv.join(' ')}: ${detail}`);
+      }
     }
   }
 }
