@@ -1,10 +1,13 @@
 import { ShareError } from './share-error';
 
-// Kernel rules (dev_valid_name): 1..15 bytes, not "." or "..", no '/', ':' or whitespace.
-// We are stricter: names end up in NM profiles, ifcfg files sourced by bash, and shell commands
-// people paste, so '%' and shell metacharacters are refused too.
+// The one rule for interface names, for every backend. The kernel's (dev_valid_name) is 1..15
+// bytes, not "." or "..", no '/', ':' or whitespace. Ours is stricter: names end up in NM
+// profiles, ifcfg files sourced by bash, systemd unit names, iptables rules and commands people
+// paste. So: letters, digits, '_', '.' and '-', not starting with '.' or '-' (ip and ifup would
+// read "-x" as an option). No '%' (printf templates), no shell metacharacters, and no '+' (a
+// trailing '+' is a wildcard in an iptables interface match, and systemd unit names refuse it).
 const KERNEL_NAME_MAX_BYTES = 15;
-const SAFE_NAME = /^[A-Za-z0-9_.+-]+$/;
+const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 /** Why `name` is not an acceptable interface name, or undefined when it is. */
 export function interfaceNameProblem(name: string): string | undefined {
@@ -12,8 +15,12 @@ export function interfaceNameProblem(name: string): string | undefined {
   if (bytes === 0) return 'an interface name cannot be empty';
   if (bytes > KERNEL_NAME_MAX_BYTES) return `'${printable(name)}' is ${bytes} bytes long; interface names have at most ${KERNEL_NAME_MAX_BYTES}`;
   if (name === '.' || name === '..') return `'${name}' is not a valid interface name`;
-  if (!SAFE_NAME.test(name)) return `'${printable(name)}' contains characters not allowed in an interface name (allowed: letters, digits, '_', '.', '+', '-')`;
+  if (!SAFE_NAME.test(name)) return `'${printable(name)}' contains characters not allowed in an interface name (allowed: letters, digits, '_', '.' and '-', but not '.' or '-' first)`;
   return undefined;
+}
+
+export function isInterfaceName(name: string): boolean {
+  return interfaceNameProblem(name) === undefined;
 }
 
 export function validateInterfaceName(name: string, what = 'interface'): string {

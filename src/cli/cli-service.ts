@@ -2,19 +2,10 @@
 import { BusCallError, type BusConnection } from '../bus/bus-connection';
 import * as t from '../bus/bus-value';
 import { callSeconds, type ShareOptions } from '../bridge/share-request';
+import { decodeInterfaceListing, type ListedInterface } from '../dbus/interface-listing';
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../dbus/shared-interface-spec';
 
-export interface ListedInterface {
-  readonly name: string;
-  readonly bridge: string;
-  readonly type: string;
-  readonly mac: string;
-  readonly carrier: boolean;
-  readonly shareable: boolean;
-  readonly reason: string;
-  readonly addresses: readonly string[];
-  readonly notes: readonly string[];
-}
+export type { ListedInterface };
 
 // A person answering a polkit agent's password prompt, before the change itself starts.
 const AUTHORIZATION_PROMPT_SECONDS = 120;
@@ -32,26 +23,9 @@ export async function callService(bus: BusConnection, member: string, signature 
   });
 }
 
-const listing = t.array(t.struct<[string, string, Map<string, t.Variant>]>(t.string, t.string, t.vardict));
-
-function detail<T>(details: Map<string, t.Variant>, key: string, codec: t.Codec<T>, fallback: T): T {
-  const value = details.get(key);
-  return value === undefined ? fallback : t.fromVariant(codec, value, `ListInterfaces detail '${key}'`);
-}
-
 export async function listInterfaces(bus: BusConnection): Promise<ListedInterface[]> {
   const [reply] = await callService(bus, 'ListInterfaces');
-  return listing.decode(reply, 'ListInterfaces reply').map(([name, bridge, details]) => ({
-    name,
-    bridge,
-    type: detail(details, 'type', t.string, ''),
-    mac: detail(details, 'mac', t.string, ''),
-    carrier: detail(details, 'carrier', t.boolean, false),
-    shareable: detail(details, 'shareable', t.boolean, false),
-    reason: detail(details, 'reason', t.string, ''),
-    addresses: detail(details, 'addresses', t.array(t.string), []),
-    notes: detail(details, 'notes', t.array(t.string), []),
-  }));
+  return decodeInterfaceListing(reply);
 }
 
 async function serviceProperty<T>(bus: BusConnection, name: string, codec: t.Codec<T>): Promise<T> {

@@ -1,10 +1,10 @@
 // The exported object: each method of the spec, implemented over the domain. The dispatcher
 // runs them in the fixed order (decode, validate, no-op, authorize, apply, errors, signal, reply).
-import * as t from '../bus/bus-value';
 import type { Sharing, ChangeStep } from '../bridge/sharing';
 import type { Implementation, Prepared } from './interface-definition';
 import type { LibvirtInterfaces } from '../bridge/libvirt-interfaces';
 import { decodeDefineOptions, decodeInterfaceXmlOptions, decodeShareOptions, decodeUnshareOptions } from './options-codec';
+import { encodeInterfaceListing } from './interface-listing';
 import type { SharedInterfaceSpec } from './shared-interface-spec';
 
 function asPrepared<T, Out>(step: ChangeStep<T>, toOut: (value: T) => Out, subject: string): Prepared<Out> {
@@ -16,19 +16,17 @@ export function sharedInterfaceImplementation(sharing: Sharing, libvirt: Libvirt
   return {
     methods: {
       ListInterfaces: {
-        read: async () => [sharing.list().map(({ iface, shareability }): [string, string, Map<string, t.Variant>] => [
-          iface.name,
-          iface.sharedThrough ?? '',
-          new Map([
-            ['type', t.makeVariant('s', iface.type)],
-            ['mac', t.makeVariant('s', iface.mac)],
-            ['carrier', t.makeVariant('b', iface.carrier)],
-            ['shareable', t.makeVariant('b', shareability.shareable)],
-            ['reason', t.makeVariant('s', shareability.reason)],
-            ['addresses', t.makeVariant('as', [...iface.addresses])],
-            ['notes', t.makeVariant('as', [...(iface.shareNotes ?? [])])],
-          ]),
-        ])],
+        read: async () => [encodeInterfaceListing(sharing.list().map(({ iface, shareability }) => ({
+          name: iface.name,
+          bridge: iface.sharedThrough ?? '',
+          type: iface.type,
+          mac: iface.mac,
+          carrier: iface.carrier,
+          shareable: shareability.shareable,
+          reason: shareability.reason,
+          addresses: iface.addresses,
+          notes: iface.shareNotes ?? [],
+        })))],
       },
       Share: {
         prepare: async ([nic, options]) => {

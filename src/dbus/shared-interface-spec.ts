@@ -5,6 +5,7 @@ import * as t from '../bus/bus-value';
 import { SHARE_ERROR_CODES, type ShareErrorCode } from '../bridge/share-error';
 import { PROGRESS_STEPS } from '../bridge/progress';
 import { arg, method, mutatingMethod, property, signal, type InterfaceDefinition } from './interface-definition';
+import { interfaceListingCodec } from './interface-listing';
 
 export const BUS_NAME = 'org.fedoraproject.SharedInterface';
 export const OBJECT_PATH = '/org/fedoraproject/SharedInterface';
@@ -44,7 +45,7 @@ export const sharedInterfaceSpec = {
       doc: 'Lists the host\'s network interfaces that a user could think of sharing, with whether each can be shared and why not.',
       in: [],
       out: [
-        arg('interfaces', t.array(t.struct<[string, string, Map<string, t.Variant>]>(t.string, t.string, t.vardict)),
+        arg('interfaces', interfaceListingCodec,
           'One entry per interface: its name; the bridge it is shared through, or "" if none; details: type (s: ethernet, bond, team, vlan, wifi, bridge, loopback, tun, other), mac (s), carrier (b), shareable (b), reason (s, why it is not shareable, "" if it is), addresses (as, CIDR), notes (as, what sharing would change that a user may not expect, e.g. IPv6 addresses that depend on the interface name, or a firewall that would drop the guests\' traffic across the bridge).'),
       ],
     }),

@@ -10,24 +10,41 @@ import type { HostObserver, LiveAddress, LiveHost, LiveLink, LiveRoute } from '.
 const run = promisify(execFile);
 const USER_HZ = 100;
 
-interface IpLink {
+// The one model of `ip -j` output for every reader (verification, the ifcfg backend): each field
+// optional, since iproute2 prints only what applies, and checked where it is read.
+
+/** A link from `ip -j -d link show` or `ip -j addr show`. */
+export interface IpLink {
   ifname?: string;
   address?: string;
   flags?: string[];
   master?: string;
   mtu?: number;
   operstate?: string;
+  link_type?: string;
   /** For a VLAN: its parent. */
   link?: string;
   linkinfo?: { info_kind?: string; info_data?: { stp_state?: number; forward_delay?: number; id?: number; mode?: string } };
-  addr_info?: Array<{ family?: string; local?: string; prefixlen?: number; scope?: string; dynamic?: boolean }>;
+  addr_info?: IpAddr[];
+  inet6_addr_gen_mode?: string;
 }
 
-interface IpRoute {
+export interface IpAddr {
+  family?: string;
+  local?: string;
+  prefixlen?: number;
+  scope?: string;
+  dynamic?: boolean;
+}
+
+/** A route from `ip -j route show`. */
+export interface IpRoute {
   dst?: string;
   dev?: string;
   gateway?: string;
   protocol?: string;
+  metric?: number;
+  flags?: string[];
 }
 
 async function ipJson(args: readonly string[]): Promise<unknown> {

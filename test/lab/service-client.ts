@@ -2,21 +2,10 @@
 import type { BusConnection } from '../../src/bus/bus-connection';
 import { Lab, type LabOptions } from './lab';
 import * as t from '../../src/bus/bus-value';
+import { decodeInterfaceListing, type ListedInterface } from '../../src/dbus/interface-listing';
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/dbus/shared-interface-spec';
 
-export interface ListedInterface {
-  readonly name: string;
-  readonly bridge: string;
-  readonly type: string;
-  readonly mac: string;
-  readonly carrier: boolean;
-  readonly shareable: boolean;
-  readonly reason: string;
-  readonly addresses: readonly string[];
-  readonly notes: readonly string[];
-}
-
-const listing = t.array(t.struct<[string, string, Map<string, t.Variant>]>(t.string, t.string, t.vardict));
+export type { ListedInterface };
 
 export class ServiceClient {
   constructor(readonly bus: BusConnection) {}
@@ -27,17 +16,7 @@ export class ServiceClient {
 
   async listInterfaces(): Promise<ListedInterface[]> {
     const [reply] = await this.call('ListInterfaces');
-    return listing.decode(reply).map(([name, bridge, details]) => ({
-      name,
-      bridge,
-      type: t.fromVariant(t.string, details.get('type') ?? t.makeVariant('s', '')),
-      mac: t.fromVariant(t.string, details.get('mac') ?? t.makeVariant('s', '')),
-      carrier: t.fromVariant(t.boolean, details.get('carrier') ?? t.makeVariant('b', false)),
-      shareable: t.fromVariant(t.boolean, details.get('shareable') ?? t.makeVariant('b', false)),
-      reason: t.fromVariant(t.string, details.get('reason') ?? t.makeVariant('s', '')),
-      addresses: t.fromVariant(t.array(t.string), details.get('addresses') ?? t.makeVariant('as', [])),
-      notes: t.fromVariant(t.array(t.string), details.get('notes') ?? t.makeVariant('as', [])),
-    }));
+    return decodeInterfaceListing(reply);
   }
 
   async share(nic: string, options: Record<string, t.Variant> = {}): Promise<string> {

@@ -81,8 +81,8 @@ test('GNU long options with = or a separate value, short options, options before
   t.like(run(['--json', 'list']), { command: 'list', json: true });
   t.like(run(['list', '--json', '-o', 'interface,mac']), { command: 'list', json: true, values: { fields: 'interface,mac' } });
   t.like(run(['unshare', '-f', 'eth0']), { command: 'unshare', positionals: ['eth0'], values: { force: true } });
-  // After "--", an argument that looks like an option is an argument.
-  t.like(run(['share', '--', '-eth0']), { command: 'share', positionals: ['-eth0'] });
+  // After "--", an argument that looks like an option is an argument (and then no interface name).
+  t.throws(() => run(['share', '--', '-eth0']), { instanceOf: UsageError, message: /^IFACE: '-eth0' .*not '\.' or '-' first/ });
   t.throws(() => run(['share', '--', 'et/h0']), { instanceOf: UsageError, message: /IFACE: .*characters not allowed/ });
 });
 

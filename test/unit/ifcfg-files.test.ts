@@ -6,9 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IfcfgError } from '../../src/settings/ifcfg/ifcfg-error';
 import {
-  FileJournal, configFileName, decodeIfcfgText, ignoredByIfcfgReaders, temporaryName, writeFileAtomic, writeShvarFile,
+  FileJournal, decodeIfcfgText, ignoredByIfcfgReaders, temporaryName, writeFileAtomic, writeShvarFile,
 } from '../../src/settings/ifcfg/ifcfg-files';
 import { readSharedMap } from '../../src/settings/ifcfg/ifcfg-backend';
+import { configFileName } from '../../src/settings/ifcfg/ifcfg-validate';
 
 function scratch(): { dir: string; done: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'ifcfg-files-'));

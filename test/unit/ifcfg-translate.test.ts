@@ -3,11 +3,11 @@ import { readFileSync } from 'node:fs';
 import { IfcfgError } from '../../src/settings/ifcfg/ifcfg-error';
 import { parseShvar, shvarEntries, shvarGet, type ShvarFile } from '../../src/settings/ifcfg/ifcfg-shvar';
 import {
-  ifcfgFileName,
   readIfcfgIpConfig,
   translateIfcfgShare,
   type IfcfgShareInput,
 } from '../../src/settings/ifcfg/ifcfg-translate';
+import { configFileName } from '../../src/settings/ifcfg/ifcfg-validate';
 import { expectedPath, listCases, loadCase, renderCase } from '../fixtures/ifcfg/golden';
 
 const REGENERATE = 'npx tsc -p . && node dist/test/fixtures/ifcfg/regenerate.js';
@@ -197,9 +197,9 @@ test('keys named like object properties are ordinary unknown keys', (t) => {
   t.false(/constructor|__proto__|toString/.test(files.bridgeText));
 });
 
-test('ifcfgFileName validates the device name', (t) => {
-  t.is(ifcfgFileName('br0'), 'ifcfg-br0');
-  t.is(failure(() => ifcfgFileName('../passwd')).code, 'InvalidValue');
+test('configFileName validates the device name', (t) => {
+  t.is(configFileName('ifcfg', 'br0'), 'ifcfg-br0');
+  t.is(failure(() => configFileName('ifcfg', '../passwd')).code, 'InvalidValue');
 });
 
 function ip(text: string): ReturnType<typeof readIfcfgIpConfig> {

@@ -12,7 +12,7 @@ import type { HostSnapshot, SettingsBackend, Transaction } from '../../bridge/se
 import { ShareError } from '../../bridge/share-error';
 import type { SharePlan, UnsharePlan } from '../../bridge/share-plan';
 import {
-  FileJournal, configFileName, decodeIfcfgText, ensurePrivateDir, isErrno, listDirectory, readIfExists,
+  FileJournal, decodeIfcfgText, ensurePrivateDir, isErrno, listDirectory, readIfExists,
   removeFile, writeFileAtomic, writeShvarFile,
 } from './ifcfg-files';
 import {
@@ -25,7 +25,7 @@ import { parseShvar, shvarGet, type ShvarFile } from './ifcfg-shvar';
 import { readIfcfgIpConfig, translateIfcfgShare, type IfcfgShareFiles } from './ifcfg-translate';
 import { ifcfgConfiguredInterface } from './ifcfg-interface-config';
 import type { ConfiguredInterface } from '../../bridge/interface-config';
-import { isInterfaceName } from './ifcfg-validate';
+import { configFileName, isInterfaceName } from './ifcfg-validate';
 
 export interface IfcfgConfig {
   /** Where the ifcfg files are (initscripts: /etc/sysconfig/network-scripts). */

@@ -8,7 +8,6 @@ import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:f
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { IfcfgError } from './ifcfg-error';
 import { parseShvar, shvarEntries, shvarProblems } from './ifcfg-shvar';
-import { isInterfaceName } from './ifcfg-validate';
 
 /** The mode initscripts' own files have (and the issue asks for). */
 export const IFCFG_FILE_MODE = 0o644;
@@ -35,10 +34,6 @@ export function ignoredByIfcfgReaders(name: string): boolean {
 }
 
 /** ifcfg-<device>, route-<device> or route6-<device>, with a device name ifcfg-validate accepts. */
-export function configFileName(kind: 'ifcfg' | 'route' | 'route6', device: string): string {
-  if (!isInterfaceName(device)) throw new IfcfgError('InvalidValue', `${JSON.stringify(device)} is not a valid interface name.`);
-  return `${kind}-${device}`;
-}
 
 /** The file's bytes, or undefined when there is none. */
 export async function readIfExists(path: string): Promise<Buffer | undefined> {

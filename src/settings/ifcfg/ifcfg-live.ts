@@ -10,6 +10,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { HostInterface, InterfaceType } from '../../bridge/host-network';
+import { isMacAddress } from '../../bridge/mac-address';
 import { ensurePrivateDir, readIfExists, writeFileAtomic } from './ifcfg-files';
 import { isInterfaceName } from './ifcfg-validate';
 
@@ -18,40 +19,12 @@ const run = promisify(execFile);
 export const STANDARD_IFCFG_DIR = '/etc/sysconfig/network-scripts';
 
 import { type Log, errorMessage } from '../../bridge/log';
-import { asArray, readIpState, type IpState } from '../kernel-observer';
+import { asArray, readIpState, type IpLink, type IpRoute, type IpState } from '../kernel-observer';
 
 export { readIpState, type IpState };
 
 // ---------------------------------------------------------------------------------------------
 // Reading the kernel (ip -j).
-
-interface IpLink {
-  ifname?: string;
-  address?: string;
-  flags?: string[];
-  master?: string;
-  link_type?: string;
-  linkinfo?: { info_kind?: string; info_data?: { stp_state?: number } };
-  addr_info?: IpAddr[];
-  inet6_addr_gen_mode?: string;
-}
-
-interface IpAddr {
-  family?: string;
-  local?: string;
-  prefixlen?: number;
-  scope?: string;
-  dynamic?: boolean;
-}
-
-interface IpRoute {
-  dst?: string;
-  dev?: string;
-  gateway?: string;
-  protocol?: string;
-  metric?: number;
-  flags?: string[];
-}
 
 const KIND_TYPES: ReadonlyMap<string, InterfaceType> = new Map<string, InterfaceType>([
   // A veth looks like an ethernet to everything above the kernel (and is the lab's NIC).
@@ -472,7 +445,6 @@ function checkNames(...names: string[]): void {
   for (const n of names) if (!isInterfaceName(n)) throw new Error(`not an interface name: ${JSON.stringify(n)}`);
 }
 
-const MAC = /^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/;
 
 /** iproute2 and a DHCP client: what the system has when initscripts do not (Debian, containers). */
 export class Iproute2Live implements LiveApplier {
@@ -486,7 +458,7 @@ export class Iproute2Live implements LiveApplier {
 
   async toShared(s: SharedShape): Promise<void> {
     checkNames(s.nic, s.bridge);
-    if (!MAC.test(s.mac)) throw new Error(`not a MAC address: ${s.mac}`);
+    if (!isMacAddress(s.mac)) throw new Error(`not a MAC address: ${s.mac}`);
     // The kernel counts forward_delay in centiseconds (USER_HZ).
     const bridgeArgs = ['type', 'bridge', 'stp_state', s.stp ? '1' : '0', 'forward_delay', String(s.forwardDelay * 100)];
     const state = await readIpState();

@@ -7,6 +7,7 @@ import { IfcfgError } from './ifcfg-error';
 import { formatShvar, parseShvar, shvarGet, shvarKeys, shvarProblems, shvarSet, type ShvarFile } from './ifcfg-shvar';
 import {
   checkInterfaceName,
+  configFileName,
   checkUnicastMac,
   isBoolean,
   isFalse,
@@ -164,9 +165,6 @@ function movedKeyKind(key: string): KeyKind | undefined {
   return NUMBERED_IP_KEYS.find(([re]) => re.test(key))?.[1];
 }
 
-export function ifcfgFileName(device: string): string {
-  return `ifcfg-${checkInterfaceName(device, 'Device')}`;
-}
 
 /** Builds ifcfg-<bridge> and the rewritten ifcfg-<nic>. Every input is validated before use. */
 export function translateIfcfgShare(input: IfcfgShareInput): IfcfgShareFiles {
@@ -222,9 +220,9 @@ export function translateIfcfgShare(input: IfcfgShareInput): IfcfgShareFiles {
   port = shvarSet(port, 'NM_CONTROLLED', 'no');
 
   return {
-    bridgeFileName: ifcfgFileName(bridge),
+    bridgeFileName: configFileName('ifcfg', bridge),
     bridgeText: formatShvar(br),
-    nicFileName: ifcfgFileName(nic),
+    nicFileName: configFileName('ifcfg', nic),
     nicText: formatShvar(port),
   };
 }

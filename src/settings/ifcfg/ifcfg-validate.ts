@@ -2,14 +2,12 @@
 // kernel or initscripts accept: ifup expands most values unquoted, so anything outside these
 // patterns is refused rather than escaped.
 
+import { isInterfaceName as isSafeInterfaceName } from '../../bridge/interface-name';
+import { isMacAddress } from '../../bridge/mac-address';
 import { IfcfgError } from './ifcfg-error';
 
-// Kernel rule (dev_valid_name): 1–15 bytes, no `/`, `:` or whitespace, not `.`/`..`. We also keep out
-// `%` (printf-style templates), shell metacharacters and a leading `-` (read as an option by ip).
-const INTERFACE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/;
 // initscripts skips ifcfg files with these endings (__sed_discard_ignored_files in network-functions).
 const IGNORED_SUFFIX = /\.(bak|old|orig|rpmnew|rpmorig|rpmsave)$/;
-const MAC = /^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/;
 // No leading zeros: inet_aton (and so some of ifup's helpers) would read 010 as octal.
 const IPV4_OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
 const IPV4 = new RegExp(`^${IPV4_OCTET}(\\.${IPV4_OCTET}){3}$`);
@@ -22,8 +20,14 @@ const BOOLEAN = /^(yes|no|true|false|on|off|y|n|t|f|1|0)$/i;
 const TRUE = /^(yes|true|on|y|t|1)$/i;
 const FALSE = /^(no|false|off|n|f|0)$/i;
 
+/** The domain's one rule for names, and none initscripts would skip as a backup file. */
 export function isInterfaceName(name: string): boolean {
-  return INTERFACE_NAME.test(name) && !IGNORED_SUFFIX.test(name);
+  return isSafeInterfaceName(name) && !IGNORED_SUFFIX.test(name);
+}
+
+/** `ifcfg-DEVICE`, `route-DEVICE`, `route6-DEVICE`: the one place these names are made. */
+export function configFileName(kind: 'ifcfg' | 'route' | 'route6', device: string): string {
+  return `${kind}-${checkInterfaceName(device, 'Device')}`;
 }
 
 export function checkInterfaceName(name: string, what: string, key?: string): string {
@@ -40,7 +44,7 @@ export function checkInterfaceName(name: string, what: string, key?: string): st
 export function checkUnicastMac(mac: string, what: string, key?: string): string {
   const bad = (why: string): IfcfgError =>
     new IfcfgError('InvalidValue', `${what} ${JSON.stringify(mac)} ${why}.`, key !== undefined ? { key } : {});
-  if (!MAC.test(mac)) throw bad('is not a MAC address like 52:54:00:12:34:56');
+  if (!isMacAddress(mac)) throw bad('is not a MAC address like 52:54:00:12:34:56');
   const first = parseInt(mac.slice(0, 2), 16);
   // A bridge cannot take a group or all-zero address (the kernel's is_valid_ether_addr).
   if ((first & 1) === 1) throw bad('is a multicast address');

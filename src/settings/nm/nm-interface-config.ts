@@ -3,6 +3,7 @@
 import * as t from '../../bus/bus-value';
 import type { ConfiguredInterface, ConfiguredIpv4, ConfiguredIpv6 } from '../../bridge/interface-config';
 import { connectionUuid, getSetting, type NmSettings } from './nm-settings';
+import { isMacAddress } from '../../bridge/mac-address';
 
 const ETHERNET = '802-3-ethernet';
 const addressData = t.array(t.vardict);
@@ -63,7 +64,7 @@ function ipv6(settings: NmSettings): ConfiguredIpv6 | undefined {
 
 function macOf(settings: NmSettings, deviceMac: string | undefined): string | undefined {
   const assigned = getSetting(settings, ETHERNET, 'assigned-mac-address', t.string);
-  if (assigned !== undefined && /^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/.test(assigned)) return assigned.toLowerCase();
+  if (assigned !== undefined && isMacAddress(assigned)) return assigned.toLowerCase();
   const bound = getSetting(settings, ETHERNET, 'mac-address', t.bytes);
   if (bound !== undefined && bound.length === 6) return [...bound].map((b) => b.toString(16).padStart(2, '0')).join(':');
   return deviceMac;

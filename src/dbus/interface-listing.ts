@@ -1,0 +1,57 @@
+// The ListInterfaces reply, a(ssa{sv}), in one codec: the service encodes with it, the CLI and the
+// tests decode with it, and the spec's out-argument is its wire type. Unknown detail keys are
+// ignored when decoding, so a newer service still talks to an older client.
+import * as t from '../bus/bus-value';
+
+/** One interface as ListInterfaces describes it. */
+export interface ListedInterface {
+  readonly name: string;
+  /** The bridge it is shared through, or ''. */
+  readonly bridge: string;
+  readonly type: string;
+  readonly mac: string;
+  readonly carrier: boolean;
+  readonly shareable: boolean;
+  /** Why it is not shareable; '' when it is. */
+  readonly reason: string;
+  /** CIDR. */
+  readonly addresses: readonly string[];
+  /** What sharing would change that a user may not expect. */
+  readonly notes: readonly string[];
+}
+
+type Entry = [string, string, Map<string, t.Variant>];
+
+export const interfaceListingCodec = t.array(t.struct<Entry>(t.string, t.string, t.vardict));
+
+export function encodeInterfaceListing(interfaces: readonly ListedInterface[]): Entry[] {
+  return interfaces.map((i): Entry => [i.name, i.bridge, new Map([
+    ['type', t.makeVariant('s', i.type)],
+    ['mac', t.makeVariant('s', i.mac)],
+    ['carrier', t.makeVariant('b', i.carrier)],
+    ['shareable', t.makeVariant('b', i.shareable)],
+    ['reason', t.makeVariant('s', i.reason)],
+    ['addresses', t.makeVariant('as', [...i.addresses])],
+    ['notes', t.makeVariant('as', [...i.notes])],
+  ])]);
+}
+
+function detail<T>(details: ReadonlyMap<string, t.Variant>, key: string, codec: t.Codec<T>, fallback: T): T {
+  const value = details.get(key);
+  return value === undefined ? fallback : t.fromVariant(codec, value, `ListInterfaces detail '${key}'`);
+}
+
+/** The reply's body[0], checked; a malformed reply throws BusDecodeError. */
+export function decodeInterfaceListing(reply: unknown): ListedInterface[] {
+  return interfaceListingCodec.decode(reply, 'ListInterfaces reply').map(([name, bridge, details]) => ({
+    name,
+    bridge,
+    type: detail(details, 'type', t.string, ''),
+    mac: detail(details, 'mac', t.string, ''),
+    carrier: detail(details, 'carrier', t.boolean, false),
+    shareable: detail(details, 'shareable', t.boolean, false),
+    reason: detail(details, 'reason', t.string, ''),
+    addresses: detail(details, 'addresses', t.array(t.string), []),
+    notes: detail(details, 'notes', t.array(t.string), []),
+  }));
+}
