@@ -3,24 +3,14 @@
 // decoding of ListInterfaces' reply as cockpit.dbus hands it over (JSON, variants as {t, v}),
 // an error's title, message and hint, and what a guest needs to attach to a bridge.
 
+import type { ListedInterface } from '../../src/dbus/listed-interface';
+
 export const BUS_NAME = 'org.fedoraproject.SharedInterface';
 export const OBJECT_PATH = '/org/fedoraproject/SharedInterface';
 export const INTERFACE_NAME = 'org.fedoraproject.SharedInterface';
 export const ERROR_PREFIX = `${INTERFACE_NAME}.Error`;
 
-export interface ListedInterface {
-  readonly name: string;
-  /** The bridge it is shared through, '' when it is not shared. */
-  readonly bridge: string;
-  readonly type: string;
-  readonly mac: string;
-  readonly carrier: boolean;
-  readonly shareable: boolean;
-  /** Why it can't be shared; '' when it can. */
-  readonly reason: string;
-  readonly addresses: readonly string[];
-  readonly notes: readonly string[];
-}
+export type { ListedInterface };
 
 export class ReplyFormatError extends Error {}
 

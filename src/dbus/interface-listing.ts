@@ -2,23 +2,9 @@
 // tests decode with it, and the spec's out-argument is its wire type. Unknown detail keys are
 // ignored when decoding, so a newer service still talks to an older client.
 import * as t from '../bus/bus-value';
+import type { ListedInterface } from './listed-interface';
 
-/** One interface as ListInterfaces describes it. */
-export interface ListedInterface {
-  readonly name: string;
-  /** The bridge it is shared through, or ''. */
-  readonly bridge: string;
-  readonly type: string;
-  readonly mac: string;
-  readonly carrier: boolean;
-  readonly shareable: boolean;
-  /** Why it is not shareable; '' when it is. */
-  readonly reason: string;
-  /** CIDR. */
-  readonly addresses: readonly string[];
-  /** What sharing would change that a user may not expect. */
-  readonly notes: readonly string[];
-}
+export type { ListedInterface };
 
 type Entry = [string, string, Map<string, t.Variant>];
 
