@@ -11,7 +11,10 @@
 // unread; a signal is read only when a subscription wants it from its sender as it is now (the
 // bus driver's from org.freedesktop.DBus, a well-known name's from its current owner, tracked),
 // and a signal addressed to us (unicast) is dropped; a reply only for a call of ours waiting for it.
+import { spawn } from 'node:child_process';
 import { connect as netConnect, type Socket } from 'node:net';
+import { Duplex } from 'node:stream';
+import { parseBusAddress } from './bus-address';
 import { readFileSync } from 'node:fs';
 import { consoleLog, errorMessage, type Log } from '../bridge/log';
 import {
@@ -168,7 +171,7 @@ export class BusConnection {
   private refusalsInWindow = 0;
 
   private constructor(
-    private readonly socket: Socket,
+    private readonly socket: Duplex,
     options: ConnectOptions,
   ) {
     this.callTimeoutMs = options.callTimeoutMs ?? 25_000;
@@ -190,10 +193,10 @@ export class BusConnection {
       options.address ?? process.env['DBUS_SYSTEM_BUS_ADDRESS'] ?? 'unix:path=/run/dbus/system_bus_socket';
     const cannotConnect = (why: string) => new BusCallError('org.freedesktop.DBus.Error.NoServer', `cannot connect to ${address}: ${why}`);
     const timeoutMs = options.callTimeoutMs ?? 25_000;
-    let socket: Socket;
+    let socket: Duplex;
     try {
       // One deadline for the handshake: a bus that accepts but never answers must not hang us.
-      socket = await openAuthenticated(address, timeoutMs);
+      socket = await openStream(address, timeoutMs);
     } catch (err) {
       throw cannotConnect(errorMessage(err));
     }
@@ -707,14 +710,43 @@ function matchRule(match: SignalMatch): string {
  * says we are). Resolves once BEGIN is sent: from then on the socket carries messages.
  * Exported for tests that must speak the wire protocol themselves.
  */
-export function openAuthenticated(address: string, timeoutMs: number): Promise<Socket> {
-  const path = socketPath(address);
+export async function openAuthenticated(address: string, timeoutMs: number): Promise<Socket> {
+  const parsed = parseBusAddress(address);
+  if (parsed.transport !== 'unix') throw new Error(`not a unix socket address: '${address}'`);
+  const socket = netConnect(parsed.socketPath);
+  await authenticate(socket, new Promise((resolve) => socket.once('connect', resolve)), timeoutMs);
+  return socket;
+}
+
+/**
+ * The stream to a D-Bus address, authenticated: a unix socket, or the stdin and stdout of a
+ * unixexec: program (e.g. `ssh -xT HOST systemd-stdio-bridge`, whose stderr is ours, so ssh can
+ * say why it could not connect). The program ends when the stream does.
+ */
+async function openStream(address: string, timeoutMs: number): Promise<Duplex> {
+  const parsed = parseBusAddress(address);
+  if (parsed.transport === 'unix') return openAuthenticated(address, timeoutMs);
+  const child = spawn(parsed.path, parsed.args, { argv0: parsed.argv0, stdio: ['pipe', 'pipe', 'inherit'] });
+  const stream = Duplex.from({ readable: child.stdout, writable: child.stdin });
+  const spawned = new Promise<void>((resolve) => child.once('spawn', () => resolve()));
+  child.once('error', (err) => stream.destroy(err));
+  stream.once('close', () => { if (child.exitCode === null && child.signalCode === null) child.kill(); });
+  try {
+    await authenticate(stream, spawned, timeoutMs);
+  } catch (err) {
+    child.kill();
+    throw err;
+  }
+  return stream;
+}
+
+/** The SASL EXTERNAL handshake on `stream`, once `opened` resolves. */
+function authenticate(stream: Duplex, opened: Promise<unknown>, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const socket = netConnect(path);
     let received = '';
     const fail = (why: string) => {
       clearTimeout(timer);
-      socket.destroy();
+      stream.destroy();
       reject(new Error(why));
     };
     const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
@@ -726,40 +758,23 @@ export function openAuthenticated(address: string, timeoutMs: number): Promise<S
         return;
       }
       const line = received.slice(0, end);
-      socket.off('data', onData);
-      socket.off('error', onError);
-      socket.off('close', onClose);
+      stream.off('data', onData);
+      stream.off('error', onError);
+      stream.off('close', onClose);
       if (!/^OK [0-9a-f]{32}$/.test(line)) return fail(`the bus refused authentication: ${line.slice(0, 80)}`);
       clearTimeout(timer);
-      socket.write('BEGIN\r\n');
+      stream.write('BEGIN\r\n');
       // The bus sends nothing more until we send Hello, so nothing after the line is lost.
-      resolve(socket);
+      resolve();
     };
     const onError = (err: Error) => fail(err.message);
     const onClose = () => fail('the bus closed the connection during authentication');
-    socket.on('data', onData);
-    socket.on('error', onError);
-    socket.on('close', onClose);
-    socket.on('connect', () => {
+    stream.on('data', onData);
+    stream.on('error', onError);
+    stream.on('close', onClose);
+    void opened.then(() => {
       const uid = String(process.getuid?.() ?? 0);
-      socket.write(`\0AUTH EXTERNAL ${Buffer.from(uid, 'ascii').toString('hex')}\r\n`);
+      stream.write(`\0AUTH EXTERNAL ${Buffer.from(uid, 'ascii').toString('hex')}\r\n`);
     });
   });
-}
-
-/** The socket path of a 'unix:' address (the first usable of ';'-separated ones); '\0…' for abstract. */
-function socketPath(address: string): string {
-  for (const candidate of address.split(';')) {
-    const [transport, paramText = ''] = candidate.split(/:(.*)/s);
-    if (transport !== 'unix') continue;
-    const params = new Map(paramText.split(',').map((kv) => {
-      const [key = '', value = ''] = kv.split(/=(.*)/s);
-      return [key, decodeURIComponent(value)] as const;
-    }));
-    const path = params.get('path');
-    if (path !== undefined && path !== '') return path;
-    const abstract = params.get('abstract');
-    if (abstract !== undefined && abstract !== '') return `\0${abstract}`;
-  }
-  throw new Error(`no unix socket address in '${address}' (only unix:path= and unix:abstract= are supported)`);
 }

@@ -8,6 +8,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { parseBusAddress, unixexecAddress } from '../../src/bus/bus-address';
 import { BusCallError, BusConnection, MESSAGE_FLAG_NO_REPLY_EXPECTED, type BusMessage } from '../../src/bus/bus-connection';
 import {
   marshalMessage, MESSAGE_TYPE_ERROR, MESSAGE_TYPE_METHOD_CALL, MESSAGE_TYPE_METHOD_RETURN, MESSAGE_TYPE_SIGNAL,
@@ -413,3 +414,52 @@ test.serial('signals are believed only from their sender as it is now; signals a
     t.deepEqual(got, ['unique:1', 'known:2', 'known:3']);
   });
 });
+
+test('unixexec: the bus over a program\'s stdin and stdout (as ssh … systemd-stdio-bridge); the program ends with the connection', async (t) => {
+  const fake = await FakeBus.start();
+  // A stand-in for systemd-stdio-bridge: copies stdio to and from the bus socket named in argv.
+  const bridge = "const s = require('net').connect(process.argv[1]); process.stdin.pipe(s); s.pipe(process.stdout); s.on('close', () => process.exit(0));";
+  const pidFile = join(fake.dir, 'bridge.pid');
+  const script = `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); ${bridge}`;
+  const address = unixexecAddress(process.execPath, ['-e', script, join(fake.dir, 'bus')]);
+  t.regex(address, /^unixexec:path=\/.*,argv1=-e,argv2=.*%27.*,argv3=\//);
+  const bus = await BusConnection.connect({ address });
+  try {
+    fake.onCall = (msg) => fake.reply(msg, 's', [`hello ${String(msg.body?.[0])}`]);
+    t.deepEqual(await bus.call({ ...call, signature: 's', body: ['over stdio'] }), ['hello over stdio']);
+  } finally {
+    bus.close();
+  }
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && isAlive(pid)) await new Promise((r) => setTimeout(r, 50));
+  t.false(isAlive(pid), 'the program ended with the connection');
+  await fake.stop();
+});
+
+test('unixexec: a program that cannot start, or says nothing, is NoServer', async (t) => {
+  const missing = await t.throwsAsync(BusConnection.connect({ address: unixexecAddress('/nonexistent/ssh', ['-xT', 'host']) }), { instanceOf: BusCallError });
+  t.is(missing?.errorName, 'org.freedesktop.DBus.Error.NoServer');
+  t.regex(missing?.message ?? '', /ENOENT/);
+  const silent = await t.throwsAsync(BusConnection.connect({ address: unixexecAddress('/bin/true', []), callTimeoutMs: 5000 }), { instanceOf: BusCallError });
+  t.is(silent?.errorName, 'org.freedesktop.DBus.Error.NoServer');
+});
+
+test('bus addresses: alternatives, escaping, argv0', (t) => {
+  t.deepEqual(parseBusAddress('tcp:host=x,port=1;unix:path=/run/a%20b'), { transport: 'unix', socketPath: '/run/a b' });
+  t.deepEqual(parseBusAddress('unix:abstract=/tmp/dbus-x'), { transport: 'unix', socketPath: '\0/tmp/dbus-x' });
+  t.deepEqual(parseBusAddress('unixexec:path=ssh,argv0=ssh-for-bus,argv1=-xT,argv2=root%40host,argv3=systemd-stdio-bridge'),
+    { transport: 'unixexec', path: 'ssh', argv0: 'ssh-for-bus', args: ['-xT', 'root@host', 'systemd-stdio-bridge'] });
+  t.deepEqual(parseBusAddress(unixexecAddress('ssh', ['-xT', '--', 'ü@h,o=st;x', 'systemd-stdio-bridge'])),
+    { transport: 'unixexec', path: 'ssh', argv0: 'ssh', args: ['-xT', '--', 'ü@h,o=st;x', 'systemd-stdio-bridge'] });
+  t.throws(() => parseBusAddress('tcp:host=x,port=1'), { message: /supported: unix:path=, unix:abstract=, unixexec:path=/ });
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
