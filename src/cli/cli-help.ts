@@ -12,7 +12,8 @@ export function synopsis(command: CliCommand): string {
 }
 
 export function optionLabel(name: string, option: CliOption): string {
-  const long = option.type === 'string' ? `--${name}=${option.valueName ?? 'VALUE'}` : `--${name}`;
+  const value = option.valueName ?? 'VALUE';
+  const long = option.type !== 'string' ? `--${name}` : option.optionalValue ? `--${name}[=${value}]` : `--${name}=${value}`;
   return option.short === undefined ? `    ${long}` : `-${option.short}, ${long}`;
 }
 

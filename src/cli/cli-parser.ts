@@ -43,9 +43,16 @@ function usageMessage(err: unknown): string | undefined {
   return err.message.split(/\.(?: |$)/)[0] ?? err.message;
 }
 
+/** A bare --name of an option whose value may be left out becomes --name= (parseArgs needs a value). */
+function fillOptionalValues(args: readonly string[], options: Readonly<Record<string, CliOption>>): string[] {
+  const optional = new Set(Object.entries(options).filter(([, o]) => o.optionalValue === true).map(([name]) => `--${name}`));
+  const end = args.indexOf('--');
+  return args.map((arg, i) => ((end < 0 || i < end) && optional.has(arg) ? `${arg}=` : arg));
+}
+
 function parse(args: string[], options: Readonly<Record<string, CliOption>>, command?: string): { values: OptionValues; positionals: string[] } {
   try {
-    const { values, positionals } = parseArgs({ args, options: parseConfig(options), strict: true, allowPositionals: true });
+    const { values, positionals } = parseArgs({ args: fillOptionalValues(args, options), options: parseConfig(options), strict: true, allowPositionals: true });
     return { values: values as OptionValues, positionals };
   } catch (err) {
     const message = usageMessage(err);
@@ -54,8 +61,8 @@ function parse(args: string[], options: Readonly<Record<string, CliOption>>, com
   }
 }
 
-function checkValues(command: CliCommand, values: OptionValues, positionals: readonly string[]): void {
-  for (const [name, option] of Object.entries(command.options)) {
+function checkValues(command: CliCommand, globals: Readonly<Record<string, CliOption>>, values: OptionValues, positionals: readonly string[]): void {
+  for (const [name, option] of Object.entries({ ...globals, ...command.options })) {
     const value = values[name];
     const problem = typeof value === 'string' ? option.check?.(value) : undefined;
     if (problem !== undefined) throw new UsageError(`--${name}: ${problem}`, command.name);
@@ -93,6 +100,6 @@ export function parseCommandLine(
   const { values, positionals } = parse(rest, { ...globals, ...command.options }, command.name);
   if (values['help'] === true) return { kind: 'help', command };
   if (values['version'] === true) return { kind: 'version', json: values['json'] === true };
-  checkValues(command, values, positionals);
+  checkValues(command, globals, values, positionals);
   return { kind: 'run', command, positionals, values, json: values['json'] === true };
 }

@@ -15,6 +15,8 @@ export interface CliOption {
   readonly short?: string;
   /** The placeholder in help, e.g. NAME in --bridge=NAME (string options only). */
   readonly valueName?: string;
+  /** The value may be left out (--confirm or --confirm=30); left out, it is ''. */
+  readonly optionalValue?: boolean;
   readonly help: string;
   /** Why a value is unacceptable, or undefined; checked before anything connects. */
   readonly check?: (value: string) => string | undefined;
@@ -37,6 +39,8 @@ export interface CliOutput {
   out(line: string): void;
   err(line: string): void;
   readonly columns: number;
+  /** stderr is a terminal: progress lines are worth showing there. */
+  readonly terminal?: boolean;
 }
 
 /** One parsed, checked command line, handed to the command's run(). */
@@ -49,6 +53,10 @@ export interface Invocation {
   readonly output: CliOutput;
   /** The system bus, connected on first use (so usage errors never need one). */
   bus(): Promise<BusConnection>;
+  /** -H: the remote host ([USER@]HOST) whose system bus bus() reaches over SSH. */
+  readonly host?: string | undefined;
+  /** A new connection to the same bus (with -H, a new SSH session); the caller closes it. */
+  connectAgain(): Promise<BusConnection>;
 }
 
 export interface CliCommand {

@@ -1,8 +1,11 @@
 // Options every command takes, before or after the command name.
 import type { CliOption } from './command';
+import { hostProblem } from './remote-bus';
 
 export const GLOBAL_OPTIONS: Readonly<Record<string, CliOption>> = {
   help: { type: 'boolean', short: 'h', help: 'Show this help and exit.' },
   version: { type: 'boolean', help: 'Show the versions of this command and of the service, and exit.' },
   json: { type: 'boolean', help: 'Write the result as one JSON document on stdout (with a "schema" version; see shared-interface(1)).' },
+  host: { type: 'string', short: 'H', valueName: '[USER@]HOST', check: hostProblem, help: 'Talk to the service on HOST, over SSH (ssh -xT [USER@]HOST systemd-stdio-bridge), as busctl -H does. share and unshare then confirm the change through a second SSH session (see --confirm).' },
+  'no-ask-password': { type: 'boolean', help: 'Do not start a polkit agent (pkttyagent) to ask for a password on the terminal.' },
 };

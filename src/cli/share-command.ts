@@ -3,7 +3,8 @@ import * as t from '../bus/bus-value';
 import { interfaceNameProblem } from '../bridge/interface-name';
 import { MAX_FORWARD_DELAY_SECONDS, MAX_ROLLBACK_TIMEOUT_SECONDS, DEFAULT_ROLLBACK_TIMEOUT_SECONDS } from '../bridge/share-request';
 import { flagValue, secondsBetween, stringValue, type CliCommand, type Invocation } from './command';
-import { callService, changeTimeoutMs, listInterfaces } from './cli-service';
+import { changeTimeoutMs, listInterfaces } from './cli-service';
+import { CONFIRM_OPTION, makeChange } from './change';
 import { writeJson } from './cli-output';
 
 export const INTERFACE_ARGUMENT = { name: 'IFACE', check: interfaceNameProblem, complete: 'interfaces' } as const;
@@ -13,7 +14,7 @@ export const ROLLBACK_TIMEOUT_OPTION = {
   help: `Roll the change back if it is not verified within SECONDS (default ${DEFAULT_ROLLBACK_TIMEOUT_SECONDS}).`,
 } as const;
 
-async function run(invocation: Invocation): Promise<void> {
+async function run(invocation: Invocation): Promise<number | void> {
   const iface = invocation.positionals[0] ?? '';
   const { values, output } = invocation;
   const options: Record<string, t.Variant> = {};
@@ -31,10 +32,11 @@ async function run(invocation: Invocation): Promise<void> {
   const notes = (await listInterfaces(bus)).find((i) => i.name === iface)?.notes ?? [];
   for (const note of notes) output.err(`note: ${iface}: ${note}`);
   const timeout = changeTimeoutMs({ stp: flagValue(values, 'stp'), forwardDelay: delay === undefined ? 0 : Number(delay) });
-  const [result] = await callService(bus, 'Share', 'sa{sv}', [iface, options], timeout);
+  const { reply: [result], confirmed, exit } = await makeChange(invocation, 'Share', iface, options, timeout);
   const name = t.string.decode(result, 'Share reply');
-  if (invocation.json) writeJson(output, { interface: iface, bridge: name, notes });
-  else output.out(`${iface} is shared through bridge ${name}; attach guests to ${name} (libvirt: <interface type='bridge'><source bridge='${name}'/></interface>)`);
+  if (invocation.json) writeJson(output, { interface: iface, bridge: name, notes, ...(confirmed === undefined ? {} : { confirmed }) });
+  else if (confirmed !== false) output.out(`${iface} is shared through bridge ${name}; attach guests to ${name} (libvirt: <interface type='bridge'><source bridge='${name}'/></interface>)`);
+  return exit;
 }
 
 export const shareCommand: CliCommand = {
@@ -48,6 +50,7 @@ export const shareCommand: CliCommand = {
     'forward-delay': { type: 'string', valueName: 'SECONDS', help: `The bridge's forward delay, 0 to ${MAX_FORWARD_DELAY_SECONDS} (default 0).`, check: secondsBetween(0, MAX_FORWARD_DELAY_SECONDS) },
     'rollback-timeout': ROLLBACK_TIMEOUT_OPTION,
     'no-persist': { type: 'boolean', help: 'Keep the change in memory only: a reboot or a restart of NetworkManager undoes it.' },
+    confirm: CONFIRM_OPTION,
     'no-firewall': { type: 'boolean', help: 'Leave the firewall alone, even where it would drop the guests\' traffic across the bridge (default: add rules accepting it, see the notes).' },
   },
   run,

@@ -12,10 +12,12 @@ import { busErrorHint, serviceVersion } from './cli-service';
 import { terminalColumns, writeJson } from './cli-output';
 import { EXIT, exitCodeForError } from './exit-codes';
 import { GLOBAL_OPTIONS } from './global-options';
+import { busAddressFor } from './remote-bus';
 
 export interface CliEnvironment {
   readonly output: CliOutput;
-  connect(): Promise<BusConnection>;
+  /** Connects to the bus at `address`, or the system bus. */
+  connect(address?: string): Promise<BusConnection>;
 }
 
 export function processEnvironment(): CliEnvironment {
@@ -24,8 +26,9 @@ export function processEnvironment(): CliEnvironment {
       out: (line) => process.stdout.write(`${line}\n`),
       err: (line) => process.stderr.write(`${line}\n`),
       columns: terminalColumns(process.env, process.stdout.isTTY ? process.stdout.columns : undefined),
+      terminal: process.stderr.isTTY,
     },
-    connect: () => BusConnection.connect(),
+    connect: (address) => BusConnection.connect(address === undefined ? {} : { address }),
   };
 }
 
@@ -83,13 +86,17 @@ export async function main(argv: readonly string[], env: CliEnvironment = proces
   }
   if (line.kind === 'version') return showVersion(env, line.json);
   let bus: BusConnection | undefined;
+  const host = typeof line.values['host'] === 'string' ? line.values['host'] : undefined;
+  const address = busAddressFor(host);
   const invocation: Invocation = {
     command: line.command,
     positionals: line.positionals,
     values: line.values,
     json: line.json,
     output,
-    bus: async () => (bus ??= await env.connect()),
+    bus: async () => (bus ??= await env.connect(address)),
+    host,
+    connectAgain: () => env.connect(address),
   };
   try {
     return (await line.command.run(invocation)) ?? EXIT.ok;

@@ -1,20 +1,22 @@
 // `shared-interface unshare IFACE`: the bridge goes away and the interface's own configuration comes back.
 import * as t from '../bus/bus-value';
 import { flagValue, stringValue, type CliCommand, type Invocation } from './command';
-import { callService, changeTimeoutMs } from './cli-service';
+import { changeTimeoutMs } from './cli-service';
+import { CONFIRM_OPTION, makeChange } from './change';
 import { writeJson } from './cli-output';
 import { INTERFACE_ARGUMENT, ROLLBACK_TIMEOUT_OPTION } from './share-command';
 
-async function run(invocation: Invocation): Promise<void> {
+async function run(invocation: Invocation): Promise<number | void> {
   const iface = invocation.positionals[0] ?? '';
   const { values, output } = invocation;
   const options: Record<string, t.Variant> = {};
   if (flagValue(values, 'force')) options['force'] = t.makeVariant('b', true);
   const rollback = stringValue(values, 'rollback-timeout');
   if (rollback !== undefined) options['rollback-timeout'] = t.makeVariant('u', Number(rollback));
-  await callService(await invocation.bus(), 'Unshare', 'sa{sv}', [iface, options], changeTimeoutMs());
-  if (invocation.json) writeJson(output, { interface: iface, shared: false });
-  else output.out(`${iface} is no longer shared; its own configuration is active again`);
+  const { confirmed, exit } = await makeChange(invocation, 'Unshare', iface, options, changeTimeoutMs());
+  if (invocation.json) writeJson(output, { interface: iface, shared: confirmed === false, ...(confirmed === undefined ? {} : { confirmed }) });
+  else if (confirmed !== false) output.out(`${iface} is no longer shared; its own configuration is active again`);
+  return exit;
 }
 
 export const unshareCommand: CliCommand = {
@@ -25,6 +27,7 @@ export const unshareCommand: CliCommand = {
   options: {
     force: { type: 'boolean', short: 'f', help: 'Unshare even if guests are still attached to the bridge (they lose the network).' },
     'rollback-timeout': ROLLBACK_TIMEOUT_OPTION,
+    confirm: CONFIRM_OPTION,
   },
   run,
 };

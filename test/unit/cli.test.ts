@@ -3,6 +3,8 @@ import test from 'ava';
 import { BusCallError, BusConnection } from '../../src/bus/bus-connection';
 import { COMMANDS } from '../../src/cli/cli-commands';
 import { parseCommandLine } from '../../src/cli/cli-parser';
+import { busAddressFor } from '../../src/cli/remote-bus';
+import { parseBusAddress } from '../../src/bus/bus-address';
 import { formatTable, terminalColumns, wrap } from '../../src/cli/cli-output';
 import { UsageError } from '../../src/cli/command';
 import { EXIT, EXIT_CODE_DOCS, exitCodeForError } from '../../src/cli/exit-codes';
@@ -204,4 +206,19 @@ test('daemon arguments: util.parseArgs, checked values, --help and --version', (
   for (const bad of [['--idle-timeout=x'], ['--log-level=loud'], ['--ifcfg-dir=relative'], ['--frob'], ['extra']]) {
     t.like(parseDaemonArgs(bad), { kind: 'exit', code: 2 }, bad.join(' '));
   }
+});
+
+test('-H HOST and --confirm[=SECONDS]: the value may be left out, even before the interface', (t) => {
+  t.like(run(['share', 'eth0', '--confirm']), { positionals: ['eth0'], values: { confirm: '' } });
+  t.like(run(['-H', 'root@host.example', 'share', '--confirm', 'eth0']), { positionals: ['eth0'], values: { confirm: '', host: 'root@host.example' } });
+  t.like(run(['unshare', '--confirm=5', 'eth0', '--host=h']), { positionals: ['eth0'], values: { confirm: '5', host: 'h' } });
+  t.throws(() => run(['share', 'eth0', '--confirm=soon']), { instanceOf: UsageError, message: /--confirm: 'soon' is not a whole number/ });
+  t.throws(() => run(['-H', '-oProxyCommand=x', 'list']), { instanceOf: UsageError });
+  t.throws(() => run(['--host', 'a b', 'list']), { instanceOf: UsageError, message: /not \[USER@\]HOST/ });
+});
+
+test('-H reaches the system bus over ssh, as busctl -H does', (t) => {
+  t.is(busAddressFor(undefined), undefined);
+  t.deepEqual(parseBusAddress(busAddressFor('root@192.0.2.10') ?? ''), { transport: 'unixexec', path: 'ssh', argv0: 'ssh', args: ['-xT', '--', 'root@192.0.2.10', 'systemd-stdio-bridge'] });
+  t.deepEqual(parseBusAddress(busAddressFor('[2001:db8::10]') ?? ''), { transport: 'unixexec', path: 'ssh', argv0: 'ssh', args: ['-xT', '--', '2001:db8::10', 'systemd-stdio-bridge'] });
 });

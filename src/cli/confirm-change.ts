@@ -1,0 +1,47 @@
+// --confirm: after Share or Unshare replied, prove the host is still reachable the way the
+// administrator came in: a NEW connection (with -H, a new SSH session over the network as it is
+// now) calls Confirm. If that can't be done in time, the host rolls the change back by itself.
+import { BusCallError, type BusConnection } from '../bus/bus-connection';
+import { errorMessage } from '../bridge/log';
+import { ERROR_PREFIX } from '../dbus/shared-interface-spec';
+import { callService } from './cli-service';
+
+// Between attempts: a new SSH session while the network settles.
+const RETRY_MS = 1000;
+
+export type ConfirmOutcome =
+  | { readonly confirmed: true }
+  | { readonly confirmed: false; readonly why: string; readonly rolledBack: boolean };
+
+/** Connects anew and calls Confirm(iface), retrying until `deadline` (ms since the epoch). */
+export async function confirmChange(connect: () => Promise<BusConnection>, iface: string, deadline: number): Promise<ConfirmOutcome> {
+  let why = 'no attempt was made';
+  while (Date.now() < deadline) {
+    let bus: BusConnection | undefined;
+    try {
+      bus = await connectBefore(connect, deadline);
+      await callService(bus, 'Confirm', 's', [iface], Math.max(1000, deadline - Date.now()));
+      return { confirmed: true };
+    } catch (err) {
+      if (err instanceof BusCallError && err.errorName === `${ERROR_PREFIX}.NotPending`) {
+        return { confirmed: false, why: err.message.split('\n')[0] ?? '', rolledBack: true };
+      }
+      why = errorMessage(err).split('\n')[0] ?? '';
+    } finally {
+      bus?.close();
+    }
+    await new Promise((r) => setTimeout(r, Math.min(RETRY_MS, Math.max(0, deadline - Date.now()))));
+  }
+  return { confirmed: false, why, rolledBack: false };
+}
+
+/** A connection made before `deadline`; one that comes too late is closed, not leaked. */
+function connectBefore(connect: () => Promise<BusConnection>, deadline: number): Promise<BusConnection> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('no connection before the deadline')), Math.max(0, deadline - Date.now()));
+  });
+  const connecting = connect();
+  connecting.then((bus) => { if (Date.now() >= deadline) bus.close(); }, () => undefined);
+  return Promise.race([connecting, late]).finally(() => clearTimeout(timer));
+}
