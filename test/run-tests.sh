@@ -8,6 +8,7 @@ bash test/packaging/ensure-packaging-tools.sh
 bash test/guest/build-guest.sh >/dev/null
 bash test/guest/ensure-libvirt.sh
 bash test/lab/ensure-libvirt-xml.sh
+bash test/lab/ensure-remote.sh
 bash test/ansible/ensure-ansible.sh
 bash test/browser/ensure-browser-packages.sh
 [ -d node_modules ] || npm ci
