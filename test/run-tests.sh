@@ -13,6 +13,8 @@ bash test/ansible/ensure-ansible.sh
 bash test/browser/ensure-browser-packages.sh
 [ -d node_modules ] || npm ci
 npx tsc -p .
+# The bundles, man pages and completion, once: the tests' own `make install`s then find them built.
+make --no-print-directory -s all
 npm run --silent build:page
 # Once here, not in each parallel test worker: KVM when a short boot proves it works, else TCG.
 SI_GUEST_ACCEL=${SI_GUEST_ACCEL:-$(node dist/test/guest/probe-accel.js)}

@@ -73,13 +73,16 @@ test('make install DESTDIR= PREFIX=/usr puts every file where the README says, a
     for (const f of executables) t.is(statSync(join(destdir, f)).mode & 0o777, 0o755, f);
     for (const f of outsideApp.filter((f) => !executables.includes(f))) t.is(statSync(join(destdir, f)).mode & 0o777, 0o644, f);
 
-    // The app: compiled sources and production dependencies only.
-    const app = join(destdir, INSTALLED.appDir);
-    t.true(existsSync(join(app, 'dist/src/main.js')));
-    t.true(existsSync(join(app, 'node_modules/@particle/dbus-next/package.json')));
-    t.false(existsSync(join(app, 'dist/test')), 'no tests');
-    t.false(existsSync(join(app, 'node_modules/typescript')), 'no dev dependencies');
-    t.false(existsSync(join(app, 'node_modules/ava')), 'no dev dependencies');
+    // The app: one bundle per program in bin/ (its code and production dependencies), nothing else.
+    const app = installed.filter((f) => f.startsWith(`${INSTALLED.appDir}/`)).sort();
+    t.deepEqual(app, readdirSync(join(REPO_ROOT, 'bin')).map((p) => `${INSTALLED.appDir}/bin/${p}`).sort());
+    for (const f of app) {
+      const text = readFileSync(join(destdir, f), 'utf8');
+      t.false(text.startsWith('#!'), `${f}: run by its wrapper, no #! line`);
+      t.notRegex(text, /\brequire\("(\.\.?\/|@particle|saxes)/, `${f}: everything bundled`);
+      t.is(statSync(join(destdir, f)).mode & 0o777, 0o644, f);
+    }
+    t.is(execFileSync('node', [join(destdir, INSTALLED.appDir, 'bin', 'shared-interfaced'), '--version'], { encoding: 'utf8' }), 'shared-interfaced 0.1.0\n');
   } finally {
     rmSync(destdir, { recursive: true, force: true });
   }
