@@ -43,7 +43,15 @@ BUNDLES = $(addprefix dist/bundle/,$(PROGRAMS))
 
 SUBSTITUTE = sed -e 's|@libexecdir@|$(LIBEXECDIR)|g' -e 's|@idle_timeout@|$(IDLE_TIMEOUT)|g'
 
-.PHONY: all install uninstall
+.PHONY: all install uninstall dist
+# `make dist`: the two sources of packaging/shared-interface.spec, into TARBALLDIR: the project's
+# files (those git tracks or would, as they are in the work tree) and the node_modules the build
+# runs (installed by `npm ci` from the lockfile), unpacked into the first (the spec's %setup -a 1).
+VERSION := $(shell sed -n 's/^  "version": "\(.*\)",$$/\1/p' package.json)
+DIST_NAME = shared-interface-$(VERSION)
+TARBALLDIR ?= .
+# Reproducible archives: names sorted, one owner, one mtime; symlink targets left as they are.
+TAR_FLAGS = --sort=name --owner=0 --group=0 --numeric-owner --mtime='2000-01-01 00:00Z'
 # Generated from the command table and the D-Bus spec: man pages (via scdoc) and the completion.
 GENERATED = dist/generated
 MANPAGES = $(GENERATED)/shared-interface.1 $(GENERATED)/shared-interfaced.8 $(GENERATED)/$(BUS_NAME).5
@@ -103,6 +111,11 @@ install: all
 	install -m 0644 $(GENERATED)/$(BUS_NAME).5 '$(DESTDIR)$(MANDIR)/man5/$(BUS_NAME).5'
 	install -m 0644 $(GENERATED)/shared-interfaced.8 '$(DESTDIR)$(MANDIR)/man8/shared-interfaced.8'
 	install -m 0644 $(GENERATED)/shared-interface.bash '$(DESTDIR)$(BASHCOMPLETIONDIR)/shared-interface'
+
+dist:
+	git ls-files --cached --others --exclude-standard | while read -r f; do [ -e "$$f" ] && printf '%s\n' "$$f"; done \
+	  | tar $(TAR_FLAGS) --transform 's,^,$(DIST_NAME)/,' --no-recursion -T - -czf '$(TARBALLDIR)/$(DIST_NAME).tar.gz'
+	tar $(TAR_FLAGS) --exclude=node_modules/.cache -czf '$(TARBALLDIR)/$(DIST_NAME)-node-modules.tar.gz' node_modules
 
 uninstall:
 	rm -rf '$(DESTDIR)$(APPDIR)' '$(DESTDIR)$(COCKPITDIR)'
