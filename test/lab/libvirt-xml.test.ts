@@ -183,6 +183,9 @@ test('libvirt interface XML: valid against interface.rng, the same as virsh ifac
     const dumpJson = JSON.parse((await cli(['--json', 'dumpxml', 'eth0'])).stdout) as { schema: number; interface: string; inactive: boolean; xml: string };
     t.like(dumpJson, { schema: 1, interface: 'eth0', inactive: false });
     await validate('dumpxml --json', dumpJson.xml);
+    const missing = await cli(['dumpxml', 'nosuch0']);
+    t.is(missing.code, 10);
+    t.regex(missing.stderr, /no network interface named nosuch0[\s\S]*NoSuchInterface/);
     const unbridged = await cli(['iface-unbridge', 'br0', '--json']);
     t.is(unbridged.code, 0, unbridged.stderr);
     t.like(JSON.parse(unbridged.stdout), { schema: 1, bridge: 'br0', interface: 'eth0', shared: false });
