@@ -4,7 +4,7 @@
 // file are in a directory of the test's own.
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -40,14 +40,22 @@ interface SpecOption { type?: string; required?: boolean; default?: unknown; cho
 
 test('ansible-doc renders every module, and documents exactly the options their argument specs take', async (t) => {
   await withScratch(async (_dir, env) => {
+    // One ansible-doc for all modules (each start costs seconds on a loaded machine).
+    const names = MODULES.map((m) => `${COLLECTION}.${m}`);
+    const text = (await run('ansible-doc', names, { env })).stdout;
+    const json = JSON.parse((await run('ansible-doc', ['--json', ...names], { env })).stdout) as Record<string, { doc: { options?: Record<string, DocOption> } }>;
+    const script = `import importlib, json; print(json.dumps({m: importlib.import_module('ansible_collections.fedoraproject.shared_interface.plugins.modules.' + m).ARGUMENT_SPEC for m in ${JSON.stringify(MODULES)}}))`;
+    const specs = JSON.parse((await run(PYTHON, ['-c', script], { env })).stdout) as Record<string, Record<string, SpecOption>>;
     for (const module of MODULES) {
-      const text = await run('ansible-doc', [`${COLLECTION}.${module}`], { env });
+      // Each module's page starts with "> FQCN    (path)"; it ends where the next one starts.
+      const start = text.indexOf(`> ${COLLECTION}.${module}    `.toUpperCase());
+      t.true(start >= 0, `${module}: not rendered`);
+      const next = text.indexOf('\n> ', start + 1);
+      const page = text.slice(start, next < 0 ? undefined : next);
       const parts = ['ATTRIBUTES', 'EXAMPLES:', 'RETURN VALUES:', ...(module === 'shared_interface_info' ? [] : ['OPTIONS (= is mandatory):', '= name'])];
-      for (const part of parts) t.true(text.stdout.includes(part), `${module}: no ${part}`);
-      const json = JSON.parse((await run('ansible-doc', ['--json', `${COLLECTION}.${module}`], { env })).stdout) as Record<string, { doc: { options?: Record<string, DocOption> } }>;
+      for (const part of parts) t.true(page.includes(part), `${module}: no ${part}`);
       const documented = json[`${COLLECTION}.${module}`]?.doc.options ?? {};
-      const script = `import json; from ansible_collections.fedoraproject.shared_interface.plugins.modules.${module} import ARGUMENT_SPEC; print(json.dumps(ARGUMENT_SPEC))`;
-      const spec = JSON.parse((await run(PYTHON, ['-c', script], { env })).stdout) as Record<string, SpecOption>;
+      const spec = specs[module] ?? {};
       t.deepEqual(Object.keys(documented).sort(), Object.keys(spec).sort(), module);
       for (const [name, option] of Object.entries(spec)) {
         const doc = documented[name] ?? {};
@@ -57,6 +65,16 @@ test('ansible-doc renders every module, and documents exactly the options their 
           `${module}: option ${name}`,
         );
       }
+    }
+  });
+});
+
+test('ansible-galaxy installs the collection from the checkout, as the README says', async (t) => {
+  await withScratch(async (dir, env) => {
+    await run('ansible-galaxy', ['collection', 'install', '-p', join(dir, 'installed'), COLLECTION_DIR], { env });
+    const installed = join(dir, 'installed', 'ansible_collections', 'fedoraproject', 'shared_interface');
+    for (const file of ['MANIFEST.json', 'plugins/action/shared_interface.py', ...MODULES.map((m) => `plugins/modules/${m}.py`), 'plugins/module_utils/shared_interface_bus.py']) {
+      t.true(existsSync(join(installed, file)), file);
     }
   });
 });
