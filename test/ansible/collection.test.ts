@@ -121,13 +121,14 @@ test('a failed busctl call becomes the D-Bus error name, the message and the hin
       stderr,
       'Call failed: The name org.fedoraproject.SharedInterface was not provided by any .service files\n',
       'Failed to connect to bus: No such file or directory\n',
+      'Got message type=error sender=:1.5 destination=:1.9 path=n/a interface=n/a member=n/a cookie=5 reply_cookie=2 signature=s error-name=org.freedesktop.DBus.Error.InteractiveAuthorizationRequired error-message=authentication is required\nCall failed: authentication is required\n',
       // Older sd-bus: "error=NAME" at the end of the line.
       'Got message type=error sender=:1.5 destination=:1.9 object=n/a interface=n/a member=n/a cookie=7 reply_cookie=2 error=org.fedoraproject.SharedInterface.Error.NotShared\nCall failed: eth1 is not shared by this service\n',
       "Got message type=error sender=:1.5 destination=:1.9 path=n/a interface=n/a member=n/a cookie=9 reply_cookie=2 signature=s error-name=org.freedesktop.DBus.Error.InvalidArgs error-message=unknown Share option 'confirm-timeout'; known options: bridge, stp\nCall failed: unknown Share option 'confirm-timeout'; known options: bridge, stp\n",
     ]);
     const child = run(PYTHON, ['-c', script], { env });
     child.child.stdin?.end(input);
-    const [busy, unknown, noBus, olderSdBus, oldService] = JSON.parse((await child).stdout) as Array<Record<string, string>>;
+    const [busy, unknown, noBus, notRoot, olderSdBus, oldService] = JSON.parse((await child).stdout) as Array<Record<string, string>>;
     t.deepEqual(busy, {
       msg: 'org.fedoraproject.SharedInterface.Error.Busy: guests are attached to br-eth0: vnet0 (hint: stop them, or unshare with force)',
       error_name: 'org.fedoraproject.SharedInterface.Error.Busy',
@@ -137,6 +138,7 @@ test('a failed busctl call becomes the D-Bus error name, the message and the hin
     // Without debug lines there is no name to read; the message still comes through.
     t.like(unknown, { error_message: 'The name org.fedoraproject.SharedInterface was not provided by any .service files' });
     t.like(noBus, { msg: 'unknown D-Bus error: Failed to connect to bus: No such file or directory' });
+    t.regex(notRoot?.['hint'] ?? '', /^run the task as root \(become: true\), or let the remote user change the network with a polkit rule/);
     t.like(olderSdBus, { msg: 'org.fedoraproject.SharedInterface.Error.NotShared: eth1 is not shared by this service' });
     // A service without confirm-or-rollback: the hint says what to do.
     t.like(oldService, { error_name: 'org.freedesktop.DBus.Error.InvalidArgs', hint: 'this version of shared-interface has no confirm-or-rollback; leave confirm_timeout out' });

@@ -26,6 +26,7 @@ CALL_TIMEOUT_SECONDS = 300
 # message itself is taken from busctl's own "Call failed:" line and the lines after it, up to the
 # next sd-bus debug line (a service's message may span lines: ours puts a hint on the second).
 _ERROR_NAME = re.compile(r'^Got message type=error .*? (?:error-name|error)=(\S+)', re.MULTILINE)
+_NOT_AUTHORIZED = ('org.freedesktop.DBus.Error.InteractiveAuthorizationRequired', 'org.freedesktop.DBus.Error.AccessDenied')
 _SD_BUS_DEBUG_LINE = re.compile(r'^(Bus \S+: changing state|Sent message |Got message |sd-bus: )')
 
 
@@ -85,6 +86,10 @@ def parse_busctl_error(stderr):
     message, hint = split_hint(text)
     if name == 'org.freedesktop.DBus.Error.InvalidArgs' and "'confirm-timeout'" in message and hint is None:
         hint = 'this version of shared-interface has no confirm-or-rollback; leave confirm_timeout out'
+    if name in _NOT_AUTHORIZED and hint is None:
+        # The service's own suggestion (allow interactive authorization) cannot apply to a module.
+        hint = ('run the task as root (become: true), or let the remote user change the network with a polkit '
+                'rule for org.fedoraproject.SharedInterface.share-interface')
     if name == 'org.freedesktop.DBus.Error.ServiceUnknown' and hint is None:
         hint = 'is shared-interface installed on this host? Its bus name is %s' % BUS_NAME
     return SharedInterfaceError(name, message, hint)
