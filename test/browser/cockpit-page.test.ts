@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { Lab, REPO_ROOT } from '../lab/lab';
 import { installIntoLab } from '../lab/lab-install';
-import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH, sharedInterfaceSpec } from '../../src/dbus/shared-interface-spec';
+import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/dbus/shared-interface-spec';
 import { addGuestNamespace } from '../lab/lab-guests';
 import { links, networkState } from '../lab/nm-state';
 import { launchBrowser, PAGE_PATH, startCockpitWs, type CockpitServer } from './cockpit-lab';
@@ -36,6 +36,11 @@ async function screenshot(p: Page, name: string): Promise<void> {
   if (SCREENSHOTS === undefined) return;
   mkdirSync(SCREENSHOTS, { recursive: true });
   await p.screenshot({ path: join(SCREENSHOTS, name), animations: 'disabled', fullPage: true });
+}
+
+/** The service's Pending property, as busctl prints it. */
+async function pending(): Promise<string> {
+  return (await lab.sh(`busctl get-property ${SERVICE} Pending`)).trim();
 }
 
 async function master(nic: string): Promise<string | undefined> {
@@ -135,19 +140,15 @@ test.serial('Share through the dialog: the page shows eth0 shared through br-eth
   t.regex(await eth0.innerText(), /Shared through br-eth0/);
   t.true(await page.getByRole('button', { name: 'Unshare eth0' }).isVisible());
   t.is(await page.evaluate('window.siNoReload'), true, 'the page was not reloaded');
-  if ('Pending' in sharedInterfaceSpec.properties) {
-    // With confirm-or-rollback in the service, the page shared under confirm-timeout and confirmed.
-    t.regex(lab.log('dbus.log'), /share eth0: verified; awaiting confirmation for 60 s/);
-    // The service's Progress steps and the page's confirmation, under "What was done".
-    const notice = page.locator('.pf-v6-c-alert', { hasText: 'eth0 is shared through br-eth0' });
-    await notice.getByText('What was done').click();
-    await notice.locator('li[data-step="page-confirm"]').waitFor();
-    await notice.locator('li[data-step="committed"]').waitFor({ timeout: DEADLINE });
-    t.true(await notice.locator('li[data-step="checkpoint"]').count() === 1, await notice.innerText());
-    t.is((await lab.sh(`busctl get-property ${SERVICE} Pending`)).trim(), 'a{s(sst)} 0');
-  } else {
-    t.log('the service has no confirm-timeout yet: the page shares without it');
-  }
+  // The page shared under confirm-timeout, then confirmed over a new channel.
+  t.regex(lab.log('dbus.log'), /share eth0: verified; awaiting confirmation for 60 s/);
+  t.is(await pending(), 'a{s(sst)} 0');
+  // The service's Progress steps and the page's confirmation, under "What was done".
+  const notice = page.locator('.pf-v6-c-alert', { hasText: 'eth0 is shared through br-eth0' });
+  await notice.getByText('What was done').click();
+  await notice.locator('li[data-step="page-confirm"]').waitFor();
+  await notice.locator('li[data-step="committed"]').waitFor({ timeout: DEADLINE });
+  t.is(await notice.locator('li[data-step="checkpoint"]').count(), 1, await notice.innerText());
 
   // The lab's kernel: eth0 is a port of br-eth0, which carries the host's IPv4 address.
   t.is(await master('eth0'), 'br-eth0');
@@ -183,6 +184,42 @@ test.serial('Unshare with a guest attached warns, naming the guest, and offers f
   t.is(await page.locator('section[data-bridge]').count(), 0, 'no guest snippets without a shared interface');
 });
 
+test.serial('a page that loses the host after a change never confirms it: the change awaits the host\'s own rollback', async (t) => {
+  const lost = await browser.newPage();
+  try {
+    // Between this browser and cockpit-ws: the link drops just as the page sends Confirm.
+    let dropped = false;
+    await lost.routeWebSocket(/\/cockpit\/socket$/, (ws) => {
+      const server = ws.connectToServer();
+      ws.onMessage((message) => {
+        if (typeof message === 'string' && message.includes('"Confirm"')) {
+          dropped = true;
+          server.close();
+          return;
+        }
+        server.send(message);
+      });
+    });
+    await lost.goto(`${admin.url}${PAGE_PATH}`);
+    await lost.getByRole('button', { name: 'Share eth0' }).click({ timeout: DEADLINE });
+    await lost.getByRole('dialog', { name: 'Share eth0' }).getByRole('button', { name: 'Share', exact: true }).click();
+    await lost.getByText('Disconnected from the host').waitFor({ timeout: DEADLINE });
+    t.true(dropped);
+    // The host did the change and waits for a Confirm that will not come: its deadline undoes it
+    // (the service's own tests wait for that); here Rollback stands in for the deadline.
+    t.regex(await pending(), /^a\{s\(sst\)\} 1 "eth0" "share" "br-eth0" \d+$/);
+    t.is(await master('eth0'), 'br-eth0');
+    // The page that kept its connection shows it awaiting confirmation, by itself.
+    await row(page, 'eth0').locator('[data-state="pending"]').waitFor({ timeout: DEADLINE });
+    await lab.sh(`busctl call ${SERVICE} Rollback s eth0`, { timeoutMs: DEADLINE });
+    t.is(await master('eth0'), undefined);
+    t.is(await pending(), 'a{s(sst)} 0');
+    await row(page, 'eth0').locator('[data-state="shareable"]').waitFor({ timeout: DEADLINE });
+  } finally {
+    await lost.close();
+  }
+});
+
 test.serial('changes behind the page\'s back appear by themselves: nmcli, and another client of the service', async (t) => {
   // An address added with nmcli: NetworkManager's signals, then ListInterfaces.
   await lab.sh("nmcli connection modify 'Wired eth0' +ipv4.addresses 198.51.100.7/24 && nmcli device reapply eth0 >/dev/null");
@@ -191,20 +228,15 @@ test.serial('changes behind the page\'s back appear by themselves: nmcli, and an
   await lab.sh("nmcli connection modify 'Wired eth0' -ipv4.addresses 198.51.100.7/24 && nmcli device reapply eth0 >/dev/null");
   await added.waitFor({ state: 'detached', timeout: DEADLINE });
 
-  // The service's PropertiesChanged: a Share by another client shows up too.
-  if ('Pending' in sharedInterfaceSpec.properties) {
-    // Made under confirm-timeout and left unconfirmed (a client that lost the host): the page
-    // shows it awaiting confirmation, and Keep confirms it.
-    await lab.sh(`busctl call ${SERVICE} Share sa{sv} eth0 1 confirm-timeout u 600`, { timeoutMs: DEADLINE });
-    await row(page, 'eth0').locator('[data-state="pending"]').waitFor({ timeout: DEADLINE });
-    t.regex(await row(page, 'eth0').innerText(), /Shared through br-eth0, awaiting confirmation: undone at/);
-    await page.getByRole('button', { name: 'Keep the change of eth0' }).click();
-    await row(page, 'eth0').locator('[data-state="shared"]').waitFor({ timeout: DEADLINE });
-    t.is((await lab.sh(`busctl get-property ${SERVICE} Pending`)).trim(), 'a{s(sst)} 0');
-  } else {
-    await lab.sh(`busctl call ${SERVICE} Share sa{sv} eth0 0`, { timeoutMs: DEADLINE });
-    await row(page, 'eth0').locator('[data-state="shared"]').waitFor({ timeout: DEADLINE });
-  }
+  // The service's PropertiesChanged: a Share by another client shows up too. Made under
+  // confirm-timeout and left unconfirmed (as by a client that lost the host), it shows as awaiting
+  // confirmation, and Keep confirms it.
+  await lab.sh(`busctl call ${SERVICE} Share sa{sv} eth0 1 confirm-timeout u 600`, { timeoutMs: DEADLINE });
+  await row(page, 'eth0').locator('[data-state="pending"]').waitFor({ timeout: DEADLINE });
+  t.regex(await row(page, 'eth0').innerText(), /Shared through br-eth0, awaiting confirmation: undone at/);
+  await page.getByRole('button', { name: 'Keep the change of eth0' }).click();
+  await row(page, 'eth0').locator('[data-state="shared"]').waitFor({ timeout: DEADLINE });
+  t.is(await pending(), 'a{s(sst)} 0');
   t.is(await master('eth0'), 'br-eth0');
   t.is(await page.evaluate('window.siNoReload'), true, 'the page was not reloaded');
 });
