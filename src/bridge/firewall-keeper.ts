@@ -11,6 +11,8 @@ export const FIREWALL_REFRESH_MS = 10_000;
 
 export class FirewallKeeper {
   private facts: FirewallFacts | undefined;
+  /** Notes from the current reading, by bridge: a listing of many interfaces walks the rules once each. */
+  private notes = new Map<string, string | undefined>();
   private readAt = 0;
   private reading: Promise<FirewallFacts> | undefined;
 
@@ -23,7 +25,9 @@ export class FirewallKeeper {
   /** The note on interface whose (future) bridge is `bridge`, from the last reading; refreshes it when stale. */
   note(bridge: string): string | undefined {
     this.refreshIfStale();
-    return this.facts === undefined ? undefined : firewallNote(this.facts, bridge);
+    if (this.facts === undefined) return undefined;
+    if (!this.notes.has(bridge)) this.notes.set(bridge, firewallNote(this.facts, bridge));
+    return this.notes.get(bridge);
   }
 
   refreshIfStale(): void {
@@ -73,6 +77,7 @@ export class FirewallKeeper {
       return this.host.read();
     }).then((facts) => {
       this.facts = facts;
+      this.notes = new Map();
       return facts;
     }).finally(() => {
       if (this.reading === reading) this.reading = undefined;
