@@ -114,7 +114,7 @@ test('the installed unit passes systemd-analyze verify and carries the hardening
     t.is(one('CapabilityBoundingSet'), 'CAP_NET_ADMIN CAP_NET_RAW');
     t.is(one('RestrictAddressFamilies'), 'AF_UNIX AF_NETLINK AF_INET AF_INET6');
     t.is(one('ProtectSystem'), 'strict');
-    t.is(one('ReadWritePaths'), '-/etc/sysconfig/network-scripts');
+    t.is(one('ReadWritePaths'), '-/etc/sysconfig/network-scripts -/run/xtables.lock');
     t.is(one('StateDirectory'), 'shared-interface');
     // Bounds whatever a caller sends (issue 9).
     t.is(one('MemoryMax'), '256M');
