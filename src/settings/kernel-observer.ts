@@ -2,7 +2,7 @@
 // verification compares plans with, whichever backend made the change.
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
 import { promisify } from 'node:util';
 import type { HostObserver, LiveAddress, LiveHost, LiveLink, LiveRoute } from '../bridge/verify';
@@ -129,10 +129,15 @@ export class KernelObserver implements HostObserver {
   }
 
   controllerOf(name: string): string | undefined {
+    // /sys/class/net/NIC/master links to the controller's directory (bridge, bond or team).
+    // Most links have none: a stat that can't throw is much cheaper than a failed readlink's
+    // exception, once per interface of every ListInterfaces.
+    const path = sysfsPath(name, 'master');
+    if (!existsSync(path)) return undefined;
     try {
-      // /sys/class/net/NIC/master links to the controller's directory (bridge, bond or team).
-      return basename(readlinkSync(sysfsPath(name, 'master')));
+      return basename(readlinkSync(path));
     } catch (err) {
+      // Released from its controller between the two calls.
       if (isNotThere(err)) return undefined;
       throw err;
     }
