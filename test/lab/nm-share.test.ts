@@ -124,7 +124,9 @@ test('with no DHCP server the bridge gets no lease: RolledBack with that reason,
     // The LAN's DHCP server stops answering: the bridge never gets the NIC's lease. With default
     // options the call ends (its deadline is the domain's, proven in test/unit/sharing.test.ts).
     await lab.sh(`kill -STOP "$(cat ${lab.dir}/dnsmasq.pid)"`);
+    const started = Date.now();
     const failure = await errorName(client.share('eth0'));
+    t.log(`Share until RolledBack took ${Date.now() - started} ms`);
     t.is(failure.name, 'org.fedoraproject.SharedInterface.Error.RolledBack');
     t.regex(failure.message, /could not be verified: .*br-eth0 lacks the address 192\.0\.2\.\d+\/24/);
     t.regex(failure.message, /everything was put back/);
