@@ -370,3 +370,53 @@ test('NetworkManager appearing switches Backend to NetworkManager, and its leavi
     t.pass();
   });
 });
+
+test('confirm-timeout with ifcfg files: unconfirmed, rolled back, killed (restored at the next start), confirmed', async (t) => {
+  await withIfcfgLab(t, staticNic, async (l) => {
+    const { lab, client, ifcfgDir, stateDir } = l;
+    const original = files(ifcfgDir);
+    const progress = await client.progress();
+    const asBefore = async (): Promise<true | undefined> => {
+      const now = files(ifcfgDir);
+      const same = [...now.keys()].join() === [...original.keys()].join() && [...original].every(([name, bytes]) => now.get(name)?.equals(bytes));
+      const live = await links(lab);
+      const back = same && !live.has('br-eth0') && live.get('eth0')?.master === undefined && globalAddresses(live.get('eth0')).includes('192.0.2.10/24');
+      return back && !readdirSync(stateDir).includes('transaction') && (await client.pending()).size === 0 ? true : undefined;
+    };
+    const pendingShare = async (seconds: number) => {
+      t.is(await client.share('eth0', { 'confirm-timeout': makeVariant('u', seconds) }), 'br-eth0');
+      t.deepEqual((await client.pending()).get('eth0')?.slice(0, 2), ['share', 'br-eth0']);
+      t.true(readdirSync(stateDir).includes('transaction'), 'the snapshot stays while the change awaits confirmation');
+      t.is((await links(lab)).get('eth0')?.master, 'br-eth0');
+    };
+
+    // Nobody confirms: the daemon's timer restores the snapshot.
+    await pendingShare(5);
+    await waitFor('the unconfirmed share rolled back', () => (progress.at(-1)?.[1] === 'rolled-back' ? true : undefined), 60_000);
+    await waitFor('the unconfirmed share undone', asBefore, 60_000);
+    t.regex(l.daemon.output, /share eth0: not confirmed within 5 s; rolling back/);
+
+    // Rollback: at once.
+    await pendingShare(120);
+    await client.rollback('eth0');
+    t.true(await asBefore(), 'files, bridge and address as before when Rollback returns');
+
+    // The daemon dies while the change awaits confirmation: the next start restores the snapshot.
+    await pendingShare(120);
+    l.daemon.kill('SIGKILL');
+    await l.daemon.waitForExit();
+    l.daemon = await l.startDaemon();
+    t.regex(l.daemon.output, /restoring it/);
+    await waitFor('the snapshot restored at start', asBefore, 60_000);
+
+    // Confirm commits: the snapshot goes, the files stay; unshare and confirm bring the original back.
+    await pendingShare(120);
+    await client.confirm('eth0');
+    t.false(readdirSync(stateDir).includes('transaction'));
+    t.deepEqual(await client.shared(), new Map([['eth0', 'br-eth0']]));
+    await client.unshare('eth0', { 'confirm-timeout': makeVariant('u', 120) });
+    t.deepEqual((await client.pending()).get('eth0')?.slice(0, 2), ['unshare', 'br-eth0']);
+    await client.confirm('eth0');
+    await waitFor('the original files after a confirmed unshare', asBefore, 30_000);
+  });
+});
