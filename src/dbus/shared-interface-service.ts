@@ -7,6 +7,11 @@ import { decodeDefineOptions, decodeInterfaceXmlOptions, decodeShareOptions, dec
 import { encodeInterfaceListing } from './interface-listing';
 import type { SharedInterfaceSpec } from './shared-interface-spec';
 
+/** In the audit line of a change made with confirm-timeout: its "committed" is to the transaction only until Confirm. */
+function awaitsConfirm(seconds: number): string {
+  return seconds > 0 ? ` confirm-timeout=${seconds}` : '';
+}
+
 function asPrepared<T, Out>(step: ChangeStep<T>, toOut: (value: T) => Out, subject: string): Prepared<Out> {
   if ('noOp' in step) return { noOp: toOut(step.noOp) };
   return { apply: async () => toOut(await step.apply()), authorizing: step.authorizing, subject };
@@ -32,13 +37,14 @@ export function sharedInterfaceImplementation(sharing: Sharing, libvirt: Libvirt
         prepare: async ([nic, options]) => {
           const decoded = decodeShareOptions(options);
           // The bridge's name when none is asked for is the plan's; the audit line has it from the reply.
-          return asPrepared(await sharing.prepareShare(nic, decoded), (bridge): [string] => [bridge], `nic=${nic} bridge=${decoded.bridge ?? '(default)'}`);
+          return asPrepared(await sharing.prepareShare(nic, decoded), (bridge): [string] => [bridge], `nic=${nic} bridge=${decoded.bridge ?? '(default)'}${awaitsConfirm(decoded.confirmTimeout)}`);
         },
       },
       Unshare: {
         prepare: async ([nic, options]) => {
-          const step = await sharing.prepareUnshare(nic, decodeUnshareOptions(options));
-          return asPrepared(step, (): [] => [], `nic=${nic} bridge=${sharing.shared().get(nic) ?? '(none)'}`);
+          const decoded = decodeUnshareOptions(options);
+          const step = await sharing.prepareUnshare(nic, decoded);
+          return asPrepared(step, (): [] => [], `nic=${nic} bridge=${sharing.shared().get(nic) ?? '(none)'}${awaitsConfirm(decoded.confirmTimeout)}`);
         },
       },
       GetInterfaceXML: {
