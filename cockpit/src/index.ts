@@ -23,6 +23,7 @@ class Page {
   private interfaces: ListedInterface[] | undefined;
   private pending: ReadonlyMap<string, PendingChange> = new Map();
   private backend = '';
+  private confirms = false;
   private listError: unknown;
   /** The last Keep or Undo's failure, shown until the next action. */
   private actionError: unknown;
@@ -69,7 +70,8 @@ class Page {
       do {
         this.again = false;
         try {
-          [this.interfaces, this.pending, this.backend] = await Promise.all([this.service.list(), this.service.pending(), this.service.backend()]);
+          [this.interfaces, this.pending, this.backend, this.confirms] = await Promise.all([
+            this.service.list(), this.service.pending(), this.service.backend(), this.service.canConfirm()]);
           this.listError = undefined;
         } catch (err) {
           this.listError = err;
@@ -98,7 +100,7 @@ class Page {
     this.notice = undefined;
     this.render();
     const steps = this.newSteps(nic.name);
-    openShareDialog(this.service, nic, taken, this.backend, steps, (bridge) => {
+    openShareDialog(this.service, nic, taken, this.backend, this.confirms, steps, (bridge) => {
       this.busy.delete(nic.name);
       if (bridge !== undefined) this.notice = { nic: nic.name, shared: true, element: alert('success', `${nic.name} is shared through ${bridge}`, 'Guests attached to the bridge are on the same network as the host.', whatWasDone(steps)) };
       void this.refresh();

@@ -75,7 +75,7 @@ export class SharedInterfaceService {
    * Whether the service has confirm-or-rollback (confirm-timeout, Confirm, the Pending property):
    * asked once, by reading Pending.
    */
-  private canConfirm(): Promise<boolean> {
+  canConfirm(): Promise<boolean> {
     this.confirmable ??= Promise.resolve(this.client.call(OBJECT_PATH, PROPERTIES, 'Get', [INTERFACE_NAME, 'Pending'])).then(() => true, () => false);
     return this.confirmable;
   }

@@ -1,7 +1,7 @@
 // Share: the bridge's name (its default shown), STP and forward delay under "Advanced", the
 // interface's notes and what will happen; then the steps while it runs, and the error with its
 // hint if it fails (the dialog stays open, so the user can fix a field and try again).
-import { defaultBridgeName, type ListedInterface } from './api';
+import { CONFIRM_TIMEOUT_SECONDS, defaultBridgeName, type ListedInterface } from './api';
 import { alert, button, h, replaceChildren, spinner } from './dom';
 import { errorAlert } from './error-alert';
 import type { StepList } from './progress-steps';
@@ -22,17 +22,19 @@ function textInput(id: string, attributes: Record<string, string>): { wrapper: H
 }
 
 /** The steps of a Share as the backend in use takes them (the service's Backend property). */
-export function whatWillHappen(nic: string, bridge: string, backend: string): string[] {
+export function whatWillHappen(nic: string, bridge: string, backend: string, confirms: boolean): string[] {
   const by = backend === 'ifcfg' ? 'in the network-scripts (ifcfg) files' : 'by NetworkManager';
+  const safety = confirms ? [`This page then confirms the change over a new connection; if this browser can no longer reach the host, the host undoes the change by itself within ${CONFIRM_TIMEOUT_SECONDS} s.`] : [];
   return [
     `A bridge ${bridge} is created ${by}, with ${nic}'s IP settings and MAC address; ${nic} becomes its port.`,
     `The host keeps its addresses, now on ${bridge}; its network may pause for a moment.`,
     'The result is checked; if it can\'t be verified, everything is put back as it was.',
+    ...safety,
     `Guests attached to ${bridge} are then on the same network as the host.`,
   ];
 }
 
-export function openShareDialog(service: SharedInterfaceService, nic: ListedInterface, taken: ReadonlySet<string>, backend: string, steps: StepList, done: (bridge: string | undefined) => void): void {
+export function openShareDialog(service: SharedInterfaceService, nic: ListedInterface, taken: ReadonlySet<string>, backend: string, confirms: boolean, steps: StepList, done: (bridge: string | undefined) => void): void {
   const suggested = defaultBridgeName(nic.name, taken);
   const bridgeInput = textInput('si-bridge', { type: 'text', name: 'bridge', value: suggested, placeholder: suggested === '' ? 'chosen by the service' : suggested, maxlength: '15', autocomplete: 'off', spellcheck: 'false' });
   const stp = h('input', { class: 'pf-v6-c-check__input', type: 'checkbox', id: 'si-stp', name: 'stp' });
@@ -52,7 +54,7 @@ export function openShareDialog(service: SharedInterfaceService, nic: ListedInte
       field('si-forward-delay', 'Forward delay (seconds)', delay.wrapper, 'With STP off, 0 forwards at once; with STP on, 0 means the usual 15 s.')),
     nic.notes.length === 0 ? null : alert('warning', 'Before you share', h('ul', { class: 'si-notes-list' }, ...nic.notes.map((n) => h('li', {}, n)))),
     h('div', { class: 'si-what' }, h('h2', { class: 'si-subtitle' }, 'What will happen'),
-      h('ul', { class: 'si-what-list' }, ...whatWillHappen(nic.name, suggested === '' ? 'the bridge' : suggested, backend).map((s) => h('li', {}, s)))),
+      h('ul', { class: 'si-what-list' }, ...whatWillHappen(nic.name, suggested === '' ? 'the bridge' : suggested, backend, confirms).map((s) => h('li', {}, s)))),
     status);
   // A submit button of the form (Enter in a field submits too); the form's handler runs it.
   const shareButton = h('button', { type: 'submit', form: 'si-share-form', class: 'pf-v6-c-button pf-m-primary' }, h('span', { class: 'pf-v6-c-button__text' }, 'Share'));
