@@ -86,7 +86,9 @@ interface OpenChange extends PendingChange {
   readonly timer: NodeJS.Timeout;
 }
 
-const VERIFY_POLL_MS = 250;
+// Verification reads the state when the kernel reports a change (HostObserver.watch); this poll
+// is only the safety net for changes it does not report (a gateway starting to answer).
+const VERIFY_SAFETY_POLL_MS = 1000;
 // Of a call's time (callSeconds), what a rollback and the reply may need after verification gave up.
 const ROLLBACK_RESERVE_MS = 3000;
 // A change awaiting confirmation: the backend's own timer (NM's checkpoint) is set this much later
@@ -424,27 +426,34 @@ export class Sharing {
   private async verify(change: Change, identity: IdentityExpectation, progress: Progress): Promise<string[]> {
     let placed = false;
     let waiting = false;
-    for (;;) {
-      const after = await this.observer.observe();
-      const misplaced = change.placement(after);
-      if (misplaced.length === 0 && !placed) {
-        placed = true;
-        progress(change.placed.step, change.placed.message);
+    // Read again as soon as the kernel says something changed, and at least every safety poll.
+    const changes = this.observer.watch();
+    try {
+      for (;;) {
+        const seen = changes.count();
+        const after = await this.observer.observe();
+        const misplaced = change.placement(after);
+        if (misplaced.length === 0 && !placed) {
+          placed = true;
+          progress(change.placed.step, change.placed.message);
+        }
+        // Ping only once the rest holds: a gateway can't answer through a device without its address.
+        let left = [...misplaced, ...identityProblems(identity, after, new Set(identity.gateways))];
+        if (placed && left.length > 0 && !waiting) {
+          waiting = true;
+          progress('waiting-for-lease', `waiting for ${identity.device}: ${left.join('; ')}`);
+        }
+        if (left.length === 0) {
+          const answering = new Set<string>();
+          for (const gateway of identity.gateways) if (await this.observer.answers(gateway, identity.device)) answering.add(gateway);
+          left = identityProblems(identity, after, answering);
+          if (left.length === 0 && answering.size > 0) progress('gateway-answers', `${[...answering].join(', ')} answers through ${identity.device}`);
+        }
+        if (left.length === 0 || this.clock.now() >= change.deadline) return left;
+        await Promise.race([changes.after(seen), this.clock.sleep(Math.min(VERIFY_SAFETY_POLL_MS, Math.max(0, change.deadline - this.clock.now())))]);
       }
-      // Ping only once the rest holds: a gateway can't answer through a device without its address.
-      let left = [...misplaced, ...identityProblems(identity, after, new Set(identity.gateways))];
-      if (placed && left.length > 0 && !waiting) {
-        waiting = true;
-        progress('waiting-for-lease', `waiting for ${identity.device}: ${left.join('; ')}`);
-      }
-      if (left.length === 0) {
-        const answering = new Set<string>();
-        for (const gateway of identity.gateways) if (await this.observer.answers(gateway, identity.device)) answering.add(gateway);
-        left = identityProblems(identity, after, answering);
-        if (left.length === 0 && answering.size > 0) progress('gateway-answers', `${[...answering].join(', ')} answers through ${identity.device}`);
-      }
-      if (left.length === 0 || this.clock.now() >= change.deadline) return left;
-      await this.clock.sleep(VERIFY_POLL_MS);
+    } finally {
+      changes.close();
     }
   }
 

@@ -8,6 +8,8 @@ export interface LiveAddress {
   readonly global: boolean;
   /** Has a lifetime: from DHCP or router advertisements rather than configured by hand. */
   readonly dynamic: boolean;
+  /** IPv6 duplicate address detection failed: the kernel will not use the address. */
+  readonly dadFailed?: boolean;
 }
 
 export interface LiveLink {
@@ -47,8 +49,19 @@ export interface LiveHost {
 }
 
 /** How the domain reads the real state of the host (implemented with iproute2, ping and sysfs). */
+/** Changes of the host's links, addresses and routes, as they happen. */
+export interface HostChanges {
+  /** How many changes were seen so far. */
+  count(): number;
+  /** Resolves once more than `seen` changes were seen (at once if they were), or at close(). */
+  after(seen: number): Promise<void>;
+  close(): void;
+}
+
 export interface HostObserver {
   observe(): Promise<LiveHost>;
+  /** Notifications of changes, for as long as the caller needs them (verification). */
+  watch(): HostChanges;
   /** Whether `address` answers a ping sent out of `device`. */
   answers(address: string, device: string): Promise<boolean>;
   /** The link's speed in Mb/s, when the driver knows it (not for bridges, nor while down). */
@@ -115,8 +128,13 @@ export function identityProblems(expectation: IdentityExpectation, after: LiveHo
   const link = after.links.get(expectation.device);
   if (link === undefined) return [`${expectation.device} does not exist`];
   if (!link.up) problems.push(`${expectation.device} is not up`);
-  const present = new Set(link.addresses.map((a) => a.cidr));
-  for (const address of expectation.addresses) if (!present.has(address)) problems.push(`${expectation.device} lacks the address ${address}`);
+  // A tentative IPv6 address (DAD still running) is there and counts; one whose DAD failed is not usable.
+  const present = new Map(link.addresses.map((a) => [a.cidr, a]));
+  for (const address of expectation.addresses) {
+    const found = present.get(address);
+    if (found === undefined) problems.push(`${expectation.device} lacks the address ${address}`);
+    else if (found.dadFailed === true) problems.push(`${expectation.device}'s address ${address} failed duplicate address detection (another host on the LAN uses it)`);
+  }
   if (expectation.ipv4Lease && !link.addresses.some((a) => a.family === 4 && a.global)) problems.push(`${expectation.device} has no DHCP lease`);
   for (const route of expectation.routes) {
     const found = after.routes.some((r) => r.dev === expectation.device && r.family === route.family && r.dst === route.dst && r.gateway === route.gateway);

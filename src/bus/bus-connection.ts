@@ -18,7 +18,7 @@ import { parseBusAddress } from './bus-address';
 import { readFileSync } from 'node:fs';
 import { consoleLog, errorMessage, type Log } from '../bridge/log';
 import {
-  marshalMessage, MESSAGE_TYPE_ERROR, MESSAGE_TYPE_METHOD_CALL, MESSAGE_TYPE_METHOD_RETURN, MESSAGE_TYPE_SIGNAL,
+  marshalMessage, MESSAGE_TYPE_ERROR, MESSAGE_TYPE_METHOD_CALL, MESSAGE_TYPE_METHOD_RETURN, MESSAGE_TYPE_SIGNAL, MarshalledBody,
   type OutgoingMessage,
 } from './bus-marshal';
 import {
@@ -378,7 +378,7 @@ export class BusConnection {
     this.methodHandlers.push(handler);
   }
 
-  reply(call: BusMessage, signature: string, body: readonly unknown[]): void {
+  reply(call: BusMessage, signature: string, body: readonly unknown[] | MarshalledBody): void {
     if (call.flags & MESSAGE_FLAG_NO_REPLY_EXPECTED) return;
     this.send({ type: MESSAGE_TYPE_METHOD_RETURN, replySerial: call.serial, destination: call.sender, signature, body });
   }

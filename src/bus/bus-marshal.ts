@@ -30,7 +30,15 @@ export interface OutgoingMessage {
   readonly destination?: string;
   readonly sender?: string;
   readonly signature?: string;
-  readonly body?: readonly unknown[];
+  readonly body?: readonly unknown[] | MarshalledBody;
+}
+
+/**
+ * A body marshalled once, to be sent in many messages (a reply served often, changed seldom). A
+ * body starts 8-aligned in every message, so its bytes don't depend on the header before it.
+ */
+export class MarshalledBody {
+  constructor(readonly signature: string, readonly bytes: Buffer) {}
 }
 
 /** A body value or header field that cannot be sent; `where` locates it (`body[0][3]["mac"]<s>`). */
@@ -198,6 +206,12 @@ class MessageWriter {
 
   marshal(msg: OutgoingMessage): Buffer {
     const header = checkHeader(msg);
+    if (msg.body instanceof MarshalledBody) {
+      if (msg.body.signature !== (header.signature ?? '')) {
+        throw new BusMarshalError(`a body marshalled as '${msg.body.signature}' sent with signature '${header.signature ?? ''}'`, 'body');
+      }
+      return this.write(msg, header, [], [], msg.body.bytes);
+    }
     const body = msg.body ?? [];
     const types = header.signature === undefined ? [] : parsedSignature(header.signature);
     if (types.length !== body.length) {
@@ -211,7 +225,32 @@ class MessageWriter {
     }
   }
 
-  private write(msg: OutgoingMessage, header: CheckedHeader, types: readonly TypeNode[], body: readonly unknown[]): Buffer {
+  /** The body alone, from offset 0 (as 8-aligned as in a message). */
+  marshalBody(signature: string, body: readonly unknown[]): MarshalledBody {
+    const types = parsedSignature(signature);
+    if (types.length !== body.length) {
+      throw new BusMarshalError(`signature '${signature}' has ${types.length} argument(s), the body ${body.length}`, 'body');
+    }
+    try {
+      this.pos = 0;
+      this.writeBody(types, body);
+      return new MarshalledBody(signature, Buffer.from(this.buf.subarray(0, this.pos)));
+    } finally {
+      if (this.buf.length > MAX_RETAINED_SCRATCH) this.buf = Buffer.allocUnsafe(INITIAL_SCRATCH);
+    }
+  }
+
+  private writeBody(types: readonly TypeNode[], body: readonly unknown[]): void {
+    for (let i = 0; i < types.length; i++) {
+      try {
+        this.writeValue(types[i] as TypeNode, body[i], 0);
+      } catch (err) {
+        throw located(err, `body[${i}]`);
+      }
+    }
+  }
+
+  private write(msg: OutgoingMessage, header: CheckedHeader, types: readonly TypeNode[], body: readonly unknown[], marshalled?: Buffer): Buffer {
     this.pos = 0;
     this.ensure(16);
     const b = this.buf;
@@ -239,12 +278,12 @@ class MessageWriter {
     this.writeUint32At(12, this.pos - 16);
     this.align(8);
     const bodyStart = this.pos;
-    for (let i = 0; i < types.length; i++) {
-      try {
-        this.writeValue(types[i] as TypeNode, body[i], 0);
-      } catch (err) {
-        throw located(err, `body[${i}]`);
-      }
+    if (marshalled === undefined) {
+      this.writeBody(types, body);
+    } else {
+      this.ensure(marshalled.length);
+      marshalled.copy(this.buf, this.pos);
+      this.pos += marshalled.length;
     }
     const size = this.pos;
     if (size > MAX_MESSAGE_BYTES) throw new BusMarshalError(`message of ${size} bytes is larger than the ${MAX_MESSAGE_BYTES} bytes D-Bus allows`);
@@ -639,4 +678,9 @@ const writer = new MessageWriter();
 /** Marshals a complete message (header, header fields, body) into a new Buffer. */
 export function marshalMessage(msg: OutgoingMessage): Buffer {
   return writer.marshal(msg);
+}
+
+/** Marshals a body once, for marshalMessage to send as it is (see MarshalledBody). */
+export function marshalBody(signature: string, body: readonly unknown[]): MarshalledBody {
+  return writer.marshalBody(signature, body);
 }

@@ -9,6 +9,7 @@
 // every path), so no library code with weaker checks ever sees a call to us.
 import type { BusConnection, BusMessage, PeerCredentials } from '../bus/bus-connection';
 import { BusDecodeError, makeVariant, type BusValue, type Codec } from '../bus/bus-value';
+import { marshalBody, type MarshalledBody } from '../bus/bus-marshal';
 import { type Log, errorDetail, errorMessage } from '../bridge/log';
 import { isShareError } from '../bridge/share-error';
 import type { AnyArgs, Caller, Implementation, InterfaceDefinition, Prepared, SignalArgs } from './interface-definition';
@@ -34,11 +35,13 @@ class ReplyError extends Error {
 
 type MethodImpl =
   | { prepare(args: unknown[], caller: Caller): Promise<Prepared<unknown[]>> }
-  | { read(args: unknown[], caller: Caller): Promise<unknown[]> };
+  | { read(args: unknown[], caller: Caller): Promise<unknown[]>; replyKey?(args: unknown[]): string };
 
 export class Dispatcher<I extends InterfaceDefinition> {
   private readonly xml: string;
   private readonly lastEmitted = new Map<string, string>();
+  /** Replies of methods with a replyKey, marshalled once per key (by method name). */
+  private readonly replyCache = new Map<string, { readonly key: string; readonly body: MarshalledBody }>();
   private callsInProgress = 0;
   private readonly callsByCaller = new Map<string, number>();
   private lastActivity = Date.now();
@@ -148,7 +151,7 @@ export class Dispatcher<I extends InterfaceDefinition> {
     return true;
   }
 
-  private async handle(msg: BusMessage): Promise<[string, unknown[]]> {
+  private async handle(msg: BusMessage): Promise<[string, unknown[] | MarshalledBody]> {
     switch (msg.interface) {
       case PROPERTIES: return this.handleProperties(msg);
       case INTROSPECTABLE:
@@ -163,7 +166,7 @@ export class Dispatcher<I extends InterfaceDefinition> {
     throw new ReplyError('org.freedesktop.DBus.Error.UnknownMethod', `Interface '${msg.interface}' has no method '${msg.member}'`);
   }
 
-  private async handleMethod(msg: BusMessage): Promise<[string, unknown[]]> {
+  private async handleMethod(msg: BusMessage): Promise<[string, unknown[] | MarshalledBody]> {
     const definition = Object.hasOwn(this.spec.methods, msg.member) ? this.spec.methods[msg.member] : undefined;
     const impl = (this.implementation.methods as Readonly<Record<string, MethodImpl>>)[msg.member];
     if (definition === undefined || impl === undefined) {
@@ -174,7 +177,17 @@ export class Dispatcher<I extends InterfaceDefinition> {
     const caller: Caller = { busName: msg.sender, allowInteraction: (msg.flags & MESSAGE_FLAG_ALLOW_INTERACTIVE_AUTHORIZATION) !== 0 };
     let out: unknown[];
     if ('read' in impl) {
-      out = await impl.read(args, caller);
+      const key = impl.replyKey?.(args);
+      if (key === undefined) {
+        out = await impl.read(args, caller);
+      } else {
+        const signature = signatureOf(definition.out);
+        const cached = this.replyCache.get(msg.member);
+        if (cached?.key === key) return [signature, cached.body];
+        const body = marshalBody(signature, encodeArgs(definition.out, await impl.read(args, caller)));
+        this.replyCache.set(msg.member, { key, body });
+        return [signature, body];
+      }
     } else {
       if (definition.action === undefined) throw new Error(`method ${msg.member} changes the host but has no polkit action`);
       // 2. validation; a no-op replies at once

@@ -114,7 +114,15 @@ type Method<M> = M extends MethodDefinition<infer In, infer Out> ? { in: ArgType
 
 export type MethodImplementation<M> = M extends { readonly action: string }
   ? { prepare(args: Method<M>['in'], caller: Caller): Promise<Prepared<Method<M>['out']>> }
-  : { read(args: Method<M>['in'], caller: Caller): Promise<Method<M>['out']> };
+  : {
+    read(args: Method<M>['in'], caller: Caller): Promise<Method<M>['out']>;
+    /**
+     * Optional: a key that is the same whenever the reply would be (e.g. the listing itself, as
+     * JSON). The dispatcher then marshals the reply once per key, for a reply asked for often
+     * and changed seldom. Called right before read, with nothing awaited in between.
+     */
+    replyKey?(args: Method<M>['in']): string;
+  };
 
 /** The argument values of a declared signal, in order. */
 export type SignalArgs<S> = S extends SignalDefinition<infer Args> ? ArgTypes<Args> : never;

@@ -4,7 +4,7 @@ import type { Sharing, ChangeStep } from '../bridge/sharing';
 import type { Implementation, Prepared } from './interface-definition';
 import type { LibvirtInterfaces } from '../bridge/libvirt-interfaces';
 import { decodeDefineOptions, decodeInterfaceXmlOptions, decodeShareOptions, decodeUnshareOptions } from './options-codec';
-import { encodeInterfaceListing } from './interface-listing';
+import { encodeInterfaceListing, type ListedInterface } from './interface-listing';
 import type { SharedInterfaceSpec } from './shared-interface-spec';
 
 /** In the audit line of a change made with confirm-timeout: its "committed" is to the transaction only until Confirm. */
@@ -17,21 +17,27 @@ function asPrepared<T, Out>(step: ChangeStep<T>, toOut: (value: T) => Out, subje
   return { apply: async () => toOut(await step.apply()), authorizing: step.authorizing, subject };
 }
 
+function listedInterfaces(sharing: Sharing): ListedInterface[] {
+  return sharing.list().map(({ iface, shareability }) => ({
+    name: iface.name,
+    bridge: iface.sharedThrough ?? '',
+    type: iface.type,
+    mac: iface.mac,
+    carrier: iface.carrier,
+    shareable: shareability.shareable,
+    reason: shareability.reason,
+    addresses: iface.addresses,
+    notes: iface.shareNotes ?? [],
+  }));
+}
+
 export function sharedInterfaceImplementation(sharing: Sharing, libvirt: LibvirtInterfaces, version: string): Implementation<SharedInterfaceSpec> {
   return {
     methods: {
       ListInterfaces: {
-        read: async () => [encodeInterfaceListing(sharing.list().map(({ iface, shareability }) => ({
-          name: iface.name,
-          bridge: iface.sharedThrough ?? '',
-          type: iface.type,
-          mac: iface.mac,
-          carrier: iface.carrier,
-          shareable: shareability.shareable,
-          reason: shareability.reason,
-          addresses: iface.addresses,
-          notes: iface.shareNotes ?? [],
-        })))],
+        // Served often (every client refresh), changed seldom: marshalled once per distinct listing.
+        replyKey: () => JSON.stringify(listedInterfaces(sharing)),
+        read: async () => [encodeInterfaceListing(listedInterfaces(sharing))],
       },
       Share: {
         prepare: async ([nic, options]) => {

@@ -1,11 +1,11 @@
 // Reads the kernel's real network state with iproute2 (`ip -j`), pings and sysfs: the truth that
 // verification compares plans with, whichever backend made the change.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
 import { promisify } from 'node:util';
-import type { HostObserver, LiveAddress, LiveHost, LiveLink, LiveRoute } from '../bridge/verify';
+import type { HostChanges, HostObserver, LiveAddress, LiveHost, LiveLink, LiveRoute } from '../bridge/verify';
 
 const run = promisify(execFile);
 const USER_HZ = 100;
@@ -35,6 +35,8 @@ export interface IpAddr {
   prefixlen?: number;
   scope?: string;
   dynamic?: boolean;
+  /** IPv6 duplicate address detection failed: the address is unusable. */
+  dadfailed?: boolean;
 }
 
 /** A route from `ip -j route show`. */
@@ -83,7 +85,10 @@ export function parseLinks(details: unknown, addresses: unknown): Map<string, Li
     if (!l.ifname) continue;
     const addrs: LiveAddress[] = (byName.get(l.ifname)?.addr_info ?? [])
       .filter((a) => a.local !== undefined && (a.family === 'inet' || a.family === 'inet6'))
-      .map((a) => ({ cidr: `${a.local}/${a.prefixlen ?? 0}`, family: a.family === 'inet' ? 4 : 6, global: a.scope === 'global', dynamic: a.dynamic === true }));
+      .map((a) => ({
+        cidr: `${a.local}/${a.prefixlen ?? 0}`, family: a.family === 'inet' ? 4 : 6, global: a.scope === 'global', dynamic: a.dynamic === true,
+        ...(a.dadfailed === true ? { dadFailed: true } : {}),
+      }));
     const data = l.linkinfo?.info_data;
     const kind = l.linkinfo?.info_kind;
     const stp = data?.stp_state;
@@ -116,6 +121,35 @@ export class KernelObserver implements HostObserver {
   async observe(): Promise<LiveHost> {
     const state = await readIpState();
     return { links: parseLinks(state.links, state.addresses), routes: [...parseRoutes(4, state.routes4), ...parseRoutes(6, state.routes6)] };
+  }
+
+  /**
+   * rtnetlink's own notifications, through one `ip monitor` for as long as the caller watches:
+   * verification reads the state again as soon as the kernel changed it, not a poll later.
+   */
+  watch(): HostChanges {
+    const monitor = spawn('ip', ['-o', 'monitor', 'link', 'address', 'route'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let count = 0;
+    let waiters: Array<() => void> = [];
+    const wakeAll = () => {
+      const woken = waiters;
+      waiters = [];
+      for (const resolve of woken) resolve();
+    };
+    monitor.stdout.on('data', () => {
+      count++;
+      wakeAll();
+    });
+    // Without a monitor (a spawn failure) the caller's safety poll still runs; the error is that.
+    monitor.on('error', () => {});
+    return {
+      count: () => count,
+      after: (seen) => (count > seen ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
+      close: () => {
+        monitor.kill();
+        wakeAll();
+      },
+    };
   }
 
   async linkSpeed(device: string): Promise<number | undefined> {

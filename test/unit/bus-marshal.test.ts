@@ -5,7 +5,7 @@ import test from 'ava';
 import { makeVariant, type Variant } from '../../src/bus/bus-value';
 import {
   BusMarshalError, marshalMessage, MESSAGE_TYPE_ERROR, MESSAGE_TYPE_METHOD_CALL, MESSAGE_TYPE_METHOD_RETURN,
-  MESSAGE_TYPE_SIGNAL, type OutgoingMessage,
+  MESSAGE_TYPE_SIGNAL, type OutgoingMessage, marshalBody,
 } from '../../src/bus/bus-marshal';
 
 interface LibrarySignatureNode { type: string; child: LibrarySignatureNode[] }
@@ -23,7 +23,10 @@ const librarySignature = require('@particle/dbus-next/lib/signature') as { parse
 
 const v = makeVariant;
 
-function libraryBytes(msg: OutgoingMessage): Buffer {
+/** A message whose body is values (not a MarshalledBody): what the library can be compared with. */
+type ValuesMessage = OutgoingMessage & { readonly body?: readonly unknown[] };
+
+function libraryBytes(msg: ValuesMessage): Buffer {
   return libraryCompat.marshallMessage({ ...msg, body: [...(msg.body ?? [])] })[0];
 }
 
@@ -59,7 +62,7 @@ function decodedBody(signature: string, body: readonly unknown[]): unknown[] {
   return librarySignature.parseSignature(signature).map((type, i) => decoded(type, body[i]));
 }
 
-function reply(signature: string, body: readonly unknown[]): OutgoingMessage {
+function reply(signature: string, body: readonly unknown[]): ValuesMessage {
   return { type: MESSAGE_TYPE_METHOD_RETURN, serial: 1234, replySerial: 77, destination: ':1.42', signature, body };
 }
 
@@ -182,7 +185,7 @@ function firstDifference(a: Buffer, b: Buffer): number {
 }
 
 // Whole messages: every header field and message type.
-const messages: Array<[string, OutgoingMessage]> = [
+const messages: Array<[string, ValuesMessage]> = [
   ['method return without a body', { type: MESSAGE_TYPE_METHOD_RETURN, serial: 2, replySerial: 1, destination: ':1.7' }],
   ['method return with an empty signature', { type: MESSAGE_TYPE_METHOD_RETURN, serial: 2, replySerial: 1, destination: ':1.7', signature: '', body: [] }],
   ['method return without a destination (peer connection)', { type: MESSAGE_TYPE_METHOD_RETURN, serial: 3, replySerial: 2, signature: 's', body: ['x'] }],
@@ -208,6 +211,21 @@ for (const [name, msg] of messages) {
     }
   });
 }
+
+// A body marshalled once and sent in many messages (the ListInterfaces reply cache) gives the
+// same bytes as the body marshalled with each message, whatever the header before it.
+test('a body marshalled once gives the same messages as marshalling it each time', (t) => {
+  for (const [name, msg] of messages) {
+    const once = marshalBody(msg.signature ?? '', msg.body ?? []);
+    t.true(marshalMessage({ ...msg, body: once }).equals(marshalMessage(msg)), name);
+  }
+  const listing = marshalBody('a(ssa{sv})', [[['eth0', '', { mac: v('s', '52:54:00:12:34:56') }]]]);
+  for (const destination of [':1.7', ':1.1000', ':12.345678']) {
+    const direct = reply('a(ssa{sv})', [[['eth0', '', { mac: v('s', '52:54:00:12:34:56') }]]]);
+    t.true(marshalMessage({ ...direct, destination, body: listing }).equals(marshalMessage({ ...direct, destination })), destination);
+  }
+  t.throws(() => marshalMessage({ ...reply('s', ['x']), body: listing }), { message: /marshalled as 'a\(ssa\{sv\}\)' sent with signature 's'/ });
+});
 
 // Beyond the library (it rejects these, or cannot express them); read back by its unmarshaller.
 const ours: Array<[string, string, unknown[], unknown[]]> = [

@@ -9,7 +9,7 @@ import { ShareError } from '../../src/bridge/share-error';
 import type { SharePlan } from '../../src/bridge/share-plan';
 import { callSeconds, DEFAULT_SHARE_OPTIONS, DEFAULT_UNSHARE_OPTIONS, minRollbackTimeout, type ShareOptions } from '../../src/bridge/share-request';
 import { Sharing, type ChangeStep, type Clock } from '../../src/bridge/sharing';
-import type { HostObserver, LiveHost, LiveLink } from '../../src/bridge/verify';
+import type { HostChanges, HostObserver, LiveHost, LiveLink } from '../../src/bridge/verify';
 
 const nic = (name: string, mac: string, more: Partial<HostInterface> = {}): HostInterface => ({
   name, type: 'ethernet', mac, carrier: true, addresses: [], sharedThrough: undefined, controller: undefined, managed: true, ...more,
@@ -69,6 +69,8 @@ class FakeHost implements SettingsBackend, HostObserver {
 
   async observe(): Promise<LiveHost> { this.observed++; return this.live; }
   async answers(): Promise<boolean> { return true; }
+  /** The kernel's notifications never come here: the domain's safety poll (on the fake clock) carries verification. */
+  watch(): HostChanges { return { count: () => 0, after: () => new Promise(() => {}), close: () => {} }; }
   async linkSpeed(): Promise<undefined> { return undefined; }
   controllerOf(name: string): string | undefined { return this.kernelControllers.get(name); }
   bridgePorts(bridge: string): string[] { return this.kernelPorts.get(bridge) ?? []; }

@@ -56,6 +56,21 @@ test('identity problems name what is missing', (t) => {
   t.deepEqual(identityProblems(expectation, { links: new Map(), routes: [] }, new Set()), ['br0 does not exist']);
 });
 
+test('IPv6 on the bridge: a tentative address (DAD running) counts as moved; one whose DAD failed does not', (t) => {
+  const expectation = { device: 'br0', addresses: ['2001:db8::10/64', '2001:db8::5054:ff:fe12:3456/64'], routes: [], gateways: [], ipv4Lease: false };
+  // `ip -j` marks a tentative address with "tentative": the kernel has it, so it is there.
+  const addresses = [
+    { cidr: '2001:db8::10/64', family: 6 as const, global: true, dynamic: false },
+    { cidr: '2001:db8::5054:ff:fe12:3456/64', family: 6 as const, global: true, dynamic: true },
+  ];
+  const tentative: LiveHost = { links: new Map([['br0', link('br0', '52:54:00:12:34:56', { addresses })]]), routes: [] };
+  t.deepEqual(identityProblems(expectation, tentative, new Set()), []);
+  const failed: LiveHost = { links: new Map([['br0', link('br0', '52:54:00:12:34:56', { addresses: [addresses[0]!, { ...addresses[1]!, dadFailed: true }] })]]), routes: [] };
+  t.deepEqual(identityProblems(expectation, failed, new Set()), [
+    "br0's address 2001:db8::5054:ff:fe12:3456/64 failed duplicate address detection (another host on the LAN uses it)",
+  ]);
+});
+
 test('bridge problems: MAC, port, STP', (t) => {
   const host: LiveHost = { links: new Map([
     ['br0', link('br0', '02:00:00:00:00:01', { kind: 'bridge', stp: true })],
