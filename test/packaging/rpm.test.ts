@@ -5,10 +5,11 @@ import test from 'ava';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { INSTALLED } from '../lab/lab-install';
-import { REPO_ROOT } from '../lab/lab';
-import { buildRpm, rpm, RPMLINTRC, SPEC } from './rpm-build';
+import { Lab, REPO_ROOT, waitFor } from '../lab/lab';
+import { buildRpm, rpm, RPMLINTRC, SPEC, type BuiltRpm } from './rpm-build';
+import { SystemdContainer } from './systemd-container';
 
 function filesUnder(root: string, dir = root): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -27,8 +28,15 @@ const KNOWN_WARNINGS = [
   'files-duplicate', // initscripts' ifup-local and ifdown-local hooks: one script under both names
 ];
 
-test('the RPM builds from make dist, passes rpmlint, and installs where Fedora expects, exactly what make install installs', (t) => {
-  const built = buildRpm(tmpdir());
+// One build for both tests, under dist/ (a lab sees the checkout, not the host's /tmp).
+let building: Promise<BuiltRpm> | undefined;
+const builtRpm = () => (building ??= Promise.resolve().then(() => buildRpm(join(REPO_ROOT, 'dist'))));
+test.after.always(async () => {
+  if (building !== undefined) rmSync((await building).dir, { recursive: true, force: true });
+});
+
+test('the RPM builds from make dist, passes rpmlint, and installs where Fedora expects, exactly what make install installs', async (t) => {
+  const built = await builtRpm();
   const root = mkdtempSync(join(tmpdir(), 'shared-interface-rpmroot.'));
   const destdir = mkdtempSync(join(tmpdir(), 'shared-interface-install.'));
   try {
@@ -77,7 +85,7 @@ test('the RPM builds from make dist, passes rpmlint, and installs where Fedora e
     const fromMake = filesUnder(destdir).map((f) => (f.startsWith('/usr/share/man/') ? `${f}.gz` : f)).sort();
     t.deepEqual(fromRpm.filter((f) => !/^\/usr\/share\/(licenses|doc)\//.test(f)), fromMake);
   } finally {
-    for (const dir of [built.dir, root, destdir]) rmSync(dir, { recursive: true, force: true });
+    for (const dir of [root, destdir]) rmSync(dir, { recursive: true, force: true });
   }
 });
 
@@ -103,5 +111,84 @@ test('the spec declares exactly what esbuild bundles, at the lockfile\'s version
     for (const [name, version] of declared) t.is(version, lock.packages[`node_modules/${name}`]?.version ?? '', name);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+interface JournalEntry { PRIORITY?: string; MESSAGE?: string }
+
+test('the unit under a real systemd: activated by the first call, Share and Unshare in its sandbox, a rollback is a warning in the journal, idle exit, restart after SIGKILL', async (t) => {
+  const built = await builtRpm();
+  // NetworkManager and the bus are the container's own; the lab only gives it a LAN with DHCP.
+  const lab = await Lab.start({ networkManager: false, nicProfile: 'none' });
+  let container: SystemdContainer | undefined;
+  try {
+    container = await SystemdContainer.boot(lab, dirname(built.rpm));
+    const c = container;
+    t.is((await c.sh('systemctl is-enabled systemd-networkd.service || true')).trim(), 'masked-runtime');
+    // Installed as on Fedora. Its scriptlets call Fedora's systemd-update-helper, which Debian's
+    // systemd lacks (they are no-ops here), so the reloads they would cause are done by hand.
+    await c.sh(`rpm -i --nodeps --nosignature /run/si-pkg/${basename(built.rpm)} 2>/dev/null; systemctl daemon-reload`);
+    t.regex(await c.sh('rpm -q shared-interface'), /^shared-interface-0\.1\.0-1\.noarch$/m);
+    // What an administrator's drop-in would change: a short idle timeout, debug lines.
+    await c.sh(`mkdir -p /run/systemd/system/shared-interface.service.d
+      printf '[Service]\\nExecStart=\\nExecStart=/usr/libexec/shared-interfaced --idle-timeout 5 --log-level=debug\\n' >/run/systemd/system/shared-interface.service.d/50-test.conf
+      systemctl daemon-reload`);
+    await c.sh('nmcli connection add type ethernet ifname eth0 con-name lab-eth0 >/dev/null; nmcli --wait 60 connection up lab-eth0 >/dev/null');
+    const state = async () => Object.fromEntries((await c.sh('systemctl show -p ActiveState,MainPID,NRestarts shared-interface.service')).trim().split('\n').map((l) => l.split('=') as [string, string]));
+    t.like(await state(), { ActiveState: 'inactive' });
+
+    // The first call: dbus-daemon asks systemd for SystemdService=shared-interface.service.
+    t.is(await c.sh('busctl get-property org.fedoraproject.SharedInterface /org/fedoraproject/SharedInterface org.fedoraproject.SharedInterface Version'), 's "0.1.0"\n');
+    t.like(await state(), { ActiveState: 'active', NRestarts: '0' });
+    t.regex(await c.sh('journalctl -b -o cat _PID=1'), /Started shared-interface\.service/);
+
+    // Share and Unshare through the installed CLI, the daemon in the unit's sandbox.
+    const journal = () => c.sh('journalctl -b -u shared-interface.service -o cat --no-pager');
+    const share = await c.exec('shared-interface share eth0');
+    t.is(share.code, 0, `${share.stderr}\n${await journal()}`);
+    t.regex(await c.sh('ip -o link show eth0'), /master br-eth0/);
+    const unshare = await c.exec('shared-interface unshare eth0');
+    t.is(unshare.code, 0, `${unshare.stderr}\n${await journal()}`);
+    t.notRegex(await c.sh('ip -o link show eth0'), /master/);
+
+    // A change that cannot be verified (the LAN's DHCP server stops answering: the bridge gets no
+    // lease) rolls back: exit 4, and a warning in the journal.
+    await lab.sh(`kill -STOP "$(cat ${lab.dir}/dnsmasq.pid)"`);
+    const rolledBack = await c.exec('shared-interface share eth0 --rollback-timeout=22');
+    await lab.sh(`kill -CONT "$(cat ${lab.dir}/dnsmasq.pid)"`);
+    t.is(rolledBack.code, 4, rolledBack.stderr);
+
+    // The journal has each line's priority from its <N> prefix, and the prefix stripped.
+    const entries = (await c.sh('journalctl -b -u shared-interface.service -o json --output-fields=PRIORITY,MESSAGE --no-pager')).trim().split('\n')
+      .map((l) => JSON.parse(l) as JournalEntry);
+    const priorityOf = (pattern: RegExp) => entries.find((e) => pattern.test(e.MESSAGE ?? ''))?.PRIORITY;
+    t.is(priorityOf(/^shared-interfaced 0\.1\.0 ready on /), '6');
+    t.is(priorityOf(/^options: /), '7');
+    t.is(priorityOf(/failed, rolling back/), '4');
+    t.false(entries.some((e) => /^<\d>/.test(e.MESSAGE ?? '')), 'no prefix left in a message');
+    const warnings = await c.sh('journalctl -b -u shared-interface.service -p warning -o cat --no-pager');
+    t.regex(warnings, /rolling back/);
+    t.notRegex(warnings, /ready on/);
+
+    // Idle: the daemon exits and systemd shows the unit inactive.
+    await waitFor('the idle exit', async () => ((await state())['ActiveState'] === 'inactive' ? true : undefined), 60_000);
+    const status = await c.exec('systemctl status shared-interface.service --no-pager');
+    t.is(status.code, 3, status.stdout);
+    t.regex(status.stdout, /Active: inactive \(dead\)/);
+
+    // SIGKILL: Restart=on-failure starts it again.
+    await c.sh('busctl get-property org.fedoraproject.SharedInterface /org/fedoraproject/SharedInterface org.fedoraproject.SharedInterface Version >/dev/null');
+    const before = await state();
+    t.like(before, { ActiveState: 'active' });
+    await c.sh(`kill -KILL ${before['MainPID'] ?? ''}`);
+    const after = await waitFor('the restart', async () => {
+      const now = await state();
+      return now['NRestarts'] === '1' && now['ActiveState'] === 'active' && now['MainPID'] !== before['MainPID'] ? now : undefined;
+    }, 60_000);
+    t.not(after['MainPID'], '0');
+    t.regex(await c.sh('journalctl -b -o cat _PID=1'), /shared-interface\.service: Main process exited, code=killed, status=9\/KILL/);
+  } finally {
+    await container?.stop();
+    await lab.stop();
   }
 });
