@@ -3,6 +3,7 @@
 import test from 'ava';
 import { blockers, firewallNote, ourRules, ruleComment, rulesToAdd, type FirewallFacts, type FirewallHost, type FirewallTable } from '../../src/bridge/firewall';
 import { FirewallKeeper, FIREWALL_REFRESH_MS } from '../../src/bridge/firewall-keeper';
+import { main as hookMain } from '../../src/firewall-hook';
 import { parseIptablesSave, splitSaveLine } from '../../src/settings/firewall/iptables-save';
 import { nftInsertCommand, parseNftRuleset } from '../../src/settings/firewall/nft-ruleset';
 
@@ -141,4 +142,22 @@ test('the keeper reads the firewall at most once per interval for listings, and 
   t.is(reads, 2);
   t.deepEqual(await keeper.allow('br0'), ['iptables-nft filter FORWARD (IPv4)']);
   t.deepEqual(inserted, ['FORWARD shared-interface bridge br0']);
+});
+
+test("a bridge name ending in '+' gets no iptables rule: iptables would take it for a wildcard", async (t) => {
+  const host: FirewallHost = { read: async () => facts(table('*filter\n:FORWARD DROP [0:0]\nCOMMIT\n')), insert: async () => t.fail('inserted'), remove: async () => undefined };
+  const keeper = new FirewallKeeper(host, { info: () => undefined, error: () => undefined, warn: () => undefined, debug: () => undefined });
+  await t.throwsAsync(keeper.allow('br+'), { message: /every interface whose name starts with br/ });
+});
+
+test('shared-interface-firewall refuses bad arguments with exit status 2, before reading anything', async (t) => {
+  const errors: string[] = [];
+  const original = console.error;
+  console.error = (line: string) => { errors.push(line); };
+  try {
+    for (const argv of [[], ['up'], ['sideways', 'br0'], ['up', 'br0;rm'], ['down', 'br0', 'extra']]) t.is(await hookMain(argv), 2, argv.join(' '));
+  } finally {
+    console.error = original;
+  }
+  t.regex(errors.join('\n'), /usage: shared-interface-firewall up\|down BRIDGE/);
 });
