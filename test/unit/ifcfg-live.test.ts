@@ -1,9 +1,11 @@
 // The pure parts of the ifcfg backend's live apply: what the kernel's JSON says about links and
 // their IP configuration, and which processes are DHCP clients of a device.
 import test from 'ava';
-import {
-  captureIpConfig, checkIpConfig, hostInterfacesFromIp, initscriptsSteps, interfaceType, isDhcpClientFor, type IpState,
-} from '../../src/settings/ifcfg/ifcfg-live';
+import type { IpState } from '../../src/settings/kernel-observer';
+import { isDhcpClientFor } from '../../src/settings/ifcfg/ifcfg-dhcp-client';
+import { hostInterfacesFromIp, interfaceType } from '../../src/settings/ifcfg/ifcfg-host-interfaces';
+import { captureIpConfig, checkIpConfig } from '../../src/settings/ifcfg/ifcfg-ip-config';
+import { initscriptsSteps } from '../../src/settings/ifcfg/ifcfg-live-initscripts';
 
 // Trimmed from `ip -j -d link show`, `ip -j addr show`, `ip -j -4/-6 route show table main` in the lab.
 const STATE: IpState = {

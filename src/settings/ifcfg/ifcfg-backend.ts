@@ -1,7 +1,7 @@
 // The ifcfg backend: sharing where NetworkManager is absent, through initscripts' ifcfg files.
 // Share writes ifcfg-<bridge> and rewrites ifcfg-<nic> (ifcfg-translate.ts), keeps the NIC's
 // original file in our state directory for as long as it is shared, and applies the change live
-// (ifcfg-live.ts). Every change runs under a journal (ifcfg-files.ts) that restores the files and
+// (ifcfg-live*.ts). Every change runs under a journal (ifcfg-files.ts) that restores the files and
 // the live state on rollback, or when the daemon next starts if it died in between.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, watch, type FSWatcher } from 'node:fs';
@@ -15,10 +15,13 @@ import {
   FileJournal, decodeIfcfgText, ensurePrivateDir, isErrno, listDirectory, readIfExists,
   removeFile, writeFileAtomic, writeShvarFile,
 } from './ifcfg-files';
-import {
-  captureIpConfig, checkIpConfig, chooseLiveApplier, hostInterfacesFromIp, readIpState, sysfsWireless,
-  type IpConfig, type LiveApplier,
-} from './ifcfg-live';
+import { readIpState } from '../kernel-observer';
+import { DhcpClients } from './ifcfg-dhcp-client';
+import { hostInterfacesFromIp, sysfsWireless } from './ifcfg-host-interfaces';
+import { captureIpConfig, checkIpConfig, type IpConfig } from './ifcfg-ip-config';
+import type { LiveApplier } from './ifcfg-live';
+import { Iproute2Live } from './ifcfg-live-iproute2';
+import { InitscriptsLive } from './ifcfg-live-initscripts';
 import { type Log, errorMessage } from '../../bridge/log';
 import { translateIfcfgError } from './ifcfg-share-error';
 import { parseShvar, shvarGet, type ShvarFile } from './ifcfg-shvar';
@@ -42,6 +45,11 @@ export const DEFAULT_IFCFG_CONFIG: IfcfgConfig = {
 // The first line ifcfg-translate writes into a bridge file: how we recognise our own bridges.
 const OUR_BRIDGE_MARKER = '# Created by shared-interface:';
 const REFRESH_DEBOUNCE_MS = 100;
+
+/** initscripts' ifup/ifdown where they read our directory, iproute2 and a DHCP client otherwise. */
+function chooseLiveApplier(ifcfgDir: string, stateDir: string, log: Log): LiveApplier {
+  return InitscriptsLive.installed(ifcfgDir) ? new InitscriptsLive(log) : new Iproute2Live(new DhcpClients(stateDir, log));
+}
 
 /** What the state directory keeps of a NIC while it is shared: enough to unshare it exactly. */
 interface ShareRecord {
