@@ -24,6 +24,13 @@ export interface HostInterface {
   readonly shareNotes?: readonly string[];
 }
 
+/** The host as one backend sees it at one moment. */
+export interface HostSnapshot {
+  readonly interfaces: readonly HostInterface[];
+  /** NIC name → bridge name, for every NIC shared through us. */
+  readonly shared: ReadonlyMap<string, string>;
+}
+
 export interface Shareability {
   readonly shareable: boolean;
   /** Why not, in words a user can act on; '' when shareable. */

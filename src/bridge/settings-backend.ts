@@ -1,19 +1,12 @@
 // The verbs a settings backend offers the domain (NetworkManager's settings plugins and nmstate's
 // backends are the model): read the host, open a transaction, apply a plan, and commit or roll
 // back. The domain never sees a file path or a D-Bus object path.
-import type { HostInterface } from './host-network';
+import type { HostSnapshot } from './host-network';
 import type { ConfiguredInterface } from './interface-config';
 import type { Progress } from './progress';
 import type { SharePlan, UnsharePlan } from './share-plan';
 
 export type BackendName = 'NetworkManager' | 'ifcfg';
-
-/** The host as one backend sees it at one moment. */
-export interface HostSnapshot {
-  readonly interfaces: readonly HostInterface[];
-  /** NIC name → bridge name, for every NIC shared through us. */
-  readonly shared: ReadonlyMap<string, string>;
-}
 
 /**
  * Everything done between begin() and commit() can be undone by rollback(); if neither is

@@ -1,10 +1,9 @@
 // A plan: the request, checked against the host, with every name decided. Pure: built from a
 // snapshot and the options, so it can be tested without any daemon.
-import { shareability, type HostInterface } from './host-network';
+import { shareability, type HostInterface, type HostSnapshot } from './host-network';
 import { validateInterfaceName } from './interface-name';
 import { ShareError } from './share-error';
 import { effectiveForwardDelay, minRollbackTimeout, ROLLBACK_MARGIN_SECONDS, type ShareOptions, type UnshareOptions } from './share-request';
-import type { HostSnapshot } from './settings-backend';
 
 export interface SharePlan {
   readonly nic: string;

@@ -7,12 +7,12 @@
 import type { FirewallKeeper } from './firewall-keeper';
 import { type Log, errorMessage } from './log';
 import type { Progress, ProgressStep } from './progress';
-import { shareability, type HostInterface, type Shareability } from './host-network';
+import { shareability, type HostInterface, type HostSnapshot, type Shareability } from './host-network';
 import { validateInterfaceName } from './interface-name';
 import { ShareError } from './share-error';
 import { defaultBridgeName, planShare, planUnshare, type SharePlan, type UnsharePlan } from './share-plan';
 import { callSeconds, type ShareOptions, type UnshareOptions } from './share-request';
-import type { HostSnapshot, SettingsBackend, Transaction } from './settings-backend';
+import type { SettingsBackend, Transaction } from './settings-backend';
 import {
   bridgeProblems, defaultGateways, expectIdentityMove, identityProblems, unsharedProblems,
   type HostObserver, type IdentityExpectation, type LiveHost,

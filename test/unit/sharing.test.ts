@@ -2,9 +2,9 @@
 // before authorization (the prepare step), the locks, the deadlines and the honest rollback.
 // The real thing is proven in the lab (test/lab/nm-share.test.ts, hardening.test.ts).
 import test from 'ava';
-import type { HostInterface } from '../../src/bridge/host-network';
+import type { HostInterface, HostSnapshot } from '../../src/bridge/host-network';
 import type { Log } from '../../src/bridge/log';
-import type { HostSnapshot, SettingsBackend, Transaction } from '../../src/bridge/settings-backend';
+import type { SettingsBackend, Transaction } from '../../src/bridge/settings-backend';
 import { ShareError } from '../../src/bridge/share-error';
 import type { SharePlan } from '../../src/bridge/share-plan';
 import { callSeconds, DEFAULT_SHARE_OPTIONS, DEFAULT_UNSHARE_OPTIONS, minRollbackTimeout, type ShareOptions } from '../../src/bridge/share-request';

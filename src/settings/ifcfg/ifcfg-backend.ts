@@ -8,7 +8,8 @@ import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Progress } from '../../bridge/progress';
-import type { HostSnapshot, SettingsBackend, Transaction } from '../../bridge/settings-backend';
+import type { HostSnapshot } from '../../bridge/host-network';
+import type { SettingsBackend, Transaction } from '../../bridge/settings-backend';
 import { ShareError } from '../../bridge/share-error';
 import type { SharePlan, UnsharePlan } from '../../bridge/share-plan';
 import {
