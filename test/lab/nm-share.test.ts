@@ -91,7 +91,7 @@ test('a static NIC is shared with its extra route, DNS and IPv6 address moved to
   });
 });
 
-test('after a NetworkManager restart the bridge comes back by itself, and a LAN link flap heals', async (t) => {
+test('after a NetworkManager restart the bridge comes back by itself, a LAN link flap heals, and a bridge taken down by hand is still unshared', async (t) => {
   await withLabService({}, async (lab, client) => {
     await client.share('eth0');
     const address = ipv4((await links(lab)).get('br-eth0'));
@@ -107,6 +107,16 @@ test('after a NetworkManager restart the bridge comes back by itself, and a LAN 
     await waitFor('the gateway to answer again', async () => ((await pings(lab, '192.0.2.1', 'br-eth0')) ? true : undefined), 30_000);
     t.is(ipv4((await links(lab)).get('br-eth0')), address);
     t.is((await links(lab)).get('eth0')?.master, 'br-eth0');
+
+    // The bridge taken down by hand (NM then has it only as an unrealized device): Unshare still
+    // brings the NIC's own profile back.
+    await lab.sh("nmcli connection down 'br-eth0 (shares eth0)' >/dev/null");
+    await waitFor('br-eth0 gone', async () => ((await links(lab)).has('br-eth0') ? undefined : true), 20_000);
+    // As a user would: once the service lists it no more (NM says "unrealized" a moment after the kernel).
+    await waitFor('the service to see br-eth0 gone', async () => ((await client.listInterfaces()).some((i) => i.name === 'br-eth0') ? undefined : true), 10_000);
+    await client.unshare('eth0');
+    t.deepEqual(await activeProfiles(lab), ['Wired eth0:eth0']);
+    t.is(ipv4((await links(lab)).get('eth0')), address);
   });
 });
 

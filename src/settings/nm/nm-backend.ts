@@ -131,7 +131,9 @@ export class NmBackend implements SettingsBackend {
     this.checkpointTurn = new Promise((resolve) => { release = resolve; });
     await previous;
     try {
-      const devices = nmDevices(this.cache).filter((d) => interfaces.includes(d.name)).map((d) => d.path);
+      // A bridge taken down by hand is unrealized: CheckpointCreate refuses such a device, and
+      // there is nothing of it to restore.
+      const devices = nmDevices(this.cache).filter((d) => d.real && interfaces.includes(d.name)).map((d) => d.path);
       // With our new profiles deleted on rollback (and by NM itself if we die), the bridge goes too.
       const checkpoint = await this.client.checkpointCreate(devices, rollbackTimeoutSeconds, CHECKPOINT_DELETE_NEW_CONNECTIONS);
       return {

@@ -28,6 +28,11 @@ export interface NmDevice {
   readonly state: number;
   readonly ports: readonly string[];
   readonly activeConnection: string;
+  /**
+   * False for NM's "unrealized" devices: software devices (a bridge whose profile is down) that
+   * NM knows of but the kernel has not. Not interfaces of the host, and no checkpoint may name them.
+   */
+  readonly real: boolean;
 }
 
 export function nmDevices(cache: NmObjects): NmDevice[] {
@@ -43,6 +48,7 @@ export function nmDevices(cache: NmObjects): NmDevice[] {
       state: get('State', t.uint32, 0),
       ports: get('Ports', t.array(t.objectPath), []),
       activeConnection: get('ActiveConnection', t.objectPath, '/'),
+      real: get('Real', t.boolean, true),
     });
   }
   return devices;
@@ -66,9 +72,7 @@ export function deviceAddresses(cache: NmObjects, devicePath: string): string[] 
 export function hostInterfaces(cache: NmObjects, sharedThrough: ReadonlyMap<string, string>, devices: readonly NmDevice[] = nmDevices(cache)): HostInterface[] {
   const controllerOf = new Map<string, string>();
   for (const device of devices) for (const port of device.ports) controllerOf.set(port, device.name);
-  // NM keeps "unrealized" devices for software profiles not yet active: not interfaces of the host.
-  const real = (d: NmDevice) => d.name !== '' && cache.property(d.path, NM_DEVICE, 'Real', t.boolean) !== false;
-  return devices.filter(real).map((d) => {
+  return devices.filter((d) => d.name !== '' && d.real).map((d) => {
     const flags = cache.property(d.path, NM_DEVICE, 'InterfaceFlags', t.uint32) ?? 0;
     const iface: HostInterface = {
       name: d.name,
