@@ -3,6 +3,7 @@
 // decoding of ListInterfaces' reply as cockpit.dbus hands it over (JSON, variants as {t, v}),
 // an error's title, message and hint, and what a guest needs to attach to a bridge.
 
+import { parseErrorMessage } from '../../src/dbus/error-message';
 import type { ListedInterface } from '../../src/dbus/listed-interface';
 
 export const BUS_NAME = 'org.fedoraproject.SharedInterface';
@@ -139,14 +140,13 @@ function sentence(s: string): string {
 }
 
 /**
- * The service's errors carry a message and, on a line of its own, "Hint: …". A name we don't
+ * The service's errors carry a message and maybe a hint (error-message.ts). A name we don't
  * know still gets a readable title; a raw D-Bus name is never all a user sees.
  */
 export function describeError(name: string | undefined, message: string | undefined): ErrorView {
-  const lines = (message ?? '').split('\n');
-  const hintIndex = lines.findIndex((l) => l.startsWith('Hint: '));
-  const hint = hintIndex < 0 ? '' : lines.slice(hintIndex).join(' ').replace(/^Hint: /, '');
-  const text = (hintIndex < 0 ? lines : lines.slice(0, hintIndex)).join(' ').trim();
+  const parsed = parseErrorMessage(message ?? '');
+  const hint = (parsed.hint ?? '').replaceAll('\n', ' ');
+  const text = parsed.message.replaceAll('\n', ' ').trim();
   const title = (name !== undefined ? ERROR_TITLES[name] : undefined) ?? 'The request failed';
   return {
     title,

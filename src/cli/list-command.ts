@@ -3,6 +3,7 @@ import type { CliCommand, Invocation } from './command';
 import { flagValue, stringValue } from './command';
 import { listInterfaces, type ListedInterface } from './cli-service';
 import { formatTable, wrap, writeJson } from './cli-output';
+import { parseErrorMessage } from '../dbus/error-message';
 
 type Cell = readonly string[];
 
@@ -37,9 +38,9 @@ function footnotes(interfaces: readonly ListedInterface[], columns: number): str
   const lines: string[] = [];
   for (const i of interfaces) {
     if (!i.shareable && !i.bridge && i.reason) {
-      const [reason, ...hints] = i.reason.split('\n');
-      lines.push(...wrap(`${i.name}: not shareable: ${reason ?? ''}`, columns));
-      for (const hint of hints) lines.push(...wrap(`  ${hint.replace(/^Hint: /, 'hint: ')}`, columns, 4));
+      const { message: reason, hint } = parseErrorMessage(i.reason);
+      lines.push(...wrap(`${i.name}: not shareable: ${reason}`, columns));
+      if (hint !== undefined) lines.push(...wrap(`  hint: ${hint}`, columns, 4));
     }
     for (const note of i.notes) lines.push(...wrap(`${i.name}: note: ${note}`, columns));
   }

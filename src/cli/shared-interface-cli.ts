@@ -8,6 +8,7 @@ import { UsageError, type CliOutput, type Invocation } from './command';
 import { COMMANDS } from './cli-commands';
 import { commandHelp, overviewHelp, PROGRAM } from './cli-help';
 import { parseCommandLine } from './cli-parser';
+import { parseErrorMessage } from '../dbus/error-message';
 import { busErrorHint, serviceVersion } from './cli-service';
 import { terminalColumns, writeJson } from './cli-output';
 import { EXIT, exitCodeForError } from './exit-codes';
@@ -39,9 +40,10 @@ function reportFailure(output: CliOutput, json: boolean, err: unknown): number {
     if (json) writeJson(output, { error: 'org.freedesktop.DBus.Error.Failed', message: errorMessage(err), exit: EXIT.failed });
     return EXIT.failed;
   }
-  // The service's message may carry a hint on its own line ("Hint: …"); the bus's errors get ours.
-  const [message = '', ...rest] = err.message.split('\n');
-  const hints = rest.map((line) => line.replace(/^Hint: /, ''));
+  // The service's message may carry a hint; the bus's errors get ours.
+  const text = parseErrorMessage(err.message);
+  const message = text.message;
+  const hints = text.hint !== undefined ? [text.hint] : [];
   const busHint = busErrorHint(err);
   if (hints.length === 0 && busHint !== undefined) hints.push(busHint);
   const exit = exitCodeForError(err.errorName);

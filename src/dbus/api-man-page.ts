@@ -1,6 +1,7 @@
 // org.fedoraproject.SharedInterface(5): the D-Bus API's manual page, in scdoc(5) syntax, from the
 // same interface definition as the introspection XML (the spec is the single source). scdoc turns
 // it into roff at build time (Makefile).
+import { HINT_PREFIX } from './error-message';
 import type { AnyArgs, InterfaceDefinition } from './interface-definition';
 
 /** Text for scdoc: its markup characters (*bold*, _underline_, backslash) taken literally. */
@@ -49,7 +50,7 @@ export function apiManPage(spec: InterfaceDefinition, busName: string, unit: str
     const changes = p.emitsChangedSignal === 'const' ? 'constant while the service runs' : 'PropertiesChanged carries its new value';
     lines.push('', `*${scdocText(name)}* (*${scdocText(p.codec.signature)}*, read-only)`, '', `\t${scdocText(p.doc)} (${changes}.)`);
   }
-  lines.push('', '# ERRORS', '', 'Methods fail with these D-Bus error names; the message says what to do, and may carry a hint on a line of its own that starts with "Hint: ".');
+  lines.push('', '# ERRORS', '', `Methods fail with these D-Bus error names; the message says what to do, and may carry a hint on a line of its own that starts with "${HINT_PREFIX}".`);
   const errors: Array<[string, string]> = [
     ...Object.entries(spec.errors),
     ['org.freedesktop.DBus.Error.AccessDenied', 'polkit did not authorize the caller.'],

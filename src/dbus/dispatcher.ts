@@ -16,6 +16,7 @@ import type { AnyArgs, Caller, Implementation, InterfaceDefinition, Prepared, Si
 import { signatureOf } from './interface-definition';
 import { introspectionXml } from './introspection-xml';
 import { AuthorizationError, type Authority } from './polkit-authority';
+import { formatErrorMessage } from './error-message';
 import { errorNameOf } from './shared-interface-spec';
 import { MESSAGE_FLAG_ALLOW_INTERACTIVE_AUTHORIZATION } from '../bus/bus-connection';
 
@@ -278,7 +279,7 @@ export class Dispatcher<I extends InterfaceDefinition> {
     if (err instanceof ReplyError) return { errorName: err.errorName, message: err.message };
     if (err instanceof AuthorizationError) return { errorName: err.errorName, message: err.message };
     if (isShareError(err)) {
-      return { errorName: errorNameOf(err.code), message: err.hint === undefined ? err.message : `${err.message}\nHint: ${err.hint}` };
+      return { errorName: errorNameOf(err.code), message: formatErrorMessage(err.message, err.hint) };
     }
     // Unexpected: the stack goes to our log, the caller gets a plain message.
     this.log.error(`${msg.interface ?? ''}.${msg.member} from ${msg.sender} failed: ${errorDetail(err)}`);
