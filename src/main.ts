@@ -9,7 +9,7 @@ import { LibvirtInterfaces } from './bridge/libvirt-interfaces';
 import { Dispatcher } from './dbus/dispatcher';
 import { PolkitAuthority } from './dbus/polkit-authority';
 import { sharedInterfaceImplementation } from './dbus/shared-interface-service';
-import { BUS_NAME, sharedInterfaceSpec } from './dbus/shared-interface-spec';
+import { BUS_NAME, shareErrorMapping, sharedInterfaceSpec } from './dbus/shared-interface-spec';
 import { BackendSelector } from './settings/backend-selector';
 import { FirewallTools } from './settings/firewall/firewall-tools';
 import { DEFAULT_IFCFG_CONFIG, ifcfgFallback, recoverIfcfgChanges } from './settings/ifcfg/ifcfg-backend';
@@ -102,7 +102,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     pendingChanged: () => dispatcher?.emitPropertiesChanged(),
   });
   const libvirt = new LibvirtInterfaces(sharing, () => selector.current, observer);
-  dispatcher = new Dispatcher(bus, sharedInterfaceSpec, sharedInterfaceImplementation(sharing, libvirt, VERSION), new PolkitAuthority(bus, log), log);
+  dispatcher = new Dispatcher(bus, sharedInterfaceSpec, shareErrorMapping, sharedInterfaceImplementation(sharing, libvirt, VERSION), new PolkitAuthority(bus, log), log);
   dispatcher.export();
   selector.onChange(() => dispatcher.emitPropertiesChanged());
   if (!(await bus.requestName(BUS_NAME))) {

@@ -11,13 +11,10 @@ import type { BusConnection, BusMessage, PeerCredentials } from '../bus/bus-conn
 import { BusDecodeError, makeVariant, type BusValue, type Codec } from '../bus/bus-value';
 import { marshalBody, type MarshalledBody } from '../bus/bus-marshal';
 import { type Log, errorDetail, errorMessage } from '../bridge/log';
-import { isShareError } from '../bridge/share-error';
-import type { AnyArgs, Caller, Implementation, InterfaceDefinition, Prepared, SignalArgs } from './interface-definition';
+import type { AnyArgs, Caller, ErrorMapping, Implementation, InterfaceDefinition, Prepared, SignalArgs } from './interface-definition';
 import { signatureOf } from './interface-definition';
 import { introspectionXml } from './introspection-xml';
 import { AuthorizationError, type Authority } from './polkit-authority';
-import { formatErrorMessage } from './error-message';
-import { errorNameOf } from './shared-interface-spec';
 import { MESSAGE_FLAG_ALLOW_INTERACTIVE_AUTHORIZATION } from '../bus/bus-connection';
 
 const PROPERTIES = 'org.freedesktop.DBus.Properties';
@@ -34,6 +31,9 @@ class ReplyError extends Error {
   }
 }
 
+/** What the dispatcher needs of a bus connection. */
+export type DispatcherBus = Pick<BusConnection, 'addMethodHandler' | 'reply' | 'replyError' | 'emitSignal' | 'credentials' | 'call'>;
+
 type MethodImpl =
   | { prepare(args: unknown[], caller: Caller): Promise<Prepared<unknown[]>> }
   | { read(args: unknown[], caller: Caller): Promise<unknown[]>; replyKey?(args: unknown[]): string };
@@ -49,8 +49,9 @@ export class Dispatcher<I extends InterfaceDefinition> {
   private readonly drainWaiters: Array<() => void> = [];
 
   constructor(
-    private readonly bus: BusConnection,
+    private readonly bus: DispatcherBus,
     private readonly spec: I,
+    private readonly errors: ErrorMapping,
     private readonly implementation: Implementation<I>,
     private readonly authority: Authority,
     private readonly log: Log,
@@ -206,7 +207,7 @@ export class Dispatcher<I extends InterfaceDefinition> {
           this.log.info(`${audit}: committed${out.length > 0 ? ` (${out.map(String).join(', ')})` : ''}`);
         } catch (err) {
           // One line per applied change, whatever its outcome; a rollback is a warning, the rest an error.
-          const rolledBack = isShareError(err) && err.code === 'RolledBack';
+          const rolledBack = this.errors.isRollback(err);
           if (rolledBack) this.log.warn(`${audit}: rolled back: ${errorMessage(err)}`);
           else this.log.error(`${audit}: failed: ${errorMessage(err)}`);
           throw err;
@@ -278,12 +279,11 @@ export class Dispatcher<I extends InterfaceDefinition> {
   private toReplyError(err: unknown, msg: BusMessage): { errorName: string; message: string } {
     if (err instanceof ReplyError) return { errorName: err.errorName, message: err.message };
     if (err instanceof AuthorizationError) return { errorName: err.errorName, message: err.message };
-    if (isShareError(err)) {
-      return { errorName: errorNameOf(err.code), message: formatErrorMessage(err.message, err.hint) };
-    }
+    const expected = this.errors.reply(err);
+    if (expected !== undefined) return expected;
     // Unexpected: the stack goes to our log, the caller gets a plain message.
     this.log.error(`${msg.interface ?? ''}.${msg.member} from ${msg.sender} failed: ${errorDetail(err)}`);
-    return { errorName: errorNameOf('Failed'), message: `${msg.member} failed unexpectedly; the service's log has the details` };
+    return { errorName: this.errors.failedName, message: `${msg.member} failed unexpectedly; the service's log has the details` };
   }
 }
 

@@ -134,3 +134,16 @@ export interface Implementation<I extends InterfaceDefinition> {
   readonly methods: { readonly [K in keyof I['methods']]: MethodImplementation<I['methods'][K]> };
   readonly properties: { readonly [K in keyof I['properties']]: () => PropertyType<I['properties'][K]> };
 }
+
+/**
+ * How a service's failures reach its callers. The dispatcher knows no service's error type: it
+ * asks this for each failure of a method, and anything it doesn't claim is unexpected (logged
+ * with its stack; the caller gets `failedName` and a plain message).
+ */
+export interface ErrorMapping {
+  /** The D-Bus error name and message of a failure the service expects, or undefined. */
+  reply(err: unknown): { readonly errorName: string; readonly message: string } | undefined;
+  /** Whether the failure undid the change it was making (its audit line is a warning). */
+  isRollback(err: unknown): boolean;
+  readonly failedName: string;
+}

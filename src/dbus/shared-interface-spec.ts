@@ -2,9 +2,10 @@
 // dispatcher's checks and introspection/org.fedoraproject.SharedInterface.xml come from here
 // (`npm run introspection` regenerates the XML; a test fails when the committed file is stale).
 import * as t from '../bus/bus-value';
-import { SHARE_ERROR_CODES, type ShareErrorCode } from '../bridge/share-error';
+import { SHARE_ERROR_CODES, isShareError, type ShareErrorCode } from '../bridge/share-error';
+import { formatErrorMessage } from './error-message';
 import { PROGRESS_STEPS } from '../bridge/progress';
-import { arg, method, mutatingMethod, property, signal, type InterfaceDefinition } from './interface-definition';
+import { arg, method, mutatingMethod, property, signal, type ErrorMapping, type InterfaceDefinition } from './interface-definition';
 import { interfaceListingCodec } from './interface-listing';
 
 export const BUS_NAME = 'org.fedoraproject.SharedInterface';
@@ -21,6 +22,13 @@ export const POLKIT_ACTIONS = {
 export function errorNameOf(code: ShareErrorCode): string {
   return code === 'InvalidArgs' ? 'org.freedesktop.DBus.Error.InvalidArgs' : `${ERROR_PREFIX}.${code}`;
 }
+
+/** The domain's ShareError on the wire: its code's name, its message and hint (error-message.ts). */
+export const shareErrorMapping: ErrorMapping = {
+  reply: (err) => (isShareError(err) ? { errorName: errorNameOf(err.code), message: formatErrorMessage(err.message, err.hint) } : undefined),
+  isRollback: (err) => isShareError(err) && err.code === 'RolledBack',
+  failedName: errorNameOf('Failed'),
+};
 
 const ERROR_DOCS: Readonly<Record<ShareErrorCode, string>> = {
   InvalidArgs: 'An argument or option is malformed: unknown option key, wrong type, invalid interface name.',
