@@ -7,7 +7,7 @@ import { makeVariant } from '../../src/bus/bus-value';
 import { PROGRESS_STEPS } from '../../src/bridge/progress';
 import { Lab, waitFor } from './lab';
 import { callAs, NOBODY } from './lab-install';
-import { links, networkState } from './nm-state';
+import { links, networkState, sameNetworkState } from './nm-state';
 import { ServiceClient } from './service-client';
 
 const NIC_MAC = '52:54:00:12:34:56';
@@ -27,12 +27,7 @@ async function failure(promise: Promise<unknown>): Promise<BusCallError> {
 async function original(lab: Lab, before: Awaited<ReturnType<typeof networkState>>): Promise<true | undefined> {
   const now = await networkState(lab);
   const checkpoints = await lab.sh('busctl get-property org.freedesktop.NetworkManager /org/freedesktop/NetworkManager org.freedesktop.NetworkManager Checkpoints');
-  const same = JSON.stringify([...now.keyfiles]) === JSON.stringify([...before.keyfiles])
-    && JSON.stringify(now.active) === JSON.stringify(before.active)
-    && JSON.stringify(now.eth0) === JSON.stringify(before.eth0)
-    && JSON.stringify(now.links) === JSON.stringify(before.links)
-    && checkpoints.trim() === 'ao 0';
-  return same ? true : undefined;
+  return sameNetworkState(now, before) && checkpoints.trim() === 'ao 0' ? true : undefined;
 }
 
 /** The steps seen for `nic`, each once, in the order they came. */

@@ -55,3 +55,9 @@ export async function networkState(lab: Lab): Promise<{ keyfiles: Map<string, st
     links: [...all.keys()].sort(),
   };
 }
+
+/** Two readings of networkState() agree on everything it covers. */
+export function sameNetworkState(a: Awaited<ReturnType<typeof networkState>>, b: Awaited<ReturnType<typeof networkState>>): boolean {
+  const plain = (s: typeof a) => JSON.stringify({ ...s, keyfiles: [...s.keyfiles] });
+  return plain(a) === plain(b);
+}

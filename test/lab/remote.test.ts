@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab, REPO_ROOT, waitFor, sleep } from './lab';
 import { makeSshKey, startSshd, writeSshClientConfig } from './lab-ssh';
-import { ipv4, links, networkState } from './nm-state';
+import { ipv4, links, networkState, sameNetworkState } from './nm-state';
 import { ServiceClient } from './service-client';
 
 const CLI = join(REPO_ROOT, 'bin', 'shared-interface');
@@ -78,10 +78,7 @@ test('-H over SSH from the LAN: share --confirm rides the moved NIC and is confi
     const unshared = await admin(lab, bin, ['--json', '-H', `root@${address}`, 'unshare', 'eth0', '--confirm=20']);
     t.is(unshared.code, 0, unshared.stderr);
     t.like(JSON.parse(unshared.stdout) as object, { interface: 'eth0', shared: false, confirmed: true });
-    await waitFor('the state before sharing', async () => {
-      const now = await networkState(lab);
-      return JSON.stringify({ ...now, keyfiles: [...now.keyfiles] }) === JSON.stringify({ ...before, keyfiles: [...before.keyfiles] }) ? true : undefined;
-    }, 30_000);
+    await waitFor('the state before sharing', async () => (sameNetworkState(await networkState(lab), before) ? true : undefined), 30_000);
 
     // The second session can't get through: the CLI says so and exits 4; the host rolls back.
     writeFileSync(join(lab.dir, 'ssh-sessions'), '0');
@@ -90,10 +87,7 @@ test('-H over SSH from the LAN: share --confirm rides the moved NIC and is confi
     t.is(lost.code, 4, lost.stderr);
     t.regex(lost.stderr, /could not confirm the change of eth0 within 8 s \(.*\); (the host rolls it back by itself|it was rolled back)/);
     await waitFor('the host rolled back the unconfirmed share', async () => ((await client.shared()).size === 0 && (await client.pending()).size === 0 ? true : undefined), 60_000);
-    await waitFor('the state before sharing, again', async () => {
-      const now = await networkState(lab);
-      return JSON.stringify({ ...now, keyfiles: [...now.keyfiles] }) === JSON.stringify({ ...before, keyfiles: [...before.keyfiles] }) ? true : undefined;
-    }, 30_000);
+    await waitFor('the state before sharing, again', async () => (sameNetworkState(await networkState(lab), before) ? true : undefined), 30_000);
     t.is((await links(lab)).get('eth0')?.address, '52:54:00:12:34:56');
   } finally {
     bus.close();
