@@ -34,6 +34,9 @@ class FakeHost implements SettingsBackend, HostObserver {
   unrestored: string[] = [];
   applied: string[] = [];
   rolledBack = 0;
+  committed = 0;
+  /** The seconds each keep() was given. */
+  kept: number[] = [];
   observed = 0;
   /** When set, applyShare waits for it. */
   gate: Promise<void> | undefined;
@@ -44,8 +47,8 @@ class FakeHost implements SettingsBackend, HostObserver {
   async checkShare(): Promise<{ ipv4Dhcp: boolean }> { return { ipv4Dhcp: true }; }
   async begin(): Promise<Transaction> {
     return {
-      keep: async () => undefined,
-      commit: async () => undefined,
+      keep: async (seconds) => { this.kept.push(seconds); },
+      commit: async () => { this.committed++; },
       rollback: async () => { this.rolledBack++; return this.unrestored; },
     };
   }
@@ -216,4 +219,44 @@ test('nothing before authorization reads the kernel with a process; the guests a
   // Guests are found before authorization as well, from sysfs.
   t.is(await codeOf(sharing.prepareUnshare('eth0', DEFAULT_UNSHARE_OPTIONS)), 'Busy');
   t.is(host.observed, 0);
+});
+
+test('confirm-timeout: verified, the change stays open (the backend\'s own timer 5 s past ours); Confirm commits, Rollback undoes, each once', async (t) => {
+  const { host } = setup();
+  const steps: string[] = [];
+  let pendingChanges = 0;
+  const events = { progress: (_nic: string, step: string) => steps.push(step), pendingChanged: () => { pendingChanges++; } };
+  const watched = new Sharing(() => host, host, new RecordingLog(), undefined, new FakeClock(), events);
+  const before = Date.now();
+  t.is(await apply(watched.prepareShare('eth0', share({ confirmTimeout: 30 }))), 'br-eth0');
+  t.deepEqual(host.kept, [35]);
+  t.is(host.committed, 0);
+  const pending = watched.pending().get('eth0');
+  t.like(pending, { operation: 'share', bridge: 'br-eth0' });
+  t.true((pending?.deadline ?? 0) >= before + 30_000 && (pending?.deadline ?? 0) <= Date.now() + 30_000);
+  t.deepEqual(steps, ['checkpoint', 'bridge-up', 'awaiting-confirmation']);
+  t.is(pendingChanges, 1);
+  // The NIC and its bridge wait for the answer; another NIC does not.
+  t.is(await codeOf(watched.prepareUnshare('eth0', DEFAULT_UNSHARE_OPTIONS)), 'Busy');
+  t.is(await codeOf(watched.prepareShare('eth1', share({ bridge: 'br-eth0' }))), 'Busy');
+  t.is(await codeOf(watched.prepareShare('eth1', share())), 'succeeded');
+  t.is(await codeOf(Promise.resolve().then(() => watched.prepareConfirm('eth1'))), 'NotPending');
+
+  await apply(Promise.resolve(watched.prepareConfirm('eth0')));
+  t.is(host.committed, 1);
+  t.is(host.rolledBack, 0);
+  t.deepEqual(watched.pending(), new Map());
+  t.is(steps.at(-1), 'committed');
+  t.is(await codeOf(Promise.resolve().then(() => watched.prepareConfirm('eth0'))), 'NotPending');
+  t.is(await codeOf(Promise.resolve().then(() => watched.prepareRollback('eth0'))), 'NotPending');
+
+  // Rollback undoes it; so does the daemon stopping (rollbackPending).
+  await apply(watched.prepareShare('eth1', share({ confirmTimeout: 30 })));
+  await apply(Promise.resolve(watched.prepareRollback('eth1')));
+  t.is(host.rolledBack, 1);
+  t.is(steps.at(-1), 'rolled-back');
+  await apply(watched.prepareShare('eth1', share({ bridge: 'br1', confirmTimeout: 30 })));
+  await watched.rollbackPending('stopping');
+  t.is(host.rolledBack, 2);
+  t.is(watched.pending().size, 0);
 });
