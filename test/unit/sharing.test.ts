@@ -1,12 +1,12 @@
 // The domain's order of work, with a fake backend, a fake kernel and a fake clock: what runs
 // before authorization (the prepare step), the locks, the deadlines and the honest rollback.
-// The real thing is proven in the lab (test/lab/nm-share.test.ts, hardening.test.ts).
+// The real thing is proven in the lab (test/lab/nm-share.test.ts, nm-hostile.test.ts, confirm.test.ts).
 import test from 'ava';
 import type { HostInterface, HostSnapshot } from '../../src/bridge/host-network';
 import type { Log } from '../../src/bridge/log';
 import type { SettingsBackend, Transaction } from '../../src/bridge/settings-backend';
 import { ShareError } from '../../src/bridge/share-error';
-import type { SharePlan } from '../../src/bridge/share-plan';
+import type { SharePlan, UnsharePlan } from '../../src/bridge/share-plan';
 import { callSeconds, DEFAULT_SHARE_OPTIONS, DEFAULT_UNSHARE_OPTIONS, minRollbackTimeout, type ShareOptions } from '../../src/bridge/share-request';
 import { Sharing, type ChangeStep, type Clock } from '../../src/bridge/sharing';
 import type { HostChanges, HostObserver, LiveHost, LiveLink } from '../../src/bridge/verify';
@@ -40,22 +40,35 @@ class FakeHost implements SettingsBackend, HostObserver {
   observed = 0;
   /** When set, applyShare waits for it. */
   gate: Promise<void> | undefined;
+  /** The transaction's verbs and the applies, in order. */
+  steps: string[] = [];
+  /** Which verb fails (with a plain Error naming it). */
+  failing: ReadonlySet<'begin' | 'apply' | 'commit' | 'rollback' | 'observe'> = new Set();
+  /** observe() calls before the bridge gets the NIC's lease, when noLease is false. */
+  leaseAfter = 0;
 
   snapshot(): HostSnapshot { return { interfaces: this.interfaces, shared: this.shared }; }
   onChange(): void {}
   async configuration(): Promise<undefined> { return undefined; }
   async checkShare(): Promise<{ ipv4Dhcp: boolean }> { return { ipv4Dhcp: true }; }
   async begin(): Promise<Transaction> {
+    this.step('begin');
     return {
-      keep: async (seconds) => { this.kept.push(seconds); },
-      commit: async () => { this.committed++; },
-      rollback: async () => { this.rolledBack++; return this.unrestored; },
+      keep: async (seconds) => { this.kept.push(seconds); this.step(`keep ${seconds}`); },
+      commit: async () => { this.committed++; this.step('commit'); },
+      rollback: async () => { this.rolledBack++; this.step('rollback'); return this.unrestored; },
     };
+  }
+
+  private step(name: 'begin' | 'apply' | 'commit' | 'rollback' | 'observe' | `keep ${number}`): void {
+    if (name !== 'observe') this.steps.push(name);
+    if ((this.failing as ReadonlySet<string>).has(name)) throw new Error(`${name} failed`);
   }
 
   async applyShare(plan: SharePlan): Promise<void> {
     this.applied.push(`share ${plan.nic} ${plan.bridge}`);
     await this.gate;
+    this.step('apply');
     const links = new Map(this.live.links);
     const port = links.get(plan.nic);
     if (port === undefined) throw new Error(`no ${plan.nic}`);
@@ -66,11 +79,28 @@ class FakeHost implements SettingsBackend, HostObserver {
     this.shared.set(plan.nic, plan.bridge);
   }
 
-  async applyUnshare(): Promise<void> { this.applied.push('unshare'); }
+  async applyUnshare(plan: UnsharePlan): Promise<void> {
+    this.applied.push('unshare');
+    this.step('apply');
+    const links = new Map(this.live.links);
+    const port = links.get(plan.nic);
+    links.delete(plan.bridge);
+    if (port !== undefined) links.set(plan.nic, { ...port, controller: undefined, addresses: [lease('192.0.2.10/24')] });
+    this.live = { ...this.live, links };
+    this.interfaces = this.interfaces.filter((i) => i.name !== plan.bridge);
+    this.shared.delete(plan.nic);
+  }
   async finishUnshare(): Promise<void> {}
   async close(): Promise<void> {}
 
-  async observe(): Promise<LiveHost> { this.observed++; return this.live; }
+  async observe(): Promise<LiveHost> {
+    this.observed++;
+    this.step('observe');
+    if (this.observed > this.leaseAfter) return this.live;
+    // Until then the bridge is up without its address (the DHCP client is still asking).
+    const links = new Map([...this.live.links].map(([name, l]) => [name, l.kind === 'bridge' ? { ...l, addresses: [] } : l]));
+    return { ...this.live, links };
+  }
   async answers(): Promise<boolean> { return true; }
   /** The kernel's notifications never come here: the domain's safety poll (on the fake clock) carries verification. */
   watch(): HostChanges { return { count: () => 0, after: () => new Promise(() => {}), close: () => {} }; }
@@ -99,8 +129,26 @@ function setup() {
   const host = new FakeHost();
   const clock = new FakeClock();
   const log = new RecordingLog();
-  const sharing = new Sharing(() => host, host, log, undefined, clock);
-  return { host, clock, log, sharing };
+  /** The Progress steps and pendingChanged events, in order. */
+  const events: string[] = [];
+  const sharing = new Sharing(() => host, host, log, undefined, clock, {
+    progress: (nic, step) => events.push(`${nic} ${step}`),
+    pendingChanged: () => events.push('pending changed'),
+  });
+  return { host, clock, log, sharing, events };
+}
+
+/** eth0 shared through br-eth0 already, as the host and the kernel both say. */
+function sharedSetup() {
+  const s = setup();
+  s.host.shared.set('eth0', 'br-eth0');
+  s.host.interfaces = [...s.host.interfaces, nic('br-eth0', '52:54:00:00:00:01', { type: 'bridge' })];
+  s.host.kernelPorts.set('br-eth0', ['eth0']);
+  const links = new Map(s.host.live.links);
+  links.set('eth0', link('eth0', '52:54:00:00:00:01', { controller: 'br-eth0' }));
+  links.set('br-eth0', link('br-eth0', '52:54:00:00:00:01', { kind: 'bridge', stp: false, addresses: [lease('192.0.2.10/24')] }));
+  s.host.live = { ...s.host.live, links };
+  return s;
 }
 
 const share = (options: Partial<ShareOptions> = {}): ShareOptions => ({ ...DEFAULT_SHARE_OPTIONS, ...options });
@@ -260,4 +308,83 @@ test('confirm-timeout: verified, the change stays open (the backend\'s own timer
   await fresh.sharing.rollbackPending('stopping');
   t.is(fresh.host.rolledBack, 1);
   t.is(fresh.sharing.pending().size, 0);
+});
+
+test('a Share runs validate, then (after authorization) begin, apply, verify, commit, and reports each step', async (t) => {
+  const { host, sharing, events } = setup();
+  const step = await sharing.prepareShare('eth0', share());
+  t.deepEqual(host.steps, [], 'validation opens nothing');
+  if ('noOp' in step) throw new Error('no-op');
+  step.authorizing?.();
+  t.is(await step.apply(), 'br-eth0');
+  t.deepEqual(host.steps, ['begin', 'apply', 'commit']);
+  t.deepEqual(events, ['eth0 authorizing', 'eth0 checkpoint', 'eth0 bridge-up', 'eth0 committed']);
+  t.is(host.rolledBack, 0);
+});
+
+test('verification reads again until the bridge has the lease, then commits', async (t) => {
+  const { host, clock, sharing, events } = setup();
+  host.leaseAfter = 4;
+  t.is(await apply(sharing.prepareShare('eth0', share())), 'br-eth0');
+  t.deepEqual(host.steps, ['begin', 'apply', 'commit']);
+  t.true(host.observed > 4);
+  t.true(clock.ms > 0 && clock.ms < 20_000, `verified after ${clock.ms} ms`);
+  t.deepEqual(events, ['eth0 checkpoint', 'eth0 bridge-up', 'eth0 waiting-for-lease', 'eth0 committed']);
+});
+
+test('each failure after the transaction opened is rolled back and reported as RolledBack with its reason', async (t) => {
+  for (const verb of ['apply', 'commit', 'observe'] as const) {
+    const { host, sharing, events } = setup();
+    host.failing = new Set([verb]);
+    const err = await t.throwsAsync(apply(sharing.prepareShare('eth0', share())), { instanceOf: ShareError });
+    t.is(err?.code, 'RolledBack', verb);
+    t.regex(err?.message ?? '', new RegExp(`everything was put back as it was\\. Reason: ${verb} failed`), verb);
+    t.is(host.rolledBack, 1, verb);
+    t.is(host.steps.at(-1), 'rollback', verb);
+    t.is(events.at(-1), 'eth0 rolled-back', verb);
+  }
+});
+
+test('a transaction that cannot be opened fails as it is: nothing applied, nothing to roll back', async (t) => {
+  const { host, sharing } = setup();
+  host.failing = new Set(['begin']);
+  await t.throwsAsync(apply(sharing.prepareShare('eth0', share())), { message: 'begin failed' });
+  t.deepEqual(host.applied, []);
+  t.is(host.rolledBack, 0);
+});
+
+test('a rollback that throws is reported as not restored, at error level', async (t) => {
+  const { host, log, sharing } = setup();
+  host.failing = new Set(['apply', 'rollback']);
+  const err = await t.throwsAsync(apply(sharing.prepareShare('eth0', share())), { instanceOf: ShareError });
+  t.is(err?.code, 'RolledBack');
+  t.regex(err?.message ?? '', /the rollback could not restore everything: rollback failed\. Reason: apply failed/);
+  t.is(err?.hint, 'check eth0 by hand');
+  t.true(log.lines.some((l) => l.startsWith('error ') && l.includes('rollback failed')));
+});
+
+test('an Unshare that fails is rolled back; one that verifies commits', async (t) => {
+  const failing = sharedSetup();
+  failing.host.failing = new Set(['apply']);
+  t.is(await codeOf(apply(failing.sharing.prepareUnshare('eth0', DEFAULT_UNSHARE_OPTIONS))), 'RolledBack');
+  t.deepEqual(failing.host.steps, ['begin', 'apply', 'rollback']);
+
+  const { host, sharing } = sharedSetup();
+  await apply(sharing.prepareUnshare('eth0', DEFAULT_UNSHARE_OPTIONS));
+  t.deepEqual(host.steps, ['begin', 'apply', 'commit']);
+  t.false(host.shared.has('eth0'));
+});
+
+test('a change of a NIC in progress makes a second one Busy until it is done', async (t) => {
+  const { host, sharing } = setup();
+  let open = (): void => undefined;
+  host.gate = new Promise((r) => { open = r; });
+  const first = apply(sharing.prepareShare('eth0', share()));
+  // Wait for the event, not a time: the first change has reached the backend.
+  while (host.applied.length === 0) await new Promise((r) => setImmediate(r));
+  t.is(await codeOf(sharing.prepareShare('eth0', share({ bridge: 'br9' }))), 'Busy');
+  t.is(await codeOf(sharing.prepareShare('eth1', share({ bridge: 'br-eth0' }))), 'Busy');
+  open();
+  await first;
+  t.deepEqual(await sharing.prepareShare('eth0', share()), { noOp: 'br-eth0' });
 });
