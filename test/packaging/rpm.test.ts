@@ -3,9 +3,9 @@
 // directory with every file where Fedora expects it and exactly what `make install` installs.
 import test from 'ava';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { INSTALLED } from '../lab/lab-install';
 import { Lab, REPO_ROOT, waitFor } from '../lab/lab';
 import { buildRpm, rpm, RPMLINTRC, SPEC, type BuiltRpm } from './rpm-build';
@@ -28,9 +28,9 @@ const KNOWN_WARNINGS = [
   'files-duplicate', // initscripts' ifup-local and ifdown-local hooks: one script under both names
 ];
 
-// One build for both tests, under dist/ (a lab sees the checkout, not the host's /tmp).
+// One build for both tests.
 let building: Promise<BuiltRpm> | undefined;
-const builtRpm = () => (building ??= Promise.resolve().then(() => buildRpm(join(REPO_ROOT, 'dist'))));
+const builtRpm = () => (building ??= Promise.resolve().then(() => buildRpm(tmpdir())));
 test.after.always(async () => {
   if (building !== undefined) rmSync((await building).dir, { recursive: true, force: true });
 });
@@ -122,7 +122,11 @@ test('the unit under a real systemd: activated by the first call, Share and Unsh
   const lab = await Lab.start({ networkManager: false, nicProfile: 'none' });
   let container: SystemdContainer | undefined;
   try {
-    container = await SystemdContainer.boot(lab, dirname(built.rpm));
+    // The lab has a /tmp of its own; its directory is what it sees of the host's.
+    const pkgDir = join(lab.dir, 'pkg');
+    mkdirSync(pkgDir);
+    copyFileSync(built.rpm, join(pkgDir, basename(built.rpm)));
+    container = await SystemdContainer.boot(lab, pkgDir);
     const c = container;
     t.is((await c.sh('systemctl is-enabled systemd-networkd.service || true')).trim(), 'masked-runtime');
     // Installed as on Fedora. Its scriptlets call Fedora's systemd-update-helper, which Debian's
