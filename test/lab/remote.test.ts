@@ -1,7 +1,7 @@
 // Remote use, as an administrator does it: `shared-interface -H root@HOST share eth0 --confirm`
 // from a machine on the LAN, over SSH to Debian's sshd in the lab, whose session rides the very
 // NIC being moved. The CLI confirms through a second SSH session; when it can't, the host rolls
-// back by itself.
+// back by itself. And on a terminal, the Progress lines.
 import test from 'ava';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,7 +42,7 @@ function admin(lab: Lab, bin: string, args: readonly string[]) {
   });
 }
 
-test('-H over SSH from the LAN: share --confirm rides the moved NIC and is confirmed by a second session; unconfirmed, the host rolls back', async (t) => {
+test('-H over SSH from the LAN: share --confirm rides the moved NIC and is confirmed by a second session; unconfirmed, the host rolls back; Progress lines on a terminal only', async (t) => {
   const lab = await Lab.start();
   const bus = await lab.connect();
   const client = new ServiceClient(bus);
@@ -89,6 +89,17 @@ test('-H over SSH from the LAN: share --confirm rides the moved NIC and is confi
     await waitFor('the host rolled back the unconfirmed share', async () => ((await client.shared()).size === 0 && (await client.pending()).size === 0 ? true : undefined), 60_000);
     await waitFor('the state before sharing, again', async () => (sameNetworkState(await networkState(lab), before) ? true : undefined), 30_000);
     t.is((await links(lab)).get('eth0')?.address, '52:54:00:12:34:56');
+
+    // On the host itself, on a terminal (script gives the CLI a pty): Progress lines with the
+    // seconds since the start, in order; with --json, none.
+    const onTty = await lab.exec(['script', '-qec', `${CLI} share eth0`, '/dev/null'], { timeoutMs: 120_000 });
+    const lines = onTty.stdout.split(/\r?\n/).filter((l) => /^\[ *\d+\.\d s\] /.test(l));
+    const seen = lines.map((l) => /^\[ *\d+\.\d s\] ([a-z-]+): /.exec(l)?.[1] ?? '?');
+    t.deepEqual(seen.filter((step) => step !== 'waiting-for-lease'), ['authorizing', 'checkpoint', 'profiles-added', 'bridge-up', 'gateway-answers', 'committed'], onTty.stdout);
+    t.regex(onTty.stdout, /eth0 is shared through bridge br-eth0/);
+    const json = await lab.exec(['script', '-qec', `${CLI} --json unshare eth0`, '/dev/null'], { timeoutMs: 120_000 });
+    t.notRegex(json.stdout, /^\[ *\d+\.\d s\] /m, json.stdout);
+    t.like(JSON.parse(json.stdout.trim()) as object, { interface: 'eth0', shared: false });
   } finally {
     bus.close();
     await lab.stop();
