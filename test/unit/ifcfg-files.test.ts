@@ -52,7 +52,7 @@ test.serial('writeFileAtomic makes a new file 0644 whatever the umask, leaves no
   }
 });
 
-test('writeShvarFile reads the file back with the parser and refuses text it would misread', async (t) => {
+test('writeShvarFile writes text as given and refuses text the parser would misread, before writing', async (t) => {
   const { dir, done } = scratch();
   try {
     const path = join(dir, 'ifcfg-br0');

@@ -1,13 +1,13 @@
-// File I/O of the ifcfg backend: atomic writes that are read back, and the journal that makes a
-// change undoable (netcf keeps a snapshot of the network configuration outside the directory the
-// same way). The pure format code lives in ifcfg-shvar.ts / ifcfg-translate.ts; this module never
-// interprets a file beyond checking that what it wrote reads back the same.
+// File I/O of the ifcfg backend: atomic writes, and the journal that makes a change undoable
+// (netcf keeps a snapshot of the network configuration outside the directory the same way). The
+// pure format code lives in ifcfg-shvar.ts / ifcfg-translate.ts, and the one read-back of a file
+// we write is there, in memory, before writing (formatShvar, as NetworkManager's keyfile writer).
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { IfcfgError } from './ifcfg-error';
-import { parseShvar, shvarEntries, shvarProblems } from './ifcfg-shvar';
+import { parseShvar, shvarProblems } from './ifcfg-shvar';
 
 /** The mode initscripts' own files have (and the issue asks for). */
 export const IFCFG_FILE_MODE = 0o644;
@@ -57,7 +57,7 @@ export function decodeIfcfgText(bytes: Buffer, name: string): string {
 /**
  * Writes `data` to `path` so that a reader sees either the old file or the whole new one: a
  * temporary file in the same directory (named so initscripts and NetworkManager ignore it),
- * fsync, rename over the target, fsync of the directory. Reads the file back and compares bytes.
+ * fsync, rename over the target, fsync of the directory.
  * A file rewritten keeps its owner, and its mode unless `mode` is given (an admin's 0600 on a file
  * with a WPA key or a password stays 0600); a new file gets `mode`, or initscripts' 0644.
  */
@@ -86,26 +86,16 @@ export async function writeFileAtomic(path: string, data: Buffer, mode?: number)
     throw err;
   }
   await syncDirectory(dir);
-  const back = await readIfExists(path);
-  if (back === undefined || !back.equals(data)) {
-    throw new IfcfgError('Internal', `${path} did not read back as it was written.`);
-  }
 }
 
 /**
- * Writes an ifcfg-style file atomically, then reads it back with our parser: the values must be
- * exactly those of the text we meant to write (NetworkManager's writer does the same re-read).
+ * Writes an ifcfg-style file atomically, unless our parser would misread a line of it (text from
+ * formatShvar, which has read itself back already).
  */
 export async function writeShvarFile(path: string, text: string): Promise<void> {
-  const intended = parseShvar(text);
-  const problems = shvarProblems(intended);
+  const problems = shvarProblems(parseShvar(text));
   if (problems.length > 0) throw new IfcfgError('Internal', `refusing to write ${basename(path)}: ${problems[0]?.message ?? ''}`);
-  const wanted = shvarEntries(intended);
   await writeFileAtomic(path, Buffer.from(text, 'utf8'));
-  const back = parseShvar(decodeIfcfgText((await readIfExists(path)) ?? Buffer.alloc(0), basename(path)));
-  const got = shvarEntries(back);
-  const same = got.size === wanted.size && [...wanted].every(([k, v]) => got.get(k) === v);
-  if (!same) throw new IfcfgError('Internal', `${basename(path)} did not read back with the values written.`);
 }
 
 /** Removes `path` (if it exists) and makes the removal durable. */
