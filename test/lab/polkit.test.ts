@@ -13,9 +13,18 @@ const ACTION = POLKIT_ACTIONS.shareInterface;
 const ACCESS_DENIED = 'org.freedesktop.DBus.Error.AccessDenied';
 const INTERACTIVE_REQUIRED = 'org.freedesktop.DBus.Error.InteractiveAuthorizationRequired';
 
-/** A lab with the overlay and nothing of ours in it until the test installs it. */
-function installedLab(options: { networkManager?: boolean } = {}): Promise<Lab> {
-  return Lab.start({ overlay: true, busPolicy: false, polkitPolicy: false, networkManager: options.networkManager ?? true });
+/**
+ * Runs `body` in a lab whose /usr and /etc are overlays with our files installed there (`make
+ * install`), nothing of ours otherwise; the lab goes afterwards, whatever happened.
+ */
+async function withInstalledLab(options: { networkManager?: boolean }, body: (lab: Lab) => Promise<void>): Promise<void> {
+  const lab = await Lab.start({ overlay: true, busPolicy: false, polkitPolicy: false, networkManager: options.networkManager ?? true });
+  try {
+    await installIntoLab(lab);
+    await body(lab);
+  } finally {
+    await lab.stop();
+  }
 }
 
 /** The whole of what a refused call must leave alone, NetworkManager's checkpoints included. */
@@ -38,9 +47,7 @@ function isAuthorizationError(r: BusctlResult): boolean {
 }
 
 test('polkitd reads the installed action: every action the spec names, admin authentication by default', async (t) => {
-  const lab = await installedLab({ networkManager: false });
-  try {
-    await installIntoLab(lab);
+  await withInstalledLab({ networkManager: false }, async (lab) => {
     const declared = new Set(Object.values(sharedInterfaceSpec.methods).flatMap((m) => ('action' in m && m.action !== undefined ? [m.action] : [])));
     t.deepEqual([...declared], [ACTION]);
     for (const action of declared) {
@@ -53,15 +60,11 @@ test('polkitd reads the installed action: every action the spec names, admin aut
       t.regex(verbose, /message:\s+Authentication is required to share or unshare a network interface/);
     }
     t.is(readFileSync(join(REPO_ROOT, 'polkit', `${sharedInterfaceSpec.name}.policy`), 'utf8'), await lab.sh(`cat ${INSTALLED.policy}`));
-  } finally {
-    await lab.stop();
-  }
+  });
 });
 
 test('uid 65534 may read but is refused Share and Unshare, and nothing changes; root is allowed', async (t) => {
-  const lab = await installedLab();
-  try {
-    await installIntoLab(lab);
+  await withInstalledLab({}, async (lab) => {
     // Reading needs no authorization.
     const listed = await callAs(lab, NOBODY, 'ListInterfaces');
     t.is(listed.errorName, undefined);
@@ -97,15 +100,11 @@ test('uid 65534 may read but is refused Share and Unshare, and nothing changes; 
     const rootUnshare = await callAs(lab, 'root', 'Unshare', 'sa{sv}', ['eth0', '0']);
     t.false(isAuthorizationError(rootUnshare), rootUnshare.errorMessage);
     t.is(rootUnshare.errorName, undefined, rootUnshare.errorMessage);
-  } finally {
-    await lab.stop();
-  }
+  });
 });
 
 test('the README\'s rules.d snippet lets group libvirt share and unshare without a password; others still may not', async (t) => {
-  const lab = await installedLab();
-  try {
-    await installIntoLab(lab);
+  await withInstalledLab({}, async (lab) => {
     // Users and the rule go into the lab's overlaid /etc; polkitd looks the groups up there.
     await lab.sh('groupadd libvirt && useradd -M -U -G libvirt alice && useradd -M -U bob');
     await lab.exec(['sh', '-c', 'cat >/etc/polkit-1/rules.d/50-shared-interface-libvirt.rules'], { input: readmeRule() });
@@ -128,15 +127,11 @@ test('the README\'s rules.d snippet lets group libvirt share and unshare without
     const aliceUnshare = await callAs(lab, 'alice', 'Unshare', 'sa{sv}', ['eth0', '0'], { interactive: false });
     t.is(aliceUnshare.errorName, undefined, aliceUnshare.errorMessage);
     t.deepEqual(await snapshot(lab), before);
-  } finally {
-    await lab.stop();
-  }
+  });
 });
 
 test('polkit unreachable, or not knowing the action, means no; root needs no polkit and shares with no polkitd at all', async (t) => {
-  const lab = await installedLab();
-  try {
-    await installIntoLab(lab);
+  await withInstalledLab({}, async (lab) => {
     // alice may share by a rule: only polkit can say so.
     await lab.sh('groupadd libvirt && useradd -M -U -G libvirt alice');
     await lab.exec(['sh', '-c', 'cat >/etc/polkit-1/rules.d/50-shared-interface-libvirt.rules'], { input: readmeRule() });
@@ -162,7 +157,5 @@ test('polkit unreachable, or not knowing the action, means no; root needs no pol
     const rootUnshare = await callAs(lab, 'root', 'Unshare', 'sa{sv}', ['eth0', '0']);
     t.is(rootUnshare.errorName, undefined, rootUnshare.errorMessage);
     t.deepEqual(await snapshot(lab), before);
-  } finally {
-    await lab.stop();
-  }
+  });
 });
