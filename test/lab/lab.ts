@@ -146,6 +146,15 @@ export class Lab {
     });
   }
 
+  /** Runs a command inside the lab on our own terminal (lab-shell.ts); resolves with its exit status. */
+  interactive(argv: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<number> {
+    return new Promise((resolvePromise, reject) => {
+      const child = spawn('nsenter', this.nsenterArgv(argv, env), { stdio: 'inherit' });
+      child.on('error', reject);
+      child.on('close', (code, signal) => resolvePromise(code ?? (signal ? 128 : 1)));
+    });
+  }
+
   /** Runs a bash script inside the lab; resolves with its stdout. */
   async sh(script: string, options: ExecOptions = {}): Promise<string> {
     return (await this.exec(['bash', '-euo', 'pipefail', '-c', script], options)).stdout;
