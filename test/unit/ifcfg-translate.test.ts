@@ -10,7 +10,7 @@ import {
 import { configFileName } from '../../src/settings/ifcfg/ifcfg-validate';
 import { expectedPath, listCases, loadCase, renderCase } from '../fixtures/ifcfg/golden';
 
-const REGENERATE = 'npx tsc -p . && node dist/test/fixtures/ifcfg/regenerate.js';
+const REGENERATE = 'npm run fixtures';
 
 const cases = listCases();
 // The IP keys the golden inputs use (a test-side list, independent of the translator's table).

@@ -16,7 +16,7 @@ import { configuredInterfaceDefinition } from '../../src/bridge/libvirt-interfac
 import { ifaceBridgeDefinition } from '../../src/cli/libvirt-commands';
 
 for (const c of loadCases()) {
-  test(`golden: ${c.name} (regenerate: node dist/test/fixtures/libvirt/regenerate.js)`, (t) => {
+  test(`golden: ${c.name} (regenerate: npm run fixtures)`, (t) => {
     const xml = translateCase(c);
     t.is(xml, readFileSync(c.expectedPath, 'utf8'));
     // What we write, we read back the same: our writer and our schema checks agree.

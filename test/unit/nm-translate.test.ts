@@ -7,7 +7,7 @@ import { loadCases, translateCase } from '../fixtures/nm/nm-golden';
 import { settingsFromJson, stringifyGolden } from '../fixtures/nm/nm-json';
 
 for (const c of loadCases()) {
-  test(`golden: ${c.name} (regenerate: node dist/test/fixtures/nm/regenerate.js)`, (t) => {
+  test(`golden: ${c.name} (regenerate: npm run fixtures)`, (t) => {
     t.is(stringifyGolden(translateCase(c)), readFileSync(c.expectedPath, 'utf8'));
   });
 }
