@@ -470,11 +470,14 @@ export class Sharing {
   private checkNotBusy(names: readonly string[]): void {
     for (const name of names) {
       if (this.busy.has(name)) throw new ShareError('Busy', `another change of ${name} is in progress`, 'try again when it has finished, or choose another bridge name');
-      for (const [nic, pending] of this.open) {
-        if (name === nic || name === pending.bridge) {
-          throw new ShareError('Busy', `the ${pending.operation} of ${nic} awaits confirmation`, `confirm it or roll it back first (shared-interface confirm|rollback ${nic})`);
-        }
-      }
+    }
+    // A change awaiting confirmation holds its transaction, and transactions take turns (an NM
+    // checkpoint, the ifcfg journal): any other change would wait for the answer, past its own
+    // deadline. Say so at once instead.
+    const [awaiting] = this.open;
+    if (awaiting !== undefined) {
+      const [nic, pending] = awaiting;
+      throw new ShareError('Busy', `the ${pending.operation} of ${nic} awaits confirmation; changes are made one at a time until it is confirmed or rolled back`, `confirm it or roll it back first (Confirm or Rollback of ${nic})`);
     }
   }
 
