@@ -8,6 +8,7 @@ import {
   type IfcfgShareInput,
 } from '../../src/settings/ifcfg/ifcfg-translate';
 import { configFileName } from '../../src/settings/ifcfg/ifcfg-validate';
+import { effectiveForwardDelay } from '../../src/bridge/share-request';
 import { expectedPath, listCases, loadCase, renderCase } from '../fixtures/ifcfg/golden';
 
 const REGENERATE = 'npm run fixtures';
@@ -102,18 +103,26 @@ test('refuses invalid names, MACs and a bridge named like the NIC', (t) => {
   t.is(failure(() => share(undefined, { nicMac: '01:00:5e:00:00:01' })).code, 'InvalidValue');
 });
 
-test('forward delay: centiseconds with STP off, only 0 with STP on', (t) => {
+test('STP: every plan the domain makes with STP is Unsupported (with a hint); without STP, DELAY=0', (t) => {
   const delay = (stp: boolean, forwardDelay: number): string | undefined =>
     shvarGet(parseShvar(share(undefined, { stp, forwardDelay }).bridgeText), 'DELAY');
-  t.is(delay(false, 0), '0');
-  t.is(delay(true, 0), '0');
-  t.is(delay(false, 15), '1500');
-  t.is(delay(false, 30), '3000');
-  const e = failure(() => delay(true, 15));
-  t.is(e.code, 'Unsupported');
-  t.truthy(e.hint);
-  for (const bad of [-1, 31, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
-    t.is(failure(() => delay(false, bad)).code, 'InvalidValue', String(bad));
+  for (const asked of [0, 2, 15, 30]) {
+    // The forward delay the domain plans for what a caller asked (planShare uses the same rule).
+    t.is(delay(false, effectiveForwardDelay({ stp: false, forwardDelay: asked })), '0', String(asked));
+    const e = failure(() => delay(true, effectiveForwardDelay({ stp: true, forwardDelay: asked })));
+    t.is(e.code, 'Unsupported', String(asked));
+    t.truthy(e.hint);
+  }
+  // What the domain never plans is refused, not guessed at.
+  t.is(failure(() => delay(true, 0)).code, 'Unsupported');
+  for (const bad of [2, 15, -1, 1.5, Number.NaN]) t.is(failure(() => delay(false, bad)).code, 'InvalidValue', String(bad));
+});
+
+test('the golden cases are plans the domain makes: no STP, no forward delay', (t) => {
+  for (const name of cases) {
+    const { stp, forwardDelay } = loadCase(name).params;
+    t.false(stp, name);
+    t.is(forwardDelay, effectiveForwardDelay({ stp, forwardDelay }), name);
   }
 });
 

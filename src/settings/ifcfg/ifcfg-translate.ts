@@ -156,9 +156,6 @@ const COPIED_KEYS: ReadonlyMap<string, KeyKind> = new Map<string, KeyKind>([['MT
 
 const BOOTPROTOS: readonly IfcfgBootproto[] = ['none', 'static', 'dhcp', 'bootp'];
 
-// 30 s is the kernel's upper bound for a bridge forward delay with STP on (BR_MAX_FORWARD_DELAY).
-const MAX_FORWARD_DELAY = 30;
-
 function movedKeyKind(key: string): KeyKind | undefined {
   const named = NAMED_IP_KEYS.get(key);
   if (named !== undefined) return named;
@@ -234,20 +231,20 @@ function newPortFile(nic: string, bridge: string): ShvarFile {
   return f;
 }
 
-// initscripts ≥ 10 passes DELAY straight to `ip link … forward_delay`, which counts centiseconds, but
-// with STP on it also sleeps DELAY*2+7 *seconds* (LINKDELAY in ifup-eth). So a nonzero delay is
-// written in centiseconds with STP off and refused with STP on, where no DELAY value is right.
+// What ifcfg supports, decided here once: bridges without STP. The domain plans a forward delay of
+// 2–30 s with STP and none without (planShare). initscripts ≥ 10 passes DELAY straight to `ip link …
+// forward_delay`, which counts centiseconds, and with STP on also sleeps DELAY*2+7 *seconds*
+// (LINKDELAY in ifup-eth): no DELAY value gives an STP bridge its delay, so STP is NotSupported.
 function bridgeDelay(stp: boolean, seconds: number): string {
-  if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_FORWARD_DELAY) {
-    throw new IfcfgError('InvalidValue', `Forward delay ${seconds} is not a whole number of seconds from 0 to 30.`);
-  }
-  if (seconds === 0) return '0';
   if (stp) {
-    throw new IfcfgError('Unsupported', 'initscripts cannot apply a nonzero forward delay with STP on.', {
-      hint: 'Use a forward delay of 0, or turn STP off.',
+    throw new IfcfgError('Unsupported', 'initscripts cannot give a bridge with STP its forward delay.', {
+      hint: 'Share without STP (the default), or with NetworkManager running.',
     });
   }
-  return String(seconds * 100);
+  if (seconds !== 0) {
+    throw new IfcfgError('InvalidValue', `Forward delay ${seconds} without STP: a bridge without STP forwards at once (0).`);
+  }
+  return '0';
 }
 
 function checkNicFile(file: ShvarFile, nic: string, mac: string): void {
