@@ -7,7 +7,8 @@
 #
 # Environment (all optional):
 #   LAB_NM=0          do not start NetworkManager (the ifcfg fallback's lab)
-#   LAB_NIC_PROFILE   dhcp (default) | static | none: the profile NM gets for eth0
+#   LAB_NIC_PROFILE   dhcp (default) | dhcp4 | static | none: the profile NM gets for eth0 (dhcp4:
+#                     DHCP with ipv6.method disabled, an IPv4-only host)
 #   LAB_OVERLAY=1     overlay /usr, /etc and /var on a tmpfs, so tests may `make install` into them
 #   LAB_POLKIT_ACTIONS  a directory whose *.policy files polkit in the lab should know (empty: none)
 #   LAB_EXTRA_BUS_CONF  XML added to the lab bus's configuration (our bus policy's <include>)
@@ -133,9 +134,9 @@ start_nm() {
 if [ "${LAB_NM:-1}" = 1 ]; then
   start_nm
   case "${LAB_NIC_PROFILE:-dhcp}" in
-    dhcp)
-      nmcli connection add type ethernet ifname eth0 con-name "Wired eth0" \
-        ipv4.method auto ipv6.method auto ipv6.addr-gen-mode eui64 >/dev/null
+    dhcp|dhcp4)
+      if [ "${LAB_NIC_PROFILE:-dhcp}" = dhcp4 ]; then ipv6=(ipv6.method disabled); else ipv6=(ipv6.method auto ipv6.addr-gen-mode eui64); fi
+      nmcli connection add type ethernet ifname eth0 con-name "Wired eth0" ipv4.method auto "${ipv6[@]}" >/dev/null
       # Without a LAN of its own, NM connects the profile by itself once eth0 has a carrier
       # (lab-fleet.ts plugs its peer into the fleet's LAN).
       if [ "$lan" != external ]; then

@@ -15,8 +15,9 @@ const BUS_POLICY = join(REPO_ROOT, 'dbus-services', 'org.fedoraproject.SharedInt
 export interface LabOptions {
   /** Start NetworkManager (default true). */
   readonly networkManager?: boolean;
-  /** The profile NM gets for eth0 at start: DHCP (default), static, or none. */
-  readonly nicProfile?: 'dhcp' | 'static' | 'none';
+  /** The profile NM gets for eth0 at start: DHCP (default), DHCP for IPv4 only (ipv6.method
+   *  disabled), static, or none. */
+  readonly nicProfile?: 'dhcp' | 'dhcp4' | 'static' | 'none';
   /** Overlay /usr, /etc and /var on a tmpfs, so the test may install files into them. */
   readonly overlay?: boolean;
   /** Include the repo's bus policy in the lab's system bus (default true). */
