@@ -11,7 +11,7 @@ import type { SettingsBackend, Transaction } from '../../bridge/settings-backend
 import { ShareError } from '../../bridge/share-error';
 import type { SharePlan, UnsharePlan } from '../../bridge/share-plan';
 import { CHECKPOINT_DELETE_NEW_CONNECTIONS, NmClient } from './nm-client';
-import { hostInterfaces, nmDevices, type NmDevice } from './nm-devices';
+import { deviceAddresses, hostInterfaces, nmDevices, type NmDevice } from './nm-devices';
 import { translateNmError } from './nm-errors';
 import { configuredInterface } from './nm-interface-config';
 import { NM_BUS_NAME, NM_PATH, NmObjectCache } from './nm-object-cache';
@@ -29,13 +29,27 @@ const SETTINGS_FLAG_EXTERNAL = 0x8;
 const IPV6_STABLE_PRIVACY_NOTE = 'its autoconfigured IPv6 addresses will change: its profile uses stable-privacy addresses, which depend on the interface name (set ipv6.addr-gen-mode eui64 to keep them)';
 
 
+// How long a static NIC's bridge may take to carry its addresses before the NIC becomes its port.
+const BRIDGE_ADDRESS_WAIT_MS = 2000;
+
 // NMRollbackResult: what CheckpointRollback says of each device.
 const ROLLBACK_OK = 0;
 const ROLLBACK_RESULTS: Readonly<Record<number, string>> = { 1: 'the device is gone', 2: 'the device is no longer managed', 3: 'restoring it failed' };
 
+/** A profile's static IPv4 addresses (ipv4.address-data), as address/prefix. */
+function staticAddresses(settings: NmSettings): string[] {
+  return (getSetting(settings, 'ipv4', 'address-data', t.array(t.vardict)) ?? []).flatMap((entry) => {
+    const address = entry.get('address');
+    const prefix = entry.get('prefix');
+    return address?.signature === 's' && prefix?.signature === 'u' ? [`${String(address.value)}/${String(prefix.value)}`] : [];
+  });
+}
+
 export class NmBackend implements SettingsBackend {
   readonly name = 'NetworkManager' as const;
   private readonly listeners: Array<() => void> = [];
+  /** Conditions an operation waits for, checked at each change of NetworkManager's objects. */
+  private readonly changeWaiters = new Set<() => void>();
   private readonly profiles = new Map<string, NmSettings>();
   private readonly unsubscribers: Array<() => Promise<void>> = [];
   private cached: HostSnapshot | undefined;
@@ -159,22 +173,70 @@ export class NmBackend implements SettingsBackend {
     const device = this.device(plan.nic);
     const original = this.activeProfile(device);
     const profiles = shareProfiles(plan, original?.settings);
+    const add = async (settings: NmSettings): Promise<string> => {
+      const path = await this.client.addConnection(settings, plan.persist);
+      this.profiles.set(path, settings);
+      return path;
+    };
+    // A static NIC's bridge comes up with its address before the port exists (see bridgeFirst).
+    const staticBridge = getSetting(profiles.bridge, 'ipv4', 'method', t.string) === 'manual' ? staticAddresses(profiles.bridge) : [];
     try {
-      // The port names its bridge by UUID, resolved at activation: both can be added at once.
-      const [bridgePath, portPath] = await Promise.all([
-        this.client.addConnection(profiles.bridge, plan.persist),
-        this.client.addConnection(profiles.port, plan.persist),
-      ]);
-      this.profiles.set(bridgePath, profiles.bridge);
-      this.profiles.set(portPath, profiles.port);
+      let portPath: string;
+      if (staticBridge.length > 0) {
+        const bridgePath = await add(profiles.bridge);
+        this.invalidate();
+        await this.bridgeFirst(plan, bridgePath, staticBridge);
+        portPath = await add(profiles.port);
+      } else {
+        // The port names its bridge by UUID, resolved at activation: both can be added at once.
+        [, portPath] = await Promise.all([add(profiles.bridge), add(profiles.port)]);
+      }
       this.invalidate();
       progress('profiles-added', `added the profiles '${getSetting(profiles.bridge, 'connection', 'id', t.string) ?? plan.bridge}' and '${getSetting(profiles.port, 'connection', 'id', t.string) ?? plan.nic}'`);
       if (ipv6AddressesWillChange(original?.settings)) this.log.info(`${plan.nic}: ${IPV6_STABLE_PRIVACY_NOTE}`);
-      // Activating the port brings its bridge up with it, and takes the NIC off its old profile.
+      // Activating the port brings its bridge up with it (if it isn't yet), and takes the NIC off its old profile.
       await this.client.activateConnection(portPath, device.path);
     } catch (err) {
       throw translateNmError(err, `sharing ${plan.nic}`);
     }
+  }
+
+  /**
+   * A static address can be on the bridge before the NIC leaves its profile. Activating the port
+   * at once takes the address off the NIC some 20–40 ms before NetworkManager puts it on the
+   * bridge, and a LAN host's packets in that gap find no one owning the address (a ping lost at
+   * 16 ms intervals). So the bridge comes up first, before its port profile exists (else its
+   * autoconnect-slaves would start the port at once), and once NetworkManager shows the static
+   * IPv4 addresses on it (it mirrors the kernel's), the port follows; in between both carry them,
+   * which is harmless (the NIC's routes have the lower metric). DHCP has no such way: the bridge
+   * can only ask for the lease once the NIC is its port.
+   */
+  private async bridgeFirst(plan: SharePlan, bridgePath: string, wanted: readonly string[]): Promise<void> {
+    if (wanted.length === 0) return;
+    await this.client.activateConnection(bridgePath, '/');
+    const carried = () => {
+      const bridge = nmDevices(this.cache).find((d) => d.name === plan.bridge);
+      const has = new Set(bridge === undefined ? [] : deviceAddresses(this.cache, bridge.path));
+      return wanted.every((a) => has.has(a));
+    };
+    if (!(await this.until(carried, BRIDGE_ADDRESS_WAIT_MS))) {
+      this.log.info(`${plan.bridge} did not carry ${wanted.join(', ')} within ${BRIDGE_ADDRESS_WAIT_MS} ms of its activation; adding ${plan.nic} as its port anyway`);
+    }
+  }
+
+  /** Resolves true once `condition` holds (checked at each change of NetworkManager's objects), false after `timeoutMs`. */
+  private until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+    if (condition()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const finish = (held: boolean) => {
+        clearTimeout(timer);
+        this.changeWaiters.delete(check);
+        resolve(held);
+      };
+      const check = () => { if (condition()) finish(true); };
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      this.changeWaiters.add(check);
+    });
   }
 
   async applyUnshare(plan: UnsharePlan, _progress: Progress): Promise<void> {
@@ -261,6 +323,7 @@ export class NmBackend implements SettingsBackend {
 
   private onObjectChange(path: string): void {
     if (this.closed) return;
+    for (const check of [...this.changeWaiters]) check();
     if (path === '') {
       void this.loadProfiles();
     } else if (path.startsWith(`${NM_PATH}/Settings/`)) {
