@@ -198,12 +198,30 @@ export class KernelObserver implements HostObserver {
 
   async answers(address: string, device: string): Promise<boolean> {
     const family = address.includes(':') ? '-6' : '-4';
+    if (family === '-4') await this.askNeighbour(address, device);
     try {
       await run('ping', [family, '-c', '1', '-W', '1', '-I', device, '-n', '-q', address], { timeout: 5_000 });
       return true;
     } catch {
       // ping exits non-zero when nothing answered: that is the answer, not an error
       return false;
+    }
+  }
+
+  /**
+   * An ARP request of our own for `address` out of `device` (arping), whatever its neighbour
+   * entry says. A bridge that carried a static address before its port joined (so that no packet
+   * finds the address gone) may have asked for the gateway while it had no carrier: the entry
+   * then stays incomplete, with the replies to the LAN queued behind it, until the kernel asks
+   * again a second later. The answer to our request completes the entry at once and the queued
+   * packets leave; the ping that follows measures the gateway, not that second. Without arping
+   * (not installed) the ping alone decides, as before.
+   */
+  private async askNeighbour(address: string, device: string): Promise<void> {
+    try {
+      await run('arping', ['-q', '-c', '1', '-w', '1', '-I', device, address], { timeout: 5_000 });
+    } catch {
+      // No answer (exit 1) is for the ping to find out; without arping (ENOENT) the ping alone decides.
     }
   }
 }

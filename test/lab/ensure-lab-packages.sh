@@ -14,6 +14,7 @@ declare -A needed=(
   [dbus]=/usr/bin/dbus-daemon
   [polkitd]=/usr/lib/polkit-1/polkitd
   [iputils-ping]=/usr/bin/ping
+  [iputils-arping]=/usr/bin/arping
   [systemd]=/usr/bin/busctl
   [libglib2.0-bin]=/usr/bin/gdbus
   [util-linux]=/usr/bin/nsenter

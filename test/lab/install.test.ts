@@ -112,7 +112,7 @@ test('the installed unit passes systemd-analyze verify and carries the hardening
     t.is(one('Type'), 'dbus');
     t.is(one('BusName'), BUS_NAME);
     t.is(one('CapabilityBoundingSet'), 'CAP_NET_ADMIN CAP_NET_RAW');
-    t.is(one('RestrictAddressFamilies'), 'AF_UNIX AF_NETLINK AF_INET AF_INET6');
+    t.is(one('RestrictAddressFamilies'), 'AF_UNIX AF_NETLINK AF_INET AF_INET6 AF_PACKET');
     t.is(one('ProtectSystem'), 'strict');
     t.is(one('ReadWritePaths'), '-/etc/sysconfig/network-scripts -/run/xtables.lock');
     t.is(one('StateDirectory'), 'shared-interface');
