@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash test/lab/ensure-lab-packages.sh
 [ -d node_modules ] || npm ci
-npx tsc -p .
+npm run build --silent
 exec node dist/test/bench/bench.js
