@@ -146,8 +146,13 @@ export class NmBackend implements SettingsBackend {
     await previous;
     try {
       // A bridge taken down by hand is unrealized: CheckpointCreate refuses such a device, and
-      // there is nothing of it to restore.
-      const devices = nmDevices(this.cache).filter((d) => d.real && interfaces.includes(d.name)).map((d) => d.path);
+      // there is nothing of it to restore. Nor does a checkpoint name the bridge a NIC is shared
+      // through: Unshare deletes it, NM 1.42 then fails to restore the device itself ("restoring it
+      // failed"), while restoring the NIC's port profile brings its bridge back anyway.
+      const ourBridges = new Set([...this.snapshot().shared].filter(([nic]) => interfaces.includes(nic)).map(([, bridge]) => bridge));
+      const devices = nmDevices(this.cache)
+        .filter((d) => d.real && interfaces.includes(d.name) && !ourBridges.has(d.name))
+        .map((d) => d.path);
       // With our new profiles deleted on rollback (and by NM itself if we die), the bridge goes too.
       const checkpoint = await this.client.checkpointCreate(devices, rollbackTimeoutSeconds, CHECKPOINT_DELETE_NEW_CONNECTIONS);
       return {
