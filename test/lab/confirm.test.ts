@@ -7,7 +7,7 @@ import { makeVariant } from '../../src/bus/bus-value';
 import { PROGRESS_STEPS } from '../../src/bridge/progress';
 import { Lab, waitFor } from './lab';
 import { callAs, NOBODY } from './lab-install';
-import { links, networkState, sameNetworkState } from './nm-state';
+import { ipv4, links, networkState, sameNetworkState } from './nm-state';
 import { ServiceClient } from './service-client';
 
 const NIC_MAC = '52:54:00:12:34:56';
@@ -111,6 +111,17 @@ test('confirm-timeout: unconfirmed, rolled back, killed, refused, confirmed; Pen
     t.deepEqual(steps(progress), ['authorizing', 'committed']);
     t.deepEqual(await client.pending(), new Map());
     t.is(await lab.sh('busctl get-property org.freedesktop.NetworkManager /org/freedesktop/NetworkManager org.freedesktop.NetworkManager Checkpoints'), 'ao 0\n');
+    // An unconfirmed Unshare undone by Rollback: the NIC is shared again, the bridge carries the
+    // host's address again, and the rollback says it restored everything (no RolledBack).
+    const sharedAddress = ipv4((await links(lab)).get('br-eth0'));
+    await client.unshare('eth0', { 'confirm-timeout': makeVariant('u', 60) });
+    t.false((await links(lab)).has('br-eth0'));
+    await client.rollback('eth0');
+    await waitFor('the bridge back with the address after a rolled-back unshare', async () => {
+      const now = await links(lab);
+      return now.get('eth0')?.master === 'br-eth0' && ipv4(now.get('br-eth0')) === sharedAddress ? true : undefined;
+    }, 30_000);
+    t.deepEqual(await client.shared(), new Map([['eth0', 'br-eth0']]));
     // Unshare with confirmation too; once confirmed, our profiles are gone.
     await client.unshare('eth0', { 'confirm-timeout': makeVariant('u', 60) });
     t.deepEqual((await client.pending()).get('eth0')?.slice(0, 2), ['unshare', 'br-eth0']);
