@@ -19,7 +19,8 @@ import {
 import { readIpState } from '../kernel-observer';
 import { DhcpClients } from './ifcfg-dhcp-client';
 import { hostInterfacesFromIp, sysfsWireless } from './ifcfg-host-interfaces';
-import { captureIpConfig, checkIpConfig, type IpConfig } from './ifcfg-ip-config';
+import { captureIpConfig, ipConfigCodec, type IpConfig } from './ifcfg-ip-config';
+import * as json from './ifcfg-json';
 import type { LiveApplier } from './ifcfg-live';
 import { Iproute2Live } from './ifcfg-live-iproute2';
 import { InitscriptsLive } from './ifcfg-live-initscripts';
@@ -67,9 +68,31 @@ interface ShareRecord {
 }
 
 /** How to put the running system back if a change is undone: the shape it had before. */
-type LiveRestore =
-  | { readonly shape: 'unshared'; readonly nic: string; readonly bridge: string; readonly config: IpConfig }
-  | { readonly shape: 'shared'; readonly nic: string; readonly bridge: string; readonly mac: string; readonly stp: boolean; readonly forwardDelay: number; readonly config: IpConfig };
+type LiveRestore = UnsharedRestore | SharedRestore;
+interface UnsharedRestore { readonly shape: 'unshared'; readonly nic: string; readonly bridge: string; readonly config: IpConfig }
+interface SharedRestore { readonly shape: 'shared'; readonly nic: string; readonly bridge: string; readonly mac: string; readonly stp: boolean; readonly forwardDelay: number; readonly config: IpConfig }
+
+// What we read back of our own JSON (the records, the journal's live state), checked once per shape.
+const interfaceName = json.refine(json.string(), isInterfaceName, 'is not an interface name');
+
+const shareRecordCodec = json.object<ShareRecord>({
+  version: json.oneOf(1),
+  nic: interfaceName,
+  bridge: interfaceName,
+  mac: json.string(),
+  stp: json.orElse(json.boolean, false),
+  forwardDelay: json.orElse(json.number, 0),
+  nicFile: json.nullable(json.object<{ bytes: string; mode: number }>({ bytes: json.string(), mode: json.number })),
+  config: ipConfigCodec,
+});
+
+const liveRestoreCodec: json.JsonCodec<LiveRestore> = json.either(
+  json.object<UnsharedRestore>({ shape: json.oneOf('unshared'), nic: interfaceName, bridge: interfaceName, config: ipConfigCodec }),
+  json.object<SharedRestore>({
+    shape: json.oneOf('shared'), nic: interfaceName, bridge: interfaceName, mac: json.string(),
+    stp: json.orElse(json.boolean, false), forwardDelay: json.orElse(json.number, 0), config: ipConfigCodec,
+  }),
+);
 
 export class IfcfgBackend implements SettingsBackend {
   readonly name = 'ifcfg' as const;
@@ -305,18 +328,15 @@ export class IfcfgBackend implements SettingsBackend {
   private async readRecord(nic: string): Promise<ShareRecord | undefined> {
     const bytes = await readIfExists(this.recordPath(nic));
     if (bytes === undefined) return undefined;
-    const r = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
-    const file = r['nicFile'] as Record<string, unknown> | null | undefined;
-    if (r['version'] !== 1 || r['nic'] !== nic || typeof r['bridge'] !== 'string' || !isInterfaceName(r['bridge']) || typeof r['mac'] !== 'string'
-      || (file !== null && (typeof file?.['bytes'] !== 'string' || typeof file['mode'] !== 'number'))) {
-      throw new ShareError('Failed', `${this.recordPath(nic)} is damaged`);
+    let record: ShareRecord;
+    try {
+      record = json.parseJson(bytes.toString('utf8'), shareRecordCodec);
+    } catch (err) {
+      if (err instanceof json.JsonShapeError) throw new ShareError('Failed', `${this.recordPath(nic)} is damaged: ${err.message}`);
+      throw err;
     }
-    return {
-      version: 1, nic, bridge: r['bridge'], mac: r['mac'], stp: r['stp'] === true,
-      forwardDelay: typeof r['forwardDelay'] === 'number' ? r['forwardDelay'] : 0,
-      nicFile: file === null ? null : { bytes: String(file?.['bytes']), mode: Number(file?.['mode']) & 0o7777 },
-      config: checkIpConfig(r['config']),
-    };
+    if (record.nic !== nic) throw new ShareError('Failed', `${this.recordPath(nic)} is damaged: it is the record of ${record.nic}`);
+    return { ...record, nicFile: record.nicFile === null ? null : { ...record.nicFile, mode: record.nicFile.mode & 0o7777 } };
   }
 
   /** Re-reads links and files; tells the listeners when what they see changed. */
@@ -461,17 +481,7 @@ async function restoreJournal(journal: FileJournal, live: LiveApplier, log: Log)
 }
 
 function checkLiveRestore(value: unknown): LiveRestore | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const r = value as Record<string, unknown>;
-  const nic = r['nic'];
-  const bridge = r['bridge'];
-  if (typeof nic !== 'string' || typeof bridge !== 'string' || !isInterfaceName(nic) || !isInterfaceName(bridge)) return undefined;
-  const config = checkIpConfig(r['config']);
-  if (r['shape'] === 'unshared') return { shape: 'unshared', nic, bridge, config };
-  if (r['shape'] === 'shared' && typeof r['mac'] === 'string') {
-    return { shape: 'shared', nic, bridge, mac: r['mac'], stp: r['stp'] === true, forwardDelay: typeof r['forwardDelay'] === 'number' ? r['forwardDelay'] : 0, config };
-  }
-  return undefined;
+  return json.optional(liveRestoreCodec).decode(value);
 }
 
 /** NIC → bridge for every ifcfg-<nic> with BRIDGE= naming a bridge file we wrote. */

@@ -7,6 +7,7 @@ import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { IfcfgError } from './ifcfg-error';
+import * as json from './ifcfg-json';
 import { parseShvar, shvarProblems } from './ifcfg-shvar';
 
 /** The mode initscripts' own files have (and the issue asks for). */
@@ -259,25 +260,21 @@ export class FileJournal {
   }
 }
 
+const manifestCodec = json.object<JournalManifest>({
+  version: json.oneOf(1),
+  createdAt: json.string(),
+  entries: json.array(json.object<JournalEntry>({ path: json.string(), existed: json.boolean, mode: json.number, copy: json.string(/^[0-9]+$/) })),
+  live: json.opaque,
+});
+
 function parseManifest(text: string): JournalManifest {
-  const bad = (why: string): IfcfgError => new IfcfgError('Internal', `the journal's manifest is damaged: ${why}`);
-  let value: unknown;
   try {
-    value = JSON.parse(text);
-  } catch {
-    throw bad('not JSON');
+    const manifest = json.parseJson(text, manifestCodec);
+    return { ...manifest, entries: manifest.entries.map((e) => ({ ...e, mode: e.mode & 0o7777 })) };
+  } catch (err) {
+    if (err instanceof json.JsonShapeError) throw new IfcfgError('Internal', `the journal's manifest is damaged: ${err.message}`);
+    throw err;
   }
-  if (typeof value !== 'object' || value === null) throw bad('not an object');
-  const m = value as Record<string, unknown>;
-  if (m['version'] !== 1 || !Array.isArray(m['entries']) || typeof m['createdAt'] !== 'string') throw bad('unknown version or shape');
-  const entries = (m['entries'] as unknown[]).map((e): JournalEntry => {
-    const r = (typeof e === 'object' && e !== null ? e : {}) as Record<string, unknown>;
-    if (typeof r['path'] !== 'string' || typeof r['existed'] !== 'boolean' || typeof r['mode'] !== 'number' || typeof r['copy'] !== 'string' || !/^[0-9]+$/.test(r['copy'])) {
-      throw bad('an entry has the wrong shape');
-    }
-    return { path: r['path'], existed: r['existed'], mode: r['mode'] & 0o7777, copy: r['copy'] };
-  });
-  return { version: 1, createdAt: m['createdAt'], entries, live: m['live'] };
 }
 
 /** Names in `dir` (for tests and the shared-map scan); none when it does not exist. */

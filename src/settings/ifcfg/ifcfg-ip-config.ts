@@ -2,6 +2,7 @@
 // when sharing, kept in our journal and records, checked again when read back, and turned into
 // `ip route` arguments. Every value that reaches `ip` matches a pattern here.
 import { asArray, type IpLink, type IpRoute, type IpState } from '../kernel-observer';
+import * as json from './ifcfg-json';
 
 export interface RouteSpec {
   readonly family: 4 | 6;
@@ -62,27 +63,28 @@ export function captureIpConfig(state: IpState, device: string, dhcp: boolean): 
   return { dhcp, addresses, routes };
 }
 
-/** Checks a configuration read back from our own journal or records before it reaches `ip`. */
+const routeCodec = json.object<RouteSpec>({
+  family: json.oneOf(4, 6),
+  dst: json.string(ROUTE_DST),
+  gateway: json.optional(json.string(ADDRESS)),
+  metric: json.optional(json.integer(0)),
+  protocol: json.optional(json.string(PROTOCOL)),
+  onlink: json.optional(json.oneOf(true)),
+});
+
+/**
+ * A configuration read back from our own journal or records, before it reaches `ip`: only what is
+ * safe to pass on is kept (an address or route of another shape is left out, not guessed at).
+ */
+export const ipConfigCodec: json.JsonCodec<IpConfig> = json.orElse(json.object<IpConfig>({
+  dhcp: json.orElse(json.boolean, false),
+  addresses: json.orElse(json.validItems(json.string(ADDRESS_CIDR)), []),
+  routes: json.orElse(json.validItems(routeCodec), []),
+}), { dhcp: false, addresses: [], routes: [] });
+
+/** Checks a configuration read back from disk (ipConfigCodec). */
 export function checkIpConfig(value: unknown): IpConfig {
-  const r = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
-  const addresses = Array.isArray(r['addresses']) ? r['addresses'].filter((a): a is string => typeof a === 'string' && ADDRESS_CIDR.test(a)) : [];
-  const routes = Array.isArray(r['routes']) ? r['routes'].flatMap((x): RouteSpec[] => {
-    const o = (typeof x === 'object' && x !== null ? x : {}) as Record<string, unknown>;
-    const family = o['family'];
-    const dst = o['dst'];
-    if ((family !== 4 && family !== 6) || typeof dst !== 'string' || !ROUTE_DST.test(dst)) return [];
-    const gateway = typeof o['gateway'] === 'string' && ADDRESS.test(o['gateway']) ? o['gateway'] : undefined;
-    const metric = typeof o['metric'] === 'number' && Number.isInteger(o['metric']) && o['metric'] >= 0 ? o['metric'] : undefined;
-    const protocol = typeof o['protocol'] === 'string' && PROTOCOL.test(o['protocol']) ? o['protocol'] : undefined;
-    return [{
-      family, dst,
-      ...(gateway !== undefined ? { gateway } : {}),
-      ...(metric !== undefined ? { metric } : {}),
-      ...(protocol !== undefined ? { protocol } : {}),
-      ...(o['onlink'] === true ? { onlink: true } : {}),
-    }];
-  }) : [];
-  return { dhcp: r['dhcp'] === true, addresses, routes };
+  return ipConfigCodec.decode(value);
 }
 
 /** `ip route replace` arguments for one route through `device`. */
