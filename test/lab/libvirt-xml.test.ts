@@ -8,7 +8,6 @@
 import test from 'ava';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BusCallError } from '../../src/bus/bus-connection';
 import { makeVariant } from '../../src/bus/bus-value';
 import { parseInterfaceXml, type LibvirtInterface } from '../../src/bridge/libvirt-interface-xml';
 import { FIXTURE_DIR } from '../fixtures/ifcfg/golden';
@@ -16,7 +15,7 @@ import { Lab, REPO_ROOT } from './lab';
 import { addGuestNamespace, guestDhcp, removeGuestNamespace } from './lab-guests';
 import { LabLibvirt } from './libvirt-lab';
 import { globalAddresses, links, networkState } from './nm-state';
-import { ServiceClient } from './service-client';
+import { callError, ServiceClient } from './service-client';
 
 const RNG = '/usr/share/libvirt/schemas/interface.rng';
 const CLI = join(REPO_ROOT, 'bin', 'shared-interface');
@@ -56,15 +55,6 @@ const BILLION_LAUGHS = `<?xml version="1.0"?>
 ]>
 <interface type="bridge" name="&lol3;"><bridge><interface type="ethernet" name="eth0"/></bridge></interface>`;
 
-async function errorOf(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof BusCallError) return { name: err.errorName, message: err.message };
-    throw err;
-  }
-  throw new Error('the call succeeded');
-}
 
 /** Each port's name, MAC and link, as both XMLs describe ports. */
 function ports(def: LibvirtInterface): Array<[string | undefined, string | undefined, unknown]> {
@@ -112,21 +102,21 @@ test('libvirt interface XML: valid against interface.rng, the same as virsh ifac
     // 2. Hostile XML: its typed error, and nothing changes.
     const state = await networkState(lab);
     const invalidArgs = 'org.freedesktop.DBus.Error.InvalidArgs';
-    const laughs = await errorOf(define(BILLION_LAUGHS));
+    const laughs = await callError(define(BILLION_LAUGHS));
     t.is(laughs.name, invalidArgs);
     t.regex(laughs.message, /line 6, column \d+: a DOCTYPE is not accepted/);
-    const xxe = await errorOf(define('<!DOCTYPE i [<!ENTITY x SYSTEM "file:///etc/shadow">]><interface type="ethernet" name="&x;"/>'));
+    const xxe = await callError(define('<!DOCTYPE i [<!ENTITY x SYSTEM "file:///etc/shadow">]><interface type="ethernet" name="&x;"/>'));
     t.is(xxe.name, invalidArgs);
     // 10 MiB: refused by its size before any parsing (or by the bus's own limits, also typed).
-    const huge = await errorOf(define(`<interface type="bridge" name="br0"><!--${'x'.repeat(10 * 1024 * 1024)}--></interface>`));
+    const huge = await callError(define(`<interface type="bridge" name="br0"><!--${'x'.repeat(10 * 1024 * 1024)}--></interface>`));
     t.true([invalidArgs, 'org.freedesktop.DBus.Error.LimitsExceeded'].includes(huge.name), huge.name);
-    const wrongRoot = await errorOf(define("<network><name>default</name><bridge name='virbr0'/></network>"));
+    const wrongRoot = await callError(define("<network><name>default</name><bridge name='virbr0'/></network>"));
     t.is(wrongRoot.name, invalidArgs);
     t.regex(wrongRoot.message, /line 1, column 1: the root element must be <interface>, not <network>/);
-    const twoPorts = await errorOf(define("<interface type='bridge' name='br0'><bridge stp='off'><interface type='ethernet' name='eth0'/><interface type='ethernet' name='lo'/></bridge></interface>"));
+    const twoPorts = await callError(define("<interface type='bridge' name='br0'><bridge stp='off'><interface type='ethernet' name='eth0'/><interface type='ethernet' name='lo'/></bridge></interface>"));
     t.is(twoPorts.name, 'org.fedoraproject.SharedInterface.Error.NotSupported');
     t.regex(twoPorts.message, /2 ports \(eth0, lo\)/);
-    const schema = await errorOf(define("<interface type='bridge' name='br0'>\n  <bridge stp='maybe'/>\n</interface>"));
+    const schema = await callError(define("<interface type='bridge' name='br0'>\n  <bridge stp='maybe'/>\n</interface>"));
     t.is(schema.name, invalidArgs);
     t.regex(schema.message, /line 2, column 3: <bridge>'s stp must be one of 'on', 'off'/);
     t.deepEqual(await networkState(lab), state);

@@ -7,19 +7,10 @@ import { TAG_BRIDGE, TAG_NIC, TAG_ORIGINAL, TAG_ROLE } from '../../src/settings/
 import { Lab, waitFor } from './lab';
 import { callAs, NOBODY } from './lab-install';
 import { activeProfiles, ipv4, keyfiles, links, networkState } from './nm-state';
-import { ServiceClient } from './service-client';
+import { callError, ServiceClient } from './service-client';
 
 const RUN_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-async function errorOf(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof BusCallError) return { name: err.errorName, message: err.message };
-    throw err;
-  }
-  return { name: 'succeeded', message: '' };
-}
 
 /**
  * Adds a private profile for eth0 (what a user with settings.modify.own can make) through NM's own
@@ -49,7 +40,7 @@ test('kernel ports, forged tags, no-op Share, nothing spawned before polkit: one
     const vx0 = await waitFor('vx0 listed', async () => (await client.listInterfaces()).find((i) => i.name === 'vx0'));
     t.false(vx0.shareable);
     t.regex(vx0.reason, /already a port of brx/);
-    const refused = await errorOf(client.bus.call({
+    const refused = await callError(client.bus.call({
       destination: 'org.fedoraproject.SharedInterface', path: '/org/fedoraproject/SharedInterface', interface: 'org.fedoraproject.SharedInterface',
       member: 'Share', signature: 'sa{sv}', body: ['vx0', {}], timeoutMs: 10_000,
     }));
@@ -69,7 +60,7 @@ test('kernel ports, forged tags, no-op Share, nothing spawned before polkit: one
     t.is(eth0?.bridge, '', 'eth0 does not look shared');
     t.true(eth0?.shareable);
     t.deepEqual(await client.shared(), new Map());
-    t.is((await errorOf(client.unshare('eth0'))).name, 'org.fedoraproject.SharedInterface.Error.NotShared');
+    t.is((await callError(client.unshare('eth0'))).name, 'org.fedoraproject.SharedInterface.Error.NotShared');
     t.deepEqual(await networkState(lab), before, 'Unshare activated nothing');
     t.is(await client.share('eth0'), 'br-eth0', 'not AlreadyShared');
     t.deepEqual(await client.shared(), new Map([['eth0', 'br-eth0']]));

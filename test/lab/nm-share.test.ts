@@ -8,19 +8,10 @@ import { minRollbackTimeout } from '../../src/bridge/share-request';
 import { Lab, REPO_ROOT, waitFor } from './lab';
 import { addGuestNamespace, guestDhcp } from './lab-guests';
 import { activeProfiles, globalAddresses, ipv4, keyfiles, links, networkState, parseKeyfile, pings, routes } from './nm-state';
-import { ServiceClient, withLabService } from './service-client';
+import { callError, ServiceClient, withLabService } from './service-client';
 
 const NIC_MAC = '52:54:00:12:34:56';
 
-async function errorName(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof BusCallError) return { name: err.errorName, message: err.message };
-    throw err;
-  }
-  throw new Error('the call succeeded');
-}
 
 test('a DHCP NIC is shared: same IP and MAC, NIC enslaved, profiles on disk, guests get LAN leases; unshare restores it', async (t) => {
   await withLabService({}, async (lab, client) => {
@@ -60,7 +51,7 @@ test('a DHCP NIC is shared: same IP and MAC, NIC enslaved, profiles on disk, gue
     t.true((await lab.exec(['ip', 'netns', 'exec', 'lan', 'ping', '-c', '1', '-W', '2', leased], { allowFailure: true })).code === 0, 'the LAN reaches the guest');
 
     // Unshare refuses while a guest is attached, naming it; force cuts it off.
-    const busy = await errorName(client.unshare('eth0'));
+    const busy = await callError(client.unshare('eth0'));
     t.is(busy.name, 'org.fedoraproject.SharedInterface.Error.Busy');
     t.regex(busy.message, /vguest1/);
     await client.unshare('eth0', { force: makeVariant('b', true) });
@@ -124,7 +115,7 @@ test('with no DHCP server the bridge gets no lease: RolledBack with that reason,
   await withLabService({}, async (lab, client) => {
     const before = await networkState(lab);
     // A rollback timer shorter than verification needs would undo a good change: refused up front.
-    const tooShort = await errorName(client.share('eth0', {
+    const tooShort = await callError(client.share('eth0', {
       stp: makeVariant('b', true), 'forward-delay': makeVariant('u', 30), 'rollback-timeout': makeVariant('u', 15),
     }));
     t.is(tooShort.name, 'org.freedesktop.DBus.Error.InvalidArgs');
@@ -135,7 +126,7 @@ test('with no DHCP server the bridge gets no lease: RolledBack with that reason,
     // options the call ends (its deadline is the domain's, proven in test/unit/sharing.test.ts).
     await lab.sh(`kill -STOP "$(cat ${lab.dir}/dnsmasq.pid)"`);
     const started = Date.now();
-    const failure = await errorName(client.share('eth0'));
+    const failure = await callError(client.share('eth0'));
     t.log(`Share until RolledBack took ${Date.now() - started} ms`);
     t.is(failure.name, 'org.fedoraproject.SharedInterface.Error.RolledBack');
     t.regex(failure.message, /could not be verified: .*br-eth0 lacks the address 192\.0\.2\.\d+\/24/);
@@ -171,7 +162,7 @@ test('every refusal returns its typed error and changes nothing', async (t) => {
     await waitFor('br9 to have eth1', async () => ((await links(lab)).get('eth1')?.master === 'br9' ? true : undefined));
     const before = await networkState(lab);
     const expect = async (nic: string, options: Record<string, ReturnType<typeof makeVariant>>, name: string, message: RegExp) => {
-      const err = await errorName(client.share(nic, options));
+      const err = await callError(client.share(nic, options));
       t.is(err.name, name, `${nic}: ${err.message}`);
       t.regex(err.message, message);
     };

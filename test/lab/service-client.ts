@@ -1,5 +1,5 @@
 // A typed client of our D-Bus API for tests: what any other client would send and receive.
-import type { BusConnection } from '../../src/bus/bus-connection';
+import { BusCallError, type BusConnection } from '../../src/bus/bus-connection';
 import { Lab, type LabOptions } from './lab';
 import * as t from '../../src/bus/bus-value';
 import { decodeInterfaceListing, type ListedInterface } from '../../src/dbus/interface-listing';
@@ -85,4 +85,15 @@ export async function withLabService(options: LabOptions, body: (lab: Lab, clien
     bus.close();
     await lab.stop();
   }
+}
+
+/** The D-Bus error a call ended with ({ name: 'succeeded' } when it did not fail); anything else is rethrown. */
+export async function callError(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof BusCallError) return { name: err.errorName, message: err.message };
+    throw err;
+  }
+  return { name: 'succeeded', message: '' };
 }
