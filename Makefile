@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Builds and installs shared-interface the way a packager's spec file calls it:
 #   make && make install DESTDIR=%{buildroot} PREFIX=%{_prefix}
 # PREFIX=/usr (the default) is the one a system install wants: dbus-daemon reads bus policies

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Builds the Cockpit page into dist/cockpit-page/: esbuild bundles the TypeScript (type-checked
 // before by `tsc -p cockpit`) and the CSS with the PatternFly pieces it imports; index.html and
 // manifest.json are copied. `make install` installs that directory as

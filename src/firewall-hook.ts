@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // `shared-interface-firewall up|down BRIDGE`: the rules a shared bridge needs, added when it comes
 // up and removed when it goes down, while our daemon is not running (after a reboot, or a restart
 // of NetworkManager). NetworkManager's dispatcher script and initscripts' ifup-local/ifdown-local

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Composition root of the daemon: wires the bus, the backends and the exported object together.
 // No logic of its own beyond start-up, readiness and exit.
 import { BusConnection } from './bus/bus-connection';

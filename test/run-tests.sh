@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # `npm test`: installs what the lab needs, builds, and runs every test (unit and lab).
 set -euo pipefail
 cd "$(dirname "$0")/.."

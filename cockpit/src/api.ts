@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What the page knows of the service's D-Bus API, with no DOM and no Cockpit in it (so the unit
 // tests compile it with the daemon's tsconfig and check it against the spec): names, the typed
 // decoding of ListInterfaces' reply as cockpit.dbus hands it over (JSON, variants as {t, v}),

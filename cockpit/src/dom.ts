@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A few lines of DOM building: text always goes in as text (interface names and messages come
 // from the host), never as HTML.
 type Child = Node | string | false | null | undefined;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A failed call as the user sees it: a title, the service's message and its hint; a lost
 // connection as Cockpit words it. Never a raw D-Bus error name alone.
 import { describeError, type ErrorView } from './api';

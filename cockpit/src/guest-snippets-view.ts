@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // For each shared interface: how to attach a guest to its bridge, with copy buttons.
 import { guestSnippets } from './api';
 import { h, icon } from './dom';

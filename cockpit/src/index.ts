@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The page: the host's interfaces from ListInterfaces, kept current by signals (our Shared
 // property's PropertiesChanged, NetworkManager's devices), with Share and Unshare for a session
 // that may change the network.

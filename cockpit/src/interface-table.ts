@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The list of the host's interfaces: a PatternFly table that becomes a grid of labelled cells at
 // narrow widths (pf-m-grid-md), with Share/Unshare buttons only when the session may change the
 // network.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A PatternFly modal box in a native <dialog>: showModal() makes the rest of the page inert,
 // keeps keyboard focus inside, and Escape closes it; focus returns to where it was.
 import { h, icon, replaceChildren } from './dom';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The steps of one change as it runs: the service's Progress signals, and the page's own
 // confirmation over a new channel. Shown in the change's dialog, then under "What was done" in
 // the notice that follows it (the last steps, e.g. "committed", may come after the reply).

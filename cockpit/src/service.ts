@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The page's client of the service, through cockpit.dbus on the system bus. Calls go with
 // `superuser: "try"`: with Cockpit's administrative access on they run as root, otherwise as
 // the logged-in user (who may read, and whom polkit asks or refuses for changes).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Share: the bridge's name (its default shown), STP and forward delay under "Advanced", the
 // interface's notes and what will happen; then the steps while it runs, and the error with its
 // hint if it fails (the dialog stays open, so the user can fix a field and try again).

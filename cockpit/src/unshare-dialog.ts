@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Unshare: says what will happen and asks; when the service answers Busy because guests are
 // still attached to the bridge, names them and offers to cut them off (force).
 import { ERROR_PREFIX, attachedGuests, type ListedInterface } from './api';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Keeps a shared bridge's traffic out of the firewall's way: reads the firewall through its
 // component, lets a bridge through (rulesToAdd) or takes our rules away (ourRules), and keeps the
 // last reading for ListInterfaces' notes. Reading runs a handful of processes, so a listing

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The firewall as it concerns a shared bridge. With br_netfilter's `bridge-nf-call-iptables`
 // (or `-ip6tables`) in force, frames crossing a bridge go through the IP forward hooks, so a
 // FORWARD path that drops (Docker's policy DROP, a plain nftables forward chain of policy drop)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What the domain knows of the host's network: interfaces as a user thinks of them, and whether
 // each could be shared. Backends fill these facts in from NetworkManager or the kernel.
 

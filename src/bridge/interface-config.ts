@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // An interface's configured state (what comes up at boot: a NetworkManager profile, an ifcfg
 // file), as the domain sees it whatever the backend. The live state is the kernel's (verify.ts).
 

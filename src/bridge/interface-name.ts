@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 import { ShareError } from './share-error';
 
 // The one rule for interface names, for every backend. The kernel's (dev_valid_name) is 1..15

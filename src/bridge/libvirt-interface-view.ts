@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The host as libvirt's interface XML describes it, and back. Pure translations:
 //  - the live state (the kernel's links, addresses and routes) → a LibvirtInterface, as libvirt's
 //    udev backend describes it (type by the kernel's kind, ports of a bridge nested, guests' taps

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // libvirt's interface XML (the format of `virsh iface-dumpxml` and `iface-define`; its schema is
 // libvirt's interface.rng) as a typed value, and the two pure translations: a value → XML text
 // as libvirt's own virInterfaceDefFormat writes it, and XML text → a value, checked element by

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // libvirt's interface API (virInterfaceGetXMLDesc, virInterfaceDefineXML for a bridge) over the
 // domain: reading the host for the XML views, and turning a defined bridge into a Share, which
 // then goes the way every Share goes (validation, polkit, checkpoint, verification, errors).

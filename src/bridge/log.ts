@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // How every part of the service logs: one line per event, each with its syslog priority as a
 // "<N>" prefix (sd-daemon(3)), which journald reads from a service's stdout and stderr and strips:
 // `journalctl -p warning` then shows what went wrong. Outside systemd the prefixes stay visible.

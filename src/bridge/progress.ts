@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What a change reports while it runs, step by step (the D-Bus adapter turns each report into a
 // Progress signal): clients show it, nobody has to poll.
 

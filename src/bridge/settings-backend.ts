@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The verbs a settings backend offers the domain (NetworkManager's settings plugins and nmstate's
 // backends are the model): read the host, open a transaction, apply a plan, and commit or roll
 // back. The domain never sees a file path or a D-Bus object path.

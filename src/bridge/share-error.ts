@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The one error type of the domain. Its codes are a closed set; the D-Bus adapter maps each code
 // 1:1 to an error name. Backends translate their own failures into it, once, in their own module.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A plan: the request, checked against the host, with every name decided. Pure: built from a
 // snapshot and the options, so it can be tested without any daemon.
 import { shareability, type HostInterface, type HostSnapshot } from './host-network';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What a caller asks for, after the adapter decoded it from the bus. Defaults live here, in the
 // domain, so every client (D-Bus, CLI, tests) gets the same behaviour.
 

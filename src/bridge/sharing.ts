@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The domain's entry point: what sharing means, independent of the bus and of the backend.
 // Each change is split into validation (which changes nothing, costs no process and no network
 // wait, and may fail with a typed error) and application (which the adapter runs only after

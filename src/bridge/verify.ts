@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Verification, nmstate-style: after a change, read the kernel's real state and compare it with
 // what the plan promised. Pure: the state comes from a HostObserver (iproute2 in production).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // XML from callers is hostile input. This is the one place that parses it, with saxes (a strict
 // XML 1.0 parser that never reads a DTD, so entities beyond XML's five can't be defined, let alone
 // expanded or fetched), and refuses up front what no document of ours needs: a DOCTYPE at all,

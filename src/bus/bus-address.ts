@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // D-Bus addresses (the specification's "Server Addresses"): 'transport:key=value,…', ';' between
 // alternatives, values percent-escaped. We connect to two transports: unix (path= or abstract=)
 // and unixexec (path=, argv0=, argv1=, …: a program whose stdin and stdout carry the bus, as

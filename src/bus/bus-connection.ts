@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The one module that speaks to the bus (with bus-marshal.ts, which writes our messages, and
 // bus-unmarshal.ts, which reads the bus's). Of @particle/dbus-next (0.11.4, pinned) we use only its
 // Variant: its MessageBus loads xml2js, xmlbuilder and sax (megabytes of RSS), and its reader of

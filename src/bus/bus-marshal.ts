@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Our marshaller for outgoing D-Bus messages (little-endian), part of the library wrapper.
 // The library's (marshall-compat jsToMarshalFmt + @nornagon/put) builds an object per word and
 // copies every container into a new Buffer: ~4 ms of CPU and plenty of garbage for one

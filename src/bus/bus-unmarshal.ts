@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Our reader of incoming D-Bus messages, part of the library wrapper. It reads a message in two
 // steps, as dbus-daemon and sd-bus do: first the fixed header and the header fields (sender,
 // member, signature, body length, unix fds), which the connection uses to decide whether the

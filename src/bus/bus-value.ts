@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Values as the bus library carries them, and codecs that check them at the edge.
 // Part of the library wrapper (src/bus): only this folder imports @particle/dbus-next (its files,
 // never its index).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What share and unshare have in common around their one call: a polkit agent for a password
 // prompt, Progress lines on a terminal while the service works, and --confirm afterwards.
 import type { BusConnection } from '../bus/bus-connection';

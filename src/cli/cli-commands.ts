@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The command table: each command lives in its own file; adding one is a line here.
 import type { CliCommand } from './command';
 import { LIBVIRT_COMMANDS } from './libvirt-commands';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // --help text, made from the command table, so it can't drift from what the parser accepts.
 import { BUS_NAME } from '../dbus/shared-interface-spec';
 import type { CliCommand, CliOption } from './command';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The generated parts of shared-interface(1): commands, options and exit status, from the same
 // table the parser and --help use, filled into man/shared-interface.1.scd.in (scdoc(5) syntax).
 import { scdocText } from '../dbus/api-man-page';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // How the CLI writes: JSON documents with a schema version, tables that fit the terminal, wrapped text.
 import type { CliOutput } from './command';
 

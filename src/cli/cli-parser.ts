@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The command line, read by Node's own util.parseArgs: GNU long options (--bridge NAME or
 // --bridge=NAME), short ones (-b NAME, -bNAME), options before or after the positionals, global
 // options anywhere. Every value is checked here, before anything connects to a bus.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The CLI's calls to the service: what any other D-Bus client would send and receive.
 import { BusCallError, type BusConnection } from '../bus/bus-connection';
 import * as t from '../bus/bus-value';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What a CLI command is: a row of the command table (cli-commands.ts). The parser
 // (cli-parser.ts) knows nothing about any one command; a new command is a new file with one of these.
 import type { BusConnection } from '../bus/bus-connection';

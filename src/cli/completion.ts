@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Shell completion for shared-interface, generated from the command table at build time (so a new
 // command or option completes without anyone editing a script). Interface names come from the
 // service itself: `shared-interface list -o interface --no-legend`.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // --confirm: after Share or Unshare replied, prove the host is still reachable the way the
 // administrator came in: a NEW connection (with -H, a new SSH session over the network as it is
 // now) calls Confirm. If that can't be done in time, the host rolls the change back by itself.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The CLI's exit codes: one table, read by the code, `--help` and the man page. nmcli's documented
 // numbers are reused where the meaning matches (2 usage, 3 timeout, 4 activation failed,
 // 8 NetworkManager not running, 10 not found); nmcli has none for "not authorized", so that one is

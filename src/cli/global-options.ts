@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Options every command takes, before or after the command name.
 import type { CliOption } from './command';
 import { hostProblem } from './remote-bus';

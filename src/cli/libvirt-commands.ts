@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The commands a libvirt user knows from virsh (iface-dumpxml, iface-define, iface-bridge,
 // iface-unbridge), over GetInterfaceXML, DefineInterfaceXML and Unshare, with virsh's argument
 // order and options. `iface-bridge` builds its XML the way virsh does: the NIC's inactive XML,

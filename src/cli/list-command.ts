@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // `shared-interface list`: the host's interfaces, whether each can be shared, and what sharing would change.
 import type { CliCommand, Invocation } from './command';
 import { flagValue, stringValue } from './command';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A password prompt where polkit needs one: for a non-root user on a terminal, start
 // `pkttyagent --notify-fd N --fallback` as systemctl and hostnamectl do, and wait until it has
 // registered (it closes the notify fd) before the call that may need it. --no-ask-password

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Progress lines while a change runs: the service's Progress signals for one interface, each on
 // a line with the seconds since the command started. Only on a terminal, never with --json.
 import type { BusConnection } from '../bus/bus-connection';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // -H, --host [USER@]HOST: the service on another machine, reached as busctl -H and hostnamectl -H
 // reach it: `ssh -xT [USER@]HOST systemd-stdio-bridge`, a unixexec: bus address. ssh's own
 // configuration (keys, known hosts, jump hosts) applies; its messages go to our stderr.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // `shared-interface share IFACE`: the interface becomes a port of a bridge that guests attach to.
 import * as t from '../bus/bus-value';
 import { interfaceNameProblem } from '../bridge/interface-name';

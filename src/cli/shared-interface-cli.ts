@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // `shared-interface`: a client of the D-Bus API only (it works exactly as any other client would).
 // The commands are a table (cli-commands.ts); this file parses, dispatches, and turns failures into
 // messages and exit codes (exit-codes.ts).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // `shared-interface unshare IFACE`: the bridge goes away and the interface's own configuration comes back.
 import * as t from '../bus/bus-value';
 import { flagValue, stringValue, type CliCommand, type Invocation } from './command';

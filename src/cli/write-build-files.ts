@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // `node dist/src/cli/write-build-files.js OUTDIR` (run by the Makefile): the files generated from
 // the command table and the D-Bus spec: the scdoc(5) sources of shared-interface(1) and
 // org.fedoraproject.SharedInterface(5) (scdoc turns them into roff), and the shell completions.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // org.fedoraproject.SharedInterface(5): the D-Bus API's manual page, in scdoc(5) syntax, from the
 // same interface definition as the introspection XML (the spec is the single source). scdoc turns
 // it into roff at build time (Makefile).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Our own small dispatcher on the bus library's low-level method hook. Every method call goes
 // through the same steps, in the same order (systemd's hostnamed is the model):
 //   1. check and decode the arguments (wrong signature or value → InvalidArgs);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // How an error's message and its hint travel in the one string a D-Bus error carries: the message,
 // then the hint on a line of its own that starts with "Hint: " (the API's man page says so). The
 // service formats it once, at the wire; clients (the CLI, the Cockpit page) parse it back once.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The vocabulary for describing a D-Bus interface once, in TypeScript. From one definition come
 // the handler types (a handler whose arguments don't match the signature doesn't compile), the
 // dispatcher's runtime checks, and the introspection XML.

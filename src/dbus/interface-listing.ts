@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The ListInterfaces reply, a(ssa{sv}), in one codec: the service encodes with it, the CLI and the
 // tests decode with it, and the spec's out-argument is its wire type. Unknown detail keys are
 // ignored when decoding, so a newer service still talks to an older client.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Introspection XML from an interface definition: what the committed file under introspection/
 // holds and what the running service answers to Introspect(), byte for byte.
 import type { InterfaceDefinition } from './interface-definition';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // One interface as ListInterfaces describes it: the one definition for the codec next to the spec
 // (interface-listing.ts) and for the Cockpit page, which decodes cockpit.dbus's JSON itself. No
 // imports, so the page's bundle can take it as it is.

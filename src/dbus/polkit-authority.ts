@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The one path by which the service asks whether a caller may change the host. As systemd's
 // bus_verify_polkit_async does: a privileged caller (uid 0, from the bus's credentials of its
 // connection, as sd_bus_query_sender_privilege reads them) needs no polkit, so root can use the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The exported object: each method of the spec, implemented over the domain. The dispatcher
 // runs them in the fixed order (decode, validate, no-op, authorize, apply, errors, signal, reply).
 import type { Sharing, ChangeStep } from '../bridge/sharing';

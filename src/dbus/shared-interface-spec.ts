@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The D-Bus API of shared-interface: the single source of truth. The handler types, the
 // dispatcher's checks and introspection/org.fedoraproject.SharedInterface.xml come from here
 // (`npm run introspection` regenerates the XML; a test fails when the committed file is stale).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // `npm run introspection`: regenerates the committed introspection XML from the spec.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';

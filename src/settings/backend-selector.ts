@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Chooses the settings backend: NetworkManager while it is on the bus, otherwise the ifcfg
 // fallback (when configured). Watches NameOwnerChanged, so NetworkManager appearing or leaving
 // switches the backend; a request in flight keeps the backend object it started with.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Reads the kernel's real network state with iproute2 (`ip -j`), pings and sysfs: the truth that
 // verification compares plans with, whichever backend made the change.
 import { execFile, spawn } from 'node:child_process';

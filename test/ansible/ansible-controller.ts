@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Debian's ansible-core on a lab fleet's controller, over SSH to every host: a lab key, each
 // host's own sshd and host key (test/lab/lab-ssh.ts), our collection from this checkout. HOME,
 // ansible.cfg, the inventory, known_hosts and Ansible's temporary files all live in the

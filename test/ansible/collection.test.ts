@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The collection as Ansible's own tools see it, without a lab: ansible-doc renders the modules
 // and documents exactly their argument specs, ansible-test's sanity tests that run offline pass,
 // and busctl's error output becomes the error name, message and hint. HOME and every temporary

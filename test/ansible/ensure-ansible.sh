@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Installs Debian's ansible-core (the controller of the lab fleet, test/ansible/) and OpenSSH,
 # when missing. Ansible runs only inside a lab's network namespace, against lab hosts.
 # Fails loudly; never skips.

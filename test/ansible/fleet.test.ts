@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The Ansible collection against a fleet: Debian's ansible-core on a controller runs the README's
 // playbook over SSH against three lab hosts on one LAN, each with NetworkManager and our daemon.
 // One fleet for the whole scenario (three NetworkManagers are slow to start on a small machine).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Micro-benchmark (not a test): our marshaller (src/bus/bus-marshal.ts) against the library's
 // for ListInterfaces' reply, a(ssa{sv}) with 132 entries of 7-entry a{sv}: time per message,
 // bytes allocated per message, and the garbage collections it causes.

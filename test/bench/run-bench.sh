@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # `npm run bench`: installs what the lab needs, builds, and runs the benchmark (prints Markdown).
 set -euo pipefail
 cd "$(dirname "$0")/../.."

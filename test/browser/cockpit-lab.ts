@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Cockpit and a browser inside a sealed lab: Debian's cockpit-ws serving the installed page
 // with a local session (no login) whose cockpit-bridge talks to the lab's system bus, and
 // Debian's chromium driven by playwright-core. Both run in the lab's namespaces, so the browser

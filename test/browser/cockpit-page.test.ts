@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The Cockpit page in a real browser: Debian's cockpit-ws and cockpit-bridge serve the page as
 // `make install` installed it, inside one sealed lab whose daemon is started by bus activation
 // from the installed files; Debian's chromium (headless, playwright-core) opens it there. One

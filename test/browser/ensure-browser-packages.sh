@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Installs what the browser tests of the Cockpit page need, when missing: Debian's chromium (driven
 # by playwright-core, never a browser download) and Cockpit's web server and bridge, which serve
 # the page inside a lab. A few hundred MB, so only this script (run by `npm test`) brings them.

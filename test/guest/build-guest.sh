@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Builds the lab guest (kernel + initramfs) from Debian packages, or reuses the cached build.
 #
 # Prints on stdout, and nothing else:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Installs libvirt's daemon, its QEMU driver and virsh from Debian's packages, when missing, for the
 # lab test that starts the guest the way virt-manager does (test/lab/libvirt-guest.test.ts). The
 # daemon only ever runs inside a sealed lab, with lab-local config and state (test/lab/libvirt-lab.ts).

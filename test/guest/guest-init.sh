@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # /init of the lab guest (busybox sh, PID 1). Built into the initramfs by build-guest.sh.
 #
 # Kernel command line parameters (read from /proc/cmdline):

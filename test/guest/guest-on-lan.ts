@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The main job's checks, shared by the lab tests (real-guest, libvirt-guest) and `npm run demo`:
 // a guest on the shared bridge is on the host's LAN — leased by the LAN's own DHCP server, reached
 // from the LAN at layer 2 (the LAN sees the guest's own MAC: not NATed) — while the host keeps

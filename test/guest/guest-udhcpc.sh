@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # udhcpc event script of the lab guest (installed as /etc/udhcpc.script).
 # busybox udhcpc passes the lease in the environment: $interface, $ip, $mask
 # (prefix length), $router (space-separated list).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A tiny real VM guest for lab tests: builds it (build-guest.sh), boots it with qemu on a tap
 // device the caller attached to a bridge, and reads what it reports on its serial console
 // (guest-init.sh): the DHCP lease it got, then that it powers off.

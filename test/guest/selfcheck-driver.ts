@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The TypeScript half of selfcheck.sh: drives guest.ts from the host into a lab that selfcheck.sh
 // made (bridge br0 192.0.2.1/24 with dnsmasq), entering it with nsenter like a lab test would.
 // Usage: node selfcheck-driver.js <lab pid> <dnsmasq lease file> <log dir>

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Self-check of the lab guest, runnable on its own as root:
 #   bash test/guest/selfcheck.sh [--cold] [--no-ts]
 # 1. builds the guest (build-guest.sh; --cold drops the cached build first, keeps the .debs);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Bus activation from the installed files, idle exit and re-activation, in a lab whose /usr is an
 // overlay: nothing of ours runs until a call asks for the name.
 import test from 'ava';

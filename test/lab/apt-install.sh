@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The one way our scripts install Debian packages:
 #   bash test/lab/apt-install.sh WHO PACKAGE=/a/file/it/provides ...
 # installs the packages whose file is missing, with no service started on the host (policy-rc.d

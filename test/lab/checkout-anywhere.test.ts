@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The lab keeps the project's own directory visible wherever it was cloned: a checkout under /tmp
 // (hidden by the lab's private /tmp before) starts a lab, installs into its overlay and answers a
 // call. The clone gets this checkout's build and dependencies (no second `npm ci` nor tsc).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The CLI against the real daemon in one lab: output that fits, JSON with a schema, and each exit
 // code from the situation that causes it (the rules themselves: test/unit/cli.test.ts).
 import test from 'ava';

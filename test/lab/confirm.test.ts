@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Confirm-or-rollback through NetworkManager, in the sealed lab: a change made with
 // confirm-timeout stays under its checkpoint until Confirm; Rollback, our deadline, or (with our
 // daemon killed) NetworkManager's own checkpoint timer undo it. One lab serves every check, in turn.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # `npm run demo`: the main job on the built-in lab (test/lab/demo.ts narrates it). Installs what the
 # lab and the guest need from Debian's packages when missing, builds the guest (cached after the
 # first run) and the TypeScript, then runs the demo. Fails loudly (not root, no namespaces, no

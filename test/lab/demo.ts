@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // `npm run demo` (through demo.sh): the main job on the built-in lab, narrated step by step. A
 // sealed lab with NetworkManager and a DHCP LAN; our daemon; eth0 shared through the D-Bus API
 // (our CLI); a real QEMU guest on the bridge gets its lease from the LAN and the LAN reaches it,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Installs the firewalls the firewall lab tests run inside the lab, from Debian's packages, when
 # missing: iptables (both its nft and legacy backends), nftables, and firewalld. Nothing is
 # started on the host (apt-install.sh's policy-rc.d), and the host's rules are never touched:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Installs what the sealed lab needs from Debian's packages, when missing, and checks that this
 # machine can run a lab at all. Fails loudly; never skips.
 set -euo pipefail

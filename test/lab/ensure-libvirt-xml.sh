@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # What the libvirt interface XML tests need (test/lab/libvirt-xml.test.ts): xmllint, to check our
 # XML against libvirt's own schema, and that schema (interface.rng, shipped by libvirt0). libvirtd
 # itself comes from test/guest/ensure-libvirt.sh.

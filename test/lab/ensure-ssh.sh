@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Installs Debian's OpenSSH server and client, when missing, for labs that run an sshd
 # (test/lab/lab-ssh.ts). sshd only ever runs inside a sealed lab, with a host key and an
 # sshd_config of the lab's own; apt-install.sh forbids starting it during the install.

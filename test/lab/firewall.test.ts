@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Guests behind a firewall: with bridge-nf-call-iptables on (the default wherever br_netfilter is
 // loaded), a FORWARD path that drops eats a guest's DHCP. In the lab's own network namespace only
 // (its iptables, nftables and sysctls; the host's are never touched): the firewall is detected

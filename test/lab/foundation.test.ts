@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The daemon on a private system bus next to a real NetworkManager, in a sealed lab.
 import test from 'ava';
 import { readFileSync } from 'node:fs';

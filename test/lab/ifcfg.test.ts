@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The ifcfg fallback in a sealed lab without NetworkManager: Share and Unshare through initscripts'
 // files, checked against the files on disk (golden fixtures, bash) and the kernel's real state.
 import test, { type ExecutionContext } from 'ava';

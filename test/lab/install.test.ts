@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // `make install` as a packager runs it (into a DESTDIR, outside any lab: it only writes there),
 // and the installed files at work inside a lab whose /usr and /etc are overlays.
 import test from 'ava';

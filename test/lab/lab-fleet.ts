@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A fleet of sealed labs on ONE LAN with ONE DHCP server: many hosts, as an administrator's rack.
 // The controller is an ordinary lab without NetworkManager: its `lan` namespace (lab-init.sh) is
 // the fleet's LAN, with the bridge `lanbr`, dnsmasq and the router at 192.0.2.1; its own namespace

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Run from a copy of the project (node CHECKOUT/dist/test/lab/lab-from-checkout.js): one lab,
 // `make install` of that checkout into the lab's overlay, one call through the bus-activated
 // daemon. checkout-anywhere.test.ts runs it from a clone under /tmp, which the lab's own /tmp

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // "Guests" for lab tests without a VM: a network namespace whose veth is a port of a bridge,
 // asking the LAN's DHCP server for a lease with busybox udhcpc — what a VM's NIC does.
 import type { Lab } from './lab';

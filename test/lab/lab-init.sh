@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # PID 1 of a sealed lab. Started by lab.ts (or lab-shell.sh) as
 #   unshare --net --mount --uts --ipc --pid --fork --kill-child --mount-proc lab-init.sh DIR
 # Everything below happens in namespaces of our own: the host's network, /run, resolv.conf,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The service as a package would install it, inside a lab with the overlay (Lab.start({overlay:
 // true})): `make install` into the lab's own /usr, then the bus and polkit read the installed
 // files. And busctl as an admin or an unprivileged user would run it.

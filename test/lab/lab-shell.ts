@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // `test/lab/lab-shell.sh [COMMAND...]`: a sealed lab opened by hand, through the same Lab.start the
 // tests use (our bus policy and polkit actions in it, NetworkManager and the LAN); runs COMMAND in
 // it, or an interactive shell, and tears the lab down when that exits.

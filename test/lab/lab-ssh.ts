@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // An SSH server inside a sealed lab, and the client side to reach it: Debian's OpenSSH
 // (test/lab/ensure-ssh.sh installs it) with a host key, an sshd_config and authorized keys that
 // live in the lab's directory. The host's /etc/ssh, its sshd and root's ~/.ssh are never used:

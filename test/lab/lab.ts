@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The sealed lab, for tests: each Lab is its own set of namespaces (net, mount, uts, ipc, pid)
 // with a private system bus, a real NetworkManager (unless asked not to), and a LAN namespace
 // with dnsmasq serving DHCP. lab-init.sh builds it; this class drives it from outside with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // libvirt's own daemon inside a sealed lab, so a guest can be started the way virt-manager does it:
 // `virsh create` with <interface type='bridge'>. Debian 12's monolithic libvirtd (9.0) and virtlogd,
 // installed by test/guest/ensure-libvirt.sh, run here with lab-local config and state: tmpfs over

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Share and Unshare through NetworkManager, in the sealed lab, checked against the real state.
 import test from 'ava';
 import { readFileSync } from 'node:fs';

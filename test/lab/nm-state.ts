@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Reading the lab's real state for assertions: the kernel (ip -j), NetworkManager (nmcli and its
 // keyfiles on disk), never our daemon's opinion of it.
 import { readdirSync, readFileSync } from 'node:fs';

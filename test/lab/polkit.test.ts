@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Who may change the network: the installed polkit policy and bus policy, asked through the real
 // polkitd and dbus-daemon of a lab whose /usr and /etc are overlays (`make install` goes there).
 // The daemon is started by bus activation from the installed files, as on a real system.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A client that speaks the D-Bus wire protocol itself, for tests that must send what no library
 // would: fd-typed values without fds, bodies of many MiB, spoofed signals, malformed bytes. It
 // authenticates like any client (SASL EXTERNAL, then Hello), writes raw bytes, and reads the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Remote use, as an administrator does it: `shared-interface -H root@HOST share eth0 --confirm`
 // from a machine on the LAN, over SSH to Debian's sshd in the lab, whose session rides the very
 // NIC being moved. The CLI confirms through a second SSH session; when it can't, the host rolls

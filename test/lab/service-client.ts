@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A typed client of our D-Bus API for tests: what any other client would send and receive.
 import { BusCallError, type BusConnection } from '../../src/bus/bus-connection';
 import { Lab, type LabOptions } from './lab';

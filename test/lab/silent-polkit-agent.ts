@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A polkit authentication agent that never answers, run by a lab test as an unprivileged user:
 // it registers for its own process, then sends COUNT Share calls allowing interactive
 // authorization, so polkit asks this agent and each check waits (up to polkit's and our

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Bash completion, generated from the command table: `complete -p` names our function where
 // bash-completion looks for it, and the function (through compgen) completes commands, options,
 // option values and, in a lab with the service, interface names asked of the service itself.

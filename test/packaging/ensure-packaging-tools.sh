@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Installs, when missing, the Debian packages the packaging tests run: scdoc (man pages at build
 # time), man-db (`man --warnings -l`), rpm and rpmlint (the RPM), systemd-container (the unit under
 # a real systemd, booted by systemd-nspawn inside a lab). Fails loudly; never skips.

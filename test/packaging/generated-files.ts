@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The generated man page sources and completion, written into a fresh directory for a test (what
 // `make` writes into dist/generated), and scdoc run on them as the Makefile runs it.
 import { execFileSync } from 'node:child_process';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The three man pages: generated (the CLI's from its command table, the API's from the D-Bus spec),
 // turned into roff by scdoc, and rendered by man(1) with every groff warning on: none allowed.
 import test from 'ava';

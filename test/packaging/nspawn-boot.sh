@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Boots this machine's own systemd in a throwaway container, INSIDE a lab (run by lab.spawn):
 #   nspawn-boot.sh NAME BINDDIR
 # The container shares the lab's network namespace (never the host's), its root is a tmpfs with

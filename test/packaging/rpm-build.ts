@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The RPM, built as a packager builds it: `make dist`, then `rpmbuild -bb` on the spec with those
 // sources (Debian's rpm: --nodeps, as its database knows none of Fedora's build dependencies).
 import { execFileSync, spawnSync } from 'node:child_process';

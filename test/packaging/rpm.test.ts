@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The RPM: built from `make dist` by rpmbuild (the spec's %build runs the TypeScript build, its
 // %install is `make install`), clean for rpmlint, installed with `rpm -i --root` into a scratch
 // directory with every file where Fedora expects it and exactly what `make install` installs.

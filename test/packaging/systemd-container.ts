@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A real systemd (this machine's own, from its /usr) booted by systemd-nspawn inside a lab: the
 // container shares the lab's network namespace, so every device stays out of the host's network.
 import { readFileSync, readdirSync, rmdirSync } from 'node:fs';

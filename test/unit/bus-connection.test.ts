@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // BusConnection against a small fake bus (fake-bus.ts; no
 // dbus-daemon): the SASL exchange, Hello, replies routed by serial, deadlines, signals, incoming
 // method calls and the answers to calls no handler takes, and closing. The fake bus reads what

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Our marshaller against the library's: for every case the bytes must equal those of the
 // library's own marshallMessage, and the library's unmarshaller must read them back to the
 // values we meant. The library's internals are required here, in the test only.

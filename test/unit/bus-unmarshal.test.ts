@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Our reader of incoming messages (bus-unmarshal.ts): it reads what the library's reader reads,
 // in the same shapes; it refuses what can't be trusted (fd types, too deep, too many entries,
 // truncated or malformed bytes) with BusUnmarshalError for that message only; and the framer

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The CLI's rules, without a service: parsing, help, validation before any bus, exit codes, output.
 import test from 'ava';
 import { BusCallError, BusConnection } from '../../src/bus/bus-connection';

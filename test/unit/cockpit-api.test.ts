@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The Cockpit page's view of the API (cockpit/src/api.ts, free of DOM and Cockpit): the same
 // names as the spec, a title for every error the spec declares, ListInterfaces' reply decoded as
 // cockpit.dbus delivers it, and an error's message split from its hint as the dispatcher joins them.

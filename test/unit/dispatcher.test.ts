@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The dispatcher with fakes: a toy interface with its own error type (so nothing here is the
 // shared-interface spec), a bus that records what is sent, an authority that records what it is
 // asked. The lab tests (polkit, bus-edge, cli) prove the same steps with the real bus and polkitd.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // An error's message and hint share one wire string; the service formats it, clients parse it.
 import test from 'ava';
 import { formatErrorMessage, parseErrorMessage } from '../../src/dbus/error-message';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A small fake bus on a Unix socket in a temporary directory, for unit tests of what talks to the
 // bus (no dbus-daemon): SASL EXTERNAL, the driver's Hello, AddMatch, RemoveMatch, RequestName and
 // GetNameOwner; it reads what the client sends with the library's own unmarshaller.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The firewall decision, from rule sets as the tools print them (iptables-nft-save 1.8.9 and
 // nft 1.0.6 -j, captured in the lab): what drops a bridge's traffic, what we add, what is ours.
 import test from 'ava';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Every golden fixture (nm, ifcfg, libvirt) is what the code produces now, and belongs to a case.
 import test from 'ava';
 import { existsSync, readFileSync } from 'node:fs';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Each golden file, sourced the way ifup does it (as root, by bash), must give exactly the values our
 // parser reads and run nothing: no output, no error, no file created by a hostile value.
 

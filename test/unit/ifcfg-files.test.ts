@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The ifcfg backend's file I/O, in a temporary directory: atomic writes that initscripts and
 // NetworkManager never see half-done, read-back checks, and the journal that undoes a change.
 import test from 'ava';

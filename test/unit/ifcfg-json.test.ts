@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The codecs for the ifcfg backend's own JSON: typed values out, or an error naming the field.
 import test from 'ava';
 import * as json from '../../src/settings/ifcfg/ifcfg-json';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The initscripts applier (ifup/ifdown, what a Fedora host without NetworkManager uses), against
 // recording stand-ins: Fedora's network-scripts are not in Debian, so each program here writes its
 // own argv to a log and exits with the status the test chose. The argv must be exactly what the

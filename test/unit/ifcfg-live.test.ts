@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The pure parts of the ifcfg backend's live apply: what the kernel's JSON says about links and
 // their IP configuration, and which processes are DHCP clients of a device.
 import test from 'ava';

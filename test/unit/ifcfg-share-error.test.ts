@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The one mapping from the ifcfg backend's errors to the domain's error codes.
 import test from 'ava';
 import { ShareError, type ShareErrorCode } from '../../src/bridge/share-error';

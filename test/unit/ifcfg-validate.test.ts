@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 import test from 'ava';
 import { IfcfgError } from '../../src/settings/ifcfg/ifcfg-error';
 import {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

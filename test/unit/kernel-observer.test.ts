@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The `ip -j` reader: what verification believes about addresses comes from here.
 import test from 'ava';
 import { parseLinks } from '../../src/settings/kernel-observer';

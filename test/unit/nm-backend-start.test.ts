@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A NetworkManager backend whose start fails (NetworkManager left between NameOwnerChanged and
 // GetManagedObjects) takes back every signal subscription and match rule it made (issue 9), so
 // backends started again and again as NetworkManager comes and goes leak nothing.

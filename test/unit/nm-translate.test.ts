@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import * as t from '../../src/bus/bus-value';

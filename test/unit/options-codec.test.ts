@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 import test from 'ava';
 import { makeVariant, type Variant } from '../../src/bus/bus-value';
 import { ShareError } from '../../src/bridge/share-error';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Plans from NetworkManager's own device data: bonds, VLANs and Wi-Fi (which this kernel can't
 // create) are proven here; ethernet is proven live in the lab.
 import test from 'ava';

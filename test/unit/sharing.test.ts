@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The domain's order of work, with a fake backend, a fake kernel and a fake clock: what runs
 // before authorization (the prepare step), the locks, the deadlines and the honest rollback.
 // The real thing is proven in the lab (test/lab/nm-share.test.ts, nm-hostile.test.ts, confirm.test.ts).

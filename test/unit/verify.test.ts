@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 import test from 'ava';
 import { bridgeProblems, expectIdentityMove, identityProblems, unsharedProblems, type LiveHost, type LiveLink } from '../../src/bridge/verify';
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The firewall component's I/O: reads br_netfilter's sysctls and the rule sets with the tools'
 // own commands (iptables-nft-save, iptables-legacy-save, nft -j), and adds or removes our rules
 // with them, always as argument vectors (never a shell). A tool that isn't installed means that

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // iptables-save's text (one table, `-t filter`) into the domain's FirewallTable. Pure. The format
 // is iptables' own and stable: `:CHAIN POLICY [p:b]` declares chains, `-A CHAIN matches -j TARGET`
 // appends rules, arguments with spaces are double-quoted with `\"` and `\\` escaped.

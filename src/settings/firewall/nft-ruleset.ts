@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // `nft -j list ruleset` into the domain's FirewallTables, and our rules into nft's JSON commands.
 // Pure. Only what decides a packet that enters and leaves a bridge is read: forward-hook filter
 // chains, interface-name matches, verdicts, jumps; any other expression makes a rule conditional.

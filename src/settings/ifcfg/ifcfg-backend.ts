@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The ifcfg backend: sharing where NetworkManager is absent, through initscripts' ifcfg files.
 // Share writes ifcfg-<bridge> and rewrites ifcfg-<nic> (ifcfg-translate.ts), keeps the NIC's
 // original file in our state directory for as long as it is shared, and applies the change live

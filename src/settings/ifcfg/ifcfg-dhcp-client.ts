@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // DHCP clients: which processes serve a device (found through /proc, whoever started them), which
 // client the system has, and starting one that outlives us (in a unit of its own under systemd).
 import { spawn } from 'node:child_process';

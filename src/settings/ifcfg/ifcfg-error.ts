@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The one error type of the ifcfg backend. The D-Bus layer maps `code` to its own error names once;
 // nothing here matches on message text.
 

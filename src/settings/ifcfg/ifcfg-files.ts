@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // File I/O of the ifcfg backend: atomic writes, and the journal that makes a change undoable
 // (netcf keeps a snapshot of the network configuration outside the directory the same way). The
 // pure format code lives in ifcfg-shvar.ts / ifcfg-translate.ts, and the one read-back of a file

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The domain's view of the links without NetworkManager, from the kernel's own JSON (`ip -j`, read
 // by kernel-observer.ts): what each link is, its addresses, and whether it is shared.
 import { existsSync } from 'node:fs';

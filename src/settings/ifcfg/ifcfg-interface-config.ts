@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Pure translation: ifcfg files → the domain's configured state of an interface (what
 // `--inactive` describes; netcf, libvirt's old writable backend, read the same files this way).
 import type { ConfiguredInterface } from '../../bridge/interface-config';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The IP configuration that moves between the NIC and the bridge: captured from the kernel's JSON
 // when sharing, kept in our journal and records, checked again when read back, and turned into
 // `ip route` arguments. Every value that reaches `ip` matches a pattern here.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Codecs for the JSON the ifcfg backend keeps in its state directory (the journal's manifest, the
 // record of a shared NIC, the IP configuration to restore): what we read back is `unknown` until
 // one codec per shape has checked it, as the bus-value codecs do for D-Bus values. A codec either

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The live applier with initscripts: their own ifup/ifdown, which read the files we wrote (so the
 // configuration is exactly what a reboot would give). They read /etc/sysconfig/network-scripts
 // only, hence only for that directory.

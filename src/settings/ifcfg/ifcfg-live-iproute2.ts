@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The live applier without initscripts (Debian, containers): iproute2 and the DHCP client the
 // system has (dhclient, or busybox udhcpc with our event script).
 import { isMacAddress } from '../../bridge/mac-address';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Live apply for the ifcfg backend: makes the running system match the files without a reboot.
 // With initscripts installed (and the standard directory) that is their own ifup/ifdown
 // (ifcfg-live-initscripts.ts); otherwise iproute2 and the DHCP client the system has

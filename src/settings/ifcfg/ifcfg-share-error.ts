@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The one place where the ifcfg backend's failures become the domain's ShareError (as nm-errors.ts
 // does for NetworkManager's). Codes are mapped, never messages matched.
 import { ShareError, isShareError, type ShareErrorCode } from '../../bridge/share-error';

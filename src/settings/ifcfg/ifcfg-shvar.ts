@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Reader and writer for the shell-variable files of initscripts (ifcfg-*), modelled on
 // NetworkManager's ifcfg-rh shvar.c: the file is kept as its list of lines so a rewrite only touches
 // the keys we set, and values are unescaped without ever running a shell.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The host's programs, and systemd-run for what must run outside our own unit.
 import { accessSync, constants as fsConstants, existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Pure translation of "share this NIC through a bridge" into initscripts ifcfg files: the NIC's IP
 // configuration moves to a new ifcfg-<bridge>, and ifcfg-<nic> becomes a bridge port. No I/O here;
 // the caller snapshots, writes atomically and restores (unshare puts the old files back byte for byte,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Our event script for busybox's udhcpc (busybox ships none): udhcpc runs it with the lease in the
 // environment; it configures IPv4 on the device with ip(8).
 // The lease's address gets the lease's lifetime, so it shows as dynamic and expires with the client.

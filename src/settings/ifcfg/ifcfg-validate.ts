@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Strict patterns for the machine values we write into ifcfg files. Each is narrower than what the
 // kernel or initscripts accept: ifup expands most values unquoted, so anything outside these
 // patterns is refused rather than escaped.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The NetworkManager backend: NetworkManager owns the bridge; we speak to it over D-Bus only.
 // Devices and profiles are mirrored in memory from NetworkManager's own signals, so reading the
 // state costs no round trip and changes made with nmcli behind our back show up at once.

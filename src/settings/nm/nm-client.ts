@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // NetworkManager's D-Bus methods that we use, typed; every failure goes through translateNmError.
 import type { BusConnection } from '../../bus/bus-connection';
 import * as t from '../../bus/bus-value';

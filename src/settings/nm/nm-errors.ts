@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The one function that turns NetworkManager's errors into the domain's.
 import { BusCallError } from '../../bus/bus-connection';
 import { ShareError, isShareError } from '../../bridge/share-error';

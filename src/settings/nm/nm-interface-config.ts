@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Pure translation: NetworkManager profiles → the domain's configured state of an interface
 // (what `--inactive` describes). Which profile stands for an interface, and a bridge's ports.
 import * as t from '../../bus/bus-value';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A live mirror of NetworkManager's D-Bus objects: one GetManagedObjects at start (and whenever
 // NetworkManager restarts), then kept current by InterfacesAdded/Removed and PropertiesChanged.
 // Queries are then answered from memory: ListInterfaces costs no bus round trip.

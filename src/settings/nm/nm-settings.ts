@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // NetworkManager connection settings (a{sa{sv}}) as one typed value that keeps every key it
 // doesn't model: a profile we copy or touch goes back to NetworkManager with everything the user
 // had in it. Pure: no bus calls here.

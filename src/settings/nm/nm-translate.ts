@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Pure translation: a share plan plus the NIC's original profile → the two NetworkManager
 // profiles that make the share (a bridge, and a port for the NIC with `master` set). The bridge
 // takes the original's IP settings whole (DHCP or static, addresses, gateway, routes, DNS, DHCP
