@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { BusCallError } from '../../src/bus/bus-connection';
 import { makeVariant } from '../../src/bus/bus-value';
 import { minRollbackTimeout } from '../../src/bridge/share-request';
-import { Lab, REPO_ROOT, waitFor } from './lab';
+import { REPO_ROOT, waitFor } from './lab';
 import { addGuestNamespace, guestDhcp } from './lab-guests';
 import { activeProfiles, globalAddresses, ipv4, keyfiles, links, networkState, parseKeyfile, pings, routes } from './nm-state';
-import { callError, ServiceClient, withLabService } from './service-client';
+import { callError, withLabService } from './service-client';
 
 const NIC_MAC = '52:54:00:12:34:56';
 
@@ -218,11 +218,7 @@ test('a profile with stable-privacy IPv6 addresses: ListInterfaces and the CLI s
 });
 
 test('if the daemon dies mid-way, NetworkManager\'s checkpoint rolls everything back by itself', async (t) => {
-  const lab = await Lab.start();
-  const bus = await lab.connect();
-  try {
-    const daemon = await lab.startDaemon();
-    const client = new ServiceClient(bus);
+  await withLabService({}, async (lab, client, daemon) => {
     const before = await networkState(lab);
     // No DHCP answer keeps verification waiting; the daemon is killed while it waits, with the
     // shortest rollback timer allowed.
@@ -237,10 +233,7 @@ test('if the daemon dies mid-way, NetworkManager\'s checkpoint rolls everything 
       return now.eth0.length === before.eth0.length && !now.links.includes('br-eth0') ? now : undefined;
     }, 60_000);
     t.deepEqual(after, before);
-  } finally {
-    bus.close();
-    await lab.stop();
-  }
+  });
 });
 
 test('two NICs are shared at once; changes made with nmcli behind our back show up at once', async (t) => {

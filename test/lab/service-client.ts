@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // A typed client of our D-Bus API for tests: what any other client would send and receive.
 import { BusCallError, type BusConnection } from '../../src/bus/bus-connection';
-import { Lab, type LabOptions } from './lab';
+import { Lab, type LabOptions, type LabProcess } from './lab';
 import * as t from '../../src/bus/bus-value';
 import { decodeInterfaceListing, type ListedInterface } from '../../src/dbus/interface-listing';
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/dbus/shared-interface-spec';
@@ -76,12 +76,12 @@ export async function daemonView(client: ServiceClient): Promise<unknown> {
 }
 
 /** Runs `body` with a fresh lab, our daemon in it, and a client; tears it all down afterwards. */
-export async function withLabService(options: LabOptions, body: (lab: Lab, client: ServiceClient) => Promise<void>): Promise<void> {
+export async function withLabService(options: LabOptions, body: (lab: Lab, client: ServiceClient, daemon: LabProcess) => Promise<void>): Promise<void> {
   const lab = await Lab.start(options);
   const bus = await lab.connect();
   try {
-    await lab.startDaemon();
-    await body(lab, new ServiceClient(bus));
+    const daemon = await lab.startDaemon();
+    await body(lab, new ServiceClient(bus), daemon);
   } finally {
     bus.close();
     await lab.stop();
