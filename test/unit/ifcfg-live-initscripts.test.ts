@@ -49,39 +49,39 @@ async function standIns(options: { systemd: boolean; failing?: readonly string[]
   return { applier, calls, logged, done: () => rm(dir, { recursive: true, force: true }) };
 }
 
-test('share without systemd: ifdown the NIC, ifup the bridge, ifup the NIC (its file now says BRIDGE=)', async (t) => {
-  const s = await standIns({ systemd: false });
+/** Runs `body` with fresh stand-ins, removed afterwards whatever happened. */
+async function withStandIns(options: Parameters<typeof standIns>[0], body: (s: StandIns) => Promise<void>): Promise<void> {
+  const s = await standIns(options);
   try {
-    await s.applier.toShared(SHARED);
-    t.deepEqual(await s.calls(), [['ifdown', 'eth0'], ['ifup', 'br-eth0'], ['ifup', 'eth0']]);
+    await body(s);
   } finally {
     await s.done();
   }
+}
+
+test('share without systemd: ifdown the NIC, ifup the bridge, ifup the NIC (its file now says BRIDGE=)', async (t) => {
+  await withStandIns({ systemd: false }, async (s) => {
+    await s.applier.toShared(SHARED);
+    t.deepEqual(await s.calls(), [['ifdown', 'eth0'], ['ifup', 'br-eth0'], ['ifup', 'eth0']]);
+  });
 });
 
 test('unshare without systemd: ifdown both, delete the bridge device ifdown leaves, ifup the NIC', async (t) => {
-  const s = await standIns({ systemd: false });
-  try {
+  await withStandIns({ systemd: false }, async (s) => {
     await s.applier.toUnshared(UNSHARED);
     t.deepEqual(await s.calls(), [['ifdown', 'eth0'], ['ifdown', 'br-eth0'], ['ip', 'link', 'del', 'dev', 'br-eth0'], ['ifup', 'eth0']]);
-  } finally {
-    await s.done();
-  }
+  });
 });
 
 test('unshare when the bridge is already gone: no ip link del', async (t) => {
-  const s = await standIns({ systemd: false, state: { links: [{ ifname: 'eth0' }], addresses: [], routes4: [], routes6: [] } });
-  try {
+  await withStandIns({ systemd: false, state: { links: [{ ifname: 'eth0' }], addresses: [], routes4: [], routes6: [] } }, async (s) => {
     await s.applier.toUnshared(UNSHARED);
     t.deepEqual(await s.calls(), [['ifdown', 'eth0'], ['ifdown', 'br-eth0'], ['ifup', 'eth0']]);
-  } finally {
-    await s.done();
-  }
+  });
 });
 
 test('share under systemd: each script in a transient unit, ifup units outlive the script', async (t) => {
-  const s = await standIns({ systemd: true });
-  try {
+  await withStandIns({ systemd: true }, async (s) => {
     await s.applier.toShared(SHARED);
     const ifdown = (dev: string): string[][] => [
       ['systemd-run', '--quiet', '--collect', `--description=ifdown ${dev} (shared-interface)`, `--unit=shared-interface-ifdown-${dev}-abc123.service`, '--wait', '--', 'ifdown', dev],
@@ -93,38 +93,27 @@ test('share under systemd: each script in a transient unit, ifup units outlive t
         '--property=Type=oneshot', '--property=RemainAfterExit=yes', '--', 'ifup', dev],
     ];
     t.deepEqual(await s.calls(), [...ifdown('eth0'), ...ifup('br-eth0'), ...ifup('eth0')]);
-  } finally {
-    await s.done();
-  }
+  });
 });
 
 test('a failing ifdown is logged and the change goes on; a failing ifup fails it with the script\'s stderr', async (t) => {
-  const down = await standIns({ systemd: false, failing: ['ifdown'] });
-  try {
+  await withStandIns({ systemd: false, failing: ['ifdown'] }, async (down) => {
     await down.applier.toShared(SHARED);
     t.deepEqual(await down.calls(), [['ifdown', 'eth0'], ['ifup', 'br-eth0'], ['ifup', 'eth0']]);
     t.true(down.logged.some((m) => m.endsWith('ifdown eth0: ifdown failed')), down.logged.join('\n'));
-  } finally {
-    await down.done();
-  }
-  const up = await standIns({ systemd: false, failing: ['ifup'] });
-  try {
+  });
+  await withStandIns({ systemd: false, failing: ['ifup'] }, async (up) => {
     const err = await t.throwsAsync(up.applier.toShared(SHARED));
     t.true(err?.message.endsWith('ifup br-eth0: ifup failed'), err?.message);
     // It stops at the first failure: the NIC is not brought up into a bridge that did not come up.
     t.deepEqual(await up.calls(), [['ifdown', 'eth0'], ['ifup', 'br-eth0']]);
-  } finally {
-    await up.done();
-  }
+  });
 });
 
 test('names that are not interface names never reach a command line', async (t) => {
-  const s = await standIns({ systemd: false });
-  try {
+  await withStandIns({ systemd: false }, async (s) => {
     await t.throwsAsync(s.applier.toShared({ ...SHARED, nic: 'eth0; reboot' }), { message: /not an interface name/ });
     await t.throwsAsync(s.applier.toUnshared({ ...UNSHARED, bridge: '-x' }), { message: /not an interface name/ });
     t.deepEqual(await s.calls(), []);
-  } finally {
-    await s.done();
-  }
+  });
 });
