@@ -199,7 +199,14 @@ export class KernelObserver implements HostObserver {
 
   async answers(address: string, device: string): Promise<boolean> {
     const family = address.includes(':') ? '-6' : '-4';
-    if (family === '-4') await this.askNeighbour(address, device);
+    // Side by side, and the ping's answer is not held for arping's exit (it takes ~15 ms, the
+    // ping ~3): the ARP request costs nothing when the neighbour entry is fine. askNeighbour
+    // never rejects, and its process ends within its 1 s deadline.
+    if (family === '-4') void this.askNeighbour(address, device);
+    return this.ping(family, address, device);
+  }
+
+  private async ping(family: '-4' | '-6', address: string, device: string): Promise<boolean> {
     try {
       await run('ping', [family, '-c', '1', '-W', '1', '-I', device, '-n', '-q', address], { timeout: 5_000 });
       return true;
@@ -215,7 +222,7 @@ export class KernelObserver implements HostObserver {
    * finds the address gone) may have asked for the gateway while it had no carrier: the entry
    * then stays incomplete, with the replies to the LAN queued behind it, until the kernel asks
    * again a second later. The answer to our request completes the entry at once and the queued
-   * packets leave; the ping that follows measures the gateway, not that second. Without arping
+   * packets leave, our ping among them: it measures the gateway, not that second. Without arping
    * (not installed) the ping alone decides, as before.
    */
   private async askNeighbour(address: string, device: string): Promise<void> {
