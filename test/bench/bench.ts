@@ -29,8 +29,12 @@ const KINDS = process.env['BENCH_KINDS'] === undefined ? undefined : new Set(pro
 const PING_INTERVAL_MS = 16;
 /** The lab's eth0 MAC is 52:54:00:12:34:56 and the LAN advertises 2001:db8::/64. */
 const EUI64_ADDRESS = '2001:db8::5054:ff:fe12:3456/64';
-/** RSS may differ this much between the start and the end of the leak checks (V8's heap breathes). */
-const RSS_TOLERANCE_MB = 3;
+/**
+ * RSS may differ this much between the start and the end of the leak checks: with the daemon's
+ * V8 flags its old generation grows by ~6 MB between collections (RSS every 5000 ListInterfaces
+ * calls, 3 s apart: 48.6, 51.7, 54.6, 50.1, 53.0 MB), so a leak shows as more than that.
+ */
+const RSS_TOLERANCE_MB = 8;
 /** Share is "flat" when its median with 300 profiles is at most this times the median with 1. */
 const FLAT_FACTOR = 1.2;
 
