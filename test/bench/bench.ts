@@ -217,6 +217,8 @@ interface ScaleResult {
   readonly cliMs: number;
   readonly nmcliMs: number;
   readonly listLeak: { before: Footprint; after: Footprint };
+  /** RSS (MB) at each fifth of the ListInterfaces calls. */
+  readonly listRss: readonly number[];
   readonly cycleLeak: { before: Footprint; after: Footprint };
   readonly cycleShareMs: number;
 }
@@ -250,7 +252,15 @@ async function scale(): Promise<ScaleResult> {
     for (let i = 0; i < Math.min(2000, LIST_CALLS); i++) await client.call('ListInterfaces');
     await sleep(5000);
     const listBefore = await footprint(lab, pid);
-    for (let i = 0; i < LIST_CALLS; i++) await client.call('ListInterfaces');
+    // RSS along the way too: a leak climbs, V8's heap saws up and down.
+    const listRss: number[] = [];
+    for (let i = 1; i <= LIST_CALLS; i++) {
+      await client.call('ListInterfaces');
+      if (i % Math.ceil(LIST_CALLS / 5) === 0 && i < LIST_CALLS) {
+        await sleep(1000);
+        listRss.push((await footprint(lab, pid)).rssMb);
+      }
+    }
     await sleep(5000);
     const listAfter = await footprint(lab, pid);
 
@@ -270,7 +280,7 @@ async function scale(): Promise<ScaleResult> {
     const cycleAfter = await footprint(lab, pid);
     return {
       devices, profiles, listMedianMs: median(times), listP95Ms: percentile(times, 95), rssMb, cliMs, nmcliMs,
-      listLeak: { before: listBefore, after: listAfter }, cycleLeak: { before: cycleBefore, after: cycleAfter },
+      listLeak: { before: listBefore, after: listAfter }, listRss, cycleLeak: { before: cycleBefore, after: cycleAfter },
       cycleShareMs: median(shareTimes),
     };
   } finally {
@@ -392,6 +402,7 @@ async function main(): Promise<void> {
       footprintLine(`${LIST_CALLS} ListInterfaces calls`, s.listLeak),
       footprintLine(`${CYCLES} Share/Unshare cycles (static NIC)`, s.cycleLeak),
     );
+    notes.push(`RSS during the ${LIST_CALLS} ListInterfaces calls, at each fifth: ${[s.listLeak.before.rssMb, ...s.listRss, s.listLeak.after.rssMb].map((r) => r.toFixed(1)).join(', ')} MB.`);
     notes.push(`Share of the static NIC at ${s.devices} NICs / ${s.profiles} profiles: median ${ms(s.cycleShareMs)} over the cycles.`);
   }
 
