@@ -12,7 +12,7 @@ import type { SettingsBackend, Transaction } from '../../bridge/settings-backend
 import { ShareError } from '../../bridge/share-error';
 import type { SharePlan, UnsharePlan } from '../../bridge/share-plan';
 import { CHECKPOINT_DELETE_NEW_CONNECTIONS, NmClient } from './nm-client';
-import { deviceAddresses, hostInterfaces, nmDevices, type NmDevice } from './nm-devices';
+import { deviceAddresses, hostInterfaces, nmDevices, type NmDevice, NM_DEVICE } from './nm-devices';
 import { translateNmError } from './nm-errors';
 import { configuredInterface } from './nm-interface-config';
 import { NM_BUS_NAME, NM_PATH, NmObjectCache } from './nm-object-cache';
@@ -32,6 +32,7 @@ const IPV6_STABLE_PRIVACY_NOTE = 'its autoconfigured IPv6 addresses will change:
 
 // How long a static NIC's bridge may take to carry its addresses before the NIC becomes its port.
 const BRIDGE_ADDRESS_WAIT_MS = 2000;
+const BRIDGE_DEVICE_WAIT_MS = 2000;
 
 // NMRollbackResult: what CheckpointRollback says of each device.
 const ROLLBACK_OK = 0;
@@ -196,7 +197,15 @@ export class NmBackend implements SettingsBackend {
         portPath = await add(profiles.port);
       } else {
         // The port names its bridge by UUID, resolved at activation: both can be added at once.
-        [, portPath] = await Promise.all([add(profiles.bridge), add(profiles.port)]);
+        let bridgePath: string;
+        [bridgePath, portPath] = await Promise.all([add(profiles.bridge), add(profiles.port)]);
+        // The port's activation brings its bridge up on the device NM keeps for the bridge's
+        // profile. Before NM lists that profile on a device of the bridge's name, it refused with
+        // "Master connection … can't be activated: No device available" (seen under load, when a
+        // device of that name from an earlier bridge was still going away).
+        if (!(await this.until(() => this.deviceOffers(plan.bridge, bridgePath), BRIDGE_DEVICE_WAIT_MS))) {
+          this.log.info(`NetworkManager offers no device for ${plan.bridge}'s profile within ${BRIDGE_DEVICE_WAIT_MS} ms; activating ${plan.nic}'s port anyway`);
+        }
       }
       this.invalidate();
       progress('profiles-added', `added the profiles '${getSetting(profiles.bridge, 'connection', 'id', t.string) ?? plan.bridge}' and '${getSetting(profiles.port, 'connection', 'id', t.string) ?? plan.nic}'`);
@@ -229,6 +238,12 @@ export class NmBackend implements SettingsBackend {
     if (!(await this.until(carried, BRIDGE_ADDRESS_WAIT_MS))) {
       this.log.info(`${plan.bridge} did not carry ${wanted.join(', ')} within ${BRIDGE_ADDRESS_WAIT_MS} ms of its activation; adding ${plan.nic} as its port anyway`);
     }
+  }
+
+  /** Whether NM has a device named `name` on which the profile at `profilePath` can be activated. */
+  private deviceOffers(name: string, profilePath: string): boolean {
+    return nmDevices(this.cache).some((d) => d.name === name
+      && (this.cache.property(d.path, NM_DEVICE, 'AvailableConnections', t.array(t.objectPath)) ?? []).includes(profilePath));
   }
 
   /** Resolves true once `condition` holds (checked at each change of NetworkManager's objects), false after `timeoutMs`. */
