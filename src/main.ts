@@ -92,7 +92,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   await recoverIfcfgChanges(ifcfg, log);
   const selector = new BackendSelector(bus, log, ifcfgFallback(ifcfg, log));
   await selector.start();
-  const observer = new KernelObserver();
+  const observer = new KernelObserver(log);
   const firewall = new FirewallKeeper(new FirewallTools(), log);
   // The first reading, so the first listing has the firewall's notes.
   firewall.refreshIfStale();

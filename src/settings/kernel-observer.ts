@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
 import { promisify } from 'node:util';
+import { consoleLog, errorMessage, type Log } from '../bridge/log';
 import type { HostChanges, HostObserver, LiveAddress, LiveHost, LiveLink, LiveRoute } from '../bridge/verify';
 
 const run = promisify(execFile);
@@ -119,6 +120,8 @@ export function parseRoutes(family: 4 | 6, routes: unknown): LiveRoute[] {
 }
 
 export class KernelObserver implements HostObserver {
+  constructor(private readonly log: Log = consoleLog) {}
+
   async observe(): Promise<LiveHost> {
     const state = await readIpState();
     return { links: parseLinks(state.links, state.addresses), routes: [...parseRoutes(4, state.routes4), ...parseRoutes(6, state.routes6)] };
@@ -141,8 +144,8 @@ export class KernelObserver implements HostObserver {
       count++;
       wakeAll();
     });
-    // Without a monitor (a spawn failure) the caller's safety poll still runs; the error is that.
-    monitor.on('error', () => {});
+    // Without a monitor the caller's safety poll still runs: slower, not wrong; say so.
+    monitor.on('error', (err) => this.log.warn(`ip monitor did not start (${errorMessage(err)}): verification reads the kernel once a second instead`));
     return {
       count: () => count,
       after: (seen) => (count > seen ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
