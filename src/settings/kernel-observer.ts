@@ -123,8 +123,14 @@ export class KernelObserver implements HostObserver {
   constructor(private readonly log: Log = consoleLog) {}
 
   async observe(): Promise<LiveHost> {
-    const state = await readIpState();
-    return { links: parseLinks(state.links, state.addresses), routes: [...parseRoutes(4, state.routes4), ...parseRoutes(6, state.routes6)] };
+    // Verification reads this on every kernel event while NetworkManager works on the same two
+    // cores: `ip -d addr show` gives the links' details and their addresses in one process.
+    const [links, routes4, routes6] = await Promise.all([
+      ipJson(['-d', 'addr', 'show']),
+      ipJson(['-4', 'route', 'show', 'table', 'main']),
+      ipJson(['-6', 'route', 'show', 'table', 'main']),
+    ]);
+    return { links: parseLinks(links, links), routes: [...parseRoutes(4, routes4), ...parseRoutes(6, routes6)] };
   }
 
   /**

@@ -60,14 +60,15 @@ export class FirewallTools implements FirewallHost {
       readText('/proc/net/ip6_tables_names'),
     ]);
     const hasFilter = (names: string | undefined) => (names ?? '').split('\n').includes('filter');
-    const saves = await Promise.all([
+    // The rule sets are read side by side: a Share waits for them (while its checkpoint is taken).
+    const [ruleset, ...saves] = await Promise.all([
+      output(['nft', '-j', '-a', 'list', 'ruleset']),
       output(['iptables-nft-save', '-t', 'filter']).then((text) => parseIptablesSave(text ?? '', 'iptables-nft', 4)),
       output(['ip6tables-nft-save', '-t', 'filter']).then((text) => parseIptablesSave(text ?? '', 'iptables-nft', 6)),
       hasFilter(legacy4) ? output(['iptables-legacy-save', '-t', 'filter']).then((text) => parseIptablesSave(text ?? '', 'iptables-legacy', 4)) : undefined,
       hasFilter(legacy6) ? output(['ip6tables-legacy-save', '-t', 'filter']).then((text) => parseIptablesSave(text ?? '', 'iptables-legacy', 6)) : undefined,
     ]);
     const iptables = saves.filter((s): s is FirewallTable => s !== undefined);
-    const ruleset = await output(['nft', '-j', '-a', 'list', 'ruleset']);
     // iptables-nft's own tables are read above, with their comments (nft shows those as opaque xt matches).
     const skip = new Set(iptables.filter((s) => s.tool === 'iptables-nft').map((s) => `${s.family} ${s.table}`));
     const nftables = ruleset === undefined ? [] : parseNftRuleset(JSON.parse(ruleset) as unknown, skip);
