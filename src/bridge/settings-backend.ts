@@ -6,6 +6,7 @@ import type { HostSnapshot } from './host-network';
 import type { ConfiguredInterface } from './interface-config';
 import type { Progress } from './progress';
 import type { SharePlan, UnsharePlan } from './share-plan';
+import type { IpRequirements } from './verify';
 
 export type BackendName = 'NetworkManager' | 'ifcfg';
 
@@ -38,10 +39,11 @@ export interface SettingsBackend {
   onChange(listener: () => void): void;
   /**
    * Backend-specific refusals, before anything changes (e.g. an ifcfg file that can't be read
-   * safely); throws ShareError. Must not change anything. Says how the bridge will get its IPv4
-   * address, so verification can wait for a DHCP lease the NIC didn't hold yet.
+   * safely); throws ShareError. Must not change anything. Says what the bridge's profile requires of
+   * its addresses, so verification waits for what the backend itself would (a DHCP lease the NIC
+   * didn't hold yet; IPv6 only where the profile makes it required).
    */
-  checkShare(plan: SharePlan): Promise<{ readonly ipv4Dhcp: boolean }>;
+  checkShare(plan: SharePlan): Promise<IpRequirements>;
   /** Opens a transaction over these interfaces, rolled back by itself after `rollbackTimeoutSeconds`. */
   begin(interfaces: readonly string[], rollbackTimeoutSeconds: number): Promise<Transaction>;
   /** Makes the bridge with the NIC as its port and moves the NIC's IP configuration onto it. */

@@ -15,8 +15,8 @@ import { defaultBridgeName, planShare, planUnshare, type SharePlan, type Unshare
 import { callSeconds, type ShareOptions, type UnshareOptions } from './share-request';
 import type { SettingsBackend, Transaction } from './settings-backend';
 import {
-  bridgeProblems, defaultGateways, expectIdentityMove, identityProblems, unsharedProblems,
-  type HostObserver, type IdentityExpectation, type LiveHost,
+  bridgeProblems, defaultGateways, expectIdentityMove, identityProblems, laterArrived, NO_IP_REQUIREMENTS, unsharedProblems,
+  type HostObserver, type IdentityExpectation, type IpRequirements, type LiveHost,
 } from './verify';
 
 export interface InterfaceListing {
@@ -75,6 +75,11 @@ interface Change {
   /** The Progress step once placement holds. */
   readonly placed: { readonly step: ProgressStep; readonly message: string };
   readonly identityBefore: Promise<IdentityExpectation>;
+  /**
+   * What must be done before apply and needs no transaction, so it runs while the transaction
+   * opens (the firewall's rules for the bridge); started with the change.
+   */
+  readonly prerequisite: Promise<void>;
   /** After the commit (at once, or on Confirm): what is left to do. */
   afterCommit(): Promise<void>;
   /** After a verified change awaiting Confirm was rolled back (Rollback, its deadline, exit). */
@@ -83,6 +88,7 @@ interface Change {
 
 interface OpenChange extends PendingChange {
   readonly change: Change;
+  readonly identity: IdentityExpectation;
   readonly tx: Transaction;
   readonly timer: NodeJS.Timeout;
 }
@@ -90,6 +96,10 @@ interface OpenChange extends PendingChange {
 // Verification reads the state when the kernel reports a change (HostObserver.watch); this poll
 // is only the safety net for changes it does not report (a gateway starting to answer).
 const VERIFY_SAFETY_POLL_MS = 1000;
+// After a change, how long autoconfigured IPv6 addresses left to the router's next advertisement
+// (IdentityExpectation.later) are followed: NetworkManager solicits one at once, so they come
+// within seconds; past this, the log says they did not.
+const FOLLOW_LATER_MS = 30_000;
 // Of a call's time (callSeconds), what a rollback and the reply may need after verification gave up.
 const ROLLBACK_RESERVE_MS = 3000;
 // A change awaiting confirmation: the backend's own timer (NM's checkpoint) is set this much later
@@ -164,8 +174,8 @@ export class Sharing {
         // and hold the NIC and the bridge's name until this change is done.
         const again = planShare(this.kernelTruth(backend.snapshot(), nic), nic, options, backend.name);
         return this.exclusively([again.nic, again.bridge], async () => {
-          const { ipv4Dhcp } = await backend.checkShare(again);
-          return this.share(backend, again, ipv4Dhcp, options.confirmTimeout);
+          const ip = await backend.checkShare(again);
+          return this.share(backend, again, ip, options.confirmTimeout);
         });
       },
       authorizing: () => this.events.progress(nic, 'authorizing', `asking polkit whether the caller may share ${nic}`),
@@ -249,11 +259,8 @@ export class Sharing {
     return controller === undefined ? iface : { ...iface, controller };
   }
 
-  private async share(backend: SettingsBackend, plan: SharePlan, ipv4Dhcp: boolean, confirmTimeout: number): Promise<string> {
+  private async share(backend: SettingsBackend, plan: SharePlan, ip: IpRequirements, confirmTimeout: number): Promise<string> {
     this.log.info(`sharing ${plan.nic} through ${plan.bridge} (${backend.name})`);
-    // The rules go in before the bridge exists (iptables and nft match names, not devices), so a
-    // guest's first DHCP request already passes; a change that fails takes them out again.
-    if (plan.firewall) await this.allowThroughFirewall(plan.bridge);
     await this.transaction(backend, {
       nic: plan.nic, operation: 'share', bridge: plan.bridge, interfaces: [plan.nic],
       rollbackTimeout: plan.rollbackTimeout, confirmTimeout, what: `share ${plan.nic}`,
@@ -261,7 +268,10 @@ export class Sharing {
       apply: (progress) => backend.applyShare(plan, progress),
       placement: (after) => bridgeProblems(after, plan.nic, plan.bridge, plan.nicMac, plan.stp),
       placed: { step: 'bridge-up', message: `${plan.bridge} is up with ${plan.nic} as its port and ${plan.nic}'s MAC` },
-      identityBefore: this.observer.observe().then((before) => this.expectIdentity(before, plan.nic, plan.bridge, ipv4Dhcp)),
+      identityBefore: this.observer.observe().then((before) => this.expectIdentity(before, plan.nic, plan.bridge, ip)),
+      // The rules go in before the bridge exists (iptables and nft match names, not devices), so a
+      // guest's first DHCP request already passes; a change that fails takes them out again.
+      prerequisite: plan.firewall ? this.allowThroughFirewall(plan.bridge) : Promise.resolve(),
       afterCommit: async () => this.log.info(`${plan.nic} is shared through ${plan.bridge}`),
       afterRollback: () => this.forgetFirewallRules(plan.bridge),
     }).catch(async (err: unknown) => {
@@ -281,6 +291,7 @@ export class Sharing {
       placement: (after) => unsharedProblems(after, plan.nic, plan.bridge),
       placed: { step: 'nic-restored', message: `${plan.nic} is on its own again and ${plan.bridge} is gone` },
       identityBefore: this.observer.observe().then((before) => this.expectIdentity(before, plan.bridge, plan.nic)),
+      prerequisite: Promise.resolve(),
       afterCommit: async () => {
         await backend.finishUnshare(plan);
         await this.forgetFirewallRules(plan.bridge);
@@ -314,10 +325,15 @@ export class Sharing {
 
 
   /** Gateways that answer now must answer after the move, through the new device. */
-  private async expectIdentity(before: LiveHost, from: string, to: string, ipv4Dhcp = false): Promise<IdentityExpectation> {
-    const answering: string[] = [];
-    for (const gateway of defaultGateways(before, from)) if (await this.observer.answers(gateway, from)) answering.push(gateway);
-    return expectIdentityMove(before, from, to, answering, ipv4Dhcp);
+  private async expectIdentity(before: LiveHost, from: string, to: string, ip: IpRequirements = NO_IP_REQUIREMENTS): Promise<IdentityExpectation> {
+    const answering = await this.answering(defaultGateways(before, from, ip), from);
+    return expectIdentityMove(before, from, to, [...answering], ip);
+  }
+
+  /** Which of `gateways` answer a ping through `device`: all asked at once. */
+  private async answering(gateways: readonly string[], device: string): Promise<Set<string>> {
+    const answers = await Promise.all(gateways.map((gateway) => this.observer.answers(gateway, device)));
+    return new Set(gateways.filter((_, i) => answers[i] === true));
   }
 
   /**
@@ -326,10 +342,16 @@ export class Sharing {
    */
   private async transaction(backend: SettingsBackend, change: Change): Promise<void> {
     const progress: Progress = (step, message) => this.events.progress(change.nic, step, message);
-    // Reading the state before the change and opening the transaction don't depend on each other.
-    const [opened, read] = await Promise.allSettled([backend.begin(change.interfaces, change.rollbackTimeout), change.identityBefore]);
+    // Reading the state before the change, the prerequisite and opening the transaction don't
+    // depend on each other.
+    const [opened, read, prepared] = await Promise.allSettled([backend.begin(change.interfaces, change.rollbackTimeout), change.identityBefore, change.prerequisite]);
     if (opened.status === 'rejected') throw opened.reason;
     const tx: Transaction = opened.value;
+    if (prepared.status === 'rejected') {
+      // Nothing was applied under the transaction: closing it changes nothing; the caller gets the prerequisite's own error.
+      await tx.commit();
+      throw prepared.reason;
+    }
     progress('checkpoint', `${backend.name === 'ifcfg' ? 'snapshot of the ifcfg files' : 'checkpoint'} taken; undone by itself in ${change.rollbackTimeout} s unless verified`);
     let failure: string;
     try {
@@ -342,8 +364,9 @@ export class Sharing {
           await tx.commit();
           progress('committed', `${change.what}: done`);
           await change.afterCommit();
+          this.followLater(identity);
         } else {
-          await this.awaitConfirmation(change, tx);
+          await this.awaitConfirmation(change, identity, tx);
         }
         return;
       }
@@ -376,7 +399,7 @@ export class Sharing {
   }
 
   /** Keeps a verified change open until Confirm, Rollback or its deadline. */
-  private async awaitConfirmation(change: Change, tx: Transaction): Promise<void> {
+  private async awaitConfirmation(change: Change, identity: IdentityExpectation, tx: Transaction): Promise<void> {
     await tx.keep(change.confirmTimeout + BACKEND_CONFIRM_MARGIN_SECONDS);
     // The deadline clients see is wall-clock time (CLOCK_REALTIME), whatever clock verification used.
     const deadline = Date.now() + change.confirmTimeout * 1000;
@@ -385,7 +408,7 @@ export class Sharing {
         this.log.error(`rolling back the unconfirmed change of ${change.nic}: ${errorMessage(err)}`);
       });
     }, change.confirmTimeout * 1000);
-    this.open.set(change.nic, { operation: change.operation, bridge: change.bridge, deadline, change, tx, timer });
+    this.open.set(change.nic, { operation: change.operation, bridge: change.bridge, deadline, change, identity, tx, timer });
     this.log.info(`${change.what}: verified; awaiting confirmation for ${change.confirmTimeout} s`);
     this.events.progress(change.nic, 'awaiting-confirmation', `${change.what}: verified; call Confirm within ${change.confirmTimeout} s or it is rolled back`);
     this.events.pendingChanged();
@@ -398,7 +421,7 @@ export class Sharing {
     if (open === undefined) throw new ShareError('NotPending', `no change of ${nic} awaits confirmation any more`);
     this.open.delete(nic);
     clearTimeout(open.timer);
-    const { change, tx } = open;
+    const { change, identity, tx } = open;
     const names = [change.nic, change.bridge];
     for (const name of names) this.busy.add(name);
     try {
@@ -406,6 +429,7 @@ export class Sharing {
         await tx.commit();
         this.events.progress(nic, 'committed', `${change.what}: ${why}`);
         await change.afterCommit();
+        this.followLater(identity);
         return;
       }
       this.log.warn(`${change.what}: ${why}; rolling back`);
@@ -445,8 +469,7 @@ export class Sharing {
           progress('waiting-for-lease', `waiting for ${identity.device}: ${left.join('; ')}`);
         }
         if (left.length === 0) {
-          const answering = new Set<string>();
-          for (const gateway of identity.gateways) if (await this.observer.answers(gateway, identity.device)) answering.add(gateway);
+          const answering = await this.answering(identity.gateways, identity.device);
           left = identityProblems(identity, after, answering);
           if (left.length === 0 && answering.size > 0) progress('gateway-answers', `${[...answering].join(', ')} answers through ${identity.device}`);
         }
@@ -456,6 +479,37 @@ export class Sharing {
     } finally {
       changes.close();
     }
+  }
+
+  /**
+   * After a committed change, the autoconfigured IPv6 addresses the call did not wait for
+   * (IdentityExpectation.later): the log says when they are back, or that they did not come.
+   * Outside the call and its locks; it changes nothing.
+   */
+  private followLater(identity: IdentityExpectation): void {
+    if (identity.later.length === 0) return;
+    const started = this.clock.now();
+    const deadline = started + FOLLOW_LATER_MS;
+    const changes = this.observer.watch();
+    const follow = async (): Promise<void> => {
+      for (;;) {
+        const seen = changes.count();
+        const arrived = laterArrived(await this.observer.observe(), identity.device, identity.later);
+        if (arrived.length === identity.later.length) {
+          this.log.info(`${identity.device} has its autoconfigured IPv6 address${arrived.length > 1 ? 'es' : ''} ${arrived.join(', ')} again, ${this.clock.now() - started} ms after the change`);
+          return;
+        }
+        if (this.clock.now() >= deadline) {
+          const missing = identity.later.filter((a) => !arrived.includes(a));
+          this.log.warn(`${identity.device} has not got back ${missing.join(', ')} within ${FOLLOW_LATER_MS / 1000} s: its IPv6 autoconfiguration waits for the LAN's router advertisements`);
+          return;
+        }
+        await Promise.race([changes.after(seen), this.clock.sleep(Math.min(VERIFY_SAFETY_POLL_MS * 5, Math.max(0, deadline - this.clock.now())))]);
+      }
+    };
+    void follow().catch((err: unknown) => {
+      this.log.warn(`following ${identity.device}'s IPv6 addresses: ${errorMessage(err)}`);
+    }).finally(() => changes.close());
   }
 
   private async exclusively<T>(names: readonly string[], work: () => Promise<T>): Promise<T> {

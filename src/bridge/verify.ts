@@ -87,6 +87,8 @@ export interface IdentityExpectation {
   readonly gateways: readonly string[];
   /** The device gets IPv4 by DHCP and the NIC held no lease to compare with: any lease will do. */
   readonly ipv4Lease: boolean;
+  /** Autoconfigured IPv6 addresses not awaited (ipv6Follows): they come with the next router advertisement. */
+  readonly later: readonly string[];
 }
 
 /** EUI-64 interface identifier of a MAC, as it appears at the end of an IPv6 address. */
@@ -99,28 +101,72 @@ function eui64Suffix(mac: string): string {
 }
 
 /**
+ * How the device that carries the host's identity gets its addresses, as the backend's profile
+ * says: what verification may wait for.
+ */
+export interface IpRequirements {
+  /** IPv4 comes by DHCP: a lease counts even when the NIC held none to compare with. */
+  readonly ipv4Dhcp: boolean;
+  /**
+   * IPv6 must work before the change counts as done: NetworkManager's `ipv6.may-fail=no`
+   * (ifcfg's `IPV6_FAILURE_FATAL=yes`). Otherwise, as NetworkManager's own activation does, the
+   * call doesn't wait for router advertisements while IPv4 is there to prove the host reachable.
+   */
+  readonly ipv6Required: boolean;
+}
+
+export const NO_IP_REQUIREMENTS: IpRequirements = { ipv4Dhcp: false, ipv6Required: false };
+
+/**
+ * Whether the IPv6 that comes from the network (addresses from router advertisements, and the
+ * reachability of IPv6 gateways) is followed after the change rather than awaited by it: IPv6 is
+ * not required, and IPv4 (an address the NIC holds, or a DHCP lease) proves the host reachable.
+ * It needs the bridge's link-local address out of duplicate address detection first (~1 s), then
+ * a router's answer; NetworkManager's activation doesn't wait for it either (nm-online(1)).
+ */
+export function ipv6Follows(before: LiveHost, from: string, ip: IpRequirements): boolean {
+  if (ip.ipv6Required) return false;
+  return ip.ipv4Dhcp || (before.links.get(from)?.addresses ?? []).some((a) => a.family === 4 && a.global);
+}
+
+/**
  * What moving the host's identity from `from` to `to` must preserve, read from the state before
  * the change: every global IPv4 address (a DHCP lease too: the bridge asks with the same MAC),
  * every static IPv6 address and every autoconfigured one derived from the MAC by EUI-64 (a
  * stable-privacy address hashes the interface name, so it changes with it and isn't expected),
- * the routes the user configured, and the gateways that answered.
+ * the routes the user configured, and the gateways that answered. Autoconfigured IPv6 addresses
+ * go to `later` instead when IPv6 follows (ipv6Follows).
  */
-export function expectIdentityMove(before: LiveHost, from: string, to: string, answeringGateways: readonly string[], ipv4Dhcp = false): IdentityExpectation {
+export function expectIdentityMove(before: LiveHost, from: string, to: string, answeringGateways: readonly string[], ip: IpRequirements = NO_IP_REQUIREMENTS): IdentityExpectation {
   const link = before.links.get(from);
   const suffix = link ? eui64Suffix(link.mac) : '';
-  const addresses = (link?.addresses ?? [])
-    .filter((a) => a.global && (a.family === 4 || !a.dynamic || (suffix !== '' && (a.cidr.split('/')[0] ?? '').endsWith(suffix))))
-    .map((a) => a.cidr);
+  const kept = (link?.addresses ?? [])
+    .filter((a) => a.global && (a.family === 4 || !a.dynamic || (suffix !== '' && (a.cidr.split('/')[0] ?? '').endsWith(suffix))));
+  const follows = ipv6Follows(before, from, ip);
+  const isLater = (a: LiveAddress) => follows && a.family === 6 && a.dynamic;
+  const addresses = kept.filter((a) => !isLater(a)).map((a) => a.cidr);
   const routes = before.routes
     .filter((r) => r.dev === from && !r.kernel)
     .map((r) => ({ family: r.family, dst: r.dst, gateway: r.gateway }));
-  const ipv4Lease = ipv4Dhcp && !addresses.some((a) => !a.includes(':'));
-  return { device: to, addresses, routes, gateways: answeringGateways, ipv4Lease };
+  const ipv4Lease = ip.ipv4Dhcp && !addresses.some((a) => !a.includes(':'));
+  return { device: to, addresses, routes, gateways: answeringGateways, ipv4Lease, later: kept.filter(isLater).map((a) => a.cidr) };
 }
 
-/** The gateways of the default routes through `device` (ping them before and after). */
-export function defaultGateways(host: LiveHost, device: string): string[] {
-  return host.routes.filter((r) => r.dev === device && r.dst === 'default' && r.gateway !== undefined).map((r) => r.gateway as string);
+/**
+ * The gateways of the default routes through `device` (ping them before and after); IPv6 ones
+ * only when IPv6 is awaited (ipv6Follows: a ping through the new device would wait for its DAD).
+ */
+export function defaultGateways(host: LiveHost, device: string, ip: IpRequirements = NO_IP_REQUIREMENTS): string[] {
+  const ipv6 = !ipv6Follows(host, device, ip);
+  return host.routes
+    .filter((r) => r.dev === device && r.dst === 'default' && r.gateway !== undefined && (ipv6 || r.family === 4))
+    .map((r) => r.gateway as string);
+}
+
+/** Which of `later` (autoconfigured IPv6 addresses) `device` carries now. */
+export function laterArrived(after: LiveHost, device: string, later: readonly string[]): string[] {
+  const present = new Set((after.links.get(device)?.addresses ?? []).filter((a) => a.dadFailed !== true).map((a) => a.cidr));
+  return later.filter((a) => present.has(a));
 }
 
 /** Problems with `identity` in the state after the change; empty when all is well. */

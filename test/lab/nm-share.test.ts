@@ -3,6 +3,7 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { BusCallError } from '../../src/bus/bus-connection';
 import { makeVariant } from '../../src/bus/bus-value';
 import { minRollbackTimeout } from '../../src/bridge/share-request';
@@ -12,10 +13,12 @@ import { activeProfiles, globalAddresses, ipv4, keyfiles, links, networkState, p
 import { callError, withLabService } from './service-client';
 
 const NIC_MAC = '52:54:00:12:34:56';
+/** The LAN advertises 2001:db8::/64: eth0's EUI-64 address. */
+const EUI64_ADDRESS = '2001:db8::5054:ff:fe12:3456/64';
 
 
 test('a DHCP NIC is shared: same IP and MAC, NIC enslaved, profiles on disk, guests get LAN leases; unshare restores it', async (t) => {
-  await withLabService({}, async (lab, client) => {
+  await withLabService({}, async (lab, client, daemon) => {
     const before = await networkState(lab);
     const address = ipv4((await links(lab)).get('eth0'));
     t.truthy(address);
@@ -31,6 +34,10 @@ test('a DHCP NIC is shared: same IP and MAC, NIC enslaved, profiles on disk, gue
     t.deepEqual(globalAddresses(after.get('eth0')), []);
     t.true((await routes(lab)).some((r) => r.dst === 'default' && r.dev === 'br-eth0'));
     t.true(await pings(lab, '192.0.2.1', 'br-eth0'));
+    // ipv6.may-fail is yes (the default): like NetworkManager's activation, the call did not wait
+    // for the router's advertisement; the daemon follows the EUI-64 address after it.
+    await daemon.waitForOutput(/br-eth0 has its autoconfigured IPv6 address 2001:db8::5054:ff:fe12:3456\/64 again, \d+ ms after the change/, 30_000);
+    t.true(globalAddresses((await links(lab)).get('br-eth0')).includes(EUI64_ADDRESS));
     // Profiles on disk, tagged as ours; the user's own keyfile is untouched.
     const files = keyfiles(lab);
     t.is(files.get('Wired eth0.nmconnection'), before.keyfiles.get('Wired eth0.nmconnection'));
@@ -57,10 +64,13 @@ test('a DHCP NIC is shared: same IP and MAC, NIC enslaved, profiles on disk, gue
     t.regex(busy.message, /vguest1/);
     await client.unshare('eth0', { force: makeVariant('b', true) });
 
-    const restored = await networkState(lab);
+    // eth0's EUI-64 address comes back with the next router advertisement, after the call.
+    const restored = await waitFor('eth0 as it was, its IPv6 address back', async () => {
+      const state = await networkState(lab);
+      return isDeepStrictEqual(state.eth0, before.eth0) ? state : undefined;
+    });
     t.deepEqual(restored.keyfiles, before.keyfiles, 'the profiles on disk are exactly as before');
     t.deepEqual(restored.active, before.active);
-    t.deepEqual(restored.eth0, before.eth0);
     t.false((await links(lab)).has('br-eth0'));
     t.deepEqual(await client.shared(), new Map());
   });
@@ -214,6 +224,16 @@ test('a profile with stable-privacy IPv6 addresses: ListInterfaces and the CLI s
     const shared = await lab.exec([`${REPO_ROOT}/bin/shared-interface`, 'share', 'eth0']);
     t.regex(shared.stderr, /note: eth0: its autoconfigured IPv6 addresses will change/);
     t.regex(shared.stdout, /eth0 is shared through bridge br-eth0/);
+  });
+});
+
+test('a profile with ipv6.may-fail=no: the call waits for the EUI-64 address, as NetworkManager\'s activation does', async (t) => {
+  await withLabService({}, async (lab, client) => {
+    await lab.sh(`nmcli connection modify 'Wired eth0' ipv6.may-fail no && nmcli --wait 20 connection up 'Wired eth0' >/dev/null`);
+    await waitFor('eth0\'s EUI-64 address', async () => (globalAddresses((await links(lab)).get('eth0')).includes(EUI64_ADDRESS) ? true : undefined));
+    t.is(await client.share('eth0'), 'br-eth0');
+    t.true(globalAddresses((await links(lab)).get('br-eth0')).includes(EUI64_ADDRESS), 'there when the call returns');
+    t.like(parseKeyfile(keyfiles(lab).get('br-eth0 (shares eth0).nmconnection') ?? ''), { ipv6: { 'may-fail': false } });
   });
 });
 

@@ -229,8 +229,14 @@ test('readIfcfgIpConfig: static IPv4 with gateway and DNS', (t) => {
     dhcpv6: false,
     ipv6Addresses: [],
     ipv6Gateway: undefined,
+    ipv6FailureFatal: false,
     mtu: undefined,
   });
+});
+
+test('readIfcfgIpConfig: IPV6_FAILURE_FATAL makes IPv6 required (NM\'s ipv6.may-fail=no)', (t) => {
+  t.true(ip('DEVICE=br0\nIPV6INIT=yes\nIPV6_FAILURE_FATAL=yes\n').ipv6FailureFatal);
+  t.false(ip('DEVICE=br0\nIPV6INIT=yes\nIPV6_FAILURE_FATAL=no\n').ipv6FailureFatal);
 });
 
 test('readIfcfgIpConfig: IPv6 static, secondaries default to /64, gateway without device', (t) => {

@@ -10,7 +10,10 @@ import { ShareError } from '../../src/bridge/share-error';
 import type { SharePlan, UnsharePlan } from '../../src/bridge/share-plan';
 import { callSeconds, DEFAULT_SHARE_OPTIONS, DEFAULT_UNSHARE_OPTIONS, minRollbackTimeout, type ShareOptions } from '../../src/bridge/share-request';
 import { Sharing, type ChangeStep, type Clock } from '../../src/bridge/sharing';
-import type { HostChanges, HostObserver, LiveHost, LiveLink } from '../../src/bridge/verify';
+import type { FirewallHost } from '../../src/bridge/firewall';
+import { FirewallKeeper } from '../../src/bridge/firewall-keeper';
+import type { HostChanges, HostObserver, IpRequirements, LiveAddress, LiveHost, LiveLink } from '../../src/bridge/verify';
+import { parseIptablesSave } from '../../src/settings/firewall/iptables-save';
 
 const nic = (name: string, mac: string, more: Partial<HostInterface> = {}): HostInterface => ({
   name, type: 'ethernet', mac, carrier: true, addresses: [], sharedThrough: undefined, controller: undefined, managed: true, ...more,
@@ -47,11 +50,15 @@ class FakeHost implements SettingsBackend, HostObserver {
   failing: ReadonlySet<'begin' | 'apply' | 'commit' | 'rollback' | 'observe'> = new Set();
   /** observe() calls before the bridge gets the NIC's lease, when noLease is false. */
   leaseAfter = 0;
+  /** observe() calls before the bridge gets its autoconfigured IPv6 addresses (a router advertisement). */
+  slaacAfter = 0;
+  /** What checkShare says the bridge's profile requires. */
+  ip: IpRequirements = { ipv4Dhcp: true, ipv6Required: false };
 
   snapshot(): HostSnapshot { return { interfaces: this.interfaces, shared: this.shared }; }
   onChange(): void {}
   async configuration(): Promise<undefined> { return undefined; }
-  async checkShare(): Promise<{ ipv4Dhcp: boolean }> { return { ipv4Dhcp: true }; }
+  async checkShare(): Promise<IpRequirements> { return this.ip; }
   async begin(): Promise<Transaction> {
     this.step('begin');
     return {
@@ -97,9 +104,10 @@ class FakeHost implements SettingsBackend, HostObserver {
   async observe(): Promise<LiveHost> {
     this.observed++;
     this.step('observe');
-    if (this.observed > this.leaseAfter) return this.live;
-    // Until then the bridge is up without its address (the DHCP client is still asking).
-    const links = new Map([...this.live.links].map(([name, l]) => [name, l.kind === 'bridge' ? { ...l, addresses: [] } : l]));
+    // Until then the bridge is up without its lease (the DHCP client is still asking), or without
+    // its autoconfigured IPv6 addresses (no router advertisement yet).
+    const lacks = (a: LiveAddress) => (this.observed <= this.leaseAfter) || (a.family === 6 && a.dynamic && this.observed <= this.slaacAfter);
+    const links = new Map([...this.live.links].map(([name, l]) => [name, l.kind === 'bridge' ? { ...l, addresses: l.addresses.filter((a) => !lacks(a)) } : l]));
     return { ...this.live, links };
   }
   async answers(): Promise<boolean> { return true; }
@@ -126,13 +134,14 @@ class RecordingLog implements Log {
   error(m: string): void { this.lines.push(`error ${m}`); }
 }
 
-function setup() {
+function setup(firewall?: FirewallHost) {
   const host = new FakeHost();
   const clock = new FakeClock();
   const log = new RecordingLog();
   /** The Progress steps and pendingChanged events, in order. */
   const events: string[] = [];
-  const sharing = new Sharing(() => host, host, log, undefined, clock, {
+  const keeper = firewall === undefined ? undefined : new FirewallKeeper(firewall, log);
+  const sharing = new Sharing(() => host, host, log, keeper, clock, {
     progress: (nic, step) => events.push(`${nic} ${step}`),
     pendingChanged: () => events.push('pending changed'),
   });
@@ -331,6 +340,71 @@ test('verification reads again until the bridge has the lease, then commits', as
   t.true(host.observed > 4);
   t.true(clock.ms > 0 && clock.ms < 20_000, `verified after ${clock.ms} ms`);
   t.deepEqual(events, ['eth0 checkpoint', 'eth0 bridge-up', 'eth0 waiting-for-lease', 'eth0 committed']);
+});
+
+/** Resolves once `condition` holds, checking between turns of the event loop. */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((r) => setImmediate(r));
+}
+
+/** A firewall whose FORWARD chain drops, so Share adds a rule; `insert` is the test's. */
+function droppingFirewall(insert: FirewallHost['insert']): FirewallHost & { removed: number } {
+  const filter = parseIptablesSave('*filter\n:FORWARD DROP [0:0]\nCOMMIT\n', 'iptables-nft', 4);
+  if (filter === undefined) throw new Error('no filter table');
+  const host = {
+    removed: 0,
+    read: async () => ({ bridgeNfCall: { 4: true, 6: true }, tables: [filter] }),
+    insert,
+    remove: async () => { host.removed++; },
+  };
+  return host;
+}
+
+test('the firewall\'s rules go in while the transaction opens; when they cannot, the unused transaction is closed and the caller gets Failed, nothing applied', async (t) => {
+  // The rule goes in only once the transaction has begun: done one after the other, this never ends.
+  let s = setup(droppingFirewall(async () => until(() => s.host.steps.includes('begin'))));
+  t.is(await apply(s.sharing.prepareShare('eth0', share())), 'br-eth0');
+  t.deepEqual(s.host.steps, ['begin', 'apply', 'commit']);
+
+  s = setup(droppingFirewall(async () => { throw new Error('iptables: Permission denied'); }));
+  const err = await t.throwsAsync(apply(s.sharing.prepareShare('eth0', share())), { instanceOf: ShareError });
+  t.is(err?.code, 'Failed');
+  t.regex(err?.message ?? '', /could not add firewall rules for br-eth0: iptables: Permission denied/);
+  t.deepEqual(s.host.steps, ['begin', 'commit'], 'nothing applied; the transaction is closed');
+  t.deepEqual(s.host.applied, []);
+  t.is(s.host.rolledBack, 0);
+});
+
+test('IPv6 not required: the call does not wait for autoconfigured IPv6 addresses; the log follows them after it', async (t) => {
+  const eui64 = { cidr: '2001:db8::5054:ff:fe00:1/64', family: 6 as const, global: true, dynamic: true };
+  const withIpv6 = (s: ReturnType<typeof setup>) => {
+    const links = new Map(s.host.live.links);
+    links.set('eth0', link('eth0', '52:54:00:00:00:01', { addresses: [lease('192.0.2.10/24'), eui64] }));
+    s.host.live = { ...s.host.live, links };
+    return s;
+  };
+  // The router advertises after a while: the call has returned, the log says when they came.
+  let s = withIpv6(setup());
+  s.host.slaacAfter = 5;
+  t.is(await apply(s.sharing.prepareShare('eth0', share())), 'br-eth0');
+  t.true(s.host.observed <= 5, 'the call returned before the address came');
+  await until(() => s.log.lines.some((l) => /autoconfigured IPv6 address/.test(l)));
+  t.true(s.log.lines.some((l) => /^info br-eth0 has its autoconfigured IPv6 address 2001:db8::5054:ff:fe00:1\/64 again/.test(l)));
+
+  // No router advertisement at all: a warning, and the change stays (it was verified over IPv4).
+  s = withIpv6(setup());
+  s.host.slaacAfter = Number.MAX_SAFE_INTEGER;
+  t.is(await apply(s.sharing.prepareShare('eth0', share())), 'br-eth0');
+  await until(() => s.log.lines.some((l) => l.startsWith('warn ')));
+  t.true(s.log.lines.some((l) => /^warn br-eth0 has not got back 2001:db8::5054:ff:fe00:1\/64 within 30 s/.test(l)));
+  t.is(s.host.rolledBack, 0);
+
+  // Required by the profile (ipv6.may-fail=no): the call waits for it, and without it rolls back.
+  s = withIpv6(setup());
+  s.host.ip = { ipv4Dhcp: true, ipv6Required: true };
+  s.host.slaacAfter = Number.MAX_SAFE_INTEGER;
+  t.is(await codeOf(apply(s.sharing.prepareShare('eth0', share()))), 'RolledBack');
+  t.is(s.host.rolledBack, 1);
 });
 
 test('each failure after the transaction opened is rolled back and reported as RolledBack with its reason', async (t) => {

@@ -13,6 +13,7 @@ import type { HostSnapshot } from '../../bridge/host-network';
 import type { SettingsBackend, Transaction } from '../../bridge/settings-backend';
 import { ShareError } from '../../bridge/share-error';
 import type { SharePlan, UnsharePlan } from '../../bridge/share-plan';
+import type { IpRequirements } from '../../bridge/verify';
 import {
   FileJournal, decodeIfcfgText, ensurePrivateDir, isErrno, listDirectory, readIfExists,
   removeFile, writeFileAtomic, writeShvarFile,
@@ -152,7 +153,7 @@ export class IfcfgBackend implements SettingsBackend {
     }
   }
 
-  async checkShare(plan: SharePlan): Promise<{ readonly ipv4Dhcp: boolean }> {
+  async checkShare(plan: SharePlan): Promise<IpRequirements> {
     const doing = `cannot share ${plan.nic} with ifcfg files`;
     try {
       if (!plan.persist) {
@@ -172,7 +173,7 @@ export class IfcfgBackend implements SettingsBackend {
       if (bridgeIp.dhcp && !this.live.canDhcp()) {
         throw new ShareError('NotSupported', `${doing}: ${plan.nic} uses DHCP and no DHCP client is installed`, 'install dhclient or busybox (udhcpc)');
       }
-      return { ipv4Dhcp: bridgeIp.dhcp };
+      return { ipv4Dhcp: bridgeIp.dhcp, ipv6Required: bridgeIp.ipv6FailureFatal };
     } catch (err) {
       throw translateIfcfgError(err, doing);
     }

@@ -62,6 +62,8 @@ export interface IfcfgIpConfig {
   readonly dhcpv6: boolean;
   readonly ipv6Addresses: readonly IfcfgAddress[];
   readonly ipv6Gateway: string | undefined;
+  /** IPV6_FAILURE_FATAL: IPv6 must come up for the interface to count as up (NM's ipv6.may-fail=no). */
+  readonly ipv6FailureFatal: boolean;
   readonly mtu: number | undefined;
 }
 
@@ -438,6 +440,7 @@ export function readIfcfgIpConfig(file: ShvarFile): IfcfgIpConfig {
     defaultRoute: !isFalse(get('DEFROUTE')),
     dns,
     ipv6Init: isTrue(get('IPV6INIT')),
+    ipv6FailureFatal: isTrue(get('IPV6_FAILURE_FATAL')),
     // ifup-ipv6: autoconf defaults to on unless the host forwards IPv6.
     ipv6Autoconf: autoconf !== undefined ? isTrue(autoconf) : !isTrue(get('IPV6FORWARDING')),
     dhcpv6: isTrue(get('DHCPV6C')),

@@ -11,6 +11,7 @@ import type { HostSnapshot } from '../../bridge/host-network';
 import type { SettingsBackend, Transaction } from '../../bridge/settings-backend';
 import { ShareError } from '../../bridge/share-error';
 import type { SharePlan, UnsharePlan } from '../../bridge/share-plan';
+import type { IpRequirements } from '../../bridge/verify';
 import { CHECKPOINT_DELETE_NEW_CONNECTIONS, NmClient } from './nm-client';
 import { deviceAddresses, hostInterfaces, nmDevices, type NmDevice, NM_DEVICE } from './nm-devices';
 import { translateNmError } from './nm-errors';
@@ -127,7 +128,7 @@ export class NmBackend implements SettingsBackend {
     return configuredInterface(name, { all, activeOn, macOf: (n) => macs.get(n) || undefined });
   }
 
-  async checkShare(plan: SharePlan): Promise<{ readonly ipv4Dhcp: boolean }> {
+  async checkShare(plan: SharePlan): Promise<IpRequirements> {
     const device = this.device(plan.nic);
     for (const settings of this.profiles.values()) {
       // A profile for that name, even an inactive one, would fight ours for the interface.
@@ -136,7 +137,8 @@ export class NmBackend implements SettingsBackend {
       }
     }
     const bridge = shareProfiles(plan, this.activeProfile(device)?.settings).bridge;
-    return { ipv4Dhcp: getSetting(bridge, 'ipv4', 'method', t.string) === 'auto' };
+    // NetworkManager's activation waits for IPv6 only where ipv6.may-fail is false (default true).
+    return { ipv4Dhcp: getSetting(bridge, 'ipv4', 'method', t.string) === 'auto', ipv6Required: getSetting(bridge, 'ipv6', 'may-fail', t.boolean) === false };
   }
 
   async begin(interfaces: readonly string[], rollbackTimeoutSeconds: number): Promise<Transaction> {
