@@ -77,6 +77,9 @@ const refused: Array<[string, Buffer, BodyLimits?]> = [
   ['a string running past the body', call('s', Buffer.concat([u32(100), Buffer.from('abc\0')]))],
   ['a string without its NUL', call('s', Buffer.concat([u32(3), Buffer.from('abcd')]))],
   ['a string with invalid UTF-8', call('s', Buffer.concat([u32(2), Buffer.from([0xc3, 0x28, 0])]))],
+  ['a string with a NUL inside', call('s', Buffer.concat([u32(3), Buffer.from('a\0b\0')]))],
+  ['a UTF-16 surrogate encoded as UTF-8', call('s', Buffer.concat([u32(3), Buffer.from([0xed, 0xa0, 0x80, 0])]))],
+  ['an overlong encoding', call('s', Buffer.concat([u32(2), Buffer.from([0xc0, 0xaf, 0])]))],
   ['non-zero padding', call('ys', Buffer.concat([Buffer.from([1, 9, 0, 0]), u32(0), Buffer.from([0])]))],
   ['bytes after the values', call('u', Buffer.concat([u32(1), u32(2)]))],
   ['an invalid object path', call('o', Buffer.concat([u32(2), Buffer.from('//\0')]))],
@@ -92,6 +95,11 @@ for (const [name, bytes, limits] of refused) {
     t.throws(() => ours(bytes, limits), { instanceOf: BusUnmarshalError });
   });
 }
+
+test('a string holding U+FFFD or beginning with a BOM reads back as written', (t) => {
+  const texts = ['\uFFFD', 'a\uFFFDb', '\uFEFFeth0', 'ü\uFEFF'];
+  t.deepEqual(ours(marshalMessage(reply('as', [texts]))).body, [texts]);
+});
 
 test('the header says what decides: fds, signature, sizes', (t) => {
   const fixed = readFixedHeader(call('h', u32(0), { unixFds: 1 }));
