@@ -12,7 +12,6 @@
 // unread; a signal is read only when a subscription wants it from its sender as it is now (the
 // bus driver's from org.freedesktop.DBus, a well-known name's from its current owner, tracked),
 // and a signal addressed to us (unicast) is dropped; a reply only for a call of ours waiting for it.
-import { spawn } from 'node:child_process';
 import { connect as netConnect, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { parseBusAddress } from './bus-address';
@@ -727,6 +726,8 @@ export async function openAuthenticated(address: string, timeoutMs: number): Pro
 async function openStream(address: string, timeoutMs: number): Promise<Duplex> {
   const parsed = parseBusAddress(address);
   if (parsed.transport === 'unix') return openAuthenticated(address, timeoutMs);
+  // Loaded only here: child_process costs every connection to the local bus ~4 ms of start-up.
+  const { spawn } = await import('node:child_process');
   const child = spawn(parsed.path, parsed.args, { argv0: parsed.argv0, stdio: ['pipe', 'pipe', 'inherit'] });
   const stream = Duplex.from({ readable: child.stdout, writable: child.stdin });
   const spawned = new Promise<void>((resolve) => child.once('spawn', () => resolve()));

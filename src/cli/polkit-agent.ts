@@ -3,7 +3,7 @@
 // `pkttyagent --notify-fd N --fallback` as systemctl and hostnamectl do, and wait until it has
 // registered (it closes the notify fd) before the call that may need it. --no-ask-password
 // turns it off; the agent ends with the command.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 
 const PKTTYAGENT = '/usr/bin/pkttyagent';
@@ -12,6 +12,8 @@ const PKTTYAGENT = '/usr/bin/pkttyagent';
 export async function startPolkitAgent(options: { readonly askPassword: boolean; readonly remote: boolean }): Promise<() => void> {
   const uid = process.getuid?.() ?? 0;
   if (!options.askPassword || options.remote || uid === 0 || !process.stdin.isTTY || !process.stdout.isTTY) return () => undefined;
+  // Loaded only when an agent is started: the commands that never need one start faster.
+  const { spawn } = await import('node:child_process');
   let agent: ChildProcess;
   try {
     // fd 3 of the agent is the notify pipe: it closes it once registered with polkit.
