@@ -1,15 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The commands a libvirt user knows from virsh (iface-dumpxml, iface-define, iface-bridge,
 // iface-unbridge), over GetInterfaceXML, DefineInterfaceXML and Unshare, with virsh's argument
-// order and options. `iface-bridge` builds its XML the way virsh does: the NIC's inactive XML,
-// renamed to the bridge, with the NIC (type, name, MAC, bond or VLAN) moved down as its port.
+// order and options. `iface-bridge` builds its XML the way virsh does (iface-bridge-definition.ts).
 import { readFileSync } from 'node:fs';
 import * as t from '../bus/bus-value';
 import { interfaceNameProblem } from '../bridge/interface-name';
 import { MAX_FORWARD_DELAY_SECONDS } from '../bridge/share-request';
-import { formatInterfaceXml, parseInterfaceXml, type LibvirtInterface } from '../bridge/libvirt-interface-xml';
 import { ERROR_PREFIX } from '../dbus/shared-interface-spec';
 import { flagValue, secondsBetween, stringValue, UsageError, type CliCommand, type Invocation } from './command';
+import type { IfaceBridgeOptions } from './iface-bridge-definition';
 import { callService, changeTimeoutMs, sharedInterfaces } from './cli-service';
 import { writeJson } from './cli-output';
 import { PROGRAM } from './cli-help';
@@ -43,37 +42,6 @@ function notSupported(invocation: Invocation, message: string, hint: string): nu
   output.err(`(${ERROR_PREFIX}.NotSupported)`);
   if (invocation.json) writeJson(output, { error: `${ERROR_PREFIX}.NotSupported`, message, hint, exit: EXIT.failed });
   return EXIT.failed;
-}
-
-export interface IfaceBridgeOptions {
-  readonly stp: boolean;
-  /** Seconds; undefined: the default (virsh writes 0, which the kernel refuses with STP on). */
-  readonly delay?: number;
-}
-
-/**
- * virsh's iface-bridge, as a pure function: the NIC's inactive XML → the bridge definition. The
- * top-level element becomes the bridge (keeping <start>, <mtu> and <protocol>), and a port
- * element of the NIC's type and name takes its <mac>, <bond> or <vlan>.
- */
-export function ifaceBridgeDefinition(nicXml: string, bridge: string, options: IfaceBridgeOptions): string {
-  const nic = parseInterfaceXml(nicXml);
-  if (nic.type === 'bridge') throw new UsageError(`${nic.name ?? 'the interface'} is already a bridge`, 'iface-bridge');
-  const port: LibvirtInterface = {
-    type: nic.type,
-    ...(nic.name === undefined ? {} : { name: nic.name }),
-    ...(nic.mac === undefined ? {} : { mac: nic.mac }),
-    ...(nic.bond === undefined ? {} : { bond: nic.bond }),
-    ...(nic.vlan === undefined ? {} : { vlan: nic.vlan }),
-  };
-  return formatInterfaceXml({
-    type: 'bridge',
-    name: bridge,
-    ...(nic.start === undefined ? {} : { start: nic.start }),
-    ...(nic.mtu === undefined ? {} : { mtu: nic.mtu }),
-    ...(nic.protocols === undefined ? {} : { protocols: nic.protocols }),
-    bridge: { stp: options.stp, ...(options.stp && options.delay !== undefined ? { delay: options.delay } : {}), ports: [port] },
-  });
 }
 
 export const dumpxmlCommand: CliCommand = {
@@ -139,6 +107,8 @@ export const ifaceBridgeCommand: CliCommand = {
     const stp = !flagValue(invocation.values, 'no-stp');
     const delayText = stringValue(invocation.values, 'delay');
     const options: IfaceBridgeOptions = delayText === undefined ? { stp } : { stp, delay: Number(delayText) };
+    // The XML reader (saxes) is loaded by the one command that reads XML, not by every start.
+    const { ifaceBridgeDefinition } = await import('./iface-bridge-definition');
     const xml = ifaceBridgeDefinition(await interfaceXml(invocation, nic, true), bridge, options);
     const name = await define(invocation, xml, options);
     if (invocation.json) writeJson(invocation.output, { interface: nic, bridge: name, stp, ...(options.delay === undefined ? {} : { delay: options.delay }), xml });

@@ -14,7 +14,7 @@ import { loadCases, translateCase } from '../fixtures/libvirt/libvirt-golden';
 import { loadCases as loadNmCases } from '../fixtures/nm/nm-golden';
 import { settingsFromJson } from '../fixtures/nm/nm-json';
 import { configuredInterfaceDefinition } from '../../src/bridge/libvirt-interface-view';
-import { ifaceBridgeDefinition } from '../../src/cli/libvirt-commands';
+import { ifaceBridgeDefinition } from '../../src/cli/iface-bridge-definition';
 
 for (const c of loadCases()) {
   test(`golden: ${c.name} (regenerate: npm run fixtures)`, (t) => {
