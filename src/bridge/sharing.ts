@@ -111,6 +111,8 @@ export class Sharing {
   private readonly busy = new Set<string>();
   /** Verified changes awaiting Confirm, by NIC: still under their transaction. */
   private readonly open = new Map<string, OpenChange>();
+  /** How to stop following a committed change's IPv6 addresses (followLater), by NIC. */
+  private readonly following = new Map<string, () => void>();
 
   constructor(
     private readonly currentBackend: () => SettingsBackend | undefined,
@@ -364,7 +366,7 @@ export class Sharing {
           await tx.commit();
           progress('committed', `${change.what}: done`);
           await change.afterCommit();
-          this.followLater(identity);
+          this.followLater(change.nic, identity);
         } else {
           await this.awaitConfirmation(change, identity, tx);
         }
@@ -429,7 +431,7 @@ export class Sharing {
         await tx.commit();
         this.events.progress(nic, 'committed', `${change.what}: ${why}`);
         await change.afterCommit();
-        this.followLater(identity);
+        this.followLater(change.nic, identity);
         return;
       }
       this.log.warn(`${change.what}: ${why}; rolling back`);
@@ -484,17 +486,25 @@ export class Sharing {
   /**
    * After a committed change, the autoconfigured IPv6 addresses the call did not wait for
    * (IdentityExpectation.later): the log says when they are back, or that they did not come.
-   * Outside the call and its locks; it changes nothing.
+   * Outside the call and its locks; it changes nothing. One per NIC: the NIC's next change ends it.
    */
-  private followLater(identity: IdentityExpectation): void {
+  private followLater(nic: string, identity: IdentityExpectation): void {
+    this.stopFollowing(nic);
     if (identity.later.length === 0) return;
     const started = this.clock.now();
     const deadline = started + FOLLOW_LATER_MS;
     const changes = this.observer.watch();
+    let stopped = false;
+    const stop = () => {
+      stopped = true;
+      changes.close();
+    };
+    this.following.set(nic, stop);
     const follow = async (): Promise<void> => {
       for (;;) {
         const seen = changes.count();
         const arrived = laterArrived(await this.observer.observe(), identity.device, identity.later);
+        if (stopped) return;
         if (arrived.length === identity.later.length) {
           this.log.info(`${identity.device} has its autoconfigured IPv6 address${arrived.length > 1 ? 'es' : ''} ${arrived.join(', ')} again, ${this.clock.now() - started} ms after the change`);
           return;
@@ -509,12 +519,24 @@ export class Sharing {
     };
     void follow().catch((err: unknown) => {
       this.log.warn(`following ${identity.device}'s IPv6 addresses: ${errorMessage(err)}`);
-    }).finally(() => changes.close());
+    }).finally(() => {
+      if (this.following.get(nic) === stop) this.following.delete(nic);
+      changes.close();
+    });
+  }
+
+  private stopFollowing(name: string): void {
+    this.following.get(name)?.();
+    this.following.delete(name);
   }
 
   private async exclusively<T>(names: readonly string[], work: () => Promise<T>): Promise<T> {
     this.checkNotBusy(names);
-    for (const name of names) this.busy.add(name);
+    for (const name of names) {
+      this.busy.add(name);
+      // A new change of the NIC: what the last one left to follow is not to be waited for now.
+      this.stopFollowing(name);
+    }
     try {
       return await work();
     } finally {
