@@ -85,7 +85,13 @@ function types(signature: string): readonly TypeNode[] {
   }
 }
 
-/** Reads values from one buffer; offsets (and so alignment) count from `buf`'s start. */
+const indexOfByte = Uint8Array.prototype.indexOf;
+
+/**
+ * Reads values from one buffer; offsets (and so alignment) count from `buf`'s start. A cold
+ * process (the CLI) reads a whole reply before V8 has optimized anything, so the per-string
+ * steps (length, NUL, UTF-8) are kept to few calls.
+ */
 class Reader {
   pos: number;
 
@@ -119,23 +125,32 @@ class Reader {
     return this.buf[this.pos++] as number;
   }
 
+  /** Every string's length: the common case inline, the failing ones through align() and need(), which throw. */
   u32(): number {
-    this.align(4);
-    this.need(4);
-    const v = this.littleEndian ? this.buf.readUInt32LE(this.pos) : this.buf.readUInt32BE(this.pos);
-    this.pos += 4;
-    return v;
+    const b = this.buf;
+    const at = (this.pos + 3) & ~3;
+    if (at + 4 > this.end) {
+      this.align(4);
+      this.need(4);
+    }
+    for (let p = this.pos; p < at; p++) if (b[p] !== 0) this.align(4);
+    this.pos = at + 4;
+    return this.littleEndian
+      ? ((b[at] as number) | ((b[at + 1] as number) << 8) | ((b[at + 2] as number) << 16)) + (b[at + 3] as number) * 0x1000000
+      : (((b[at + 1] as number) << 16) | ((b[at + 2] as number) << 8) | (b[at + 3] as number)) + (b[at] as number) * 0x1000000;
   }
 
   private text(length: number, what: string): string {
-    this.need(length + 1);
     const end = this.pos + length;
+    if (end >= this.end) this.need(length + 1);
     if (this.buf[end] !== 0) throw new BusUnmarshalError(`${what} at offset ${this.pos} is not NUL-terminated`);
-    if (this.buf.indexOf(0, this.pos) !== end) throw new BusUnmarshalError(`${what} at offset ${this.pos} contains a NUL`);
+    // Uint8Array's own indexOf: Buffer's adds a layer of argument checks per call.
+    if (indexOfByte.call(this.buf, 0, this.pos) !== end) throw new BusUnmarshalError(`${what} at offset ${this.pos} contains a NUL`);
     // Buffer's decoder turns every invalid sequence into U+FFFD; only a string holding one is
     // checked strictly (the strict decoder costs a call and a view per string: most of a cold
     // ListInterfaces reply's reading).
-    const s = this.buf.toString('utf8', this.pos, end);
+    // No encoding named: UTF-8 without looking the name up.
+    const s = this.buf.toString(undefined, this.pos, end);
     if (s.includes('\uFFFD')) {
       try {
         utf8.decode(this.buf.subarray(this.pos, end));

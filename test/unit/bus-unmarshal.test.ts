@@ -96,6 +96,13 @@ for (const [name, bytes, limits] of refused) {
   });
 }
 
+test('big-endian bodies: 32-bit values (the high bit too) and the lengths of strings', (t) => {
+  const body = Buffer.from([1, 2, 3, 4, 0, 0, 0, 2, 0x61, 0x62, 0, 0, 0xff, 0xff, 0xff, 0xfe]);
+  t.deepEqual(decodeBody('usu', body, false, SPEC_LIMITS), [0x01020304, 'ab', 0xfffffffe]);
+  t.deepEqual(decodeBody('u', Buffer.from([0xfe, 0xff, 0xff, 0xff]), true, SPEC_LIMITS), [0xfffffffe]);
+  t.throws(() => decodeBody('ysu', Buffer.from([1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0]), false, SPEC_LIMITS), { instanceOf: BusUnmarshalError, message: /non-zero padding at offset 10/ });
+});
+
 test('a string holding U+FFFD or beginning with a BOM reads back as written', (t) => {
   const texts = ['\uFFFD', 'a\uFFFDb', '\uFEFFeth0', 'ü\uFEFF'];
   t.deepEqual(ours(marshalMessage(reply('as', [texts]))).body, [texts]);
