@@ -128,7 +128,8 @@ export function dict<T>(valueCodec: Codec<T>): Codec<Map<string, T>> {
     decode(value, where = '') {
       if (!isPlainRecord(value)) throw new BusDecodeError(where, `a dictionary a{s${valueCodec.signature}}`);
       const out = new Map<string, T>();
-      for (const [key, v] of Object.entries(value)) out.set(key, valueCodec.decode(v, where ? `${where}.${key}` : key));
+      // Keys, not entries: no [key, value] array per entry (a ListInterfaces reply has ~1000).
+      for (const key of Object.keys(value)) out.set(key, valueCodec.decode(value[key], where ? `${where}.${key}` : key));
       return out;
     },
     encode(value) {

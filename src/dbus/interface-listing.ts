@@ -10,6 +10,7 @@ export type { ListedInterface };
 type Entry = [string, string, Map<string, t.Variant>];
 
 export const interfaceListingCodec = t.array(t.struct<Entry>(t.string, t.string, t.vardict));
+const strings = t.array(t.string);
 
 export function encodeInterfaceListing(interfaces: readonly ListedInterface[]): Entry[] {
   return interfaces.map((i): Entry => [i.name, i.bridge, new Map([
@@ -38,7 +39,7 @@ export function decodeInterfaceListing(reply: unknown): ListedInterface[] {
     carrier: detail(details, 'carrier', t.boolean, false),
     shareable: detail(details, 'shareable', t.boolean, false),
     reason: detail(details, 'reason', t.string, ''),
-    addresses: detail(details, 'addresses', t.array(t.string), []),
-    notes: detail(details, 'notes', t.array(t.string), []),
+    addresses: detail(details, 'addresses', strings, []),
+    notes: detail(details, 'notes', strings, []),
   }));
 }
