@@ -35,10 +35,10 @@ UNIT = shared-interface.service
 SOURCES := $(shell find src -name '*.ts') tsconfig.json
 PAGE_SOURCES := $(shell find cockpit -name '*.ts' -o -name '*.css' -o -name '*.json' -o -name '*.html' -o -name '*.mjs')
 PAGE_FILES = index.html index.js index.css manifest.json
-# Each program in bin/ is installed as one file: its compiled code and production dependencies
-# bundled by esbuild (against the production node_modules: 6.3 MB in 299 files, a start 50-75 ms
-# slower; the README's "Packaging" section has the numbers). Run by the wrappers, so no #! line.
-ESBUILD ?= node_modules/.bin/esbuild
+# Each program in bin/ is installed as one file: its code and production dependencies bundled by
+# esbuild (against the production node_modules: 6.3 MB in 299 files, a start 50-75 ms slower; the
+# README's "Packaging" section has the numbers), from the TypeScript sources tsc has checked
+# (packaging/bundle-program.mjs says why). Run by the wrappers, so no #! line.
 PROGRAMS := $(notdir $(wildcard bin/*))
 BUNDLES = $(addprefix dist/bundle/,$(PROGRAMS))
 
@@ -61,11 +61,9 @@ all: dist/src/main.js $(BUNDLES) dist/cockpit-page/index.js $(MANPAGES) $(GENERA
 dist/src/main.js: $(SOURCES)
 	$(TSC) -p .
 
-dist/bundle/%: bin/% dist/src/main.js package-lock.json
+dist/bundle/%: bin/% dist/src/main.js package-lock.json packaging/bundle-program.mjs
 	@mkdir -p dist/bundle
-	$(ESBUILD) $< --bundle --platform=node --target=node20 --log-level=warning --outfile=$@.js
-	sed '1{/^#!/d}' $@.js >$@
-	rm -f $@.js
+	node packaging/bundle-program.mjs $< $@
 
 # Type-checked with the DOM's types, then bundled by esbuild (cockpit/build.mjs).
 dist/cockpit-page/index.js: $(PAGE_SOURCES)
