@@ -294,12 +294,15 @@ async function scale(): Promise<ScaleResult> {
 const REPO_BIN = `${__dirname}/../../../bin`;
 const CLI_RUNS = 11;
 
-/** Median wall times (ms) of each command (stdout to /dev/null), run in turns inside the lab. */
+/**
+ * Median wall times (ms) of each command (stdout to /dev/null), run in turns inside the lab. The
+ * clock is bash's $EPOCHREALTIME (µs): a `date` process to read it would add its own ~2 ms to each.
+ */
 async function wallTimes(lab: Lab, commands: readonly string[]): Promise<number[]> {
   const out = await lab.sh(`
     ${commands.map((c) => `${c} >/dev/null`).join('; ')}
     for i in $(seq 1 ${CLI_RUNS}); do
-      ${commands.map((c, j) => `s=$(date +%s%N); ${c} >/dev/null; echo ${j} $(( ($(date +%s%N) - s) / 1000 ))`).join('\n      ')}
+      ${commands.map((c, j) => `s=\${EPOCHREALTIME/./}; ${c} >/dev/null; e=\${EPOCHREALTIME/./}; echo ${j} $(( e - s ))`).join('\n      ')}
     done`);
   const times = commands.map(() => [] as number[]);
   for (const line of out.trim().split('\n')) {
