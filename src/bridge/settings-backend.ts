@@ -46,10 +46,15 @@ export interface SettingsBackend {
   checkShare(plan: SharePlan): Promise<IpRequirements>;
   /** Opens a transaction over these interfaces, rolled back by itself after `rollbackTimeoutSeconds`. */
   begin(interfaces: readonly string[], rollbackTimeoutSeconds: number): Promise<Transaction>;
-  /** Makes the bridge with the NIC as its port and moves the NIC's IP configuration onto it. */
-  applyShare(plan: SharePlan, progress: Progress): Promise<void>;
-  /** Takes the NIC off the bridge and brings its own configuration back (verified after). */
-  applyUnshare(plan: UnsharePlan, progress: Progress): Promise<void>;
+  /**
+   * Makes the bridge with the NIC as its port and moves the NIC's IP configuration onto it.
+   * What doesn't touch the NIC may be done at once (NM: adding the profiles); the NIC (and the
+   * bridge's addresses) only once `ready` resolves: the domain has read the host as it was and
+   * let the bridge through the firewall. If `ready` rejects, so does this, before touching the NIC.
+   */
+  applyShare(plan: SharePlan, progress: Progress, ready: Promise<void>): Promise<void>;
+  /** Takes the NIC off the bridge and brings its own configuration back (verified after); `ready` as for applyShare. */
+  applyUnshare(plan: UnsharePlan, progress: Progress, ready: Promise<void>): Promise<void>;
   /** After a verified, committed unshare: forget what sharing kept (NM: our two profiles). */
   finishUnshare(plan: UnsharePlan): Promise<void>;
   close(): Promise<void>;

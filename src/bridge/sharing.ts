@@ -64,22 +64,26 @@ interface Change {
   readonly operation: PendingChange['operation'];
   readonly bridge: string;
   readonly interfaces: readonly string[];
+  /** The devices whose kernel events can bring verification closer to holding. */
+  readonly watched: readonly string[];
   readonly rollbackTimeout: number;
   readonly confirmTimeout: number;
   /** When verification gives up (clock milliseconds). */
   readonly deadline: number;
   readonly what: string;
-  apply(progress: Progress): Promise<void>;
+  /** The backend's apply; it touches the NIC only once `ready` resolves (SettingsBackend.applyShare). */
+  apply(progress: Progress, ready: Promise<void>): Promise<void>;
   /** Where the NIC must be (a port of the bridge, or on its own again), before its identity is checked. */
   placement(after: LiveHost): string[];
   /** The Progress step once placement holds. */
   readonly placed: { readonly step: ProgressStep; readonly message: string };
-  readonly identityBefore: Promise<IdentityExpectation>;
+  /** Reads the host as it is, before the change touches the NIC: what must hold after it. */
+  readBefore(): Promise<IdentityExpectation>;
   /**
-   * What must be done before apply and needs no transaction, so it runs while the transaction
-   * opens (the firewall's rules for the bridge); started with the change.
+   * What must be done before the change touches the NIC, beside reading the host (the firewall's
+   * rules for the bridge). A ShareError from it is the caller's answer once all is undone.
    */
-  readonly prerequisite: Promise<void>;
+  prerequisite(): Promise<void>;
   /** After the commit (at once, or on Confirm): what is left to do. */
   afterCommit(): Promise<void>;
   /** After a verified change awaiting Confirm was rolled back (Rollback, its deadline, exit). */
@@ -264,16 +268,17 @@ export class Sharing {
   private async share(backend: SettingsBackend, plan: SharePlan, ip: IpRequirements, confirmTimeout: number): Promise<string> {
     this.log.info(`sharing ${plan.nic} through ${plan.bridge} (${backend.name})`);
     await this.transaction(backend, {
-      nic: plan.nic, operation: 'share', bridge: plan.bridge, interfaces: [plan.nic],
+      // Everything verification waits for is on the bridge (the NIC's line says `master BRIDGE`).
+      nic: plan.nic, operation: 'share', bridge: plan.bridge, interfaces: [plan.nic], watched: [plan.bridge],
       rollbackTimeout: plan.rollbackTimeout, confirmTimeout, what: `share ${plan.nic}`,
       deadline: this.clock.now() + callSeconds(plan) * 1000 - ROLLBACK_RESERVE_MS,
-      apply: (progress) => backend.applyShare(plan, progress),
+      apply: (progress, ready) => backend.applyShare(plan, progress, ready),
       placement: (after) => bridgeProblems(after, plan.nic, plan.bridge, plan.nicMac, plan.stp),
       placed: { step: 'bridge-up', message: `${plan.bridge} is up with ${plan.nic} as its port and ${plan.nic}'s MAC` },
-      identityBefore: this.observer.observe().then((before) => this.expectIdentity(before, plan.nic, plan.bridge, ip)),
-      // The rules go in before the bridge exists (iptables and nft match names, not devices), so a
+      readBefore: () => this.observer.observe().then((before) => this.expectIdentity(before, plan.nic, plan.bridge, ip)),
+      // The rules go in before the bridge is up (iptables and nft match names, not devices), so a
       // guest's first DHCP request already passes; a change that fails takes them out again.
-      prerequisite: plan.firewall ? this.allowThroughFirewall(plan.bridge) : Promise.resolve(),
+      prerequisite: () => (plan.firewall ? this.allowThroughFirewall(plan.bridge) : Promise.resolve()),
       afterCommit: async () => this.log.info(`${plan.nic} is shared through ${plan.bridge}`),
       afterRollback: () => this.forgetFirewallRules(plan.bridge),
     }).catch(async (err: unknown) => {
@@ -286,14 +291,14 @@ export class Sharing {
   private async unshare(backend: SettingsBackend, plan: UnsharePlan, confirmTimeout: number): Promise<void> {
     this.log.info(`unsharing ${plan.nic} from ${plan.bridge} (${backend.name})${plan.guests.length ? `, cutting off ${plan.guests.join(', ')}` : ''}`);
     await this.transaction(backend, {
-      nic: plan.nic, operation: 'unshare', bridge: plan.bridge, interfaces: [plan.nic, plan.bridge],
+      nic: plan.nic, operation: 'unshare', bridge: plan.bridge, interfaces: [plan.nic, plan.bridge], watched: [plan.nic, plan.bridge],
       rollbackTimeout: plan.rollbackTimeout, confirmTimeout, what: `unshare ${plan.nic}`,
       deadline: this.clock.now() + callSeconds() * 1000 - ROLLBACK_RESERVE_MS,
-      apply: (progress) => backend.applyUnshare(plan, progress),
+      apply: (progress, ready) => backend.applyUnshare(plan, progress, ready),
       placement: (after) => unsharedProblems(after, plan.nic, plan.bridge),
       placed: { step: 'nic-restored', message: `${plan.nic} is on its own again and ${plan.bridge} is gone` },
-      identityBefore: this.observer.observe().then((before) => this.expectIdentity(before, plan.bridge, plan.nic)),
-      prerequisite: Promise.resolve(),
+      readBefore: () => this.observer.observe().then((before) => this.expectIdentity(before, plan.bridge, plan.nic)),
+      prerequisite: () => Promise.resolve(),
       afterCommit: async () => {
         await backend.finishUnshare(plan);
         await this.forgetFirewallRules(plan.bridge);
@@ -328,13 +333,13 @@ export class Sharing {
 
   /** Gateways that answer now must answer after the move, through the new device. */
   private async expectIdentity(before: LiveHost, from: string, to: string, ip: IpRequirements = NO_IP_REQUIREMENTS): Promise<IdentityExpectation> {
-    const answering = await this.answering(defaultGateways(before, from, ip), from);
+    const answering = await this.answering(defaultGateways(before, from, ip), from, false);
     return expectIdentityMove(before, from, to, [...answering], ip);
   }
 
   /** Which of `gateways` answer a ping through `device`: all asked at once. */
-  private async answering(gateways: readonly string[], device: string): Promise<Set<string>> {
-    const answers = await Promise.all(gateways.map((gateway) => this.observer.answers(gateway, device)));
+  private async answering(gateways: readonly string[], device: string, newDevice: boolean): Promise<Set<string>> {
+    const answers = await Promise.all(gateways.map((gateway) => this.observer.answers(gateway, device, newDevice)));
     return new Set(gateways.filter((_, i) => answers[i] === true));
   }
 
@@ -344,22 +349,30 @@ export class Sharing {
    */
   private async transaction(backend: SettingsBackend, change: Change): Promise<void> {
     const progress: Progress = (step, message) => this.events.progress(change.nic, step, message);
-    // Reading the state before the change, the prerequisite and opening the transaction don't
-    // depend on each other.
-    const [opened, read, prepared] = await Promise.allSettled([backend.begin(change.interfaces, change.rollbackTimeout), change.identityBefore, change.prerequisite]);
-    if (opened.status === 'rejected') throw opened.reason;
-    const tx: Transaction = opened.value;
-    if (prepared.status === 'rejected') {
-      // Nothing was applied under the transaction: closing it changes nothing; the caller gets the prerequisite's own error.
-      await tx.commit();
-      throw prepared.reason;
+    // Opening the transaction, reading the host as it is and the prerequisite don't depend on
+    // each other, and what the backend does before it touches the NIC (NM: adding the profiles)
+    // needs only the transaction. The reading and the prerequisite start processes (each spawn
+    // holds this thread ~1 ms): they start once the transaction's request has gone out.
+    const opening = backend.begin(change.interfaces, change.rollbackTimeout);
+    const before = nextTurn().then(() => Promise.all([change.readBefore(), change.prerequisite()])).then(([identity]) => identity);
+    const ready = before.then(() => undefined);
+    // Each is awaited below, maybe later than it fails: not an unhandled rejection meanwhile.
+    before.catch(() => undefined);
+    ready.catch(() => undefined);
+    let tx: Transaction;
+    try {
+      tx = await opening;
+    } catch (err) {
+      // Our firewall rules, if any went in, are taken out by the caller; its processes end first.
+      await before.catch(() => undefined);
+      throw err;
     }
     progress('checkpoint', `${backend.name === 'ifcfg' ? 'snapshot of the ifcfg files' : 'checkpoint'} taken; undone by itself in ${change.rollbackTimeout} s unless verified`);
     let failure: string;
+    let refusal: ShareError | undefined;
     try {
-      if (read.status === 'rejected') throw read.reason;
-      const identity = read.value;
-      await change.apply(progress);
+      await change.apply(progress, ready);
+      const identity = await before;
       const left = await this.verify(change, identity, progress);
       if (left.length === 0) {
         if (change.confirmTimeout === 0) {
@@ -374,7 +387,12 @@ export class Sharing {
       }
       failure = `the result could not be verified: ${left.join('; ')}`;
     } catch (err) {
-      failure = errorMessage(err);
+      // When the reading or the prerequisite failed, that is the reason, whatever apply made of it.
+      const reason = await before.then(() => err, (beforeErr: unknown) => {
+        if (beforeErr instanceof ShareError) refusal = beforeErr;
+        return beforeErr;
+      });
+      failure = errorMessage(reason);
     }
     this.log.warn(`${change.what} failed, rolling back: ${failure}`);
     const unrestored = await this.rollback(tx, change);
@@ -383,6 +401,9 @@ export class Sharing {
       // Not everything is as it was: say so, to the caller and in the log, rather than reassure.
       throw new ShareError('RolledBack', `could not ${change.what}, and the rollback could not restore everything: ${unrestored}. Reason: ${failure}`, `check ${change.interfaces.join(' and ')} by hand`);
     }
+    // Refused before the NIC was touched (the firewall's rule could not go in), and all is as it
+    // was: the refusal is the answer, with its own code and hint.
+    if (refusal !== undefined) throw refusal;
     throw new ShareError('RolledBack', `could not ${change.what}; everything was put back as it was. Reason: ${failure}`);
   }
 
@@ -454,7 +475,7 @@ export class Sharing {
     let placed = false;
     let waiting = false;
     // Read again as soon as the kernel says something changed, and at least every safety poll.
-    const changes = this.observer.watch();
+    const changes = this.observer.watch(change.watched);
     try {
       for (;;) {
         const seen = changes.count();
@@ -471,7 +492,7 @@ export class Sharing {
           progress('waiting-for-lease', `waiting for ${identity.device}: ${left.join('; ')}`);
         }
         if (left.length === 0) {
-          const answering = await this.answering(identity.gateways, identity.device);
+          const answering = await this.answering(identity.gateways, identity.device, true);
           left = identityProblems(identity, after, answering);
           if (left.length === 0 && answering.size > 0) progress('gateway-answers', `${[...answering].join(', ')} answers through ${identity.device}`);
         }
@@ -493,7 +514,7 @@ export class Sharing {
     if (identity.later.length === 0) return;
     const started = this.clock.now();
     const deadline = started + FOLLOW_LATER_MS;
-    const changes = this.observer.watch();
+    const changes = this.observer.watch([identity.device]);
     let stopped = false;
     const stop = () => {
       stopped = true;
@@ -563,6 +584,11 @@ export class Sharing {
     if (backend === undefined) throw new ShareError('BackendUnavailable', 'neither NetworkManager nor the ifcfg fallback is available', 'start NetworkManager, or configure the ifcfg directory');
     return backend;
   }
+}
+
+/** Resolves after the I/O already due: a request written now goes out before what follows. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Every interface name in the snapshot but `except` (the bridge a NIC is shared through now). */

@@ -61,10 +61,16 @@ export interface HostChanges {
 
 export interface HostObserver {
   observe(): Promise<LiveHost>;
-  /** Notifications of changes, for as long as the caller needs them (verification). */
-  watch(): HostChanges;
-  /** Whether `address` answers a ping sent out of `device`. */
-  answers(address: string, device: string): Promise<boolean>;
+  /**
+   * Notifications of changes of these devices (their links, addresses and routes, and links
+   * naming one of them as controller), for as long as the caller needs them (verification).
+   */
+  watch(devices: readonly string[]): HostChanges;
+  /**
+   * Whether `address` answers a ping sent out of `device`. `newDevice`: the device has just
+   * taken over the address (after a change), so its neighbour entries may be stale; ask afresh.
+   */
+  answers(address: string, device: string, newDevice?: boolean): Promise<boolean>;
   /** The link's speed in Mb/s, when the driver knows it (not for bridges, nor while down). */
   linkSpeed(device: string): Promise<number | undefined>;
   /**

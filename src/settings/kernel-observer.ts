@@ -119,6 +119,15 @@ export function parseRoutes(family: 4 | 6, routes: unknown): LiveRoute[] {
     .map((r) => ({ family, dst: r.dst as string, dev: r.dev as string, gateway: r.gateway, kernel: r.protocol === 'kernel' || r.protocol === 'ra' }));
 }
 
+/**
+ * Whether a line of `ip -o monitor` names one of `devices`: as the link itself (`3: br0: <…>`,
+ * `2: eth0@if2: <…>`), an address's or a route's device (`br0    inet …`, `dev br0`), or a port's
+ * controller (`master br0`).
+ */
+export function namesDevice(line: string, devices: readonly string[]): boolean {
+  return line.split(/[\s:\\]+/).some((word) => devices.some((d) => word === d || word.startsWith(`${d}@`)));
+}
+
 export class KernelObserver implements HostObserver {
   constructor(private readonly log: Log = consoleLog) {}
 
@@ -135,9 +144,12 @@ export class KernelObserver implements HostObserver {
 
   /**
    * rtnetlink's own notifications, through one `ip monitor` for as long as the caller watches:
-   * verification reads the state again as soon as the kernel changed it, not a poll later.
+   * verification reads the state again as soon as the kernel changed one of `devices`, not a
+   * poll later. Events of other devices don't count: during a Share NetworkManager takes the
+   * NIC's addresses and routes away first, and reading the state for each of those would only
+   * take the CPU NetworkManager is working with.
    */
-  watch(): HostChanges {
+  watch(devices: readonly string[]): HostChanges {
     const monitor = spawn('ip', ['-o', 'monitor', 'link', 'address', 'route'], { stdio: ['ignore', 'pipe', 'ignore'] });
     let count = 0;
     let waiters: Array<() => void> = [];
@@ -146,7 +158,12 @@ export class KernelObserver implements HostObserver {
       waiters = [];
       for (const resolve of woken) resolve();
     };
-    monitor.stdout.on('data', () => {
+    let partial = '';
+    monitor.stdout.setEncoding('utf8');
+    monitor.stdout.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      if (!lines.some((line) => namesDevice(line, devices))) return;
       count++;
       wakeAll();
     });
@@ -206,12 +223,13 @@ export class KernelObserver implements HostObserver {
     }
   }
 
-  async answers(address: string, device: string): Promise<boolean> {
+  async answers(address: string, device: string, newDevice = false): Promise<boolean> {
     const family = address.includes(':') ? '-6' : '-4';
     // Side by side, and the ping's answer is not held for arping's exit (it takes ~15 ms, the
     // ping ~3): the ARP request costs nothing when the neighbour entry is fine. askNeighbour
-    // never rejects, and its process ends within its 1 s deadline.
-    if (family === '-4') void this.askNeighbour(address, device);
+    // never rejects, and its process ends within its 1 s deadline. Before a change the NIC's
+    // entries are as good as the traffic that kept them: no process more for them.
+    if (family === '-4' && newDevice) void this.askNeighbour(address, device);
     return this.ping(family, address, device);
   }
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The `ip -j` reader: what verification believes about addresses comes from here.
 import test from 'ava';
-import { parseLinks } from '../../src/settings/kernel-observer';
+import { namesDevice, parseLinks } from '../../src/settings/kernel-observer';
 
 test('ip -j addr: a tentative IPv6 address is kept as an address; a dadfailed one is marked', (t) => {
   // As iproute2 prints them (ip -j -d link show; ip -j addr show), trimmed to what is read.
@@ -18,4 +18,21 @@ test('ip -j addr: a tentative IPv6 address is kept as an address; a dadfailed on
     { cidr: '2001:db8::10/64', family: 6, global: true, dynamic: false },
     { cidr: '2001:db8::11/64', family: 6, global: true, dynamic: false, dadFailed: true },
   ]);
+});
+
+test('ip -o monitor lines wake verification only when they name a watched device', (t) => {
+  // As iproute2 6.1 printed them in the lab during a Share of eth0 through br0.
+  const lines = {
+    bridgeMade: '3: br0: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN group default \\    link/ether 52:54:00:12:34:56 brd ff:ff:ff:ff:ff:ff',
+    nicAddressGone: 'Deleted 2: eth0    inet 192.0.2.158/24 brd 192.0.2.255 scope global dynamic noprefixroute eth0\\       valid_lft 3598sec preferred_lft 3598sec',
+    nicRouteGone: 'Deleted default via 192.0.2.1 dev eth0 proto dhcp src 192.0.2.158 metric 100 ',
+    portJoined: '2: eth0@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue master br0 state UP group default \\    link/ether 52:54:00:12:34:56 brd ff:ff:ff:ff:ff:ff link-netns lan',
+    bridgeAddress: '3: br0    inet 192.0.2.158/24 brd 192.0.2.255 scope global dynamic noprefixroute br0\\       valid_lft 3600sec preferred_lft 3600sec',
+    bridgeRoute: 'default via 192.0.2.1 dev br0 proto dhcp src 192.0.2.158 metric 425 ',
+    otherBridge: '4: br01: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN group default',
+  };
+  const woken = Object.entries(lines).filter(([, line]) => namesDevice(line, ['br0'])).map(([name]) => name);
+  t.deepEqual(woken, ['bridgeMade', 'portJoined', 'bridgeAddress', 'bridgeRoute']);
+  t.true(namesDevice(lines.nicAddressGone, ['eth0', 'br0']));
+  t.true(namesDevice(lines.portJoined, ['eth0']), 'eth0@if2 is eth0');
 });

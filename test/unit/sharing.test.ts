@@ -73,7 +73,8 @@ class FakeHost implements SettingsBackend, HostObserver {
     if ((this.failing as ReadonlySet<string>).has(name)) throw new Error(`${name} failed`);
   }
 
-  async applyShare(plan: SharePlan): Promise<void> {
+  async applyShare(plan: SharePlan, _progress: unknown, ready: Promise<void>): Promise<void> {
+    await ready;
     this.applied.push(`share ${plan.nic} ${plan.bridge}`);
     await this.gate;
     this.step('apply');
@@ -87,7 +88,8 @@ class FakeHost implements SettingsBackend, HostObserver {
     this.shared.set(plan.nic, plan.bridge);
   }
 
-  async applyUnshare(plan: UnsharePlan): Promise<void> {
+  async applyUnshare(plan: UnsharePlan, _progress: unknown, ready: Promise<void>): Promise<void> {
+    await ready;
     this.applied.push('unshare');
     this.step('apply');
     const links = new Map(this.live.links);
@@ -114,7 +116,7 @@ class FakeHost implements SettingsBackend, HostObserver {
   /** Watches not closed yet. */
   watching = 0;
   /** The kernel's notifications never come here: the domain's safety poll (on the fake clock) carries verification. */
-  watch(): HostChanges {
+  watch(_devices: readonly string[]): HostChanges {
     this.watching++;
     let closed = false;
     let wake = () => {};
@@ -385,19 +387,20 @@ function droppingFirewall(insert: FirewallHost['insert']): FirewallHost & { remo
   return host;
 }
 
-test('the firewall\'s rules go in while the transaction opens; when they cannot, the unused transaction is closed and the caller gets Failed, nothing applied', async (t) => {
+test('the firewall\'s rules go in while the transaction opens; when they cannot, the NIC is not touched, the transaction is rolled back and the caller gets Failed', async (t) => {
   // The rule goes in only once the transaction has begun: done one after the other, this never ends.
   let s = setup(droppingFirewall(async () => until(() => s.host.steps.includes('begin'))));
   t.is(await apply(s.sharing.prepareShare('eth0', share())), 'br-eth0');
   t.deepEqual(s.host.steps, ['begin', 'apply', 'commit']);
 
-  s = setup(droppingFirewall(async () => { throw new Error('iptables: Permission denied'); }));
+  const refusing = droppingFirewall(async () => { throw new Error('iptables: Permission denied'); });
+  s = setup(refusing);
   const err = await t.throwsAsync(apply(s.sharing.prepareShare('eth0', share())), { instanceOf: ShareError });
   t.is(err?.code, 'Failed');
   t.regex(err?.message ?? '', /could not add firewall rules for br-eth0: iptables: Permission denied/);
-  t.deepEqual(s.host.steps, ['begin', 'commit'], 'nothing applied; the transaction is closed');
+  t.deepEqual(s.host.steps, ['begin', 'rollback'], 'the NIC untouched; whatever the backend did before is undone');
   t.deepEqual(s.host.applied, []);
-  t.is(s.host.rolledBack, 0);
+  t.is(refusing.removed, 0, 'no rule of ours went in, none to take out');
 });
 
 test('IPv6 not required: the call does not wait for autoconfigured IPv6 addresses; the log follows them after it', async (t) => {

@@ -203,7 +203,9 @@ export class IfcfgBackend implements SettingsBackend {
     }
   }
 
-  async applyShare(plan: SharePlan, progress: Progress): Promise<void> {
+  async applyShare(plan: SharePlan, progress: Progress, ready: Promise<void>): Promise<void> {
+    // Writing the files changes nothing live, but a rollback would then have them to restore.
+    await ready;
     const tx = this.transactionOf(plan.nic);
     await tx.run(() => this.share(tx, plan, progress));
   }
@@ -238,7 +240,8 @@ export class IfcfgBackend implements SettingsBackend {
     }
   }
 
-  async applyUnshare(plan: UnsharePlan, _progress: Progress): Promise<void> {
+  async applyUnshare(plan: UnsharePlan, _progress: Progress, ready: Promise<void>): Promise<void> {
+    await ready;
     const tx = this.transactionOf(plan.nic);
     await tx.run(() => this.unshare(tx, plan));
   }

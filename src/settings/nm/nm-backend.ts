@@ -179,7 +179,7 @@ export class NmBackend implements SettingsBackend {
     }
   }
 
-  async applyShare(plan: SharePlan, progress: Progress): Promise<void> {
+  async applyShare(plan: SharePlan, progress: Progress, ready: Promise<void>): Promise<void> {
     const device = this.device(plan.nic);
     const original = this.activeProfile(device);
     const profiles = shareProfiles(plan, original?.settings);
@@ -195,6 +195,8 @@ export class NmBackend implements SettingsBackend {
       if (staticBridge.length > 0) {
         const bridgePath = await add(profiles.bridge);
         this.invalidate();
+        // The bridge comes up with the NIC's addresses: that is the change itself.
+        await ready;
         await this.bridgeFirst(plan, bridgePath, staticBridge);
         portPath = await add(profiles.port);
       } else {
@@ -208,6 +210,7 @@ export class NmBackend implements SettingsBackend {
         if (!(await this.until(() => this.deviceOffers(plan.bridge, bridgePath), BRIDGE_DEVICE_WAIT_MS))) {
           this.log.info(`NetworkManager offers no device for ${plan.bridge}'s profile within ${BRIDGE_DEVICE_WAIT_MS} ms; activating ${plan.nic}'s port anyway`);
         }
+        await ready;
       }
       this.invalidate();
       progress('profiles-added', `added the profiles '${getSetting(profiles.bridge, 'connection', 'id', t.string) ?? plan.bridge}' and '${getSetting(profiles.port, 'connection', 'id', t.string) ?? plan.nic}'`);
@@ -263,7 +266,8 @@ export class NmBackend implements SettingsBackend {
     });
   }
 
-  async applyUnshare(plan: UnsharePlan, _progress: Progress): Promise<void> {
+  async applyUnshare(plan: UnsharePlan, _progress: Progress, ready: Promise<void>): Promise<void> {
+    await ready;
     const device = this.device(plan.nic);
     const port = this.ourProfiles(plan.nic).find((p) => p.tag.role === 'port');
     const originalUuid = port?.tag.originalUuid ?? '';
