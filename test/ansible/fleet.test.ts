@@ -8,7 +8,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { waitFor } from '../lab/lab';
 import { LabFleet, type FleetHost } from '../lab/lab-fleet';
 import { addGuestNamespace, guestDhcp, removeGuestNamespace } from '../lab/lab-guests';
-import { ipv4, links, networkState } from '../lab/nm-state';
+import { ipv4, links, networkState, settledTo } from '../lab/nm-state';
 import { AnsibleController, COLLECTION, COLLECTION_DIR, type AnsibleRun, type HostVars } from './ansible-controller';
 
 const PLAYBOOK = join(COLLECTION_DIR, 'playbooks', 'share-uplinks.yml');
@@ -118,7 +118,8 @@ test('a playbook shares eth0 on three hosts over SSH: idempotent, check mode cha
     t.is(unshare.stdout.match(/"confirmed": true/g)?.length, 3, explain(unshare));
     for (const host of fleet.hosts) {
       t.is(recapOf(unshare, host.name), 'changed=1 failed=0 unreachable=0', explain(unshare));
-      t.deepEqual(await networkState(host.lab), original.get(host.name), `${host.name} is not as it was`);
+      const expected = original.get(host.name);
+      t.deepEqual(await settledTo(() => networkState(host.lab), expected), expected, `${host.name} is not as it was`);
       t.is(ipv4((await links(host.lab)).get('eth0')), host.address);
       t.is((await host.lab.sh(`busctl get-property ${SERVICE} Pending`)).trim(), 'a{s(sst)} 0');
     }

@@ -3,8 +3,9 @@
 // keyfiles on disk), never our daemon's opinion of it.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { parse as parseIni } from 'ini';
-import type { Lab } from './lab';
+import { sleep, type Lab } from './lab';
 
 export interface IpAddr { ifname: string; address: string; master?: string; operstate: string; addr_info: Array<{ family: string; local: string; prefixlen: number; scope: string }> }
 
@@ -55,6 +56,20 @@ export async function networkState(lab: Lab): Promise<{ keyfiles: Map<string, st
     eth0: globalAddresses(all.get('eth0')),
     links: [...all.keys()].sort(),
   };
+}
+
+/**
+ * What `read` gives once it equals `expected`, or as it is after `timeoutMs` (for the assertion's
+ * diff). After a change the call does not wait for autoconfigured IPv6 addresses (README: they
+ * come with the next router advertisement), so a state with them settles a moment later.
+ */
+export async function settledTo<T>(read: () => Promise<T>, expected: T, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const now = await read();
+    if (isDeepStrictEqual(now, expected) || Date.now() > deadline) return now;
+    await sleep(200);
+  }
 }
 
 /** Two readings of networkState() agree on everything it covers. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH, POLKIT_ACTIONS, sharedInterfaceSpec } from '../../src/dbus/shared-interface-spec';
 import { Lab, REPO_ROOT } from './lab';
 import { asUser, busDriver, callAs, installIntoLab, INSTALLED, NOBODY, type BusctlResult } from './lab-install';
-import { networkState } from './nm-state';
+import { networkState, settledTo } from './nm-state';
 
 const ACTION = POLKIT_ACTIONS.shareInterface;
 const ACCESS_DENIED = 'org.freedesktop.DBus.Error.AccessDenied';
@@ -127,7 +127,7 @@ test('the README\'s rules.d snippet lets group libvirt share and unshare without
 
     const aliceUnshare = await callAs(lab, 'alice', 'Unshare', 'sa{sv}', ['eth0', '0'], { interactive: false });
     t.is(aliceUnshare.errorName, undefined, aliceUnshare.errorMessage);
-    t.deepEqual(await snapshot(lab), before);
+    t.deepEqual(await settledTo(() => snapshot(lab), before), before);
   });
 });
 
@@ -157,6 +157,6 @@ test('polkit unreachable, or not knowing the action, means no; root needs no pol
     t.deepEqual(rootShare.reply?.data, ['br-eth0'], rootShare.errorMessage);
     const rootUnshare = await callAs(lab, 'root', 'Unshare', 'sa{sv}', ['eth0', '0']);
     t.is(rootUnshare.errorName, undefined, rootUnshare.errorMessage);
-    t.deepEqual(await snapshot(lab), before);
+    t.deepEqual(await settledTo(() => snapshot(lab), before), before);
   });
 });
