@@ -9,7 +9,8 @@ import { makeVariant } from '../../src/bus/bus-value';
 import { Lab, waitFor, type LabProcess } from './lab';
 import { addGuestNamespace, guestDhcp, removeGuestNamespace } from './lab-guests';
 import { installIntoLab } from './lab-install';
-import { ServiceClient } from './service-client';
+import { networkState, settledTo } from './nm-state';
+import { callError, ServiceClient } from './service-client';
 
 let lab: Lab;
 let client: ServiceClient;
@@ -141,6 +142,30 @@ test.serial('a plain nftables forward chain of policy drop: our rule goes into t
   const after = await rules();
   t.notRegex(after, /shared-interface/);
   t.regex(after, /ct state established,related accept comment "added by hand"/);
+});
+
+test.serial('a rule that cannot go in: Share is Failed, and nothing is left of it (the profiles NetworkManager got in the meantime are rolled back)', async (t) => {
+  await cleanSlate();
+  await lab.sh('iptables-nft -P FORWARD DROP');
+  const before = await networkState(lab);
+  // iptables-nft that refuses to insert (the lab's overlaid /usr; xtables-nft-multi goes by its name).
+  await lab.sh(`
+    mv /usr/sbin/iptables-nft /usr/sbin/iptables-nft.real
+    printf '%s\\n' '#!/bin/bash' 'case " $* " in *" -I "*) echo "iptables: Permission denied" >&2; exit 4 ;; esac' 'exec -a iptables-nft /usr/sbin/xtables-nft-multi "$@"' >/usr/sbin/iptables-nft
+    chmod 755 /usr/sbin/iptables-nft
+  `);
+  try {
+    const refused = await callError(client.share('eth0'));
+    t.is(refused.name, 'org.fedoraproject.SharedInterface.Error.Failed', refused.message);
+    t.regex(refused.message, /could not add firewall rules for br-eth0: .*Permission denied/);
+    t.regex(refused.message, /firewall' false/);
+    // The checkpoint was taken and the profiles added while the rule was tried: both are undone.
+    t.deepEqual(await settledTo(() => networkState(lab), before), before);
+    t.deepEqual(await client.shared(), new Map());
+    t.notRegex(await rules(), /shared-interface/);
+  } finally {
+    await lab.sh('mv -f /usr/sbin/iptables-nft.real /usr/sbin/iptables-nft');
+  }
 });
 
 test.serial("firewalld running: the bridge is in the NIC's zone, whose forwarding lets guests through; no rule of ours in firewalld's table", async (t) => {
