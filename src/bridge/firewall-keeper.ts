@@ -12,6 +12,8 @@ export const FIREWALL_REFRESH_MS = 10_000;
 
 export class FirewallKeeper {
   private facts: FirewallFacts | undefined;
+  /** Counts the readings taken in: notes can differ only when it changed. */
+  private readings = 0;
   /** Notes from the current reading, by bridge: a listing of many interfaces walks the rules once each. */
   private notes = new Map<string, string | undefined>();
   private readAt = 0;
@@ -29,6 +31,11 @@ export class FirewallKeeper {
     if (this.facts === undefined) return undefined;
     if (!this.notes.has(bridge)) this.notes.set(bridge, firewallNote(this.facts, bridge));
     return this.notes.get(bridge);
+  }
+
+  /** Changes whenever the notes may have (a new reading came in). */
+  notesVersion(): number {
+    return this.readings;
   }
 
   refreshIfStale(): void {
@@ -78,6 +85,7 @@ export class FirewallKeeper {
       return this.host.read();
     }).then((facts) => {
       this.facts = facts;
+      this.readings++;
       this.notes = new Map();
       return facts;
     }).finally(() => {

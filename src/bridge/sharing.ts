@@ -115,6 +115,8 @@ export class Sharing {
   private readonly busy = new Set<string>();
   /** Verified changes awaiting Confirm, by NIC: still under their transaction. */
   private readonly open = new Map<string, OpenChange>();
+  /** What list() made last, and of what. */
+  private lastListing: { readonly snapshot: HostSnapshot; readonly notesVersion: number; readonly checked: readonly HostInterface[]; readonly listing: readonly InterfaceListing[] } | undefined;
   /** How to stop following a committed change's IPv6 addresses (followLater), by NIC. */
   private readonly following = new Map<string, () => void>();
 
@@ -132,14 +134,32 @@ export class Sharing {
     return this.currentBackend()?.name ?? '';
   }
 
-  list(): InterfaceListing[] {
+  /**
+   * The listing; the same array as last time while nothing it is made of changed (the backend's
+   * snapshot, the kernel's controllers, the firewall's reading): ListInterfaces is called on every
+   * client's refresh, and its reply is then marshalled only once (the dispatcher's replyKey).
+   */
+  list(): readonly InterfaceListing[] {
     const backend = this.currentBackend();
     if (backend === undefined) return [];
-    const { interfaces } = backend.snapshot();
+    const snapshot = backend.snapshot();
+    // A port's controller says more than "unmanaged": NM leaves ports of kernel bridges alone.
+    const checked = snapshot.interfaces.map((iface) => this.withKernelController(iface));
+    this.firewall?.refreshIfStale();
+    const notesVersion = this.firewall?.notesVersion() ?? 0;
+    const last = this.lastListing;
+    if (last !== undefined && last.snapshot === snapshot && last.notesVersion === notesVersion
+      && last.checked.every((iface, i) => iface.controller === checked[i]?.controller)) {
+      return last.listing;
+    }
+    const listing = this.buildListing(backend, checked);
+    this.lastListing = { snapshot, notesVersion, checked, listing };
+    return listing;
+  }
+
+  private buildListing(backend: SettingsBackend, interfaces: readonly HostInterface[]): InterfaceListing[] {
     const taken = new Set(interfaces.map((i) => i.name));
-    return interfaces.map((iface) => {
-      // A port's controller says more than "unmanaged": NM leaves ports of kernel bridges alone.
-      const checked = this.withKernelController(iface);
+    return interfaces.map((checked) => {
       const verdict = shareability(checked, backend.name);
       // The bridge it is shared through, or the one Share would make by default.
       const bridge = checked.sharedThrough ?? (verdict.shareable ? defaultBridgeName(checked.name, taken) : undefined);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The exported object: each method of the spec, implemented over the domain. The dispatcher
 // runs them in the fixed order (decode, validate, no-op, authorize, apply, errors, signal, reply).
-import type { Sharing, ChangeStep } from '../bridge/sharing';
+import type { Sharing, ChangeStep, InterfaceListing } from '../bridge/sharing';
 import type { Implementation, Prepared } from './interface-definition';
 import type { LibvirtInterfaces } from '../bridge/libvirt-interfaces';
 import { decodeDefineOptions, decodeInterfaceXmlOptions, decodeShareOptions, decodeUnshareOptions } from './options-codec';
@@ -18,8 +18,8 @@ function asPrepared<T, Out>(step: ChangeStep<T>, toOut: (value: T) => Out, subje
   return { apply: async () => toOut(await step.apply()), authorizing: step.authorizing, subject };
 }
 
-function listedInterfaces(sharing: Sharing): ListedInterface[] {
-  return sharing.list().map(({ iface, shareability }) => ({
+function listedInterfaces(listing: readonly InterfaceListing[]): ListedInterface[] {
+  return listing.map(({ iface, shareability }) => ({
     name: iface.name,
     bridge: iface.sharedThrough ?? '',
     type: iface.type,
@@ -33,12 +33,22 @@ function listedInterfaces(sharing: Sharing): ListedInterface[] {
 }
 
 export function sharedInterfaceImplementation(sharing: Sharing, libvirt: LibvirtInterfaces, version: string): Implementation<SharedInterfaceSpec> {
+  // Sharing.list() gives the same array while nothing changed: its key is made once.
+  const listingKeys = new WeakMap<readonly InterfaceListing[], string>();
+  const listingKey = (listing: readonly InterfaceListing[]): string => {
+    let key = listingKeys.get(listing);
+    if (key === undefined) {
+      key = JSON.stringify(listedInterfaces(listing));
+      listingKeys.set(listing, key);
+    }
+    return key;
+  };
   return {
     methods: {
       ListInterfaces: {
         // Served often (every client refresh), changed seldom: marshalled once per distinct listing.
-        replyKey: () => JSON.stringify(listedInterfaces(sharing)),
-        read: async () => [encodeInterfaceListing(listedInterfaces(sharing))],
+        replyKey: () => listingKey(sharing.list()),
+        read: async () => [encodeInterfaceListing(listedInterfaces(sharing.list()))],
       },
       Share: {
         prepare: async ([nic, options]) => {

@@ -501,3 +501,25 @@ test('a change of a NIC in progress makes a second one Busy until it is done', a
   await first;
   t.deepEqual(await sharing.prepareShare('eth0', share()), { noOp: 'br-eth0' });
 });
+
+test('list() gives the same listing while the snapshot, the kernel\'s controllers and the firewall\'s reading stay the same', async (t) => {
+  const { host, sharing } = setup(droppingFirewall(async () => undefined));
+  const snapshot = host.snapshot();
+  host.snapshot = () => snapshot;
+  const first = sharing.list();
+  t.false(first.some((l) => (l.iface.shareNotes ?? []).length > 0), 'the firewall is being read');
+  // The firewall's first reading came in: its note is in a new listing.
+  await until(() => sharing.list() !== first);
+  const noted = sharing.list();
+  t.regex(noted.find((l) => l.iface.name === 'eth0')?.iface.shareNotes?.[0] ?? '', /policy DROP of FORWARD/);
+  t.is(sharing.list(), noted);
+  // eth1 made a port of a kernel bridge (brctl, ip link): a new listing that says so.
+  host.kernelControllers.set('eth1', 'br9');
+  const ported = sharing.list();
+  t.not(ported, noted);
+  t.is(ported.find((l) => l.iface.name === 'eth1')?.shareability.shareable, false);
+  t.is(sharing.list(), ported);
+  const changed = { ...snapshot, interfaces: [...snapshot.interfaces] };
+  host.snapshot = () => changed;
+  t.not(sharing.list(), ported);
+});
