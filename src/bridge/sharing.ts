@@ -390,20 +390,18 @@ export class Sharing {
     progress('checkpoint', `${backend.name === 'ifcfg' ? 'snapshot of the ifcfg files' : 'checkpoint'} taken; undone by itself in ${change.rollbackTimeout} s unless verified`);
     let failure: string;
     let refusal: ShareError | undefined;
+    let committed: IdentityExpectation | undefined;
     try {
       await change.apply(progress, ready);
       const identity = await before;
       const left = await this.verify(change, identity, progress);
       if (left.length === 0) {
-        if (change.confirmTimeout === 0) {
-          await tx.commit();
-          progress('committed', `${change.what}: done`);
-          await change.afterCommit();
-          this.followLater(change.nic, identity);
-        } else {
+        if (change.confirmTimeout !== 0) {
           await this.awaitConfirmation(change, identity, tx);
+          return;
         }
-        return;
+        await tx.commit();
+        committed = identity;
       }
       failure = `the result could not be verified: ${left.join('; ')}`;
     } catch (err) {
@@ -413,6 +411,18 @@ export class Sharing {
         return beforeErr;
       });
       failure = errorMessage(reason);
+    }
+    if (committed !== undefined) {
+      // Past the commit there is no transaction to roll back: what is left to do fails on its own.
+      progress('committed', `${change.what}: done`);
+      try {
+        await change.afterCommit();
+      } catch (err) {
+        this.log.error(`${change.what}: done and verified, but what follows it failed: ${errorMessage(err)}`);
+        throw new ShareError('Failed', `${change.what} was done and verified, but what follows it failed: ${errorMessage(err)}`, 'ask for it again to finish it');
+      }
+      this.followLater(change.nic, committed);
+      return;
     }
     this.log.warn(`${change.what} failed, rolling back: ${failure}`);
     const unrestored = await this.rollback(tx, change);

@@ -169,6 +169,7 @@ export class NmBackend implements SettingsBackend {
             const results = await this.client.checkpointRollback(checkpoint);
             return [...results].filter(([, result]) => result !== ROLLBACK_OK).map(([path, result]) => this.unrestoredDevice(path, result));
           } finally {
+            this.forgetDeletedProfiles();
             release();
           }
         },
@@ -332,6 +333,20 @@ export class NmBackend implements SettingsBackend {
     return path === undefined || settings === undefined ? undefined : { path, settings };
   }
 
+  /**
+   * Profiles NetworkManager no longer has (its removal signals came before the rollback's reply):
+   * a read of one still in flight must not keep it, or the NIC would look shared still.
+   */
+  private forgetDeletedProfiles(): void {
+    let forgot = false;
+    for (const path of [...this.profiles.keys()]) {
+      if (this.cache.get(path)?.has(SETTINGS_CONNECTION) === true) continue;
+      this.profiles.delete(path);
+      forgot = true;
+    }
+    if (forgot) this.invalidate();
+  }
+
   private async loadProfiles(): Promise<void> {
     const paths = [...this.cache.withInterface(SETTINGS_CONNECTION)].map(([path]) => path);
     await Promise.all(paths.map((path) => this.refreshProfile(path)));
@@ -340,7 +355,11 @@ export class NmBackend implements SettingsBackend {
 
   private async refreshProfile(path: string): Promise<void> {
     try {
-      this.profiles.set(path, await this.client.getSettings(path));
+      const settings = await this.client.getSettings(path);
+      // NetworkManager may answer after the profile went (its reply waits for an authorization
+      // check): a rollback deleting our new profiles right away must not leave them here.
+      if (this.cache.get(path)?.has(SETTINGS_CONNECTION) !== true) return;
+      this.profiles.set(path, settings);
     } catch (err) {
       // Deleted between the signal and our read: the removal signal will follow.
       this.log.warn(`cannot read profile ${path}: ${errorMessage(err)}`);
