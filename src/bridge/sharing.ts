@@ -388,7 +388,7 @@ export class Sharing {
       throw err;
     }
     progress('checkpoint', `${backend.name === 'ifcfg' ? 'snapshot of the ifcfg files' : 'checkpoint'} taken; undone by itself in ${change.rollbackTimeout} s unless verified`);
-    let failure: string;
+    let failure = '';
     let refusal: ShareError | undefined;
     let committed: IdentityExpectation | undefined;
     try {
@@ -402,8 +402,9 @@ export class Sharing {
         }
         await tx.commit();
         committed = identity;
+      } else {
+        failure = `the result could not be verified: ${left.join('; ')}`;
       }
-      failure = `the result could not be verified: ${left.join('; ')}`;
     } catch (err) {
       // When the reading or the prerequisite failed, that is the reason, whatever apply made of it.
       const reason = await before.then(() => err, (beforeErr: unknown) => {

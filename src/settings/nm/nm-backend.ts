@@ -340,11 +340,16 @@ export class NmBackend implements SettingsBackend {
   private forgetDeletedProfiles(): void {
     let forgot = false;
     for (const path of [...this.profiles.keys()]) {
-      if (this.cache.get(path)?.has(SETTINGS_CONNECTION) === true) continue;
+      if (this.profileExists(path)) continue;
       this.profiles.delete(path);
       forgot = true;
     }
     if (forgot) this.invalidate();
+  }
+
+  /** Whether NetworkManager has the profile at `path` now (its object cache, kept by its signals). */
+  private profileExists(path: string): boolean {
+    return this.cache.get(path)?.has(SETTINGS_CONNECTION) === true;
   }
 
   private async loadProfiles(): Promise<void> {
@@ -358,7 +363,7 @@ export class NmBackend implements SettingsBackend {
       const settings = await this.client.getSettings(path);
       // NetworkManager may answer after the profile went (its reply waits for an authorization
       // check): a rollback deleting our new profiles right away must not leave them here.
-      if (this.cache.get(path)?.has(SETTINGS_CONNECTION) !== true) return;
+      if (!this.profileExists(path)) return;
       this.profiles.set(path, settings);
     } catch (err) {
       // Deleted between the signal and our read: the removal signal will follow.
@@ -374,8 +379,7 @@ export class NmBackend implements SettingsBackend {
     if (path === '') {
       void this.loadProfiles();
     } else if (path.startsWith(`${NM_PATH}/Settings/`)) {
-      const exists = this.cache.get(path)?.has(SETTINGS_CONNECTION) === true;
-      if (!exists) this.profiles.delete(path);
+      if (!this.profileExists(path)) this.profiles.delete(path);
       else if (!this.profiles.has(path)) void this.refreshProfile(path);
     }
     this.invalidate();
