@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Composition root of the daemon: wires the bus, the backends and the exported object together.
 // No logic of its own beyond start-up, readiness and exit.
-import { BusConnection } from './bus/bus-connection';
+import { BusConnection } from './dbus-wire/bus-connection';
 import { FirewallKeeper } from './bridge/firewall-keeper';
 import { Sharing, systemClock } from './bridge/sharing';
 import { parseArgs } from 'node:util';
 import { errorMessage, journalLog, LOG_LEVELS, type LogLevel } from './bridge/log';
 import { LibvirtInterfaces } from './bridge/libvirt-interfaces';
-import { Dispatcher } from './dbus/dispatcher';
-import { PolkitAuthority } from './dbus/polkit-authority';
-import { sharedInterfaceImplementation } from './dbus/shared-interface-service';
-import { BUS_NAME, shareErrorMapping, sharedInterfaceSpec } from './dbus/shared-interface-spec';
+import { Dispatcher } from './service/dispatcher';
+import { PolkitAuthority } from './service/polkit-authority';
+import { sharedInterfaceImplementation } from './service/shared-interface-service';
+import { BUS_NAME, shareErrorMapping, sharedInterfaceSpec } from './service/shared-interface-spec';
 import { BackendSelector } from './settings/backend-selector';
 import { FirewallTools } from './settings/firewall/firewall-tools';
 import { DEFAULT_IFCFG_CONFIG, ifcfgFallback, recoverIfcfgChanges } from './settings/ifcfg/ifcfg-backend';

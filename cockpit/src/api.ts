@@ -4,8 +4,8 @@
 // decoding of ListInterfaces' reply as cockpit.dbus hands it over (JSON, variants as {t, v}),
 // an error's title, message and hint, and what a guest needs to attach to a bridge.
 
-import { parseErrorMessage } from '../../src/dbus/error-message';
-import type { ListedInterface } from '../../src/dbus/listed-interface';
+import { parseErrorMessage } from '../../src/service/error-message';
+import type { ListedInterface } from '../../src/service/listed-interface';
 
 export const BUS_NAME = 'org.fedoraproject.SharedInterface';
 export const OBJECT_PATH = '/org/fedoraproject/SharedInterface';

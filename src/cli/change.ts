@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // What share and unshare have in common around their one call: a polkit agent for a password
 // prompt, Progress lines on a terminal while the service works, and --confirm afterwards.
-import type { BusConnection } from '../bus/bus-connection';
-import * as t from '../bus/bus-value';
+import type { BusConnection } from '../dbus-wire/bus-connection';
+import * as t from '../dbus-wire/bus-value';
 import { MAX_CONFIRM_TIMEOUT_SECONDS } from '../bridge/share-request';
 import { flagValue, secondsBetween, stringValue, type CliOption, type Invocation } from './command';
 import { confirmChange } from './confirm-change';

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // --help text, made from the command table, so it can't drift from what the parser accepts.
-import { BUS_NAME } from '../dbus/shared-interface-spec';
+import { BUS_NAME } from '../service/shared-interface-spec';
 import type { CliCommand, CliOption } from './command';
 import { EXIT_CODE_DOCS } from './exit-codes';
 import { wrap } from './cli-output';

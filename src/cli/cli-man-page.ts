@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The generated parts of shared-interface(1): commands, options and exit status, from the same
 // table the parser and --help use, filled into man/shared-interface.1.scd.in (scdoc(5) syntax).
-import { scdocText } from '../dbus/api-man-page';
+import { scdocText } from '../service/api-man-page';
 import type { CliCommand, CliOption } from './command';
 import { synopsis } from './cli-help';
 import { EXIT_CODE_DOCS } from './exit-codes';

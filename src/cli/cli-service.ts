@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The CLI's calls to the service: what any other D-Bus client would send and receive.
-import { BusCallError, type BusConnection } from '../bus/bus-connection';
-import * as t from '../bus/bus-value';
+import { BusCallError, type BusConnection } from '../dbus-wire/bus-connection';
+import * as t from '../dbus-wire/bus-value';
 import { callSeconds, type ShareOptions } from '../bridge/share-request';
-import { decodeInterfaceListing, type ListedInterface } from '../dbus/interface-listing';
-import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../dbus/shared-interface-spec';
+import { decodeInterfaceListing, type ListedInterface } from '../service/interface-listing';
+import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../service/shared-interface-spec';
 
 export type { ListedInterface };
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // What a CLI command is: a row of the command table (cli-commands.ts). The parser
 // (cli-parser.ts) knows nothing about any one command; a new command is a new file with one of these.
-import type { BusConnection } from '../bus/bus-connection';
+import type { BusConnection } from '../dbus-wire/bus-connection';
 
 /** A command line the user must fix: exit code 2, a message, and where to find the usage. */
 export class UsageError extends Error {

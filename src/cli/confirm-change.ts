@@ -2,9 +2,9 @@
 // --confirm: after Share or Unshare replied, prove the host is still reachable the way the
 // administrator came in: a NEW connection (with -H, a new SSH session over the network as it is
 // now) calls Confirm. If that can't be done in time, the host rolls the change back by itself.
-import { BusCallError, type BusConnection } from '../bus/bus-connection';
+import { BusCallError, type BusConnection } from '../dbus-wire/bus-connection';
 import { errorMessage } from '../bridge/log';
-import { ERROR_PREFIX } from '../dbus/shared-interface-spec';
+import { ERROR_PREFIX } from '../service/shared-interface-spec';
 import { callService } from './cli-service';
 
 // Between attempts: a new SSH session while the network settles.

@@ -3,7 +3,7 @@
 // numbers are reused where the meaning matches (2 usage, 3 timeout, 4 activation failed,
 // 8 NetworkManager not running, 10 not found); nmcli has none for "not authorized", so that one is
 // sysexits.h's EX_NOPERM.
-import { ERROR_PREFIX } from '../dbus/shared-interface-spec';
+import { ERROR_PREFIX } from '../service/shared-interface-spec';
 
 export const EXIT = {
   ok: 0,

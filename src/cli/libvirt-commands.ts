@@ -3,10 +3,10 @@
 // iface-unbridge), over GetInterfaceXML, DefineInterfaceXML and Unshare, with virsh's argument
 // order and options. `iface-bridge` builds its XML the way virsh does (iface-bridge-definition.ts).
 import { readFileSync } from 'node:fs';
-import * as t from '../bus/bus-value';
+import * as t from '../dbus-wire/bus-value';
 import { interfaceNameProblem } from '../bridge/interface-name';
 import { MAX_FORWARD_DELAY_SECONDS } from '../bridge/share-request';
-import { ERROR_PREFIX } from '../dbus/shared-interface-spec';
+import { ERROR_PREFIX } from '../service/shared-interface-spec';
 import { flagValue, secondsBetween, stringValue, UsageError, type CliCommand, type Invocation } from './command';
 import type { IfaceBridgeOptions } from './iface-bridge-definition';
 import { callService, changeTimeoutMs, sharedInterfaces } from './cli-service';

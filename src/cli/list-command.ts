@@ -4,7 +4,7 @@ import type { CliCommand, Invocation } from './command';
 import { flagValue, stringValue } from './command';
 import { listInterfaces, type ListedInterface } from './cli-service';
 import { formatTable, wrap, writeJson } from './cli-output';
-import { parseErrorMessage } from '../dbus/error-message';
+import { parseErrorMessage } from '../service/error-message';
 
 type Cell = readonly string[];
 

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Progress lines while a change runs: the service's Progress signals for one interface, each on
 // a line with the seconds since the command started. Only on a terminal, never with --json.
-import type { BusConnection } from '../bus/bus-connection';
-import * as t from '../bus/bus-value';
-import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../dbus/shared-interface-spec';
+import type { BusConnection } from '../dbus-wire/bus-connection';
+import * as t from '../dbus-wire/bus-value';
+import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../service/shared-interface-spec';
 
 const progressArgs = t.struct<[string, string, string]>(t.string, t.string, t.string);
 

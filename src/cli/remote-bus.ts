@@ -2,7 +2,7 @@
 // -H, --host [USER@]HOST: the service on another machine, reached as busctl -H and hostnamectl -H
 // reach it: `ssh -xT [USER@]HOST systemd-stdio-bridge`, a unixexec: bus address. ssh's own
 // configuration (keys, known hosts, jump hosts) applies; its messages go to our stderr.
-import { unixexecAddress } from '../bus/bus-address';
+import { unixexecAddress } from '../dbus-wire/bus-address';
 
 /** Why `host` can't be handed to ssh, or undefined. */
 export function hostProblem(host: string): string | undefined {

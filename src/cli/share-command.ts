@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // `shared-interface share IFACE`: the interface becomes a port of a bridge that guests attach to.
-import * as t from '../bus/bus-value';
+import * as t from '../dbus-wire/bus-value';
 import { interfaceNameProblem } from '../bridge/interface-name';
 import { MAX_FORWARD_DELAY_SECONDS, MAX_ROLLBACK_TIMEOUT_SECONDS, DEFAULT_ROLLBACK_TIMEOUT_SECONDS } from '../bridge/share-request';
 import { flagValue, secondsBetween, stringValue, type CliCommand, type Invocation } from './command';

@@ -2,14 +2,14 @@
 // `shared-interface`: a client of the D-Bus API only (it works exactly as any other client would).
 // The commands are a table (cli-commands.ts); this file parses, dispatches, and turns failures into
 // messages and exit codes (exit-codes.ts).
-import { BusCallError, BusConnection } from '../bus/bus-connection';
+import { BusCallError, BusConnection } from '../dbus-wire/bus-connection';
 import { errorMessage } from '../bridge/log';
 import { VERSION } from '../version';
 import { UsageError, type CliOutput, type Invocation } from './command';
 import { COMMANDS } from './cli-commands';
 import { commandHelp, overviewHelp, PROGRAM } from './cli-help';
 import { parseCommandLine } from './cli-parser';
-import { parseErrorMessage } from '../dbus/error-message';
+import { parseErrorMessage } from '../service/error-message';
 import { busErrorHint, serviceVersion } from './cli-service';
 import { terminalColumns, writeJson } from './cli-output';
 import { EXIT, exitCodeForError } from './exit-codes';

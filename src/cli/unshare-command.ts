@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // `shared-interface unshare IFACE`: the bridge goes away and the interface's own configuration comes back.
-import * as t from '../bus/bus-value';
+import * as t from '../dbus-wire/bus-value';
 import { flagValue, stringValue, type CliCommand, type Invocation } from './command';
 import { changeTimeoutMs } from './cli-service';
 import { CONFIRM_OPTION, makeChange } from './change';

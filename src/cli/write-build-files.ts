@@ -4,8 +4,8 @@
 // org.fedoraproject.SharedInterface(5) (scdoc turns them into roff), and the shell completions.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { apiManPage } from '../dbus/api-man-page';
-import { BUS_NAME, sharedInterfaceSpec } from '../dbus/shared-interface-spec';
+import { apiManPage } from '../service/api-man-page';
+import { BUS_NAME, sharedInterfaceSpec } from '../service/shared-interface-spec';
 import { COMMANDS } from './cli-commands';
 import { cliManSections, fillTemplate } from './cli-man-page';
 import { bashCompletion } from './completion';

@@ -2,8 +2,8 @@
 // Chooses the settings backend: NetworkManager while it is on the bus, otherwise the ifcfg
 // fallback (when configured). Watches NameOwnerChanged, so NetworkManager appearing or leaving
 // switches the backend; a request in flight keeps the backend object it started with.
-import type { BusConnection } from '../bus/bus-connection';
-import * as t from '../bus/bus-value';
+import type { BusConnection } from '../dbus-wire/bus-connection';
+import * as t from '../dbus-wire/bus-value';
 import { type Log, errorDetail } from '../bridge/log';
 import type { SettingsBackend } from '../bridge/settings-backend';
 import { NmBackend } from './nm/nm-backend';

@@ -18,7 +18,7 @@ import { loadavg } from 'node:os';
 import { Lab, sleep, waitFor, type LabOptions } from '../lab/lab';
 import { INSTALLED, installIntoLab, ownerPid } from '../lab/lab-install';
 import { ServiceClient } from '../lab/service-client';
-import type { BusConnection } from '../../src/bus/bus-connection';
+import type { BusConnection } from '../../src/dbus-wire/bus-connection';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const LIST_CALLS = Number(process.env['BENCH_LIST_CALLS'] ?? 10_000);

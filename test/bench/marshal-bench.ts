@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Micro-benchmark (not a test): our marshaller (src/bus/bus-marshal.ts) against the library's
+// Micro-benchmark (not a test): our marshaller (src/dbus-wire/bus-marshal.ts) against the library's
 // for ListInterfaces' reply, a(ssa{sv}) with 132 entries of 7-entry a{sv}: time per message,
 // bytes allocated per message, and the garbage collections it causes.
 //   npx tsc -p . && node dist/test/bench/marshal-bench.js
@@ -7,8 +7,8 @@
 import { spawnSync } from 'node:child_process';
 import { PerformanceObserver } from 'node:perf_hooks';
 import * as dbus from '@particle/dbus-next';
-import { makeVariant, type Variant } from '../../src/bus/bus-value';
-import { marshalMessage, MESSAGE_TYPE_METHOD_RETURN } from '../../src/bus/bus-marshal';
+import { makeVariant, type Variant } from '../../src/dbus-wire/bus-value';
+import { marshalMessage, MESSAGE_TYPE_METHOD_RETURN } from '../../src/dbus-wire/bus-marshal';
 
 const { marshallMessage } = require('@particle/dbus-next/lib/marshall-compat') as {
   marshallMessage(msg: unknown): [Buffer, unknown[]];

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { Lab, REPO_ROOT } from '../lab/lab';
 import { installIntoLab } from '../lab/lab-install';
-import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/dbus/shared-interface-spec';
+import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/service/shared-interface-spec';
 import { addGuestNamespace } from '../lab/lab-guests';
 import { links, networkState } from '../lab/nm-state';
 import { launchBrowser, PAGE_PATH, startCockpitWs, type CockpitServer } from './cockpit-lab';

@@ -2,8 +2,8 @@
 // Bus activation from the installed files, idle exit and re-activation, in a lab whose /usr is an
 // overlay: nothing of ours runs until a call asks for the name.
 import test from 'ava';
-import { BusCallError } from '../../src/bus/bus-connection';
-import { BUS_NAME } from '../../src/dbus/shared-interface-spec';
+import { BusCallError } from '../../src/dbus-wire/bus-connection';
+import { BUS_NAME } from '../../src/service/shared-interface-spec';
 import { Lab, sleep, waitFor } from './lab';
 import { busDriver, callAs, DAEMON_NODE_FLAGS, installIntoLab, INSTALLED, NOBODY, ownerPid } from './lab-install';
 import { ServiceClient } from './service-client';

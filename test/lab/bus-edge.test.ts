@@ -4,9 +4,9 @@
 // real daemon on the lab's real dbus-daemon with the real NetworkManager; afterwards the daemon
 // still answers and says what NetworkManager says.
 import test from 'ava';
-import { MESSAGE_TYPE_METHOD_CALL, MESSAGE_TYPE_SIGNAL } from '../../src/bus/bus-marshal';
-import * as t from '../../src/bus/bus-value';
-import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/dbus/shared-interface-spec';
+import { MESSAGE_TYPE_METHOD_CALL, MESSAGE_TYPE_SIGNAL } from '../../src/dbus-wire/bus-marshal';
+import * as t from '../../src/dbus-wire/bus-value';
+import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/service/shared-interface-spec';
 import { join } from 'node:path';
 import { daemonView, ServiceClient, withLabService } from './service-client';
 import { RawBusClient, rawMessage } from './raw-bus-client';

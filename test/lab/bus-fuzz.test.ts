@@ -5,9 +5,9 @@
 // it says (Shared, the listing) and what NetworkManager has (profiles, active connections, links).
 // Seeded, so a failure is reproducible: FUZZ_SEED=N picks another sequence.
 import test from 'ava';
-import { MESSAGE_TYPE_METHOD_CALL, MESSAGE_TYPE_SIGNAL, marshalMessage } from '../../src/bus/bus-marshal';
-import * as t from '../../src/bus/bus-value';
-import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/dbus/shared-interface-spec';
+import { MESSAGE_TYPE_METHOD_CALL, MESSAGE_TYPE_SIGNAL, marshalMessage } from '../../src/dbus-wire/bus-marshal';
+import * as t from '../../src/dbus-wire/bus-value';
+import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/service/shared-interface-spec';
 import { Lab } from './lab';
 import { networkState } from './nm-state';
 import { ConnectionClosed, RawBusClient, rawMessage } from './raw-bus-client';

@@ -3,8 +3,8 @@
 // confirm-timeout stays under its checkpoint until Confirm; Rollback, our deadline, or (with our
 // daemon killed) NetworkManager's own checkpoint timer undo it. One lab serves every check, in turn.
 import test from 'ava';
-import { BusCallError } from '../../src/bus/bus-connection';
-import { makeVariant } from '../../src/bus/bus-value';
+import { BusCallError } from '../../src/dbus-wire/bus-connection';
+import { makeVariant } from '../../src/dbus-wire/bus-value';
 import { PROGRESS_STEPS } from '../../src/bridge/progress';
 import { Lab, waitFor } from './lab';
 import { callAs, NOBODY } from './lab-install';

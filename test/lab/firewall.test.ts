@@ -5,7 +5,7 @@
 // and noted, Share lets the bridge's traffic through where that firewall expects it, Unshare
 // takes exactly our rules away. One lab for the checks in turn; the firewall is reset between them.
 import test from 'ava';
-import { makeVariant } from '../../src/bus/bus-value';
+import { makeVariant } from '../../src/dbus-wire/bus-value';
 import { Lab, waitFor, type LabProcess } from './lab';
 import { addGuestNamespace, guestDhcp, removeGuestNamespace } from './lab-guests';
 import { installIntoLab } from './lab-install';

@@ -3,8 +3,8 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BusCallError } from '../../src/bus/bus-connection';
-import { makeVariant } from '../../src/bus/bus-value';
+import { BusCallError } from '../../src/dbus-wire/bus-connection';
+import { makeVariant } from '../../src/dbus-wire/bus-value';
 import { Lab, REPO_ROOT } from './lab';
 import { withLabService } from './service-client';
 

@@ -4,8 +4,8 @@
 import test, { type ExecutionContext } from 'ava';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BusCallError } from '../../src/bus/bus-connection';
-import { makeVariant } from '../../src/bus/bus-value';
+import { BusCallError } from '../../src/dbus-wire/bus-connection';
+import { makeVariant } from '../../src/dbus-wire/bus-value';
 import { parseShvar, shvarEntries } from '../../src/settings/ifcfg/ifcfg-shvar';
 import { FIXTURE_DIR } from '../fixtures/ifcfg/golden';
 import { Lab, waitFor, type LabProcess } from './lab';

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { BUS_NAME } from '../../src/dbus/shared-interface-spec';
+import { BUS_NAME } from '../../src/service/shared-interface-spec';
 import { Lab, REPO_ROOT } from './lab';
 import { asUser, busDriver, callAs, DAEMON_NODE_FLAGS, installIntoLab, INSTALLED, NOBODY } from './lab-install';
 

@@ -3,7 +3,7 @@
 // `make install` of that checkout into the lab's overlay, one call through the bus-activated
 // daemon. checkout-anywhere.test.ts runs it from a clone under /tmp, which the lab's own /tmp
 // would hide unless lab-init.sh keeps the checkout visible. Prints one JSON line.
-import { BUS_NAME } from '../../src/dbus/shared-interface-spec';
+import { BUS_NAME } from '../../src/service/shared-interface-spec';
 import { Lab, REPO_ROOT } from './lab';
 import { callAs, installIntoLab, INSTALLED, NOBODY } from './lab-install';
 

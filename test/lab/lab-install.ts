@@ -4,7 +4,7 @@
 // files. And busctl as an admin or an unprivileged user would run it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/dbus/shared-interface-spec';
+import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/service/shared-interface-spec';
 import { REPO_ROOT, type Lab } from './lab';
 
 /** The daemon's V8 flags, from bin/shared-interfaced's #! line (the installed wrapper passes them). */

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { BusConnection } from '../../src/bus/bus-connection';
+import { BusConnection } from '../../src/dbus-wire/bus-connection';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 const LAB_INIT = join(REPO_ROOT, 'test', 'lab', 'lab-init.sh');

@@ -9,7 +9,7 @@
 import test from 'ava';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeVariant } from '../../src/bus/bus-value';
+import { makeVariant } from '../../src/dbus-wire/bus-value';
 import { parseInterfaceXml, type LibvirtInterface } from '../../src/bridge/libvirt-interface-xml';
 import { FIXTURE_DIR } from '../fixtures/ifcfg/golden';
 import { Lab, REPO_ROOT } from './lab';

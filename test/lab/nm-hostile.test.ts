@@ -2,8 +2,8 @@
 // Odd host states and hostile profiles, tried as a new user or an attacker would (issue 9), with
 // the real NetworkManager, dbus-daemon and polkitd of a sealed lab; the daemon runs as root.
 import test from 'ava';
-import { BusCallError } from '../../src/bus/bus-connection';
-import { makeVariant } from '../../src/bus/bus-value';
+import { BusCallError } from '../../src/dbus-wire/bus-connection';
+import { makeVariant } from '../../src/dbus-wire/bus-value';
 import { TAG_BRIDGE, TAG_NIC, TAG_ORIGINAL, TAG_ROLE } from '../../src/settings/nm/nm-settings';
 import { Lab, waitFor } from './lab';
 import { callAs, NOBODY } from './lab-install';

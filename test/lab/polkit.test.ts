@@ -5,7 +5,7 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH, POLKIT_ACTIONS, sharedInterfaceSpec } from '../../src/dbus/shared-interface-spec';
+import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH, POLKIT_ACTIONS, sharedInterfaceSpec } from '../../src/service/shared-interface-spec';
 import { Lab, REPO_ROOT } from './lab';
 import { asUser, busDriver, callAs, installIntoLab, INSTALLED, NOBODY, type BusctlResult } from './lab-install';
 import { networkState, settledTo } from './nm-state';

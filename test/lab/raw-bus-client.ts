@@ -4,9 +4,9 @@
 // authenticates like any client (SASL EXTERNAL, then Hello), writes raw bytes, and reads the
 // replies addressed to it with our own reader.
 import type { Socket } from 'node:net';
-import { openAuthenticated } from '../../src/bus/bus-connection';
-import { marshalMessage, MESSAGE_TYPE_ERROR, MESSAGE_TYPE_METHOD_CALL, MESSAGE_TYPE_METHOD_RETURN, type OutgoingMessage } from '../../src/bus/bus-marshal';
-import { decodeBody, MessageFramer, SPEC_LIMITS, type MessageHeader } from '../../src/bus/bus-unmarshal';
+import { openAuthenticated } from '../../src/dbus-wire/bus-connection';
+import { marshalMessage, MESSAGE_TYPE_ERROR, MESSAGE_TYPE_METHOD_CALL, MESSAGE_TYPE_METHOD_RETURN, type OutgoingMessage } from '../../src/dbus-wire/bus-marshal';
+import { decodeBody, MessageFramer, SPEC_LIMITS, type MessageHeader } from '../../src/dbus-wire/bus-unmarshal';
 
 export interface RawReply {
   readonly errorName: string | undefined;

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // A typed client of our D-Bus API for tests: what any other client would send and receive.
-import { BusCallError, type BusConnection } from '../../src/bus/bus-connection';
+import { BusCallError, type BusConnection } from '../../src/dbus-wire/bus-connection';
 import { Lab, type LabOptions, type LabProcess } from './lab';
-import * as t from '../../src/bus/bus-value';
-import { decodeInterfaceListing, type ListedInterface } from '../../src/dbus/interface-listing';
-import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/dbus/shared-interface-spec';
+import * as t from '../../src/dbus-wire/bus-value';
+import { decodeInterfaceListing, type ListedInterface } from '../../src/service/interface-listing';
+import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/service/shared-interface-spec';
 
 export type { ListedInterface };
 

@@ -5,9 +5,9 @@
 // timeouts). Prints 'registered', 'begin' for each BeginAuthentication, and 'reply N NAME' as
 // the calls are answered. Usage: node silent-polkit-agent.js COUNT
 import { readFileSync } from 'node:fs';
-import { BusCallError, BusConnection } from '../../src/bus/bus-connection';
-import * as t from '../../src/bus/bus-value';
-import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/dbus/shared-interface-spec';
+import { BusCallError, BusConnection } from '../../src/dbus-wire/bus-connection';
+import * as t from '../../src/dbus-wire/bus-value';
+import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/service/shared-interface-spec';
 
 const AGENT_PATH = '/org/example/SilentAgent';
 const AGENT_INTERFACE = 'org.freedesktop.PolicyKit1.AuthenticationAgent';

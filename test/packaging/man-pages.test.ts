@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 import { COMMANDS } from '../../src/cli/cli-commands';
 import { EXIT_CODE_DOCS } from '../../src/cli/exit-codes';
 import { GLOBAL_OPTIONS } from '../../src/cli/global-options';
-import { sharedInterfaceSpec } from '../../src/dbus/shared-interface-spec';
+import { sharedInterfaceSpec } from '../../src/service/shared-interface-spec';
 import { generateFiles } from './generated-files';
 
 function render(page: string): { stdout: string; stderr: string; status: number | null } {

@@ -7,12 +7,12 @@ import test from 'ava';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseBusAddress, unixexecAddress } from '../../src/bus/bus-address';
-import { BusCallError, BusConnection, MESSAGE_FLAG_NO_REPLY_EXPECTED, type BusMessage } from '../../src/bus/bus-connection';
+import { parseBusAddress, unixexecAddress } from '../../src/dbus-wire/bus-address';
+import { BusCallError, BusConnection, MESSAGE_FLAG_NO_REPLY_EXPECTED, type BusMessage } from '../../src/dbus-wire/bus-connection';
 import {
   MESSAGE_TYPE_ERROR, MESSAGE_TYPE_METHOD_CALL, MESSAGE_TYPE_METHOD_RETURN, MESSAGE_TYPE_SIGNAL,
   type OutgoingMessage,
-} from '../../src/bus/bus-marshal';
+} from '../../src/dbus-wire/bus-marshal';
 import { CLIENT_NAME, FakeBus, PEER_NAME, type LibraryMessage } from './fake-bus';
 
 /** What the connection logged, level and line. */

@@ -3,11 +3,11 @@
 // library's own marshallMessage, and the library's unmarshaller must read them back to the
 // values we meant. The library's internals are required here, in the test only.
 import test from 'ava';
-import { makeVariant, type Variant } from '../../src/bus/bus-value';
+import { makeVariant, type Variant } from '../../src/dbus-wire/bus-value';
 import {
   BusMarshalError, marshalMessage, MESSAGE_TYPE_ERROR, MESSAGE_TYPE_METHOD_CALL, MESSAGE_TYPE_METHOD_RETURN,
   MESSAGE_TYPE_SIGNAL, type OutgoingMessage, marshalBody,
-} from '../../src/bus/bus-marshal';
+} from '../../src/dbus-wire/bus-marshal';
 
 interface LibrarySignatureNode { type: string; child: LibrarySignatureNode[] }
 interface LibraryMessage {

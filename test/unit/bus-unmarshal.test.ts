@@ -6,12 +6,12 @@
 import test from 'ava';
 import {
   marshalMessage, MESSAGE_TYPE_METHOD_CALL, MESSAGE_TYPE_METHOD_RETURN, MESSAGE_TYPE_SIGNAL, type OutgoingMessage,
-} from '../../src/bus/bus-marshal';
+} from '../../src/dbus-wire/bus-marshal';
 import {
   BusProtocolError, BusUnmarshalError, decodeBody, MessageFramer, readFixedHeader, readHeader, padded8, SPEC_LIMITS,
   type BodyLimits, type MessageHeader,
-} from '../../src/bus/bus-unmarshal';
-import { makeVariant as v } from '../../src/bus/bus-value';
+} from '../../src/dbus-wire/bus-unmarshal';
+import { makeVariant as v } from '../../src/dbus-wire/bus-value';
 import { rawMessage } from '../lab/raw-bus-client';
 
 interface LibraryMessage { signature?: string; body?: unknown[] }

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The CLI's rules, without a service: parsing, help, validation before any bus, exit codes, output.
 import test from 'ava';
-import { BusCallError, BusConnection } from '../../src/bus/bus-connection';
+import { BusCallError, BusConnection } from '../../src/dbus-wire/bus-connection';
 import { COMMANDS } from '../../src/cli/cli-commands';
 import { parseCommandLine } from '../../src/cli/cli-parser';
 import { busAddressFor } from '../../src/cli/remote-bus';
-import { parseBusAddress } from '../../src/bus/bus-address';
+import { parseBusAddress } from '../../src/dbus-wire/bus-address';
 import { formatTable, terminalColumns, wrap } from '../../src/cli/cli-output';
 import { UsageError } from '../../src/cli/command';
 import { EXIT, EXIT_CODE_DOCS, exitCodeForError } from '../../src/cli/exit-codes';

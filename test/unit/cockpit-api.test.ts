@@ -4,7 +4,7 @@
 // cockpit.dbus delivers it, and an error's message split from its hint as the dispatcher joins them.
 import test from 'ava';
 import * as api from '../../cockpit/src/api';
-import { BUS_NAME, ERROR_PREFIX, INTERFACE_NAME, OBJECT_PATH, sharedInterfaceSpec } from '../../src/dbus/shared-interface-spec';
+import { BUS_NAME, ERROR_PREFIX, INTERFACE_NAME, OBJECT_PATH, sharedInterfaceSpec } from '../../src/service/shared-interface-spec';
 import { ShareError } from '../../src/bridge/share-error';
 
 test('the page names the bus, object, interface and errors as the spec does', (t) => {

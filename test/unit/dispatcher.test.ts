@@ -3,12 +3,12 @@
 // shared-interface spec), a bus that records what is sent, an authority that records what it is
 // asked. The lab tests (polkit, bus-edge, cli) prove the same steps with the real bus and polkitd.
 import test from 'ava';
-import type { BusMessage, PeerCredentials } from '../../src/bus/bus-connection';
-import * as t from '../../src/bus/bus-value';
+import type { BusMessage, PeerCredentials } from '../../src/dbus-wire/bus-connection';
+import * as t from '../../src/dbus-wire/bus-value';
 import type { Log } from '../../src/bridge/log';
-import { Dispatcher, type DispatcherBus } from '../../src/dbus/dispatcher';
-import { arg, method, mutatingMethod, property, signal, type Caller, type ErrorMapping, type Implementation } from '../../src/dbus/interface-definition';
-import { AuthorizationError, type Authority } from '../../src/dbus/polkit-authority';
+import { Dispatcher, type DispatcherBus } from '../../src/service/dispatcher';
+import { arg, method, mutatingMethod, property, signal, type Caller, type ErrorMapping, type Implementation } from '../../src/service/interface-definition';
+import { AuthorizationError, type Authority } from '../../src/service/polkit-authority';
 
 const TOY = {
   name: 'org.example.Toy',

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // An error's message and hint share one wire string; the service formats it, clients parse it.
 import test from 'ava';
-import { formatErrorMessage, parseErrorMessage } from '../../src/dbus/error-message';
+import { formatErrorMessage, parseErrorMessage } from '../../src/service/error-message';
 
 test('a message and its hint survive the wire; without a hint the text is the message', (t) => {
   t.is(formatErrorMessage('eth0 cannot be shared: NetworkManager does not manage it', 'nmcli device set eth0 managed yes'),

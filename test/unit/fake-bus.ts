@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import {
   marshalMessage, MESSAGE_TYPE_ERROR, MESSAGE_TYPE_METHOD_CALL, MESSAGE_TYPE_METHOD_RETURN, type OutgoingMessage,
-} from '../../src/bus/bus-marshal';
+} from '../../src/dbus-wire/bus-marshal';
 
 export interface LibraryMessage {
   type: number; flags: number; serial: number; signature?: string; body?: unknown[];

@@ -2,8 +2,8 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { introspectionXml } from '../../src/dbus/introspection-xml';
-import { sharedInterfaceSpec } from '../../src/dbus/shared-interface-spec';
+import { introspectionXml } from '../../src/service/introspection-xml';
+import { sharedInterfaceSpec } from '../../src/service/shared-interface-spec';
 import { VERSION } from '../../src/version';
 import { REPO_ROOT } from '../lab/lab';
 

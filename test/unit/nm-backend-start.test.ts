@@ -3,8 +3,8 @@
 // GetManagedObjects) takes back every signal subscription and match rule it made (issue 9), so
 // backends started again and again as NetworkManager comes and goes leak nothing.
 import test from 'ava';
-import { BusConnection } from '../../src/bus/bus-connection';
-import { MESSAGE_TYPE_ERROR } from '../../src/bus/bus-marshal';
+import { BusConnection } from '../../src/dbus-wire/bus-connection';
+import { MESSAGE_TYPE_ERROR } from '../../src/dbus-wire/bus-marshal';
 import { NmBackend } from '../../src/settings/nm/nm-backend';
 import { CLIENT_NAME, FakeBus, PEER_NAME } from './fake-bus';
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import * as t from '../../src/bus/bus-value';
+import * as t from '../../src/dbus-wire/bus-value';
 import { cloneSettings, getSetting, isPrivate, ourTag, profileFitsInterface, setSetting } from '../../src/settings/nm/nm-settings';
 import { dhcpProfile, ipv6AddressesWillChange, shareProfiles } from '../../src/settings/nm/nm-translate';
 import { loadCases, translateCase } from '../fixtures/nm/nm-golden';

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import test from 'ava';
-import { makeVariant, type Variant } from '../../src/bus/bus-value';
+import { makeVariant, type Variant } from '../../src/dbus-wire/bus-value';
 import { ShareError } from '../../src/bridge/share-error';
 import { DEFAULT_SHARE_OPTIONS } from '../../src/bridge/share-request';
-import { decodeShareOptions, decodeUnshareOptions } from '../../src/dbus/options-codec';
+import { decodeShareOptions, decodeUnshareOptions } from '../../src/service/options-codec';
 
 const opts = (entries: Record<string, Variant>) => new Map(Object.entries(entries));
 

@@ -2,7 +2,7 @@
 // Plans from NetworkManager's own device data: bonds, VLANs and Wi-Fi (which this kernel can't
 // create) are proven here; ethernet is proven live in the lab.
 import test from 'ava';
-import * as bv from '../../src/bus/bus-value';
+import * as bv from '../../src/dbus-wire/bus-value';
 import { shareability } from '../../src/bridge/host-network';
 import { ShareError } from '../../src/bridge/share-error';
 import { defaultBridgeName, planShare, planUnshare } from '../../src/bridge/share-plan';

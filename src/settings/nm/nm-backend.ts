@@ -2,8 +2,8 @@
 // The NetworkManager backend: NetworkManager owns the bridge; we speak to it over D-Bus only.
 // Devices and profiles are mirrored in memory from NetworkManager's own signals, so reading the
 // state costs no round trip and changes made with nmcli behind our back show up at once.
-import type { BusConnection } from '../../bus/bus-connection';
-import * as t from '../../bus/bus-value';
+import type { BusConnection } from '../../dbus-wire/bus-connection';
+import * as t from '../../dbus-wire/bus-value';
 import { type Log, errorMessage } from '../../bridge/log';
 import type { ConfiguredInterface } from '../../bridge/interface-config';
 import type { Progress } from '../../bridge/progress';

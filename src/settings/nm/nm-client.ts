@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // NetworkManager's D-Bus methods that we use, typed; every failure goes through translateNmError.
-import type { BusConnection } from '../../bus/bus-connection';
-import * as t from '../../bus/bus-value';
+import type { BusConnection } from '../../dbus-wire/bus-connection';
+import * as t from '../../dbus-wire/bus-value';
 import { translateNmError } from './nm-errors';
 import { NM_BUS_NAME, NM_PATH } from './nm-object-cache';
 import { nmSettingsCodec, type NmSettings } from './nm-settings';

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // NetworkManager's devices as the domain's HostInterfaces: pure translation from the object cache.
-import * as t from '../../bus/bus-value';
+import * as t from '../../dbus-wire/bus-value';
 import type { HostInterface, InterfaceType } from '../../bridge/host-network';
 import type { NmObjects } from './nm-object-cache';
 

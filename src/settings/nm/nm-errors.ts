@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The one function that turns NetworkManager's errors into the domain's.
-import { BusCallError } from '../../bus/bus-connection';
+import { BusCallError } from '../../dbus-wire/bus-connection';
 import { ShareError, isShareError } from '../../bridge/share-error';
 import { errorMessage } from '../../bridge/log';
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Pure translation: NetworkManager profiles → the domain's configured state of an interface
 // (what `--inactive` describes). Which profile stands for an interface, and a bridge's ports.
-import * as t from '../../bus/bus-value';
+import * as t from '../../dbus-wire/bus-value';
 import type { ConfiguredInterface, ConfiguredIpv4, ConfiguredIpv6 } from '../../bridge/interface-config';
 import { connectionUuid, getSetting, type NmSettings } from './nm-settings';
 import { isMacAddress } from '../../bridge/mac-address';

@@ -2,8 +2,8 @@
 // A live mirror of NetworkManager's D-Bus objects: one GetManagedObjects at start (and whenever
 // NetworkManager restarts), then kept current by InterfacesAdded/Removed and PropertiesChanged.
 // Queries are then answered from memory: ListInterfaces costs no bus round trip.
-import type { BusConnection, BusMessage } from '../../bus/bus-connection';
-import * as t from '../../bus/bus-value';
+import type { BusConnection, BusMessage } from '../../dbus-wire/bus-connection';
+import * as t from '../../dbus-wire/bus-value';
 
 export const NM_BUS_NAME = 'org.freedesktop.NetworkManager';
 export const NM_PATH = '/org/freedesktop/NetworkManager';

@@ -2,7 +2,7 @@
 // NetworkManager connection settings (a{sa{sv}}) as one typed value that keeps every key it
 // doesn't model: a profile we copy or touch goes back to NetworkManager with everything the user
 // had in it. Pure: no bus calls here.
-import * as t from '../../bus/bus-value';
+import * as t from '../../dbus-wire/bus-value';
 
 /** setting name → property name → value, in NetworkManager's D-Bus form. */
 export type NmSettings = Map<string, Map<string, t.Variant>>;

@@ -4,7 +4,7 @@
 // takes the original's IP settings whole (DHCP or static, addresses, gateway, routes, DNS, DHCP
 // client id and hostname, every key we don't model); the port takes the rest of it.
 import { randomUUID } from 'node:crypto';
-import * as t from '../../bus/bus-value';
+import * as t from '../../dbus-wire/bus-value';
 import type { SharePlan } from '../../bridge/share-plan';
 import {
   TAG_BRIDGE, TAG_FIREWALL, TAG_NIC, TAG_ORIGINAL, TAG_ROLE, cloneSettings, connectionUuid, deleteSetting, getSetting, setSetting,

@@ -2,7 +2,7 @@
 // The D-Bus API of shared-interface: the single source of truth. The handler types, the
 // dispatcher's checks and introspection/org.fedoraproject.SharedInterface.xml come from here
 // (`npm run introspection` regenerates the XML; a test fails when the committed file is stale).
-import * as t from '../bus/bus-value';
+import * as t from '../dbus-wire/bus-value';
 import { SHARE_ERROR_CODES, isShareError, type ShareErrorCode } from '../bridge/share-error';
 import { formatErrorMessage } from './error-message';
 import { PROGRESS_STEPS } from '../bridge/progress';

@@ -8,8 +8,8 @@
 // interactive check may wait minutes for a password, and checks that wait must not starve other
 // callers or NetworkManager's checkpoint calls. One pending check per caller connection, a few
 // per user, a few dozen in all; a check is cancelled when its caller leaves the bus.
-import { BUS_DRIVER_NAME, BusCallError, type BusConnection, type PeerCredentials } from '../bus/bus-connection';
-import * as t from '../bus/bus-value';
+import { BUS_DRIVER_NAME, BusCallError, type BusConnection, type PeerCredentials } from '../dbus-wire/bus-connection';
+import * as t from '../dbus-wire/bus-value';
 import { type Log, errorMessage } from '../bridge/log';
 import type { Caller } from './interface-definition';
 import { errorNameOf } from './shared-interface-spec';

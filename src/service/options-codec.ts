@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Share and Unshare options: a{sv} from the bus into the domain's typed options. Unknown keys
 // and values of the wrong type are InvalidArgs, never silently ignored.
-import * as t from '../bus/bus-value';
+import * as t from '../dbus-wire/bus-value';
 import { ShareError } from '../bridge/share-error';
 import type { DefineOptions } from '../bridge/libvirt-interfaces';
 import {

@@ -8,15 +8,15 @@
 //   4. apply; 5. map failures to typed error names, once; 6. emit PropertiesChanged; 7. reply.
 // It also answers Properties and Introspectable for the object (Peer is the connection's, on
 // every path), so no library code with weaker checks ever sees a call to us.
-import type { BusConnection, BusMessage, PeerCredentials } from '../bus/bus-connection';
-import { BusDecodeError, makeVariant, type BusValue, type Codec } from '../bus/bus-value';
-import { marshalBody, type MarshalledBody } from '../bus/bus-marshal';
+import type { BusConnection, BusMessage, PeerCredentials } from '../dbus-wire/bus-connection';
+import { BusDecodeError, makeVariant, type BusValue, type Codec } from '../dbus-wire/bus-value';
+import { marshalBody, type MarshalledBody } from '../dbus-wire/bus-marshal';
 import { type Log, errorDetail, errorMessage } from '../bridge/log';
 import type { AnyArgs, Caller, ErrorMapping, Implementation, InterfaceDefinition, Prepared, SignalArgs } from './interface-definition';
 import { signatureOf } from './interface-definition';
 import { introspectionXml } from './introspection-xml';
 import { AuthorizationError, type Authority } from './polkit-authority';
-import { MESSAGE_FLAG_ALLOW_INTERACTIVE_AUTHORIZATION } from '../bus/bus-connection';
+import { MESSAGE_FLAG_ALLOW_INTERACTIVE_AUTHORIZATION } from '../dbus-wire/bus-connection';
 
 const PROPERTIES = 'org.freedesktop.DBus.Properties';
 const INTROSPECTABLE = 'org.freedesktop.DBus.Introspectable';

@@ -2,7 +2,7 @@
 // The ListInterfaces reply, a(ssa{sv}), in one codec: the service encodes with it, the CLI and the
 // tests decode with it, and the spec's out-argument is its wire type. Unknown detail keys are
 // ignored when decoding, so a newer service still talks to an older client.
-import * as t from '../bus/bus-value';
+import * as t from '../dbus-wire/bus-value';
 import type { ListedInterface } from './listed-interface';
 
 export type { ListedInterface };

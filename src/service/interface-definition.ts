@@ -2,7 +2,7 @@
 // The vocabulary for describing a D-Bus interface once, in TypeScript. From one definition come
 // the handler types (a handler whose arguments don't match the signature doesn't compile), the
 // dispatcher's runtime checks, and the introspection XML.
-import type { Codec } from '../bus/bus-value';
+import type { Codec } from '../dbus-wire/bus-value';
 
 export interface ArgDefinition<T> {
   readonly name: string;

@@ -51,7 +51,7 @@ const STANDARD_INTERFACES = `  <interface name="org.freedesktop.DBus.Peer">
 export function introspectionXml(spec: InterfaceDefinition): string {
   let xml = '<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Introspection 1.0//EN"\n'
     + ' "http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd">\n'
-    + '<!-- Generated from src/dbus/shared-interface-spec.ts by `npm run introspection`; do not edit. -->\n'
+    + '<!-- Generated from src/service/shared-interface-spec.ts by `npm run introspection`; do not edit. -->\n'
     + `<node name="${spec.path}">\n`
     + STANDARD_INTERFACES
     + `  <interface name="${spec.name}">\n`
