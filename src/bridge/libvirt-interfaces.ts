@@ -47,7 +47,7 @@ export class LibvirtInterfaces {
   }
 
   private async live(name: string): Promise<LibvirtInterface> {
-    const host = await this.observer.observe();
+    const host = await this.observer.observe(this.observer.linkTree(name));
     if (!host.links.has(name)) throw new ShareError('NoSuchInterface', `there is no network interface named ${name}`);
     const speeds = new Map<string, number>();
     await Promise.all(linksToDescribe(host, name).map(async (link) => {

@@ -295,7 +295,7 @@ export class Sharing {
       apply: (progress, ready) => backend.applyShare(plan, progress, ready),
       placement: (after) => bridgeProblems(after, plan.nic, plan.bridge, plan.nicMac, plan.stp),
       placed: { step: 'bridge-up', message: `${plan.bridge} is up with ${plan.nic} as its port and ${plan.nic}'s MAC` },
-      readBefore: () => this.observer.observe().then((before) => this.expectIdentity(before, plan.nic, plan.bridge, ip)),
+      readBefore: () => this.observer.observe([plan.nic]).then((before) => this.expectIdentity(before, plan.nic, plan.bridge, ip)),
       // The rules go in before the bridge is up (iptables and nft match names, not devices), so a
       // guest's first DHCP request already passes; a change that fails takes them out again.
       prerequisite: () => (plan.firewall ? this.allowThroughFirewall(plan.bridge) : Promise.resolve()),
@@ -317,7 +317,7 @@ export class Sharing {
       apply: (progress, ready) => backend.applyUnshare(plan, progress, ready),
       placement: (after) => unsharedProblems(after, plan.nic, plan.bridge),
       placed: { step: 'nic-restored', message: `${plan.nic} is on its own again and ${plan.bridge} is gone` },
-      readBefore: () => this.observer.observe().then((before) => this.expectIdentity(before, plan.bridge, plan.nic)),
+      readBefore: () => this.observer.observe([plan.bridge]).then((before) => this.expectIdentity(before, plan.bridge, plan.nic)),
       prerequisite: () => Promise.resolve(),
       afterCommit: async () => {
         await backend.finishUnshare(plan);
@@ -510,7 +510,7 @@ export class Sharing {
     try {
       for (;;) {
         const seen = changes.count();
-        const after = await this.observer.observe();
+        const after = await this.observer.observe([change.nic, change.bridge]);
         const misplaced = change.placement(after);
         if (misplaced.length === 0 && !placed) {
           placed = true;
@@ -555,7 +555,7 @@ export class Sharing {
     const follow = async (): Promise<void> => {
       for (;;) {
         const seen = changes.count();
-        const arrived = laterArrived(await this.observer.observe(), identity.device, identity.later);
+        const arrived = laterArrived(await this.observer.observe([identity.device]), identity.device, identity.later);
         if (stopped) return;
         if (arrived.length === identity.later.length) {
           this.log.info(`${identity.device} has its autoconfigured IPv6 address${arrived.length > 1 ? 'es' : ''} ${arrived.join(', ')} again, ${this.clock.now() - started} ms after the change`);

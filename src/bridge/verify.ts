@@ -60,7 +60,16 @@ export interface HostChanges {
 }
 
 export interface HostObserver {
-  observe(): Promise<LiveHost>;
+  /**
+   * The links of `devices` (those that exist) and the main-table routes through them: what a
+   * call touches, not the whole host, which may carry thousands of links.
+   */
+  observe(devices: readonly string[]): Promise<LiveHost>;
+  /**
+   * `name` and the links it is made of (a bridge's or bond's ports, a VLAN's parent), recursively;
+   * no process, no wait (sysfs).
+   */
+  linkTree(name: string): string[];
   /**
    * Notifications of changes of these devices (their links, addresses and routes, and links
    * naming one of them as controller), for as long as the caller needs them (verification).

@@ -11,6 +11,7 @@ import type { HostChanges, HostObserver, LiveAddress, LiveHost, LiveLink, LiveRo
 
 const run = promisify(execFile);
 const USER_HZ = 100;
+const READ_TIMEOUT_MS = 10_000;
 
 // The one model of `ip -j` output for every reader (verification, the ifcfg backend): each field
 // optional, since iproute2 prints only what applies, and checked where it is read.
@@ -49,10 +50,42 @@ export interface IpRoute {
   protocol?: string;
   metric?: number;
   flags?: string[];
+  /** Present (with `table all`) for routes outside the main table. */
+  table?: string;
+  /** IPv6 router preference: IPv6 routes only. */
+  pref?: string;
+}
+
+/**
+ * What a process printed, streamed into memory as it comes: no cap on its size (execFile's
+ * maxBuffer made a reading of a host with thousands of links fail), a deadline on its time.
+ */
+function collect(command: string, args: readonly string[], input = ''): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, [...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const timer = setTimeout(() => child.kill(), READ_TIMEOUT_MS);
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const stderr = Buffer.concat(err).toString('utf8');
+      if (signal !== null) reject(new Error(`${command} ${args.join(' ')} ended by ${signal}${signal === 'SIGTERM' ? ` after ${READ_TIMEOUT_MS / 1000} s` : ''}`));
+      else resolve({ code: code ?? 0, stdout: Buffer.concat(out).toString('utf8'), stderr });
+    });
+    child.stdin.on('error', () => undefined); // EPIPE when ip failed before reading its input: its exit says why
+    child.stdin.end(input);
+  });
 }
 
 async function ipJson(args: readonly string[]): Promise<unknown> {
-  const { stdout } = await run('ip', ['-j', ...args], { timeout: 10_000 });
+  const { code, stdout, stderr } = await collect('ip', ['-j', ...args]);
+  if (code !== 0) throw new Error(`ip -j ${args.join(' ')} failed: ${stderr.trim()}`);
   return JSON.parse(stdout || '[]') as unknown;
 }
 
@@ -64,6 +97,7 @@ export interface IpState {
   readonly routes6: unknown;
 }
 
+/** The whole host (the ifcfg fallback's listing): read as a stream, so its size can't fail it. */
 export async function readIpState(): Promise<IpState> {
   const [links, addresses, routes4, routes6] = await Promise.all([
     ipJson(['-d', 'link', 'show']),
@@ -72,6 +106,47 @@ export async function readIpState(): Promise<IpState> {
     ipJson(['-6', 'route', 'show', 'table', 'main']),
   ]);
   return { links, addresses, routes4, routes6 };
+}
+
+/** `ip -j -d addr show dev X` of each device, and its routes of every table, in that order. */
+export function deviceBatch(devices: readonly string[]): string {
+  return [...devices.map((d) => `addr show dev ${d}`), ...devices.map((d) => `route show table all dev ${d}`)].join('\n') + '\n';
+}
+
+/**
+ * The links, addresses and main-table routes of `devices` only, from one `ip -batch` run:
+ * `ip -j -d -force -batch -` prints one JSON array per line for each command that succeeded and
+ * names the failed ones on stderr (`Command failed -:N`, a device that is gone): the lines left
+ * belong to the other commands, in order.
+ */
+export function parseDeviceBatch(devices: readonly string[], stdout: string, stderr: string): LiveHost {
+  const failed = new Set([...stderr.matchAll(/Command failed -:(\d+)/g)].map((m) => Number(m[1])));
+  const lines = stdout.split('\n').filter((line) => line.trim() !== '');
+  const results: unknown[] = [];
+  let next = 0;
+  for (let command = 1; command <= devices.length * 2; command++) {
+    results.push(failed.has(command) ? [] : JSON.parse(lines[next++] ?? '[]') as unknown);
+  }
+  const addrs = results.slice(0, devices.length).flatMap((r) => asArray<IpLink>(r));
+  const routes = devices.flatMap((dev, i) => asArray<IpRoute>(results[devices.length + i])
+    // Filtered by device, ip leaves out the device; `table all` has the other tables' routes too.
+    .filter((r) => r.table === undefined || r.table === 'main')
+    .map((r) => ({ ...r, dev })));
+  return {
+    links: parseLinks(addrs, addrs),
+    routes: [...parseRoutes(4, routes.filter((r) => routeFamily(r) === 4)), ...parseRoutes(6, routes.filter((r) => routeFamily(r) === 6))],
+  };
+}
+
+/**
+ * A route of `table all` carries no family: its destination or gateway says it, and else its
+ * `pref`, which the kernel gives IPv6 routes only.
+ */
+function routeFamily(route: IpRoute): 4 | 6 {
+  for (const address of [route.dst, route.gateway]) {
+    if (address !== undefined && address !== 'default') return address.includes(':') ? 6 : 4;
+  }
+  return route.pref === undefined ? 4 : 6;
 }
 
 /** `ip -j` output is checked field by field where it is read; a non-array is no entries. */
@@ -131,15 +206,38 @@ export function namesDevice(line: string, devices: readonly string[]): boolean {
 export class KernelObserver implements HostObserver {
   constructor(private readonly log: Log = consoleLog) {}
 
-  async observe(): Promise<LiveHost> {
+  async observe(devices: readonly string[]): Promise<LiveHost> {
     // Verification reads this on every kernel event while NetworkManager works on the same two
-    // cores: `ip -d addr show` gives the links' details and their addresses in one process.
-    const [links, routes4, routes6] = await Promise.all([
-      ipJson(['-d', 'addr', 'show']),
-      ipJson(['-4', 'route', 'show', 'table', 'main']),
-      ipJson(['-6', 'route', 'show', 'table', 'main']),
-    ]);
-    return { links: parseLinks(links, links), routes: [...parseRoutes(4, routes4), ...parseRoutes(6, routes6)] };
+    // cores, on hosts with thousands of links: only the devices in question, in one process.
+    const names = [...new Set(devices)];
+    // ip's batch reader splits on blanks and knows quotes and comments: a name with any of those
+    // (the kernel forbids blanks; quotes and '#' it allows) would be another command.
+    for (const name of names) if (!/^[^\s"'#\\/]+$/.test(name)) throw new Error(`not an interface name ip -batch can take: ${JSON.stringify(name)}`);
+    if (names.length === 0) return { links: new Map(), routes: [] };
+    const { stdout, stderr } = await collect('ip', ['-j', '-d', '-force', '-batch', '-'], deviceBatch(names));
+    return parseDeviceBatch(names, stdout, stderr);
+  }
+
+  /**
+   * `name` and what it is made of, as sysfs links them (`lower_*`: a bridge's or bond's ports, a
+   * VLAN's parent), recursively: what describing it takes, without reading the other links.
+   */
+  linkTree(name: string): string[] {
+    const out = [name];
+    for (let i = 0; i < out.length; i++) {
+      let entries: string[];
+      try {
+        entries = readdirSync(sysfsPath(out[i] ?? '', ''));
+      } catch (err) {
+        if (isNotThere(err)) continue;
+        throw err;
+      }
+      for (const entry of entries) {
+        const lower = entry.startsWith('lower_') ? entry.slice('lower_'.length) : undefined;
+        if (lower !== undefined && !out.includes(lower)) out.push(lower);
+      }
+    }
+    return out;
   }
 
   /**

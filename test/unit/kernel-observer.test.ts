@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The `ip -j` reader: what verification believes about addresses comes from here.
 import test from 'ava';
-import { namesDevice, parseLinks } from '../../src/settings/kernel-observer';
+import { deviceBatch, namesDevice, parseDeviceBatch, parseLinks } from '../../src/settings/kernel-observer';
 
 test('ip -j addr: a tentative IPv6 address is kept as an address; a dadfailed one is marked', (t) => {
   // As iproute2 prints them (ip -j -d link show; ip -j addr show), trimmed to what is read.
@@ -35,4 +35,26 @@ test('ip -o monitor lines wake verification only when they name a watched device
   t.deepEqual(woken, ['bridgeMade', 'portJoined', 'bridgeAddress', 'bridgeRoute']);
   t.true(namesDevice(lines.nicAddressGone, ['eth0', 'br0']));
   t.true(namesDevice(lines.portJoined, ['eth0']), 'eth0@if2 is eth0');
+});
+
+test('one ip -batch reading of the devices in question: a device that is gone is no link, other tables\' routes are left out, families told apart', (t) => {
+  t.is(deviceBatch(['gone0', 'eth0']), 'addr show dev gone0\naddr show dev eth0\nroute show table all dev gone0\nroute show table all dev eth0\n');
+  // As `ip -j -d -force -batch -` (iproute2 6.1) printed that batch, trimmed to what is read.
+  const stdout = [
+    '[{"link":"lan0","ifname":"eth0","flags":["NO-CARRIER","BROADCAST","MULTICAST","UP","M-DOWN"],"mtu":1500,"operstate":"LOWERLAYERDOWN","address":"ba:fe:c0:2a:30:87","linkinfo":{"info_kind":"veth"},"addr_info":[{"family":"inet","local":"192.0.2.10","prefixlen":24,"scope":"global"},{"family":"inet6","local":"2001:db8::10","prefixlen":64,"scope":"global"}]}]',
+    '[{"type":"unicast","dst":"198.51.100.0/24","gateway":"192.0.2.1","table":"100","protocol":"boot","flags":["linkdown"]},{"type":"unicast","dst":"default","gateway":"192.0.2.1","table":"main","protocol":"boot","flags":["linkdown"]},{"type":"unicast","dst":"192.0.2.0/24","table":"main","protocol":"kernel","flags":["linkdown"]},{"type":"local","dst":"192.0.2.10","table":"local","protocol":"kernel","flags":[]},{"type":"broadcast","dst":"192.0.2.255","table":"local","protocol":"kernel","flags":["linkdown"]},{"type":"unicast","dst":"2001:db8::/64","table":"main","protocol":"kernel","flags":["linkdown"],"pref":"medium"},{"type":"unicast","dst":"default","gateway":"2001:db8::1","table":"main","protocol":"boot","flags":["linkdown"],"pref":"medium"},{"type":"local","dst":"2001:db8::10","table":"local","protocol":"kernel","flags":[],"pref":"medium"},{"type":"multicast","dst":"ff00::/8","table":"local","protocol":"kernel","flags":["linkdown"],"pref":"medium"}]',
+  ].join('\n');
+  const stderr = 'Device "gone0" does not exist.\nCommand failed -:1\nCannot find device "gone0"\nCommand failed -:3\n';
+  const host = parseDeviceBatch(['gone0', 'eth0'], stdout, stderr);
+  t.deepEqual([...host.links.keys()], ['eth0']);
+  t.like(host.links.get('eth0'), { kind: 'veth', up: true, mtu: 1500, addresses: [
+    { cidr: '192.0.2.10/24', family: 4, global: true, dynamic: false },
+    { cidr: '2001:db8::10/64', family: 6, global: true, dynamic: false },
+  ] });
+  t.deepEqual(host.routes, [
+    { family: 4, dst: 'default', dev: 'eth0', gateway: '192.0.2.1', kernel: false },
+    { family: 4, dst: '192.0.2.0/24', dev: 'eth0', gateway: undefined, kernel: true },
+    { family: 6, dst: '2001:db8::/64', dev: 'eth0', gateway: undefined, kernel: true },
+    { family: 6, dst: 'default', dev: 'eth0', gateway: '2001:db8::1', kernel: false },
+  ]);
 });

@@ -103,14 +103,16 @@ class FakeHost implements SettingsBackend, HostObserver {
   async finishUnshare(): Promise<void> {}
   async close(): Promise<void> {}
 
-  async observe(): Promise<LiveHost> {
+  /** Like the kernel observer: only the devices asked for, so the domain must ask for the right ones. */
+  async observe(devices: readonly string[]): Promise<LiveHost> {
     this.observed++;
     this.step('observe');
     // Until then the bridge is up without its lease (the DHCP client is still asking), or without
     // its autoconfigured IPv6 addresses (no router advertisement yet).
     const lacks = (a: LiveAddress) => (this.observed <= this.leaseAfter) || (a.family === 6 && a.dynamic && this.observed <= this.slaacAfter);
-    const links = new Map([...this.live.links].map(([name, l]) => [name, l.kind === 'bridge' ? { ...l, addresses: l.addresses.filter((a) => !lacks(a)) } : l]));
-    return { ...this.live, links };
+    const links = new Map([...this.live.links].filter(([name]) => devices.includes(name))
+      .map(([name, l]) => [name, l.kind === 'bridge' ? { ...l, addresses: l.addresses.filter((a) => !lacks(a)) } : l]));
+    return { links, routes: this.live.routes.filter((r) => devices.includes(r.dev)) };
   }
   async answers(): Promise<boolean> { return true; }
   /** Watches not closed yet. */
@@ -136,6 +138,7 @@ class FakeHost implements SettingsBackend, HostObserver {
   controllerOf(name: string): string | undefined { return this.kernelControllers.get(name); }
   bridgePorts(bridge: string): string[] { return this.kernelPorts.get(bridge) ?? []; }
   linkMtu(): undefined { return undefined; }
+  linkTree(name: string): string[] { return [name]; }
 }
 
 /** Time that passes only when the domain sleeps, or an operation says it took some. */
