@@ -19,6 +19,8 @@ export interface HostInterface {
   readonly controller: string | undefined;
   /** False when the backend does not manage the interface (NM "unmanaged"). */
   readonly managed: boolean;
+  /** One end of a veth pair (reported as an ethernet): usually a container's or a guest's plumbing. */
+  readonly veth?: boolean;
   /** For Wi-Fi: the mode; station mode cannot be bridged. */
   readonly wifiMode?: 'station' | 'ap' | 'adhoc' | 'mesh' | 'unknown';
   /** What sharing would change that the user may not expect (e.g. IPv6 addresses). */
@@ -59,4 +61,19 @@ export function shareability(iface: HostInterface, backendName: string): Shareab
     return no(`${backendName} does not manage it`, hint);
   }
   return { shareable: true, reason: '' };
+}
+
+/**
+ * Whether a listing for a person shows the interface (ListInterfaces; ListInterfacesFiltered with
+ * `all` shows every one). A container host has a veth per container and a hypervisor a tap per
+ * guest NIC: thousands, none of them a link to the LAN. Left out: the loopback, taps and tunnels,
+ * veths nobody asked the backend to manage (NetworkManager leaves veths alone by default: the
+ * other end is a container's), and ports of a bridge, bond or team (the controller is what could
+ * be shared). An interface shared through us is always shown.
+ */
+export function listedByDefault(iface: HostInterface): boolean {
+  if (iface.sharedThrough !== undefined) return true;
+  if (iface.type === 'loopback' || iface.type === 'tun') return false;
+  if (iface.veth === true && !iface.managed) return false;
+  return iface.controller === undefined;
 }

@@ -8,7 +8,7 @@
 import type { FirewallKeeper } from './firewall-keeper';
 import { type Log, errorMessage } from './log';
 import type { Progress, ProgressStep } from './progress';
-import { shareability, type HostInterface, type HostSnapshot, type Shareability } from './host-network';
+import { listedByDefault, shareability, type HostInterface, type HostSnapshot, type Shareability } from './host-network';
 import { validateInterfaceName } from './interface-name';
 import { ShareError } from './share-error';
 import { defaultBridgeName, planShare, planUnshare, type SharePlan, type UnsharePlan } from './share-plan';
@@ -115,8 +115,8 @@ export class Sharing {
   private readonly busy = new Set<string>();
   /** Verified changes awaiting Confirm, by NIC: still under their transaction. */
   private readonly open = new Map<string, OpenChange>();
-  /** What list() made last, and of what. */
-  private lastListing: { readonly snapshot: HostSnapshot; readonly notesVersion: number; readonly checked: readonly HostInterface[]; readonly listing: readonly InterfaceListing[] } | undefined;
+  /** What list() made last, and of what: for a person's listing, and for the whole one (`all`). */
+  private readonly lastListing = new Map<boolean, { readonly snapshot: HostSnapshot; readonly notesVersion: number; readonly checked: readonly HostInterface[]; readonly listing: readonly InterfaceListing[] }>();
   /** How to stop following a committed change's IPv6 addresses (followLater), by NIC. */
   private readonly following = new Map<string, () => void>();
 
@@ -139,26 +139,28 @@ export class Sharing {
    * snapshot, the kernel's controllers, the firewall's reading): ListInterfaces is called on every
    * client's refresh, and its reply is then marshalled only once (the dispatcher's replyKey).
    */
-  list(): readonly InterfaceListing[] {
+  list(all = false): readonly InterfaceListing[] {
     const backend = this.currentBackend();
     if (backend === undefined) return [];
     const snapshot = backend.snapshot();
     // A port's controller says more than "unmanaged": NM leaves ports of kernel bridges alone.
-    const checked = snapshot.interfaces.map((iface) => this.withKernelController(iface));
+    // Only for interfaces the listing may show: a host's thousands of veths cost no sysfs reading.
+    const candidates = all ? snapshot.interfaces : snapshot.interfaces.filter(listedByDefault);
+    const controlled = candidates.map((iface) => this.withKernelController(iface));
+    const checked = all ? controlled : controlled.filter(listedByDefault);
     this.firewall?.refreshIfStale();
     const notesVersion = this.firewall?.notesVersion() ?? 0;
-    const last = this.lastListing;
+    const last = this.lastListing.get(all);
     if (last !== undefined && last.snapshot === snapshot && last.notesVersion === notesVersion
-      && last.checked.every((iface, i) => iface.controller === checked[i]?.controller)) {
+      && last.checked.length === checked.length && last.checked.every((iface, i) => iface.name === checked[i]?.name && iface.controller === checked[i]?.controller)) {
       return last.listing;
     }
-    const listing = this.buildListing(backend, checked);
-    this.lastListing = { snapshot, notesVersion, checked, listing };
+    const listing = this.buildListing(backend, checked, new Set(snapshot.interfaces.map((i) => i.name)));
+    this.lastListing.set(all, { snapshot, notesVersion, checked, listing });
     return listing;
   }
 
-  private buildListing(backend: SettingsBackend, interfaces: readonly HostInterface[]): InterfaceListing[] {
-    const taken = new Set(interfaces.map((i) => i.name));
+  private buildListing(backend: SettingsBackend, interfaces: readonly HostInterface[], taken: ReadonlySet<string>): InterfaceListing[] {
     return interfaces.map((checked) => {
       const verdict = shareability(checked, backend.name);
       // The bridge it is shared through, or the one Share would make by default.

@@ -24,8 +24,9 @@ export async function callService(bus: BusConnection, member: string, signature 
   });
 }
 
-export async function listInterfaces(bus: BusConnection): Promise<ListedInterface[]> {
-  const [reply] = await callService(bus, 'ListInterfaces');
+/** ListInterfaces; with `all`, ListInterfacesFiltered's every interface (its options a{sv}). */
+export async function listInterfaces(bus: BusConnection, all = false): Promise<ListedInterface[]> {
+  const [reply] = all ? await callService(bus, 'ListInterfacesFiltered', 'a{sv}', [{ all: t.makeVariant('b', true) }]) : await callService(bus, 'ListInterfaces');
   return decodeInterfaceListing(reply);
 }
 

@@ -49,7 +49,7 @@ function footnotes(interfaces: readonly ListedInterface[], columns: number): str
 }
 
 async function run(invocation: Invocation): Promise<void> {
-  const interfaces = await listInterfaces(await invocation.bus());
+  const interfaces = await listInterfaces(await invocation.bus(), flagValue(invocation.values, 'all'));
   const { output } = invocation;
   if (invocation.json) {
     writeJson(output, { interfaces });
@@ -69,7 +69,7 @@ async function run(invocation: Invocation): Promise<void> {
 export const listCommand: CliCommand = {
   name: 'list',
   summary: 'List the network interfaces, whether each can be shared, and notes.',
-  description: 'Lists the host\'s network interfaces: whether each is shared (and through which bridge), can be shared, or why not, and what sharing it would change that you may not expect (notes, below the table). The table fits the terminal (COLUMNS): the last column is cut when it must be; --json gives everything.',
+  description: 'Lists the host\'s network interfaces (not the loopback, tun and tap devices, unmanaged veths and ports of bridges, bonds and teams, unless --all): whether each is shared (and through which bridge), can be shared, or why not, and what sharing it would change that you may not expect (notes, below the table). The table fits the terminal (COLUMNS): the last column is cut when it must be; --json gives everything.',
   positionals: [],
   options: {
     fields: {
@@ -79,6 +79,7 @@ export const listCommand: CliCommand = {
       complete: [...LIST_FIELDS, 'all'],
     },
     'no-legend': { type: 'boolean', help: 'No header line and no notes below the table (for scripts).' },
+    all: { type: 'boolean', short: 'a', help: 'Every interface: also the loopback, tun and tap devices, unmanaged veths and ports of bridges, bonds and teams, which are left out by default.' },
   },
   run,
 };

@@ -32,6 +32,10 @@ const interfaceXmlFields: Fields<InterfaceXmlOptions> = {
   inactive: ['inactive', t.boolean],
 };
 
+const listFields: Fields<ListOptions> = {
+  all: ['all', t.boolean],
+};
+
 const unshareFields: Fields<UnshareOptions> = {
   force: ['force', t.boolean],
   rollbackTimeout: ['rollback-timeout', t.uint32],
@@ -80,6 +84,15 @@ export function decodeDefineOptions(options: ReadonlyMap<string, t.Variant>): De
   checkRollbackTimeout(decoded.rollbackTimeout);
   checkConfirmTimeout(decoded.confirmTimeout);
   return decoded;
+}
+
+export interface ListOptions {
+  /** Every interface, not only those a person wants to see (listedByDefault). */
+  readonly all: boolean;
+}
+
+export function decodeListOptions(options: ReadonlyMap<string, t.Variant>): ListOptions {
+  return decodeOptions('ListInterfacesFiltered', options, listFields, { all: false });
 }
 
 export interface InterfaceXmlOptions {

@@ -4,7 +4,7 @@
 import type { Sharing, ChangeStep, InterfaceListing } from '../bridge/sharing';
 import type { Implementation, Prepared } from './interface-definition';
 import type { LibvirtInterfaces } from '../bridge/libvirt-interfaces';
-import { decodeDefineOptions, decodeInterfaceXmlOptions, decodeShareOptions, decodeUnshareOptions } from './options-codec';
+import { decodeDefineOptions, decodeInterfaceXmlOptions, decodeListOptions, decodeShareOptions, decodeUnshareOptions } from './options-codec';
 import { encodeInterfaceListing, type ListedInterface } from './interface-listing';
 import type { SharedInterfaceSpec } from './shared-interface-spec';
 
@@ -49,6 +49,10 @@ export function sharedInterfaceImplementation(sharing: Sharing, libvirt: Libvirt
         // Served often (every client refresh), changed seldom: marshalled once per distinct listing.
         replyKey: () => listingKey(sharing.list()),
         read: async () => [encodeInterfaceListing(listedInterfaces(sharing.list()))],
+      },
+      ListInterfacesFiltered: {
+        replyKey: ([options]) => `${String(decodeListOptions(options).all)} ${listingKey(sharing.list(decodeListOptions(options).all))}`,
+        read: async ([options]) => [encodeInterfaceListing(listedInterfaces(sharing.list(decodeListOptions(options).all)))],
       },
       Share: {
         prepare: async ([nic, options]) => {

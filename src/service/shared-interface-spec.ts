@@ -51,11 +51,20 @@ export const sharedInterfaceSpec = {
   doc: 'Shares a host network interface with virtual machine guests: the interface becomes a port of a bridge that the host\'s network configuration (NetworkManager, or initscripts files when it is absent) owns; the host keeps its addresses and MAC on the bridge, and guests attached to the bridge appear on the same LAN as the host.',
   methods: {
     ListInterfaces: method({
-      doc: 'Lists the host\'s network interfaces that a user could think of sharing, with whether each can be shared and why not.',
+      doc: 'Lists the host\'s network interfaces that a user could think of sharing, with whether each can be shared and why not. Left out, so that a host with thousands of links gives a listing a person can read: the loopback, tun and tap devices, veths the backend does not manage (a container\'s or a guest\'s plumbing), and ports of a bridge, bond or team (the controller is what could be shared); an interface shared through this service is always listed. ListInterfacesFiltered with the option all lists every one.',
       in: [],
       out: [
         arg('interfaces', interfaceListingCodec,
           'One entry per interface: its name; the bridge it is shared through, or "" if none; details: type (s: ethernet, bond, team, vlan, wifi, bridge, loopback, tun, other), mac (s), carrier (b), shareable (b), reason (s, why it is not shareable, "" if it is), addresses (as, CIDR), notes (as, what sharing would change that a user may not expect, e.g. IPv6 addresses that depend on the interface name, or a firewall that would drop the guests\' traffic across the bridge).'),
+      ],
+    }),
+    ListInterfacesFiltered: method({
+      doc: 'Lists the host\'s network interfaces as ListInterfaces does, chosen by options.',
+      in: [
+        arg('options', t.vardict, 'all (b): every interface, including those ListInterfaces leaves out (loopback, tun and tap devices, unmanaged veths, ports), default false.'),
+      ],
+      out: [
+        arg('interfaces', interfaceListingCodec, 'As ListInterfaces\' reply.'),
       ],
     }),
     Share: mutatingMethod(POLKIT_ACTIONS.shareInterface, {

@@ -271,7 +271,8 @@ test('two authorized Shares asking for one bridge name: one wins, the other is r
 test('the NIC of a kernel bridge, bond or team the backend does not know is NotShareable, naming it', async (t) => {
   const { host, sharing } = setup();
   host.kernelControllers.set('eth1', 'brx');
-  const listed = sharing.list().find((l) => l.iface.name === 'eth1');
+  t.is(sharing.list().find((l) => l.iface.name === 'eth1'), undefined, 'a port is left out of a person\'s listing');
+  const listed = sharing.list(true).find((l) => l.iface.name === 'eth1');
   t.false(listed?.shareability.shareable);
   t.regex(listed?.shareability.reason ?? '', /already a port of brx/);
   t.true(sharing.list().find((l) => l.iface.name === 'eth0')?.shareability.shareable);
@@ -516,13 +517,36 @@ test('list() gives the same listing while the snapshot, the kernel\'s controller
   const noted = sharing.list();
   t.regex(noted.find((l) => l.iface.name === 'eth0')?.iface.shareNotes?.[0] ?? '', /policy DROP of FORWARD/);
   t.is(sharing.list(), noted);
-  // eth1 made a port of a kernel bridge (brctl, ip link): a new listing that says so.
+  // eth1 made a port of a kernel bridge (brctl, ip link): a new listing that says so, with all
+  // of them; a person's listing leaves the port out.
+  const whole = sharing.list(true);
   host.kernelControllers.set('eth1', 'br9');
   const ported = sharing.list();
   t.not(ported, noted);
-  t.is(ported.find((l) => l.iface.name === 'eth1')?.shareability.shareable, false);
+  t.is(ported.find((l) => l.iface.name === 'eth1'), undefined);
   t.is(sharing.list(), ported);
+  const wholePorted = sharing.list(true);
+  t.not(wholePorted, whole);
+  t.is(wholePorted.find((l) => l.iface.name === 'eth1')?.shareability.shareable, false);
+  t.is(sharing.list(true), wholePorted);
   const changed = { ...snapshot, interfaces: [...snapshot.interfaces] };
   host.snapshot = () => changed;
   t.not(sharing.list(), ported);
+});
+
+test('a person\'s listing leaves out the loopback, taps, unmanaged veths and ports; all lists them; the shared NIC and managed veths stay', (t) => {
+  const { host, sharing } = sharedSetup();
+  host.interfaces = [
+    ...host.interfaces,
+    nic('lo', '00:00:00:00:00:00', { type: 'loopback' }),
+    nic('vnet0', 'fe:54:00:00:00:02', { type: 'tun', controller: 'br-eth0' }),
+    nic('veth1a', '02:00:00:00:00:03', { veth: true, managed: false }),
+    nic('veth2a', '02:00:00:00:00:04', { veth: true }),
+    nic('eth2', '52:54:00:00:00:05', { controller: 'bond0' }),
+    nic('eth3', '52:54:00:00:00:06'),
+  ];
+  host.kernelControllers.set('eth3', 'docker0');
+  const names = (all: boolean) => sharing.list(all).map((l) => l.iface.name);
+  t.deepEqual(names(false), ['eth0', 'eth1', 'br-eth0', 'veth2a']);
+  t.deepEqual(names(true), host.interfaces.map((i) => i.name));
 });

@@ -13,7 +13,7 @@ import { ShareError } from '../../bridge/share-error';
 import type { SharePlan, UnsharePlan } from '../../bridge/share-plan';
 import type { IpRequirements } from '../../bridge/verify';
 import { CHECKPOINT_DELETE_NEW_CONNECTIONS, NmClient } from './nm-client';
-import { deviceAddresses, hostInterfaces, nmDevices, type NmDevice, NM_DEVICE } from './nm-devices';
+import { deviceAddresses, deviceNamed, hostInterfaces, nmDevice, nmDevices, type NmDevice, NM_DEVICE } from './nm-devices';
 import { translateNmError } from './nm-errors';
 import { configuredInterface } from './nm-interface-config';
 import { NM_BUS_NAME, NM_PATH, NmObjectCache } from './nm-object-cache';
@@ -59,6 +59,8 @@ export class NmBackend implements SettingsBackend {
   private closed = false;
   private notifying = false;
   private checkpointTurn: Promise<void> = Promise.resolve();
+  /** The latest reading of every profile (GetSettings each), started by the cache's (re)load. */
+  private profilesLoaded: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly cache: NmObjectCache,
@@ -76,7 +78,7 @@ export class NmBackend implements SettingsBackend {
         (msg) => backend.refreshProfile(msg.path),
       ));
       await cache.start();
-      await backend.loadProfiles();
+      await backend.profilesLoaded;
     } catch (err) {
       // A start that fails (NetworkManager left meanwhile) takes back its listeners and match rules.
       await backend.close().catch((closeErr: unknown) => log.error(`after a failed start: ${errorMessage(closeErr)}`));
@@ -155,8 +157,8 @@ export class NmBackend implements SettingsBackend {
       // through: Unshare deletes it, NM 1.42 then fails to restore the device itself ("restoring it
       // failed"), while restoring the NIC's port profile brings its bridge back anyway.
       const ourBridges = new Set([...this.snapshot().shared].filter(([nic]) => interfaces.includes(nic)).map(([, bridge]) => bridge));
-      const devices = nmDevices(this.cache)
-        .filter((d) => d.real && interfaces.includes(d.name) && !ourBridges.has(d.name))
+      const devices = interfaces.map((name) => deviceNamed(this.cache, name))
+        .filter((d): d is NmDevice => d !== undefined && d.real && !ourBridges.has(d.name))
         .map((d) => d.path);
       // With our new profiles deleted on rollback (and by NM itself if we die), the bridge goes too.
       const checkpoint = await this.client.checkpointCreate(devices, rollbackTimeoutSeconds, CHECKPOINT_DELETE_NEW_CONNECTIONS);
@@ -237,7 +239,7 @@ export class NmBackend implements SettingsBackend {
     if (wanted.length === 0) return;
     await this.client.activateConnection(bridgePath, '/');
     const carried = () => {
-      const bridge = nmDevices(this.cache).find((d) => d.name === plan.bridge);
+      const bridge = deviceNamed(this.cache, plan.bridge);
       const has = new Set(bridge === undefined ? [] : deviceAddresses(this.cache, bridge.path));
       return wanted.every((a) => has.has(a));
     };
@@ -248,8 +250,8 @@ export class NmBackend implements SettingsBackend {
 
   /** Whether NM has a device named `name` on which the profile at `profilePath` can be activated. */
   private deviceOffers(name: string, profilePath: string): boolean {
-    return nmDevices(this.cache).some((d) => d.name === name
-      && (this.cache.property(d.path, NM_DEVICE, 'AvailableConnections', t.array(t.objectPath)) ?? []).includes(profilePath));
+    const path = this.cache.devicePath(name);
+    return path !== undefined && (this.cache.property(path, NM_DEVICE, 'AvailableConnections', t.array(t.objectPath)) ?? []).includes(profilePath);
   }
 
   /** Resolves true once `condition` holds (checked at each change of NetworkManager's objects), false after `timeoutMs`. */
@@ -281,7 +283,7 @@ export class NmBackend implements SettingsBackend {
       originalPath = await this.client.addConnection(dhcpProfile(plan.nic, nicType), true);
     }
     await this.client.activateConnection(originalPath, device.path);
-    const bridgeDevice = nmDevices(this.cache).find((d) => d.name === plan.bridge);
+    const bridgeDevice = deviceNamed(this.cache, plan.bridge);
     if (bridgeDevice !== undefined && bridgeDevice.activeConnection !== '/') {
       await this.client.deactivateConnection(bridgeDevice.activeConnection).catch((err: unknown) => {
         // Already gone with its last port: nothing left to deactivate.
@@ -306,7 +308,7 @@ export class NmBackend implements SettingsBackend {
 
   /** A device CheckpointRollback reports as not restored, in words. */
   private unrestoredDevice(path: string, result: number): string {
-    const name = nmDevices(this.cache).find((d) => d.path === path)?.name ?? path;
+    const name = (this.cache.get(path)?.has(NM_DEVICE) === true ? nmDevice(this.cache, path).name : '') || path;
     return `NetworkManager could not restore ${name} (${ROLLBACK_RESULTS[result] ?? `result ${result}`})`;
   }
 
@@ -320,7 +322,7 @@ export class NmBackend implements SettingsBackend {
   }
 
   private device(name: string): NmDevice {
-    const device = nmDevices(this.cache).find((d) => d.name === name);
+    const device = deviceNamed(this.cache, name);
     if (device === undefined) throw new ShareError('NoSuchInterface', `NetworkManager has no device named ${name}`);
     return device;
   }
@@ -377,7 +379,8 @@ export class NmBackend implements SettingsBackend {
     if (this.closed) return;
     for (const check of [...this.changeWaiters]) check();
     if (path === '') {
-      void this.loadProfiles();
+      // At start too (the cache's first reading): start() waits for this one rather than load twice.
+      this.profilesLoaded = this.loadProfiles();
     } else if (path.startsWith(`${NM_PATH}/Settings/`)) {
       if (!this.profileExists(path)) this.profiles.delete(path);
       else if (!this.profiles.has(path)) void this.refreshProfile(path);

@@ -2,9 +2,9 @@
 // NetworkManager's devices as the domain's HostInterfaces: pure translation from the object cache.
 import * as t from '../../dbus-wire/bus-value';
 import type { HostInterface, InterfaceType } from '../../bridge/host-network';
-import type { NmObjects } from './nm-object-cache';
+import { NM_DEVICE, type NmObjects } from './nm-object-cache';
 
-export const NM_DEVICE = 'org.freedesktop.NetworkManager.Device';
+export { NM_DEVICE };
 const NM_WIRELESS = 'org.freedesktop.NetworkManager.Device.Wireless';
 const NM_IP4CONFIG = 'org.freedesktop.NetworkManager.IP4Config';
 const NM_IP6CONFIG = 'org.freedesktop.NetworkManager.IP6Config';
@@ -13,6 +13,7 @@ const NM_IP6CONFIG = 'org.freedesktop.NetworkManager.IP6Config';
 const DEVICE_TYPES: Readonly<Record<number, InterfaceType>> = {
   1: 'ethernet', 2: 'wifi', 10: 'bond', 11: 'vlan', 13: 'bridge', 15: 'team', 16: 'tun', 20: 'ethernet' /* veth */, 32: 'loopback',
 };
+const DEVICE_TYPE_VETH = 20;
 // NMDeviceInterfaceFlags: the kernel reports carrier.
 const INTERFACE_FLAG_CARRIER = 0x10000;
 // NM80211Mode.
@@ -37,22 +38,29 @@ export interface NmDevice {
 }
 
 export function nmDevices(cache: NmObjects): NmDevice[] {
-  const devices: NmDevice[] = [];
-  for (const [path] of cache.withInterface(NM_DEVICE)) {
-    const get = <T>(name: string, codec: t.Codec<T>, fallback: T): T => cache.property(path, NM_DEVICE, name, codec) ?? fallback;
-    devices.push({
-      path,
-      name: get('Interface', t.string, ''),
-      deviceType: get('DeviceType', t.uint32, 0),
-      mac: get('HwAddress', t.string, '').toLowerCase(),
-      managed: get('Managed', t.boolean, false),
-      state: get('State', t.uint32, 0),
-      ports: get('Ports', t.array(t.objectPath), []),
-      activeConnection: get('ActiveConnection', t.objectPath, '/'),
-      real: get('Real', t.boolean, true),
-    });
-  }
-  return devices;
+  return [...cache.withInterface(NM_DEVICE)].map(([path]) => nmDevice(cache, path));
+}
+
+/** The device at `path` (absent properties read as their defaults). */
+export function nmDevice(cache: NmObjects, path: string): NmDevice {
+  const get = <T>(name: string, codec: t.Codec<T>, fallback: T): T => cache.property(path, NM_DEVICE, name, codec) ?? fallback;
+  return {
+    path,
+    name: get('Interface', t.string, ''),
+    deviceType: get('DeviceType', t.uint32, 0),
+    mac: get('HwAddress', t.string, '').toLowerCase(),
+    managed: get('Managed', t.boolean, false),
+    state: get('State', t.uint32, 0),
+    ports: get('Ports', t.array(t.objectPath), []),
+    activeConnection: get('ActiveConnection', t.objectPath, '/'),
+    real: get('Real', t.boolean, true),
+  };
+}
+
+/** The device named `name`, without reading the others. */
+export function deviceNamed(cache: NmObjects, name: string): NmDevice | undefined {
+  const path = cache.devicePath(name);
+  return path === undefined ? undefined : nmDevice(cache, path);
 }
 
 export function deviceAddresses(cache: NmObjects, devicePath: string): string[] {
@@ -84,6 +92,7 @@ export function hostInterfaces(cache: NmObjects, sharedThrough: ReadonlyMap<stri
       sharedThrough: sharedThrough.get(d.name),
       controller: controllerOf.get(d.path),
       managed: d.managed,
+      ...(d.deviceType === DEVICE_TYPE_VETH ? { veth: true } : {}),
     };
     if (d.deviceType !== 2) return iface;
     const mode = cache.property(d.path, NM_WIRELESS, 'Mode', t.uint32) ?? 0;

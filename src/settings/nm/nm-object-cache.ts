@@ -8,6 +8,7 @@ import * as t from '../../dbus-wire/bus-value';
 export const NM_BUS_NAME = 'org.freedesktop.NetworkManager';
 export const NM_PATH = '/org/freedesktop/NetworkManager';
 const OBJECT_MANAGER_PATH = '/org/freedesktop';
+export const NM_DEVICE = 'org.freedesktop.NetworkManager.Device';
 
 /** interface name → property name → value (still a variant: decoded where it is used). */
 export type NmObject = Map<string, Map<string, t.Variant>>;
@@ -19,7 +20,33 @@ const propertiesChanged = t.struct<[string, Map<string, t.Variant>, string[]]>(t
 
 /** Read access to a set of NetworkManager objects (the live cache, or fixed data in tests). */
 export class NmObjects {
+  /** Device name → object path, made when first asked for after a device came, went or was renamed. */
+  private devicePaths: Map<string, string> | undefined;
+
   constructor(protected objects: Map<string, NmObject> = new Map()) {}
+
+  /**
+   * The device named `name`: a host with thousands of links has thousands of devices, and a Share
+   * looks its few up at each of NetworkManager's signals.
+   */
+  devicePath(name: string): string | undefined {
+    if (this.devicePaths === undefined) {
+      this.devicePaths = new Map();
+      for (const [path] of this.withInterface(NM_DEVICE)) {
+        const deviceName = this.property(path, NM_DEVICE, 'Interface', t.string);
+        if (deviceName === undefined || deviceName === '') continue;
+        // A software device NM knows of but the kernel has not ("unrealized") may share its name
+        // with the real one: the real one is the device.
+        const other = this.devicePaths.get(deviceName);
+        if (other === undefined || this.property(other, NM_DEVICE, 'Real', t.boolean) === false) this.devicePaths.set(deviceName, path);
+      }
+    }
+    return this.devicePaths.get(name);
+  }
+
+  protected devicesChanged(): void {
+    this.devicePaths = undefined;
+  }
 
   /** Builds from GetManagedObjects' reply: checks it once, here. */
   static fromManagedObjects(reply: unknown): NmObjects {
@@ -76,6 +103,7 @@ export class NmObjectCache extends NmObjects {
     });
     if (generation !== this.generation) return; // a newer reload won
     this.objects = managedObjects.decode(reply, 'GetManagedObjects');
+    this.devicesChanged();
     this.notify('');
   }
 
@@ -89,6 +117,7 @@ export class NmObjectCache extends NmObjects {
     const object = this.objects.get(path) ?? new Map();
     for (const [iface, props] of ifaces) object.set(iface, props);
     this.objects.set(path, object);
+    if (ifaces.has(NM_DEVICE)) this.devicesChanged();
     this.notify(path);
   }
 
@@ -97,6 +126,7 @@ export class NmObjectCache extends NmObjects {
     const object = this.objects.get(path);
     if (object === undefined) return;
     for (const iface of ifaces) object.delete(iface);
+    if (ifaces.includes(NM_DEVICE)) this.devicesChanged();
     if (object.size === 0) this.objects.delete(path);
     this.notify(path);
   }
@@ -106,6 +136,7 @@ export class NmObjectCache extends NmObjects {
     const props = this.objects.get(msg.path)?.get(iface);
     if (props === undefined) return; // not announced yet; InterfacesAdded will carry it
     for (const [name, value] of changed) props.set(name, value);
+    if (iface === NM_DEVICE && changed.has('Interface')) this.devicesChanged();
     this.notify(msg.path);
   }
 
