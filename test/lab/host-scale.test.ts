@@ -51,7 +51,7 @@ test('a DHCP NIC is shared and unshared among thousands of links; the listing le
     await daemon.waitForOutput(/ready on /, 300_000);
     const client = new ServiceClient(bus);
     const listed = (await client.listInterfaces()).map((i) => i.name);
-    t.true(listed.includes('eth0'));
+    t.true(listed.includes('eth0'), `eth0 is listed: ${listed.join(' ')}`);
     t.false(listed.some((name) => /^v[bc]\d+$/.test(name)), 'no unmanaged veth in a person\'s listing');
     const [all] = await client.call('ListInterfacesFiltered', 'a{sv}', [{ all: makeVariant('b', true) }]);
     const everyName = new Set(decodeInterfaceListing(all).map((i) => i.name));

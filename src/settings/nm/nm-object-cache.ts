@@ -9,6 +9,7 @@ export const NM_BUS_NAME = 'org.freedesktop.NetworkManager';
 export const NM_PATH = '/org/freedesktop/NetworkManager';
 const OBJECT_MANAGER_PATH = '/org/freedesktop';
 export const NM_DEVICE = 'org.freedesktop.NetworkManager.Device';
+const MANAGED_OBJECTS_TIMEOUT_MS = 300_000;
 
 /** interface name → property name → value (still a variant: decoded where it is used). */
 export type NmObject = Map<string, Map<string, t.Variant>>;
@@ -100,6 +101,10 @@ export class NmObjectCache extends NmObjects {
     const [reply] = await this.bus.call({
       destination: NM_BUS_NAME, path: OBJECT_MANAGER_PATH, interface: 'org.freedesktop.DBus.ObjectManager',
       member: 'GetManagedObjects', noAutoStart: true,
+      // NetworkManager 1.42 builds this answer in one go: at 5000 links it costs it seconds of CPU
+      // (docs/scale.md), longer than a call's usual 25 s on a busy machine. A slow answer is
+      // still the answer; giving up would leave the host without its backend.
+      timeoutMs: MANAGED_OBJECTS_TIMEOUT_MS,
     });
     if (generation !== this.generation) return; // a newer reload won
     this.objects = managedObjects.decode(reply, 'GetManagedObjects');
