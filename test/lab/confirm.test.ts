@@ -8,7 +8,7 @@ import { makeVariant } from '../../src/dbus-wire/bus-value';
 import { PROGRESS_STEPS } from '../../src/bridge/progress';
 import { Lab, waitFor } from './lab';
 import { callAs, NOBODY } from './lab-install';
-import { ipv4, links, networkState, sameNetworkState } from './nm-state';
+import { ipv4, links, networkState, nmCheckpoints, sameNetworkState } from './nm-state';
 import { ServiceClient } from './service-client';
 
 const NIC_MAC = '52:54:00:12:34:56';
@@ -27,8 +27,7 @@ async function failure(promise: Promise<unknown>): Promise<BusCallError> {
 /** The lab is as it was before any change: profiles, what is active, addresses, links, no checkpoint. */
 async function original(lab: Lab, before: Awaited<ReturnType<typeof networkState>>): Promise<true | undefined> {
   const now = await networkState(lab);
-  const checkpoints = await lab.sh('busctl get-property org.freedesktop.NetworkManager /org/freedesktop/NetworkManager org.freedesktop.NetworkManager Checkpoints');
-  return sameNetworkState(now, before) && checkpoints.trim() === 'ao 0' ? true : undefined;
+  return sameNetworkState(now, before) && await nmCheckpoints(lab) === 'ao 0' ? true : undefined;
 }
 
 /** The steps seen for `nic`, each once, in the order they came. */
@@ -111,7 +110,7 @@ test('confirm-timeout: unconfirmed, rolled back, killed, refused, confirmed; Pen
     await client.confirm('eth0');
     t.deepEqual(steps(progress), ['authorizing', 'committed']);
     t.deepEqual(await client.pending(), new Map());
-    t.is(await lab.sh('busctl get-property org.freedesktop.NetworkManager /org/freedesktop/NetworkManager org.freedesktop.NetworkManager Checkpoints'), 'ao 0\n');
+    t.is(await nmCheckpoints(lab), 'ao 0');
     // An unconfirmed Unshare undone by Rollback: the NIC is shared again, the bridge carries the
     // host's address again, and the rollback says it restored everything (no RolledBack).
     const sharedAddress = ipv4((await links(lab)).get('br-eth0'));
