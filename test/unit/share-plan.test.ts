@@ -6,7 +6,7 @@ import * as bv from '../../src/dbus-wire/bus-value';
 import { shareability } from '../../src/bridge/host-network';
 import { ShareError } from '../../src/bridge/share-error';
 import { defaultBridgeName, planShare, planUnshare } from '../../src/bridge/share-plan';
-import { DEFAULT_SHARE_OPTIONS, DEFAULT_UNSHARE_OPTIONS } from '../../src/bridge/share-request';
+import { DEFAULT_SHARE_OPTIONS, DEFAULT_UNSHARE_OPTIONS } from '../../src/bridge/request-options';
 import type { HostSnapshot } from '../../src/bridge/host-network';
 import { hostInterfaces } from '../../src/settings/nm/nm-devices';
 import { NmObjects, type NmObject } from '../../src/settings/nm/nm-object-cache';
