@@ -119,6 +119,23 @@ test.serial("a user's private bridge profile for br-eth0 does not block the defa
   t.true(keyfiles(lab).has('Private br-eth0.nmconnection'), "the user's profile is left as it was");
 });
 
+test.serial("Unshare never brings up a user's private profile that took the UUID of the NIC's deleted original", async (t) => {
+  await cleanSlate();
+  const original = (await lab.sh("nmcli -g connection.uuid connection show 'Wired eth0'")).trim();
+  t.is(await client.share('eth0'), 'br-eth0');
+  // The original goes; a user makes a private profile for eth0 with its UUID (AddConnection takes any).
+  await lab.sh(`
+    nmcli connection delete 'Wired eth0' >/dev/null
+    nmcli connection add type ethernet ifname eth0 con-name 'Private original' connection.uuid ${original} connection.permissions user:nobody \\
+      connection.autoconnect no ipv4.method manual ipv4.addresses 192.0.2.66/24 ipv6.method disabled >/dev/null`);
+  t.regex(keyfiles(lab).get('Private original.nmconnection') ?? '', new RegExp(`uuid=${original}`));
+  await client.unshare('eth0');
+  t.deepEqual(await activeProfiles(lab), ['Wired eth0:eth0'], 'a new DHCP profile, not the private one');
+  t.not((await lab.sh("nmcli -g connection.uuid connection show 'Wired eth0'")).trim(), original);
+  await waitFor('eth0 to have its lease', async () => ipv4((await links(lab)).get('eth0')), 30_000);
+  t.not(ipv4((await links(lab)).get('eth0')), '192.0.2.66');
+});
+
 test.serial("the installed dispatcher script opens no FORWARD DROP for a user's private bridge profile tagged like ours; it does for a system-wide one", async (t) => {
   await cleanSlate();
   await installIntoLab(lab);
