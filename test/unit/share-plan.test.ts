@@ -83,6 +83,12 @@ test('refusals, each with a reason a user can act on', (t) => {
   t.like(refusal(() => planShare({ ...snapshot, shared: new Map([['eth0', 'br-eth0']]) }, 'eth0', DEFAULT_SHARE_OPTIONS, 'NetworkManager')), { code: 'AlreadyShared' });
 });
 
+test("a backend's own refusal (NM: a user's private profile is active) makes the NIC not shareable, with its hint", (t) => {
+  const refusedEth0 = { ...snapshot, interfaces: snapshot.interfaces.map((i) => (i.name === 'eth0' ? { ...i, refusal: { reason: 'its profile is private', hint: 'make it system-wide' } } : i)) };
+  t.like(refusal(() => planShare(refusedEth0, 'eth0', DEFAULT_SHARE_OPTIONS, 'NetworkManager')), { code: 'NotShareable', message: 'eth0 cannot be shared: its profile is private', hint: 'make it system-wide' });
+  t.true(verdict('eth0').shareable);
+});
+
 test('STP on without a forward delay gets the usual 15 s; STP off always 0', (t) => {
   t.is(plan('eth0', { stp: true }).forwardDelay, 15);
   t.is(plan('eth0', { stp: true, forwardDelay: 4 }).forwardDelay, 4);
