@@ -13,8 +13,12 @@ import { ServiceClient } from './service-client';
 import { join } from 'node:path';
 
 const NIC_MAC = '52:54:00:12:34:56';
-/** 2500 veth pairs: 5000 links, beside the lab's own. */
-const PAIRS = Number(process.env['SCALE_TEST_PAIRS'] ?? 2500);
+/**
+ * Veth pairs beside the lab's own links: 500 (1000 links) in `npm test`; SCALE_TEST_PAIRS=2500 is the
+ * 5000-link host of the benchmark, which NetworkManager 1.42 takes minutes to take in and describe
+ * here (docs/scale.md): more than a test's 5 minutes.
+ */
+const PAIRS = Number(process.env['SCALE_TEST_PAIRS'] ?? 500);
 /** Links that appear and vanish during a Share (SCALE_TEST_CHURN): see docs/scale.md for why not 1000. */
 const CHURN = Number(process.env['SCALE_TEST_CHURN'] ?? 200);
 
