@@ -20,7 +20,9 @@ test('the CLI against the daemon: list fits COLUMNS, --json, --fields, --version
     const lines = human.stdout.trimEnd().split('\n');
     t.regex(lines[0] ?? '', /^INTERFACE\s+TYPE\s+CARRIER\s+STATE\s+BRIDGE\s+ADDRESSES$/);
     t.regex(human.stdout, /^eth0\s+ethernet\s+yes\s+shareable\s+-\s+192\.0\.2\./m);
-    t.regex(human.stdout, /^lo: not shareable: .*loopback/m, 'why lo is not shareable, below the table');
+    t.notRegex(human.stdout, /^lo\b/m, 'the loopback only with --all');
+    const everything = await cli(['list', '--all'], { COLUMNS: '64' });
+    t.regex(everything.stdout, /^lo: not shareable: .*loopback/m, 'why lo is not shareable, below the table');
     for (const line of lines) t.true(line.length <= 64, `fits 64 columns: '${line}'`);
 
     const json = JSON.parse((await cli(['list', '--json'])).stdout) as { schema: number; interfaces: Array<{ name: string; shareable: boolean; notes: string[] }> };

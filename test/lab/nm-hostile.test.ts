@@ -38,7 +38,8 @@ test('kernel ports, forged tags, no-op Share, nothing spawned before polkit: one
     // 1. A veth port of a kernel bridge NetworkManager doesn't manage: NotShareable at once, naming brx.
     // As a new user would: nothing up, so NetworkManager leaves brx unmanaged and vx0 looks free.
     await lab.sh('ip link add brx type bridge; ip link add vx0 type veth peer name vx0p; ip link set vx0 master brx');
-    const vx0 = await waitFor('vx0 listed', async () => (await client.listInterfaces()).find((i) => i.name === 'vx0'));
+    // A port: only the whole listing has it.
+    const vx0 = await waitFor('vx0 listed', async () => (await client.listInterfaces(true)).find((i) => i.name === 'vx0'));
     t.false(vx0.shareable);
     t.regex(vx0.reason, /already a port of brx/);
     const refused = await callError(client.bus.call({

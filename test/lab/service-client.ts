@@ -15,8 +15,9 @@ export class ServiceClient {
     return this.bus.call({ destination: BUS_NAME, path: OBJECT_PATH, interface: INTERFACE_NAME, member, signature, body, timeoutMs });
   }
 
-  async listInterfaces(): Promise<ListedInterface[]> {
-    const [reply] = await this.call('ListInterfaces');
+  /** ListInterfaces; with `all`, ListInterfacesFiltered's every interface. */
+  async listInterfaces(all = false): Promise<ListedInterface[]> {
+    const [reply] = all ? await this.call('ListInterfacesFiltered', 'a{sv}', [{ all: t.makeVariant('b', true) }]) : await this.call('ListInterfaces');
     return decodeInterfaceListing(reply);
   }
 
