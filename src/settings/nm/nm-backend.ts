@@ -7,7 +7,7 @@ import * as t from '../../dbus-wire/bus-value';
 import { type Log, errorMessage } from '../../bridge/log';
 import type { ConfiguredInterface } from '../../bridge/interface-config';
 import type { Progress } from '../../bridge/progress';
-import type { HostSnapshot } from '../../bridge/host-network';
+import type { HostInterface, HostSnapshot } from '../../bridge/host-network';
 import type { SettingsBackend, Transaction } from '../../bridge/settings-backend';
 import { ShareError } from '../../bridge/share-error';
 import type { SharePlan, UnsharePlan } from '../../bridge/share-plan';
@@ -95,16 +95,28 @@ export class NmBackend implements SettingsBackend {
         const tag = ourTag(settings);
         if (tag?.role === 'port') shared.set(tag.nic, tag.bridge);
       }
-      // One read of the devices serves both the listing and the notes.
-      const devices = nmDevices(this.cache);
-      const byName = new Map(devices.map((d) => [d.name, d]));
-      const interfaces = hostInterfaces(this.cache, shared, devices).map((iface) => {
-        const device = byName.get(iface.name);
-        const active = device === undefined ? undefined : this.activeProfile(device);
-        if (active !== undefined && isPrivateProfile(active.settings)) return { ...iface, refusal: privateProfileRefusal(iface.name) };
-        return ipv6AddressesWillChange(active?.settings) ? { ...iface, shareNotes: [IPV6_STABLE_PRIVACY_NOTE] } : iface;
-      });
-      this.cached = { interfaces, shared };
+      // The interfaces are made when first asked for: during a Share, NetworkManager's signals
+      // renew the snapshot dozens of times and each renewal is asked for `shared` only (the Shared
+      // property), which must not cost a reading of every device of a host with thousands.
+      let interfaces: readonly HostInterface[] | undefined;
+      const describe = () => {
+        // One read of the devices serves both the listing and the notes.
+        const devices = nmDevices(this.cache);
+        const byName = new Map(devices.map((d) => [d.name, d]));
+        return hostInterfaces(this.cache, shared, devices).map((iface) => {
+          const device = byName.get(iface.name);
+          const active = device === undefined ? undefined : this.activeProfile(device);
+          if (active !== undefined && isPrivateProfile(active.settings)) return { ...iface, refusal: privateProfileRefusal(iface.name) };
+          return ipv6AddressesWillChange(active?.settings) ? { ...iface, shareNotes: [IPV6_STABLE_PRIVACY_NOTE] } : iface;
+        });
+      };
+      this.cached = {
+        shared,
+        get interfaces() {
+          interfaces ??= describe();
+          return interfaces;
+        },
+      };
     }
     return this.cached;
   }
