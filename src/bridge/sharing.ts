@@ -429,8 +429,8 @@ export class Sharing {
     const unrestored = await this.rollback(tx, change);
     progress('rolled-back', `${change.what} failed and was undone${unrestored === '' ? '' : ' in part'}: ${failure}`);
     if (unrestored !== '') {
-      // Not everything is as it was: say so, to the caller and in the log, rather than reassure.
-      throw new ShareError('RolledBack', `could not ${change.what}, and the rollback could not restore everything: ${unrestored}. Reason: ${failure}`, `check ${change.interfaces.join(' and ')} by hand`);
+      // Not everything is as it was: not RolledBack ("everything was put back") but Failed, with what is left.
+      throw new ShareError('Failed', `could not ${change.what}, and the rollback could not restore everything: ${unrestored}. Reason: ${failure}`, `check ${change.interfaces.join(' and ')} by hand`);
     }
     // Refused before the NIC was touched (the firewall's rule could not go in), and all is as it
     // was: the refusal is the answer, with its own code and hint.
@@ -494,7 +494,7 @@ export class Sharing {
         ? `${change.what}: ${why}; everything was put back as it was`
         : `${change.what}: ${why}; the rollback could not restore everything: ${unrestored}`);
       if (unrestored !== '') {
-        throw new ShareError('RolledBack', `${change.what} was rolled back, but not everything could be restored: ${unrestored}`, `check ${change.interfaces.join(' and ')} by hand`);
+        throw new ShareError('Failed', `${change.what} was rolled back, but not everything could be restored: ${unrestored}`, `check ${change.interfaces.join(' and ')} by hand`);
       }
     } finally {
       for (const name of names) this.busy.delete(name);
