@@ -117,6 +117,13 @@ export class Dispatcher<I extends InterfaceDefinition> {
     this.bus.emitSignal(this.spec.path, this.spec.name, name, signatureOf(definition.args), encodeArgs(definition.args, args as unknown[]));
   }
 
+  /** Sends a declared signal to one connection only (unicast), with arguments checked by their codecs. */
+  private emitTo(destination: string, name: string, args: unknown[]): void {
+    const definition = Object.hasOwn(this.spec.signals, name) ? this.spec.signals[name] : undefined;
+    if (definition === undefined) throw new Error(`signal ${name} is not in the spec`);
+    this.bus.emitSignal(this.spec.path, this.spec.name, name, signatureOf(definition.args), encodeArgs(definition.args, args), destination);
+  }
+
   private take(msg: BusMessage): boolean {
     // Peer is answered by the connection itself, on every path (one reader of the machine id).
     if (msg.interface === PEER) return false;
@@ -199,7 +206,7 @@ export class Dispatcher<I extends InterfaceDefinition> {
         out = prepared.noOp;
       } else {
         // 3. authorization (who is asking comes from the bus's credentials of the caller), then 4. the change
-        prepared.authorizing?.();
+        prepared.authorizing?.((signal, args) => this.emitTo(caller.busName, signal, args));
         const credentials = await this.credentialsOf(caller);
         await this.authority.authorize(caller, credentials, definition.action);
         const audit = `audit: uid=${credentials.uid} pid=${credentials.pid ?? '?'} ${msg.member}${prepared.subject === undefined ? '' : ` ${prepared.subject}`}`;

@@ -105,8 +105,12 @@ export type Prepared<Out> =
   | { readonly noOp: Out }
   | {
     readonly apply: () => Promise<Out>;
-    /** Told just before polkit is asked (a Progress step, where the method has one). */
-    readonly authorizing?: (() => void) | undefined;
+    /**
+     * Told just before polkit is asked (a Progress step, where the method has one), through
+     * `toCaller`, which sends a declared signal to the caller alone: before authorization,
+     * nothing of a caller's reaches anyone else.
+     */
+    readonly authorizing?: ((toCaller: (signal: string, args: unknown[]) => void) => void) | undefined;
     /** What the change is about, for the audit line ('nic=eth0 bridge=br0'). */
     readonly subject?: string;
   };

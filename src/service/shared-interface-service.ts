@@ -15,7 +15,12 @@ function awaitsConfirm(seconds: number): string {
 
 function asPrepared<T, Out>(step: ChangeStep<T>, toOut: (value: T) => Out, subject: string): Prepared<Out> {
   if ('noOp' in step) return { noOp: toOut(step.noOp) };
-  return { apply: async () => toOut(await step.apply()), authorizing: step.authorizing, subject };
+  const { authorizing } = step;
+  return {
+    apply: async () => toOut(await step.apply()),
+    authorizing: authorizing && ((toCaller) => authorizing((nic, progressStep, message) => toCaller('Progress', [nic, progressStep, message]))),
+    subject,
+  };
 }
 
 function listedInterfaces(listing: readonly InterfaceListing[]): ListedInterface[] {

@@ -65,7 +65,10 @@ function rig(options: { authorize?: boolean; apply?: () => Promise<void>; noOpFo
     addMethodHandler: (h) => { handler = h; },
     reply: (m, signature, body) => { events.push('reply'); answer({ kind: 'reply', serial: m.serial, signature, body }); },
     replyError: (m, name, text) => { events.push(`error ${name}`); answer({ kind: 'error', serial: m.serial, name, text }); },
-    emitSignal: (_path, _iface, member, _sig, body) => { events.push(`signal ${member}`); sent.push({ kind: 'signal', member, body }); },
+    emitSignal: (_path, _iface, member, _sig, body, destination) => {
+      events.push(destination === undefined ? `signal ${member}` : `signal ${member} to ${destination}`);
+      sent.push({ kind: 'signal', member, body });
+    },
     credentials: (): Promise<PeerCredentials> => Promise.resolve({ uid: 1000, pid: 42 }),
     call: () => Promise.resolve([]),
   };
@@ -90,6 +93,7 @@ function rig(options: { authorize?: boolean; apply?: () => Promise<void>; noOpFo
               value = next;
               return [] as [];
             },
+            authorizing: (toCaller) => toCaller('Poked', ['asking']),
           });
         },
       },
@@ -114,8 +118,8 @@ function rig(options: { authorize?: boolean; apply?: () => Promise<void>; noOpFo
 test('a change: validate, then authorize, then apply, then PropertiesChanged, then the reply', async (t) => {
   const r = rig();
   t.like(await r.call('Set', 's', ['b']), { kind: 'reply' });
-  t.deepEqual(r.events, ['validate', 'authorize org.example.toy.set', 'apply', 'signal PropertiesChanged', 'reply']);
-  const changed = r.sent.find((s) => s.kind === 'signal');
+  t.deepEqual(r.events, ['validate', 'signal Poked to :1.7', 'authorize org.example.toy.set', 'apply', 'signal PropertiesChanged', 'reply']);
+  const changed = r.sent.find((s) => s.kind === 'signal' && s.member === 'PropertiesChanged');
   const [iface, values, invalidated] = changed?.kind === 'signal' ? changed.body : [];
   t.is(iface, 'org.example.Toy');
   t.deepEqual(Object.keys(values as object), ['Value']);
@@ -141,10 +145,10 @@ test('bad arguments never reach validation: InvalidArgs', async (t) => {
   t.deepEqual(r.events, ['error org.freedesktop.DBus.Error.InvalidArgs']);
 });
 
-test('refused authorization: nothing applied, no signal, the authority\'s error name', async (t) => {
+test('refused authorization: nothing applied, no signal to anyone but the caller, the authority\'s error name', async (t) => {
   const r = rig({ authorize: false });
   t.like(await r.call('Set', 's', ['b']), { kind: 'error', name: 'org.freedesktop.DBus.Error.AccessDenied', text: 'not allowed' });
-  t.deepEqual(r.events, ['validate', 'authorize org.example.toy.set', 'error org.freedesktop.DBus.Error.AccessDenied']);
+  t.deepEqual(r.events, ['validate', 'signal Poked to :1.7', 'authorize org.example.toy.set', 'error org.freedesktop.DBus.Error.AccessDenied']);
 });
 
 test('the service\'s errors are mapped by the mapping it passed in; a rollback is logged as a warning', async (t) => {
@@ -155,7 +159,7 @@ test('the service\'s errors are mapped by the mapping it passed in; a rollback i
   const undone = rig({ apply: () => Promise.reject(new ToyError('Undone', 'put back')) });
   t.like(await undone.call('Set', 's', ['b']), { kind: 'error', name: 'org.example.Toy.Error.Undone', text: 'put back' });
   // Nothing changed, so no PropertiesChanged.
-  t.deepEqual(undone.events, ['validate', 'authorize org.example.toy.set', 'apply', 'error org.example.Toy.Error.Undone']);
+  t.deepEqual(undone.events, ['validate', 'signal Poked to :1.7', 'authorize org.example.toy.set', 'apply', 'error org.example.Toy.Error.Undone']);
   t.true(undone.logged.some((l) => l.startsWith('warn audit:') && l.endsWith('rolled back: put back')), undone.logged.join('\n'));
 });
 

@@ -349,10 +349,13 @@ test('a Share runs validate, then (after authorization) begin, apply, verify, co
   const step = await sharing.prepareShare('eth0', share());
   t.deepEqual(host.steps, [], 'validation opens nothing');
   if ('noOp' in step) throw new Error('no-op');
-  step.authorizing?.();
+  const toCaller: string[] = [];
+  step.authorizing?.((nic, s) => toCaller.push(`${nic} ${s}`));
+  t.deepEqual(toCaller, ['eth0 authorizing'], 'told to the caller alone');
+  t.deepEqual(events, [], 'nothing told to everyone before authorization');
   t.is(await step.apply(), 'br-eth0');
   t.deepEqual(host.steps, ['begin', 'apply', 'commit']);
-  t.deepEqual(events, ['eth0 authorizing', 'eth0 checkpoint', 'eth0 bridge-up', 'eth0 committed']);
+  t.deepEqual(events, ['eth0 checkpoint', 'eth0 bridge-up', 'eth0 committed']);
   t.is(host.rolledBack, 0);
 });
 
