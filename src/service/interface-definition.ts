@@ -127,6 +127,12 @@ export type MethodImplementation<M> = M extends { readonly action: string }
      * and changed seldom. Called right before read, with nothing awaited in between.
      */
     replyKey?(args: Method<M>['in']): string;
+    /**
+     * The reading costs work (processes, other services' calls) that any caller may ask for
+     * without authorization: the dispatcher admits a few per user and a few more in all at once,
+     * and refuses the rest at once (LimitsExceeded).
+     */
+    readonly costly?: boolean;
   };
 
 /** The argument values of a declared signal, in order. */

@@ -70,6 +70,8 @@ export function sharedInterfaceImplementation(sharing: Sharing, libvirt: Libvirt
         },
       },
       GetInterfaceXML: {
+        // The live view reads the kernel with processes, the configured one asks the backend.
+        costly: true,
         read: async ([name, options]) => [await libvirt.interfaceXml(name, decodeInterfaceXmlOptions(options).inactive)],
       },
       DefineInterfaceXML: {
