@@ -129,8 +129,8 @@ export type MethodImplementation<M> = M extends { readonly action: string }
     replyKey?(args: Method<M>['in']): string;
     /**
      * The reading costs work (processes, other services' calls) that any caller may ask for
-     * without authorization: the dispatcher admits a few per user and a few more in all at once,
-     * and refuses the rest at once (LimitsExceeded).
+     * without authorization: the dispatcher runs a few of one user's at once and has the next
+     * wait their turn (refused, LimitsExceeded, only beyond a bounded queue).
      */
     readonly costly?: boolean;
   };
