@@ -12,24 +12,13 @@ import { marshalMessage, MESSAGE_TYPE_METHOD_RETURN } from '../../src/dbus-wire/
 import { makeVariant } from '../../src/dbus-wire/bus-value';
 import { FakeBus, CLIENT_NAME, PEER_NAME, type LibraryMessage } from '../unit/fake-bus';
 import { REPO_ROOT } from './lab';
+import { prng } from './seeded-random';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? '20261207');
 const CASES = 64;
 const PARALLEL = 4;
 /** Far above a CLI's start and a refused reply (~0.5 s on a loaded machine); a hang never ends. */
 const CASE_DEADLINE_MS = 15_000;
-
-/** mulberry32, as bus-fuzz.test.ts. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NEAR_LIMITS = [0x7fff_fff8, 0x7fff_fff9, 0x7fff_ffff, 0x8000_0000, 0xffff_fff8, 0xffff_fff9, 0xffff_ffff, 0x0800_0000, 0x0800_0001, 0x1_0000 + 1];
 
