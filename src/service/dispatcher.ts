@@ -132,6 +132,8 @@ export class Dispatcher<I extends InterfaceDefinition> {
 
   /** Sends a declared signal to one connection only (unicast), with arguments checked by their codecs. */
   private emitTo(destination: string, name: string, args: unknown[]): void {
+    // No sender (not through a bus): nobody to tell, and an empty destination would broadcast.
+    if (destination === '') return;
     const definition = Object.hasOwn(this.spec.signals, name) ? this.spec.signals[name] : undefined;
     if (definition === undefined) throw new Error(`signal ${name} is not in the spec`);
     this.bus.emitSignal(this.spec.path, this.spec.name, name, signatureOf(definition.args), encodeArgs(definition.args, args), destination);
