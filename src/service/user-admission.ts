@@ -3,7 +3,10 @@
 // turn in that user's queue, and only beyond a queue's bound is a call refused. Waiting rather
 // than refusing at once keeps a flooding user from turning refusals into a busy loop (each answer
 // invites the next call): a user's calls are answered at the pace its readings are done, and
-// other users' turns never depend on its queue.
+// other users' turns never depend on its queue. A waiting call is let in only after a pause as
+// long as the reading whose end freed its turn took: a user with a queue gets half of the time
+// at most, so the work it keeps going cannot crowd out the rest (an admin's Share); a user with
+// nothing waiting never pauses.
 
 export class AdmissionRefused extends Error {
   constructor(message: string) {
@@ -30,7 +33,8 @@ export class UserAdmission {
 
   /** Resolves when one more of `uid`'s readings may run, with the function that ends it; rejects with AdmissionRefused. */
   async admit(uid: number): Promise<() => void> {
-    const release = () => this.release(uid);
+    let startedAt = Date.now();
+    const release = () => this.release(uid, Date.now() - startedAt);
     const running = this.running.get(uid) ?? 0;
     if (running < this.limits.runningPerUser) {
       this.running.set(uid, running + 1);
@@ -47,16 +51,17 @@ export class UserAdmission {
     this.waitingCount++;
     // The running count stays as it is: release() hands its slot straight to the next in the queue.
     await new Promise<void>((resolve) => queue.push(resolve));
+    startedAt = Date.now();
     return release;
   }
 
-  private release(uid: number): void {
+  private release(uid: number, tookMs: number): void {
     const queue = this.queues.get(uid);
     const next = queue?.shift();
     if (next !== undefined) {
       this.waitingCount--;
       if (queue?.length === 0) this.queues.delete(uid);
-      next();
+      setTimeout(next, tookMs);
       return;
     }
     const left = (this.running.get(uid) ?? 1) - 1;

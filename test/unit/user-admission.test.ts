@@ -4,7 +4,9 @@
 import test from 'ava';
 import { AdmissionRefused, UserAdmission } from '../../src/service/user-admission';
 
-const tick = () => new Promise((resolve) => setImmediate(resolve));
+const t0 = Date.now();
+/** Long enough for any turn handed on so far: its pause is at most as long as the test has run. */
+const tick = () => new Promise((resolve) => setTimeout(resolve, Date.now() - t0 + 20));
 
 test('a user\'s readings beyond its running share wait in order; beyond its queue they are refused; other users go ahead', async (t) => {
   const admission = new UserAdmission({ runningPerUser: 2, waitingPerUser: 2, waiting: 3 });
@@ -29,10 +31,28 @@ test('a user\'s readings beyond its running share wait in order; beyond its queu
   (await a2)();
   (await b1)();
   await tick();
-  t.deepEqual(started, ['a1', 'a2', 'b1', 'b2', 'a3', 'a4', 'b3']);
+  // Each user's in order; between users, whichever pause ended first.
+  t.deepEqual(started.slice(0, 5), ['a1', 'a2', 'b1', 'b2', 'a3']);
+  t.deepEqual(started.slice(5).sort(), ['a4', 'b3']);
   for (const release of await Promise.all([a3, a4, b2, b3])) release();
   // All released: a user's full share is free again.
   const again = await Promise.all([take(65534, 'c1'), take(65534, 'c2')]);
   t.deepEqual(started.slice(-2), ['c1', 'c2']);
   for (const release of again) release();
+});
+
+test('a waiting call is let in after a pause as long as the reading that freed its turn took', async (t) => {
+  const admission = new UserAdmission({ runningPerUser: 1, waitingPerUser: 4, waiting: 4 });
+  const first = await admission.admit(65534);
+  let secondAt = 0;
+  const second = admission.admit(65534).then((release) => { secondAt = Date.now(); return release; });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const freedAt = Date.now();
+  first();
+  (await second)();
+  t.true(secondAt - freedAt >= 150, `let in ${secondAt - freedAt} ms after the 200 ms reading ended`);
+  // Nothing waiting: no pause.
+  const start = Date.now();
+  (await admission.admit(65534))();
+  t.true(Date.now() - start < 50);
 });
