@@ -17,9 +17,12 @@ if (out === undefined) {
 }
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const metafiles = [
-  ...readdirSync(join(root, 'dist', 'bundle')).filter((f) => f.endsWith('.meta.json')).map((f) => ['programs', join(root, 'dist', 'bundle', f)]),
+  ...readdirSync(join(root, 'bin')).map((program) => ['programs', join(root, 'dist', 'bundle', `${program}.meta.json`)]),
   ['cockpit', join(root, 'dist', 'cockpit-page', 'meta.json')],
 ];
+for (const [, metafile] of metafiles) {
+  if (!existsSync(metafile)) throw new Error(`${metafile} is missing (built before bundles had metafiles): rm -r dist/bundle dist/cockpit-page, then make`);
+}
 const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8'));
 const LICENSE_FILE = /^(licen[cs]e|copying|notice)(\..*)?$/i;
 
