@@ -132,11 +132,11 @@ TARBALLDIR ?= .
 TAR_FLAGS = --sort=name --owner=0 --group=0 --numeric-owner --mtime='2000-01-01 00:00Z'
 dist: all
 	@git rev-parse --git-dir >/dev/null 2>&1 || { echo "make dist runs in a git checkout (its file list is git's)" >&2; exit 1; }
-	{ printf '%s\n' $(BUILT) $(LICENSES); find dist/licenses -type f ! -name bundled.json; } | sort >$(RELEASE_LIST).new
-	{ git ls-files --cached | while read -r f; do [ -e "$$f" ] && printf '%s\n' "$$f"; done; cat $(RELEASE_LIST).new; echo $(RELEASE_LIST).new; } \
-	  | tar $(TAR_FLAGS) --transform 's,^$(RELEASE_LIST)\.new$$,$(RELEASE_LIST),;s,^,$(DIST_NAME)/,' --no-recursion -T - -cf - \
-	  | gzip -9 -n >'$(TARBALLDIR)/$(DIST_NAME).tar.gz.tmp'
-	rm $(RELEASE_LIST).new
+	list=$$(mktemp $(RELEASE_LIST).XXXXXX) && chmod 0644 "$$list" && trap 'rm -f "$$list"' EXIT && \
+	{ printf '%s\n' $(BUILT) $(LICENSES); find dist/licenses -type f ! -name bundled.json; } | sort >"$$list" && \
+	{ git ls-files --cached | while read -r f; do [ -e "$$f" ] && printf '%s\n' "$$f"; done; cat "$$list"; echo "$$list"; } \
+	  | tar $(TAR_FLAGS) --transform "s,^$$list\$$,$(RELEASE_LIST),;s,^,$(DIST_NAME)/," --no-recursion -T - -cf - \
+	  | gzip -9 -n >'$(TARBALLDIR)/$(DIST_NAME).tar.gz.tmp' && \
 	mv '$(TARBALLDIR)/$(DIST_NAME).tar.gz.tmp' '$(TARBALLDIR)/$(DIST_NAME).tar.gz'
 
 uninstall:

@@ -154,7 +154,7 @@ test('the unit under a real systemd: activated by the first call, Share and Unsh
     const state = async () => Object.fromEntries((await c.sh('systemctl show -p ActiveState,MainPID,NRestarts shared-interface.service')).trim().split('\n').map((l) => l.split('=') as [string, string]));
     t.like(await state(), { ActiveState: 'inactive' });
     t.is(await c.sh('systemctl show -p Documentation --value shared-interface.service'),
-      'man:shared-interfaced(8) man:shared-interface(1) man:org.fedoraproject.SharedInterface(5)\n');
+      '"man:shared-interfaced(8)" "man:shared-interface(1)" "man:org.fedoraproject.SharedInterface(5)"\n');
 
     // The first call: dbus-daemon asks systemd for SystemdService=shared-interface.service.
     t.is(await c.sh('busctl get-property org.fedoraproject.SharedInterface /org/fedoraproject/SharedInterface org.fedoraproject.SharedInterface Version'), 's "0.1.0"\n');
@@ -216,7 +216,7 @@ test('the unit under a real systemd: activated by the first call, Share and Unsh
     t.is((await c.exec('test -e /usr/bin/shared-interface')).code, 1, 'the package is gone');
     t.regex(await c.sh('ip -o link show eth0'), /master br-eth0/);
     // Undone by hand, with docs/packaging.md's commands.
-    await c.sh('nmcli connection delete "br-eth0 (shares eth0)" "eth0 (port of br-eth0)" >/dev/null; nmcli --wait 60 connection up lab-eth0 >/dev/null');
+    await c.sh('nmcli connection delete "br-eth0 (shares eth0)" "eth0 (port of br-eth0)" >/dev/null; nmcli --wait 60 device connect eth0 >/dev/null');
     t.notRegex(await c.sh('ip -o link show eth0'), /master/);
     t.is((await c.exec('ip link show br-eth0')).code, 1, 'no bridge left');
   } finally {
