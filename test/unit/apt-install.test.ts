@@ -12,11 +12,13 @@ import { join, resolve } from 'node:path';
 
 const SCRIPT = resolve(__dirname, '..', '..', '..', 'test', 'lab', 'apt-install.sh');
 
-// Logs its arguments; on `install`, what the policy answers for a start, then fails (STANDIN_FAIL=1,
-// as apt-get does, on stderr) or creates the package's file.
+// Logs its arguments; fails as apt-get does, on stderr (STANDIN_FAIL=1: always; =install: only to
+// install); else on `install` logs what the policy answers for a start and creates the package's file.
 const STANDIN_APT_GET = `#!/bin/bash
 echo "apt-get $*" >>"$STANDIN_LOG"
-if [ "$STANDIN_FAIL" = 1 ]; then echo "E: Unable to locate package si-test-package" >&2; exit 100; fi
+if [ "$STANDIN_FAIL" = 1 ] || { [ "$STANDIN_FAIL" = install ] && [ "$1" != update ]; }; then
+  echo "E: Unable to locate package si-test-package" >&2; exit 100
+fi
 case " $* " in *" install "*)
   if [ -e "$SI_POLICY_RC_D" ]; then
     rc=0; "$SI_POLICY_RC_D" some.service start >/dev/null 2>&1 || rc=$?
@@ -37,7 +39,7 @@ interface Stage {
   readonly env: NodeJS.ProcessEnv;
 }
 
-function stage(options: { policy?: string; fail?: boolean; lockWait?: number } = {}): Stage {
+function stage(options: { policy?: string; fail?: true | 'install'; lockWait?: number } = {}): Stage {
   const dir = mkdtempSync(join(tmpdir(), 'shared-interface-apt-install.'));
   mkdirSync(join(dir, 'bin'));
   writeFileSync(join(dir, 'bin', 'apt-get'), STANDIN_APT_GET);
@@ -53,7 +55,7 @@ function stage(options: { policy?: string; fail?: boolean; lockWait?: number } =
     env: {
       PATH: `${join(dir, 'bin')}:${process.env['PATH'] ?? '/usr/bin:/bin'}`,
       SI_POLICY_RC_D: s.policy, SI_APT_LOCK: s.lock, SI_APT_LOCK_WAIT: String(options.lockWait ?? 60),
-      STANDIN_LOG: s.log, STANDIN_PROVIDES: s.provides, STANDIN_FAIL: options.fail ? '1' : '0',
+      STANDIN_LOG: s.log, STANDIN_PROVIDES: s.provides, STANDIN_FAIL: options.fail === true ? '1' : options.fail ?? '0',
     },
   };
 }
@@ -143,6 +145,20 @@ test('a failing apt-get: its own message and what to do on stderr, exit non-zero
     t.regex(r.stderr, /E: Unable to locate package si-test-package\n/, 'apt-get\'s own words');
     t.regex(r.stderr, /si-test: apt-get update failed \(above\); check this machine's package sources and network, then run this again\n$/);
     t.regex(log(s), /^apt-get install .*\napt-get update /);
+    t.false(existsSync(s.policy));
+  } finally {
+    rmSync(s.dir, { recursive: true, force: true });
+  }
+});
+
+test('an install that fails again after a refresh of the package lists: apt-get\'s words and what to do on stderr, exit non-zero', (t) => {
+  const s = stage({ fail: 'install' });
+  try {
+    const r = install(s);
+    t.is(r.status, 1);
+    t.regex(r.stderr, /E: Unable to locate package si-test-package\n/);
+    t.regex(r.stderr, /si-test: apt-get install si-test-package failed \(above\); fix what apt says, then run this again\n$/);
+    t.regex(log(s), /^apt-get install .*\napt-get update .*\napt-get install .*\n$/);
     t.false(existsSync(s.policy));
   } finally {
     rmSync(s.dir, { recursive: true, force: true });
