@@ -64,27 +64,33 @@ function install(s: Stage): SpawnSyncReturns<string> {
   return spawnSync('bash', [SCRIPT, 'si-test', `si-test-package=${s.provides}`], { env: s.env, encoding: 'utf8', timeout: 60_000 });
 }
 
+/** Runs `body` in a new stage, removed afterwards whatever happens. */
+function inStage(options: Parameters<typeof stage>[0], body: (s: Stage) => void): void {
+  const s = stage(options);
+  try {
+    body(s);
+  } finally {
+    rmSync(s.dir, { recursive: true, force: true });
+  }
+}
+
 const log = (s: Stage) => (existsSync(s.log) ? readFileSync(s.log, 'utf8') : '');
 
 test('a policy-rc.d that already forbids starting services (exit 101): installs under it and leaves it as it was', (t) => {
   const docker = '#!/bin/sh\nexit 101\n';
-  const s = stage({ policy: docker });
-  try {
+  inStage({ policy: docker }, (s) => {
     const r = install(s);
     t.is(r.status, 0, r.stderr);
     t.is(r.stderr, 'si-test: installing si-test-package\n');
     t.regex(log(s), /^apt-get install .*si-test-package\npolicy answers 101\n$/);
     t.true(existsSync(s.provides));
     t.is(readFileSync(s.policy, 'utf8'), docker);
-  } finally {
-    rmSync(s.dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('a policy-rc.d that lets services start: refuses on stderr with what to do, exits non-zero, installs nothing, leaves it', (t) => {
   const permissive = '#!/bin/sh\nexit 0\n';
-  const s = stage({ policy: permissive });
-  try {
+  inStage({ policy: permissive }, (s) => {
     const r = install(s);
     t.is(r.status, 1);
     t.regex(r.stderr, /^si-test: .*policy-rc\.d exists and lets services start \(it answered 0, not 101 for 'start'\).*Make it answer 101.*run this again\.\n$/s);
@@ -92,78 +98,51 @@ test('a policy-rc.d that lets services start: refuses on stderr with what to do,
     t.is(log(s), '', 'apt-get was not run');
     t.false(existsSync(s.provides));
     t.is(readFileSync(s.policy, 'utf8'), permissive);
-  } finally {
-    rmSync(s.dir, { recursive: true, force: true });
-  }
+  });
 });
 
-test('no policy-rc.d: installs under one of its own that answers 101, and removes it afterwards', (t) => {
-  const s = stage();
-  try {
-    const r = install(s);
-    t.is(r.status, 0, r.stderr);
-    t.regex(log(s), /\npolicy answers 101\n$/);
-    t.true(existsSync(s.provides));
-    t.false(existsSync(s.policy), 'its own policy-rc.d removed');
-  } finally {
-    rmSync(s.dir, { recursive: true, force: true });
-  }
-});
+test('no policy-rc.d: installs under one of its own that answers 101, and removes it afterwards', (t) => inStage({}, (s) => {
+  const r = install(s);
+  t.is(r.status, 0, r.stderr);
+  t.regex(log(s), /\npolicy answers 101\n$/);
+  t.true(existsSync(s.provides));
+  t.false(existsSync(s.policy), 'its own policy-rc.d removed');
+}));
 
-test('its own policy-rc.d left behind by a killed run: installs under it and removes it', (t) => {
-  const s = stage({ policy: '#!/bin/sh\n# shared-interface: no service may start on the host while we install\nexit 101\n' });
-  try {
-    const r = install(s);
-    t.is(r.status, 0, r.stderr);
-    t.regex(log(s), /\npolicy answers 101\n$/);
-    t.false(existsSync(s.policy), 'the leftover removed');
-  } finally {
-    rmSync(s.dir, { recursive: true, force: true });
-  }
-});
+test('its own policy-rc.d left behind by a killed run: installs under it and removes it', (t) => inStage({ policy: '#!/bin/sh\n# shared-interface: no service may start on the host while we install\nexit 101\n' }, (s) => {
+  const r = install(s);
+  t.is(r.status, 0, r.stderr);
+  t.regex(log(s), /\npolicy answers 101\n$/);
+  t.false(existsSync(s.policy), 'the leftover removed');
+}));
 
-test('nothing missing: exits 0 at once, silent, without apt-get or a policy-rc.d', (t) => {
-  const s = stage();
-  try {
-    writeFileSync(s.provides, '');
-    const r = install(s);
-    t.is(r.status, 0);
-    t.is(r.stderr + r.stdout, '');
-    t.is(log(s), '');
-    t.false(existsSync(s.policy));
-  } finally {
-    rmSync(s.dir, { recursive: true, force: true });
-  }
-});
+test('nothing missing: exits 0 at once, silent, without apt-get or a policy-rc.d', (t) => inStage({}, (s) => {
+  writeFileSync(s.provides, '');
+  const r = install(s);
+  t.is(r.status, 0);
+  t.is(r.stderr + r.stdout, '');
+  t.is(log(s), '');
+  t.false(existsSync(s.policy));
+}));
 
-test('a failing apt-get: its own message and what to do on stderr, exit non-zero, no policy-rc.d left', (t) => {
-  const s = stage({ fail: true });
-  try {
-    const r = install(s);
-    t.is(r.status, 1);
-    t.regex(r.stderr, /^si-test: installing si-test-package\n/);
-    t.regex(r.stderr, /E: Unable to locate package si-test-package\n/, 'apt-get\'s own words');
-    t.regex(r.stderr, /si-test: apt-get update failed \(above\); check this machine's package sources and network, then run this again\n$/);
-    t.regex(log(s), /^apt-get install .*\napt-get update /);
-    t.false(existsSync(s.policy));
-  } finally {
-    rmSync(s.dir, { recursive: true, force: true });
-  }
-});
+test('a failing apt-get: its own message and what to do on stderr, exit non-zero, no policy-rc.d left', (t) => inStage({ fail: true }, (s) => {
+  const r = install(s);
+  t.is(r.status, 1);
+  t.regex(r.stderr, /^si-test: installing si-test-package\n/);
+  t.regex(r.stderr, /E: Unable to locate package si-test-package\n/, 'apt-get\'s own words');
+  t.regex(r.stderr, /si-test: apt-get update failed \(above\); check this machine's package sources and network, then run this again\n$/);
+  t.regex(log(s), /^apt-get install .*\napt-get update /);
+  t.false(existsSync(s.policy));
+}));
 
-test('an install that fails again after a refresh of the package lists: apt-get\'s words and what to do on stderr, exit non-zero', (t) => {
-  const s = stage({ fail: 'install' });
-  try {
-    const r = install(s);
-    t.is(r.status, 1);
-    t.regex(r.stderr, /E: Unable to locate package si-test-package\n/);
-    t.regex(r.stderr, /si-test: apt-get install si-test-package failed \(above\); fix what apt says, then run this again\n$/);
-    t.regex(log(s), /^apt-get install .*\napt-get update .*\napt-get install .*\n$/);
-    t.false(existsSync(s.policy));
-  } finally {
-    rmSync(s.dir, { recursive: true, force: true });
-  }
-});
+test('an install that fails again after a refresh of the package lists: apt-get\'s words and what to do on stderr, exit non-zero', (t) => inStage({ fail: 'install' }, (s) => {
+  const r = install(s);
+  t.is(r.status, 1);
+  t.regex(r.stderr, /E: Unable to locate package si-test-package\n/);
+  t.regex(r.stderr, /si-test: apt-get install si-test-package failed \(above\); fix what apt says, then run this again\n$/);
+  t.regex(log(s), /^apt-get install .*\napt-get update .*\napt-get install .*\n$/);
+  t.false(existsSync(s.policy));
+}));
 
 /** Holds `lock` with flock(1) (another installer) until the returned function releases it. */
 async function holdLock(lock: string): Promise<() => Promise<void>> {
