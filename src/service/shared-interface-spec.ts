@@ -117,6 +117,13 @@ export const sharedInterfaceSpec = {
         arg('message', t.string, 'What happened, in a line for a user.'),
       ],
     }),
+    InterfacesChanged: signal({
+      doc: 'The listing changed: interfaces appeared, went, or would now be listed differently (shared, unshared, an address, carrier, shareability), whoever changed them (this service, NetworkManager, nmcli, ifcfg files, the kernel). Sent once per burst of changes (after 150 ms without one, at most a second after the first), with the entries that changed; a client subscribes, then calls ListInterfaces once, and applies each signal to what it has. It carries nothing ListInterfaces does not show to any caller.',
+      args: [
+        arg('interfaces', interfaceListingCodec, 'The entries that appeared or changed, as ListInterfaces lists them now.'),
+        arg('removed', t.array(t.string), 'The names of interfaces no longer listed.'),
+      ],
+    }),
   },
   errors: Object.fromEntries(SHARE_ERROR_CODES.map((code) => [errorNameOf(code), ERROR_DOCS[code]])),
 } as const satisfies InterfaceDefinition;
