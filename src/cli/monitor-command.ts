@@ -84,6 +84,7 @@ async function run(invocation: Invocation): Promise<number> {
     },
   );
   for (const entry of await listInterfaces(bus)) known.set(entry.name, entry);
+  output.err(`watching ${known.size} interfaces for changes (Ctrl-C stops)`);
   const interrupted = () => finish(0);
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
