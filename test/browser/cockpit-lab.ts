@@ -49,8 +49,12 @@ export async function startCockpitLogin(lab: Lab, port: number, users: Readonly<
   return { url: `http://127.0.0.1:${port}`, process };
 }
 
-/** Logs in through Cockpit's login page; resolves once the shell's navigation is there. */
+/**
+ * Logs in through Cockpit's login page; resolves once the shell's navigation is there. The
+ * browser's cookies are cleared first: a session of an earlier login would skip the login page.
+ */
 export async function logIn(page: Page, server: CockpitServer, user: string, password: string, path = '/'): Promise<void> {
+  await page.context().clearCookies();
   await page.goto(`${server.url}${path}`);
   await page.locator('#login-user-input').fill(user);
   await page.locator('#login-password-input').fill(password);
