@@ -64,9 +64,9 @@ export function scan() {
       if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && MARKERS.has(node.expression.text)) {
         const [text] = node.arguments;
         if (node.arguments.length === 1 && text !== undefined && (ts.isStringLiteral(text) || ts.isNoSubstitutionTemplateLiteral(text))) add(text.text, at(node));
-        // The markers' own declarations pass their parameter on; a property (view.title) is a
-        // text marked N_() where it was made.
-        else if (!(text !== undefined && ((ts.isIdentifier(text) && text.text === 'text') || ts.isPropertyAccessExpression(text)))) problems.push(`${at(node)}: ${node.expression.text}() takes one string literal, so that it can be extracted`);
+        // The markers' own declarations pass their parameter on; a constant or a property
+        // (FORWARD_DELAY_HELP, view.title) is a text marked N_() where it was made.
+        else if (!(text !== undefined && (ts.isIdentifier(text) || ts.isPropertyAccessExpression(text)))) problems.push(`${at(node)}: ${node.expression.text}() takes one string literal, so that it can be extracted`);
         return;
       }
       if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node) || ts.isLiteralTypeNode(node)) return;
