@@ -113,6 +113,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   });
   listingChanges.start();
   const stopWatchingLinks = observer.watchLinks(() => listingChanges.changed());
+  // Every way out (also losing the bus) ends the monitor with us, rather than leaving it orphaned.
+  process.once('exit', stopWatchingLinks);
   selector.onChange(() => {
     dispatcher.emitPropertiesChanged();
     listingChanges.changed();
