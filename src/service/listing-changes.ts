@@ -20,8 +20,8 @@ export const LISTING_CHANGE_TIMING: ListingChangeTiming = { quietMs: 150, maxDel
 export type ListingChangeListener = (changed: readonly ListedInterface[], removed: readonly string[]) => void;
 
 export class ListingChanges {
-  /** Each announced entry's form, by name: what the last announcement (or the start) showed. */
-  private announced = new Map<string, string>();
+  /** Each announced entry, by name: what the last announcement (or the start) showed. */
+  private announced = new Map<string, ListedInterface>();
   /** The listing the announced forms are of: the same array again means nothing changed. */
   private announcedListing: readonly ListedInterface[] | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -37,7 +37,7 @@ export class ListingChanges {
   /** The listing as it is now is what clients know (they read it with ListInterfaces). */
   start(): void {
     this.announcedListing = this.listing();
-    this.announced = new Map(this.announcedListing.map((entry) => [entry.name, JSON.stringify(entry)]));
+    this.announced = new Map(this.announcedListing.map((entry) => [entry.name, entry]));
   }
 
   /** Something the listing is made of may have changed. */
@@ -63,15 +63,30 @@ export class ListingChanges {
     const listing = this.listing();
     if (listing === this.announcedListing) return;
     this.announcedListing = listing;
-    const next = new Map<string, string>();
+    const next = new Map<string, ListedInterface>();
     const changed: ListedInterface[] = [];
     for (const entry of listing) {
-      const form = JSON.stringify(entry);
-      next.set(entry.name, form);
-      if (this.announced.get(entry.name) !== form) changed.push(entry);
+      next.set(entry.name, entry);
+      const before = this.announced.get(entry.name);
+      if (before === undefined || !sameEntry(before, entry)) changed.push(entry);
     }
     const removed = [...this.announced.keys()].filter((name) => !next.has(name));
     this.announced = next;
     if (changed.length > 0 || removed.length > 0) this.announce(changed, removed);
   }
+}
+
+/**
+ * Whether two entries show the same: every field equal, lists element by element. No text is made
+ * of either (a listing of thousands of links is compared on every burst).
+ */
+function sameEntry(a: ListedInterface, b: ListedInterface): boolean {
+  const keys = Object.keys(a) as Array<keyof ListedInterface>;
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((key) => {
+    const x: unknown = a[key];
+    const y: unknown = b[key];
+    if (Array.isArray(x) && Array.isArray(y)) return x.length === y.length && x.every((item, i) => item === y[i]);
+    return x === y;
+  });
 }
