@@ -10,8 +10,8 @@ import test from 'ava';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { Lab, REPO_ROOT } from '../lab/lab';
-import { installIntoLab } from '../lab/lab-install';
+import { Lab, REPO_ROOT, waitFor } from '../lab/lab';
+import { installIntoLab, ownerPid } from '../lab/lab-install';
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/service/shared-interface-spec';
 import { addGuestNamespace } from '../lab/lab-guests';
 import { links, networkState } from '../lab/nm-state';
@@ -226,6 +226,26 @@ test.serial('changes behind the page\'s back appear by themselves: nmcli, and an
   // An Unshare by another client: InterfacesChanged, and eth0 is as the next test expects.
   await lab.sh(`busctl call ${SERVICE} Unshare sa{sv} eth0 0`, { timeoutMs: DEADLINE });
   await row(page, 'eth0').locator('[data-state="shareable"]').waitFor({ timeout: DEADLINE });
+});
+
+test.serial('the service leaving (as when idle) makes the page start it again, and later changes still appear', async (t) => {
+  const before = await ownerPid(lab);
+  t.truthy(before);
+  await lab.sh(`kill -TERM ${before ?? 0}`);
+  // Nobody else calls the service in this lab: a new owner is the page's doing.
+  const after = await waitFor('the service started again', async () => {
+    const now = await ownerPid(lab);
+    return now !== undefined && now !== before ? now : undefined;
+  }, DEADLINE);
+  t.not(after, before);
+  await lab.sh('ip addr add 198.51.100.8/24 dev eth0');
+  try {
+    await row(page, 'eth0').getByText('198.51.100.8/24').waitFor({ timeout: DEADLINE });
+  } finally {
+    await lab.sh('ip addr del 198.51.100.8/24 dev eth0');
+  }
+  await row(page, 'eth0').getByText('198.51.100.8/24').waitFor({ state: 'detached', timeout: DEADLINE });
+  t.is(await page.evaluate('window.siNoReload'), true, 'the page was not reloaded');
 });
 
 test.serial('at a narrow width nothing needs horizontal scrolling', async (t) => {
