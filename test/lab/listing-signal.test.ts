@@ -39,7 +39,7 @@ test('ifcfg host: a link, its addresses, Share and Unshare reach gdbus monitor a
     await lab.sh(`mkdir ${ifcfgDir}`);
     writeFileSync(join(ifcfgDir, 'ifcfg-eth0'), readFileSync(join(FIXTURE_DIR, 'lab-static.input')), { mode: 0o644 });
     await lab.sh('ip addr add 192.0.2.10/24 dev eth0 && ip route add default via 192.0.2.1 dev eth0');
-    await lab.startDaemon(['--ifcfg-dir', ifcfgDir, '--state-dir', join(lab.dir, 'state')]);
+    const daemon = await lab.startDaemon(['--ifcfg-dir', ifcfgDir, '--state-dir', join(lab.dir, 'state')]);
     const client = new ServiceClient(bus);
     const gdbus = await gdbusMonitor(lab);
     const text = await cliMonitor(lab);
@@ -80,6 +80,11 @@ test('ifcfg host: a link, its addresses, Share and Unshare reach gdbus monitor a
     t.true(documents.every((d) => d.schema !== undefined && Array.isArray(d.changed) && Array.isArray(d.removed)));
     t.true(documents.some((d) => d.removed.includes('vtest0')));
     t.true(documents.some((d) => d.changed.some((i) => i.name === 'br-eth0')));
+
+    // The service gone for good (here nothing can activate it again): monitor says so and exits 8.
+    daemon.kill();
+    t.is(await text.waitForExit(), 8, text.output);
+    t.regex(text.output, /org\.freedesktop\.DBus\.Error\.ServiceUnknown/);
   } finally {
     bus.close();
     await lab.stop();
