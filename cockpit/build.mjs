@@ -15,7 +15,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, '..', 'dist', 'cockpit-page');
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
-await build({
+const result = await build({
   entryPoints: [join(here, 'src', 'index.ts'), join(here, 'src', 'index.css')],
   outdir: out,
   bundle: true,
@@ -27,7 +27,10 @@ await build({
   external: ['../../static/*', './assets/*', '../assets/*', '../../assets/*'],
   logLevel: 'warning',
   legalComments: 'none',
+  metafile: true,
 });
+// What went into the page, for packaging/bundled-packages.mjs (not installed).
+writeFileSync(join(out, 'meta.json'), JSON.stringify(result.metafile));
 for (const file of ['index.html', 'manifest.json']) copyFileSync(join(here, file), join(out, file));
 
 // The template always; texts left out of it are reported here and fail the unit test.
