@@ -11,12 +11,16 @@ import { ShareError } from './share-error';
 import type { ShareOptions } from './share-request';
 import type { SettingsBackend } from './settings-backend';
 import type { ChangeStep, Sharing } from './sharing';
-import type { HostObserver } from './verify';
+import { SingleFlight } from './single-flight';
+import type { HostObserver, LiveHost } from './verify';
 
 /** DefineInterfaceXML's options: what Share has besides what the XML says. */
 export type DefineOptions = Pick<ShareOptions, 'rollbackTimeout' | 'persist' | 'firewall' | 'confirmTimeout'>;
 
 export class LibvirtInterfaces {
+  /** Live views of the same links asked for at once share one reading (any caller may ask, unauthorized). */
+  private readonly hostReadings = new SingleFlight<string, LiveHost>();
+
   constructor(
     private readonly sharing: Sharing,
     private readonly currentBackend: () => SettingsBackend | undefined,
@@ -47,7 +51,11 @@ export class LibvirtInterfaces {
   }
 
   private async live(name: string): Promise<LibvirtInterface> {
-    const host = await this.observer.observe(this.observer.linkTree(name));
+    // A name no link has costs no process: sysfs says so.
+    if (this.observer.linkMtu(name) === undefined) throw new ShareError('NoSuchInterface', `there is no network interface named ${name}`);
+    // The interface and what it is made of, not the host; one reading for every caller asking at once.
+    const tree = this.observer.linkTree(name);
+    const host = await this.hostReadings.run(tree.join(' '), () => this.observer.observe(tree));
     if (!host.links.has(name)) throw new ShareError('NoSuchInterface', `there is no network interface named ${name}`);
     const speeds = new Map<string, number>();
     await Promise.all(linksToDescribe(host, name).map(async (link) => {
