@@ -15,6 +15,7 @@ import { BackendSelector } from './settings/backend-selector';
 import { FirewallTools } from './settings/firewall/firewall-tools';
 import { DEFAULT_IFCFG_CONFIG, ifcfgFallback, recoverIfcfgChanges } from './settings/ifcfg/ifcfg-backend';
 import { KernelObserver } from './settings/kernel-observer';
+import { NmChangeRecords } from './settings/nm/nm-change-record';
 import { VERSION } from './version';
 
 export interface DaemonOptions {
@@ -90,7 +91,10 @@ export async function main(argv: readonly string[]): Promise<void> {
   const ifcfg = { ifcfgDir: options.ifcfgDir, stateDir: options.stateDir };
   // A change the ifcfg fallback left unfinished (we died before verifying it) is undone first.
   await recoverIfcfgChanges(ifcfg, log);
-  const selector = new BackendSelector(bus, log, ifcfgFallback(ifcfg, log));
+  // NetworkManager's changes left unfinished (a crash, a restart of NetworkManager, a reboot) are
+  // finished by the NM backend from these records as soon as NetworkManager is there.
+  const nmRecords = new NmChangeRecords(NmChangeRecords.directory(options.stateDir), log);
+  const selector = new BackendSelector(bus, log, nmRecords, ifcfgFallback(ifcfg, log));
   await selector.start();
   const observer = new KernelObserver(log);
   const firewall = new FirewallKeeper(new FirewallTools(), log);
