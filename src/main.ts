@@ -30,8 +30,9 @@ export interface DaemonOptions {
 const USAGE = `usage: shared-interfaced [--idle-timeout=SECONDS] [--ifcfg-dir=DIR] [--state-dir=DIR] [--log-level=LEVEL]
   Shares host network interfaces with VM guests; serves ${BUS_NAME} on the system bus
   (or DBUS_SYSTEM_BUS_ADDRESS). Without NetworkManager, writes ifcfg files into --ifcfg-dir
-  (default ${DEFAULT_IFCFG_CONFIG.ifcfgDir}) and keeps their snapshots in --state-dir
-  (default ${DEFAULT_IFCFG_CONFIG.stateDir}). --log-level: ${LOG_LEVELS.join(', ')} (default info).
+  (default ${DEFAULT_IFCFG_CONFIG.ifcfgDir}). --state-dir (default ${DEFAULT_IFCFG_CONFIG.stateDir})
+  keeps the ifcfg snapshots and the records of NetworkManager changes in progress, finished at
+  start if a change was left unfinished. --log-level: ${LOG_LEVELS.join(', ')} (default info).
   See shared-interfaced(8).`;
 
 export type DaemonArgs = { readonly kind: 'run'; readonly options: DaemonOptions } | { readonly kind: 'exit'; readonly code: number; readonly text: string };
