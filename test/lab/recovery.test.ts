@@ -8,7 +8,8 @@ import test from 'ava';
 import { BusCallError } from '../../src/dbus-wire/bus-connection';
 import { makeVariant } from '../../src/dbus-wire/bus-value';
 import { Lab, type LabProcess, waitFor } from './lab';
-import { activeProfiles, globalAddresses, ipv4, keyfiles, links, networkState } from './nm-state';
+import { globalAddresses, ipv4, keyfiles, links, networkState } from './nm-state';
+import { ourProfiles, pauseDhcp, restartNetworkManagerMidChange, restored, resumeDhcp } from './recovery-lab';
 import { ServiceClient } from './service-client';
 
 const ERROR = 'org.fedoraproject.SharedInterface.Error';
@@ -21,38 +22,6 @@ async function failure(promise: Promise<unknown>): Promise<BusCallError> {
     throw err;
   }
   throw new Error('the call succeeded');
-}
-
-/** Our profiles as NetworkManager lists them (on disk or in memory). */
-async function ourProfiles(lab: Lab): Promise<string[]> {
-  const out = await lab.sh('nmcli -t -f NAME connection show');
-  return out.trim().split('\n').filter((name) => name.includes('br-eth0'));
-}
-
-/** eth0 on "Wired eth0" with its IPv4 address of before, no br-eth0, no profile of ours. */
-async function restored(lab: Lab, address: string | undefined): Promise<true | undefined> {
-  const now = await links(lab);
-  if (now.has('br-eth0') || ipv4(now.get('eth0')) !== address) return undefined;
-  if (!(await activeProfiles(lab)).includes('Wired eth0:eth0')) return undefined;
-  return (await ourProfiles(lab)).length === 0 ? true : undefined;
-}
-
-async function pauseDhcp(lab: Lab): Promise<void> {
-  await lab.sh(`kill -STOP "$(cat ${lab.dir}/dnsmasq.pid)"`);
-}
-
-async function resumeDhcp(lab: Lab): Promise<void> {
-  await lab.sh(`kill -CONT "$(cat ${lab.dir}/dnsmasq.pid)"`);
-}
-
-/**
- * NetworkManager killed and started again while a change waits for a lease: its own "startup
- * complete" would wait for that lease too, so only its name on the bus is awaited here.
- */
-async function restartNetworkManagerMidChange(lab: Lab): Promise<void> {
-  await lab.stopNetworkManager();
-  await lab.sh(`NetworkManager --no-daemon >>${lab.dir}/nm.log 2>&1 & echo $! >${lab.dir}/nm.pid
-    for _ in $(seq 300); do busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s org.freedesktop.NetworkManager | grep -q true && exit 0; sleep 0.1; done; exit 1`);
 }
 
 async function withLab(run: (lab: Lab, client: ServiceClient, daemon: LabProcess) => Promise<void>): Promise<void> {
