@@ -5,24 +5,13 @@
 // with the host as before (or as confirmed), nothing of ours left, and Shared and Pending true.
 // The recovery times are logged (t.log), not asserted: the bench part `recovery` measures them.
 import test from 'ava';
-import { BusCallError } from '../../src/dbus-wire/bus-connection';
 import { makeVariant } from '../../src/dbus-wire/bus-value';
 import { Lab, type LabProcess, waitFor } from './lab';
 import { globalAddresses, ipv4, keyfiles, links, networkState } from './nm-state';
 import { ourProfiles, pauseDhcp, restartNetworkManagerMidChange, restored, resumeDhcp } from './recovery-lab';
-import { ServiceClient } from './service-client';
+import { callError, ServiceClient } from './service-client';
 
 const ERROR = 'org.fedoraproject.SharedInterface.Error';
-
-async function failure(promise: Promise<unknown>): Promise<BusCallError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof BusCallError) return err;
-    throw err;
-  }
-  throw new Error('the call succeeded');
-}
 
 async function withLab(run: (lab: Lab, client: ServiceClient, daemon: LabProcess) => Promise<void>): Promise<void> {
   const lab = await Lab.start();
@@ -46,13 +35,13 @@ test.serial('NetworkManager restarted during a Share: RolledBack from the record
     // No lease for the bridge: verification waits, and NetworkManager goes away meanwhile.
     await pauseDhcp(lab);
     const started = Date.now();
-    const sharing = failure(client.share('eth0'));
+    const sharing = callError(client.share('eth0'));
     await waitFor('br-eth0 up with eth0 as its port', async () => ((await links(lab)).get('eth0')?.master === 'br-eth0' ? true : undefined), 20_000);
     await restartNetworkManagerMidChange(lab);
     const restartedAt = Date.now();
     await resumeDhcp(lab);
     const err = await sharing;
-    t.is(err.errorName, `${ERROR}.RolledBack`, err.message);
+    t.is(err.name, `${ERROR}.RolledBack`, err.message);
     t.regex(err.message, /NetworkManager restarted during the change of eth0/);
     await waitFor('eth0 restored', () => restored(lab, address), 30_000);
     t.log(`Share → NetworkManager restarted → eth0 restored: ${Date.now() - restartedAt} ms after NetworkManager was back (call ${Date.now() - started} ms)`);
@@ -93,13 +82,13 @@ test.serial('NetworkManager restarted during an Unshare: rolled back to the comm
     t.truthy(bridgeAddress);
     // eth0 gets no lease of its own: the Unshare's verification waits.
     await pauseDhcp(lab);
-    const unsharing = failure(client.unshare('eth0'));
+    const unsharing = callError(client.unshare('eth0'));
     await waitFor('eth0 off the bridge', async () => ((await links(lab)).get('eth0')?.master === undefined ? true : undefined), 20_000);
     await restartNetworkManagerMidChange(lab);
     const restartedAt = Date.now();
     await resumeDhcp(lab);
     const err = await unsharing;
-    t.is(err.errorName, `${ERROR}.RolledBack`, err.message);
+    t.is(err.name, `${ERROR}.RolledBack`, err.message);
     await waitFor('the share back with its address', async () => {
       const now = await links(lab);
       return now.get('eth0')?.master === 'br-eth0' && ipv4(now.get('br-eth0')) === bridgeAddress ? true : undefined;

@@ -249,14 +249,23 @@ export class NmBackend implements SettingsBackend {
       // With our new profiles deleted on rollback (and by NM itself if we die), the bridge goes too.
       const checkpoint = await this.client.checkpointCreate(devices, rollbackTimeoutSeconds, CHECKPOINT_DELETE_NEW_CONNECTIONS);
       await update({ checkpoint });
+      // Verified under a NetworkManager that restarted since (or is gone): its checkpoint went with
+      // it, and what was verified is no longer what was applied under it; undone like any failure.
+      const stillUnderCheckpoint = () => {
+        if (record.state === 'applying' && !this.records.sameNetworkManager(generation)) {
+          throw new ShareError('Failed', `NetworkManager restarted during the change of ${nic}, and its checkpoint went with it`);
+        }
+      };
       return {
         interrupted,
         keep: async (seconds) => {
+          stillUnderCheckpoint();
           await update({ state: 'awaiting-confirmation', deadline: Date.now() + seconds * 1000 });
           // Counts from now: if we die while a change awaits confirmation, NM rolls it back.
           if (this.records.sameNetworkManager(generation)) await this.client.checkpointAdjustRollbackTimeout(checkpoint, seconds);
         },
         commit: async () => {
+          stillUnderCheckpoint();
           try {
             // The decision is on disk first: a crash from here on finishes the commit.
             await update({ state: 'committed' });

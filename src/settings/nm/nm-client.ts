@@ -41,14 +41,8 @@ export class NmClient {
   }
 
   /** The profile's object path, or undefined when NetworkManager has no profile with that UUID. */
-  async connectionByUuid(uuid: string): Promise<string | undefined> {
-    try {
-      const [path] = await this.bus.call({ destination: NM_BUS_NAME, path: SETTINGS_PATH, interface: SETTINGS, member: 'GetConnectionByUuid', signature: 's', body: [uuid], noAutoStart: true });
-      return t.objectPath.decode(path, 'GetConnectionByUuid');
-    } catch (err) {
-      if (err instanceof BusCallError && err.errorName === 'org.freedesktop.NetworkManager.Settings.InvalidConnection') return undefined;
-      throw translateNmError(err, 'looking up a profile');
-    }
+  connectionByUuid(uuid: string): Promise<string | undefined> {
+    return this.lookUp(SETTINGS_PATH, SETTINGS, 'GetConnectionByUuid', uuid, `${NM}.Settings.InvalidConnection`, 'looking up a profile');
   }
 
   /** Writes an in-memory profile to disk (NM: Save persists an unsaved or in-memory profile). */
@@ -57,13 +51,18 @@ export class NmClient {
   }
 
   /** The device object of an interface, or undefined when NetworkManager has none of that name. */
-  async deviceByName(name: string): Promise<string | undefined> {
+  deviceByName(name: string): Promise<string | undefined> {
+    return this.lookUp(NM_PATH, NM, 'GetDeviceByIpIface', name, `${NM}.UnknownDevice`, `looking up ${name}`);
+  }
+
+  /** An object path found by a key; undefined when NetworkManager answers `absent`. */
+  private async lookUp(path: string, iface: string, member: string, key: string, absent: string, doing: string): Promise<string | undefined> {
     try {
-      const [path] = await this.bus.call({ destination: NM_BUS_NAME, path: NM_PATH, interface: NM, member: 'GetDeviceByIpIface', signature: 's', body: [name], noAutoStart: true });
-      return t.objectPath.decode(path, 'GetDeviceByIpIface');
+      const [found] = await this.bus.call({ destination: NM_BUS_NAME, path, interface: iface, member, signature: 's', body: [key], noAutoStart: true });
+      return t.objectPath.decode(found, member);
     } catch (err) {
-      if (err instanceof BusCallError && err.errorName === 'org.freedesktop.NetworkManager.UnknownDevice') return undefined;
-      throw translateNmError(err, `looking up ${name}`);
+      if (err instanceof BusCallError && err.errorName === absent) return undefined;
+      throw translateNmError(err, doing);
     }
   }
 
