@@ -68,6 +68,17 @@ export async function rollBackFromRecord(client: NmClient, records: NmChangeReco
       });
     });
   }
+  if (record.operation === 'unshare') {
+    // After a restart NetworkManager may hold the kernel's bridge as an external device: our
+    // bridge profile must be what is active on it, or the next Unshare could not remove it.
+    await step(`bringing ${record.bridge}'s profile back`, async () => {
+      const bridgeUuid = await bridgeProfileOf(client, record.original);
+      const profile = bridgeUuid === undefined ? undefined : await client.connectionByUuid(bridgeUuid);
+      if (profile === undefined) throw new Error(`NetworkManager has no profile for ${record.bridge} any more`);
+      const device = await client.deviceByName(record.bridge);
+      if (device === undefined || (await activeUuid(client, device)) !== bridgeUuid) await client.activateConnection(profile, device ?? '/');
+    });
+  }
   if (record.original !== '') {
     await step(`bringing ${record.nic}'s profile back`, async () => {
       const profile = await client.connectionByUuid(record.original);
@@ -156,11 +167,24 @@ async function rollbackProblems(client: NmClient, record: NmChangeRecord): Promi
     const state = await client.property(nic, DEVICE, 'State', t.uint32);
     if ((await activeUuid(client, nic)) !== record.original || state !== DEVICE_ACTIVATED) left.push(`${record.nic} is not active on its profile ${record.original} yet`);
   }
+  if (record.operation === 'unshare') {
+    const bridgeUuid = await bridgeProfileOf(client, record.original);
+    const bridge = await client.deviceByName(record.bridge);
+    if (bridge === undefined || bridgeUuid === undefined || (await activeUuid(client, bridge)) !== bridgeUuid) left.push(`${record.bridge} is not active on its profile yet`);
+  }
   const carrier = await client.deviceByName(record.addressesOn);
   const has = new Set(carrier === undefined ? [] : await ipv4Addresses(client, carrier));
   const missing = record.addresses.filter((a) => !has.has(a));
   if (missing.length > 0) left.push(`${record.addressesOn} does not have ${missing.join(', ')} yet`);
   return left;
+}
+
+/** The UUID of the bridge profile our port profile names (its connection.master). */
+async function bridgeProfileOf(client: NmClient, portUuid: string): Promise<string | undefined> {
+  const port = portUuid === '' ? undefined : await client.connectionByUuid(portUuid);
+  if (port === undefined) return undefined;
+  const master = (await client.getSettings(port)).get('connection')?.get('master');
+  return master?.signature === 's' ? String(master.value) : undefined;
 }
 
 async function activeUuid(client: NmClient, device: string): Promise<string | undefined> {
