@@ -197,11 +197,12 @@ test('the unit under a real systemd: activated by the first call, Share and Unsh
     // daemon is stopped: the path unit, which paths.target starts at boot, starts the daemon, and
     // the daemon finishes the record: the profile it names is deleted, eth0 stays on its own.
     await c.sh('systemctl stop shared-interface.service; systemctl start shared-interface-recovery.path');
-    const leftover = (await c.sh("nmcli -g connection.uuid connection add type bridge ifname br-eth0 con-name 'br-eth0 (shares eth0)' save no autoconnect no")).trim();
+    const leftover = (await c.sh("nmcli connection add type bridge ifname br-eth0 con-name 'br-eth0 (shares eth0)' save no autoconnect no >/dev/null; nmcli -g connection.uuid connection show 'br-eth0 (shares eth0)'")).trim();
     const record = {
       version: 1, operation: 'share', nic: 'eth0', bridge: 'br-eth0', state: 'awaiting-confirmation', deadline: Date.now() + 60_000, checkpoint: '',
       original: (await c.sh('nmcli -g connection.uuid connection show lab-eth0')).trim(), addressesOn: 'eth0',
-      addresses: (await c.sh("ip -4 -o addr show dev eth0 | awk '{print $4}'")).trim().split('\n').filter((a) => a !== ''),
+      addresses: (JSON.parse(await c.sh('ip -4 -j addr show dev eth0')) as Array<{ addr_info: Array<{ local: string; prefixlen: number }> }>)
+        .flatMap((link) => link.addr_info.map((a) => `${a.local}/${a.prefixlen}`)),
       added: [leftover], persist: true,
     };
     await c.sh(`mkdir -p -m 0700 /var/lib/shared-interface/nm-changes && printf '%s' '${JSON.stringify(record)}' >/var/lib/shared-interface/nm-changes/.eth0.tmp && mv /var/lib/shared-interface/nm-changes/.eth0.tmp /var/lib/shared-interface/nm-changes/eth0.json`);
