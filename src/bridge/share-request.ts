@@ -29,23 +29,11 @@ export const DEFAULT_ROLLBACK_TIMEOUT_SECONDS = 60;
 export const STP_DEFAULT_FORWARD_DELAY_SECONDS = 15;
 // The kernel accepts forward delays of 2..30 s with STP on (0 with it off); NM the same range.
 export const MAX_FORWARD_DELAY_SECONDS = 30;
+/** What forward-delay means, said once: the D-Bus spec (so the API's man page and introspection)
+ *  and the CLI's help take it; the Cockpit page and the Ansible module are checked against it. */
+export const FORWARD_DELAY_DOC = `With STP on, the seconds a new port listens and then learns before it forwards (2 to ${MAX_FORWARD_DELAY_SECONDS}; 0, the default, means the usual ${STP_DEFAULT_FORWARD_DELAY_SECONDS}). With STP off the bridge forwards at once and the delay is not used.`;
 export const MAX_ROLLBACK_TIMEOUT_SECONDS = 3600;
 export const MAX_CONFIRM_TIMEOUT_SECONDS = 3600;
-
-export const DEFAULT_SHARE_OPTIONS: ShareOptions = {
-  stp: false,
-  forwardDelay: 0,
-  rollbackTimeout: DEFAULT_ROLLBACK_TIMEOUT_SECONDS,
-  persist: true,
-  firewall: true,
-  confirmTimeout: 0,
-};
-
-export const DEFAULT_UNSHARE_OPTIONS: UnshareOptions = {
-  force: false,
-  rollbackTimeout: DEFAULT_ROLLBACK_TIMEOUT_SECONDS,
-  confirmTimeout: 0,
-};
 
 // How long a call may take. busctl and gdbus give up after 25 s: with default options every Share
 // and Unshare replies within 20 s. Verification waits at most VERIFY_SECONDS for the result to
