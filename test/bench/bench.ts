@@ -11,9 +11,11 @@
 //     Share/Unshare cycles: RSS, open fds and bus match rules at the end against the start.
 //  3. Share's time with 1, 100 and 300 profiles (static NIC).
 //  4. Bus activation → first reply of the daemon as `make install` installs it.
-//  5. Recovery: a change interrupted by a crash or NetworkManager's restart, undone (recovery-bench.ts).
+//  5. The flood (test/lab/reading-flood.ts): uid 65534 with 16 connections × 8 GetInterfaceXML in
+//     flight; ListInterfaces' p95 and root's Share under it against quiet.
+//  6. Recovery: a change interrupted by a crash or NetworkManager's restart, undone (recovery-bench.ts).
 // Quick mode: BENCH_RUNS=1 BENCH_LIST_CALLS=1000 BENCH_CYCLES=10 BENCH_SHARES=3; BENCH_ONLY=switch,
-// scale,profiles,activation,recovery runs only those parts, BENCH_KINDS=ours-static,… only those switches.
+// scale,profiles,activation,flood,recovery runs only those parts, BENCH_KINDS=ours-static,… only those switches.
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Lab, sleep, waitFor, type LabOptions } from '../lab/lab';
@@ -22,12 +24,13 @@ import { ServiceClient } from '../lab/service-client';
 import { recoveryTimes } from './recovery-bench';
 import { RECOVERY_VERIFY_MS } from '../../src/settings/nm/nm-recovery';
 import type { BusConnection } from '../../src/dbus-wire/bus-connection';
+import { describeFlood, measureFlood } from '../lab/reading-flood';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const LIST_CALLS = Number(process.env['BENCH_LIST_CALLS'] ?? 10_000);
 const CYCLES = Number(process.env['BENCH_CYCLES'] ?? 200);
 const SHARES = Number(process.env['BENCH_SHARES'] ?? 7);
-const ONLY = new Set((process.env['BENCH_ONLY'] ?? 'switch,scale,profiles,activation,recovery').split(','));
+const ONLY = new Set((process.env['BENCH_ONLY'] ?? 'switch,scale,profiles,activation,flood,recovery').split(','));
 /** BENCH_KINDS=ours-static,nmcli: only those switches (the table then has gaps). */
 const KINDS = process.env['BENCH_KINDS'] === undefined ? undefined : new Set(process.env['BENCH_KINDS'].split(','));
 const PING_INTERVAL_MS = 16;
@@ -450,6 +453,16 @@ async function main(): Promise<void> {
     const restart = runs.map((r) => r.afterNmRestartMs);
     const worst = Math.max(...crash, ...restart);
     rows.push(`| recovery: daemon SIGKILLed + NetworkManager restarted in a confirm window, daemon start → eth0 restored / NetworkManager restarted mid-Share, back → restored (median of ${runs.length}: ${crash.join(', ')} / ${restart.join(', ')} ms) | ${ms(median(crash))} / ${ms(median(restart))} | ≤ ${RECOVERY_VERIFY_MS / 1000} s (the verification's bound) | ${verdict(worst <= RECOVERY_VERIFY_MS)} |`);
+  }
+
+  if (ONLY.has('flood')) {
+    const f = await measureFlood({ shares: SHARES });
+    const shareRatio = f.flood.shareMs / f.quiet.shareMs;
+    rows.push(
+      `| ListInterfaces p95 while uid 65534 floods GetInterfaceXML (16 connections × 8 in flight); quiet p95 ${f.quiet.listP95Ms.toFixed(2)} ms | ${f.flood.listP95Ms.toFixed(2)} ms | ≤ 20 ms | ${verdict(f.flood.listP95Ms <= 20)} |`,
+      `| root's Share (static NIC, median of ${SHARES}) under that flood / quiet | ${ms(f.flood.shareMs)} / ${ms(f.quiet.shareMs)} = ${shareRatio.toFixed(2)} | ≤ 1.5 | ${verdict(shareRatio <= 1.5)} |`,
+    );
+    notes.push(...describeFlood(f));
   }
 
   const minutes = (Date.now() - startedAt.getTime()) / 60_000;
