@@ -32,6 +32,7 @@ DESTDIR ?=
 
 BUS_NAME = org.fedoraproject.SharedInterface
 UNIT = shared-interface.service
+RECOVERY_UNIT = shared-interface-recovery.path
 SOURCES := $(shell find src -name '*.ts') tsconfig.json
 PAGE_SOURCES := $(shell find cockpit -name '*.ts' -o -name '*.css' -o -name '*.json' -o -name '*.html' -o -name '*.mjs')
 PAGE_FILES = index.html index.js index.css manifest.json
@@ -118,6 +119,9 @@ install: all
 	$(SUBSTITUTE) dbus-services/$(BUS_NAME).service.in >'$(DESTDIR)$(DBUSDIR)/system-services/$(BUS_NAME).service'
 	$(SUBSTITUTE) dbus-services/$(UNIT).in >'$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)'
 	chmod 0644 '$(DESTDIR)$(DBUSDIR)/system-services/$(BUS_NAME).service' '$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)'
+	install -m 0644 dbus-services/$(RECOVERY_UNIT) '$(DESTDIR)$(SYSTEMDUNITDIR)/$(RECOVERY_UNIT)'
+	install -d '$(DESTDIR)$(SYSTEMDUNITDIR)/paths.target.wants'
+	ln -sf ../$(RECOVERY_UNIT) '$(DESTDIR)$(SYSTEMDUNITDIR)/paths.target.wants/$(RECOVERY_UNIT)'
 	for f in $(PAGE_FILES) $(notdir $(wildcard dist/cockpit-page/po.*.js)); do install -m 0644 "dist/cockpit-page/$$f" '$(DESTDIR)$(COCKPITDIR)/' || exit 1; done
 	install -m 0644 $(GENERATED)/shared-interface.1 '$(DESTDIR)$(MANDIR)/man1/shared-interface.1'
 	install -m 0644 $(GENERATED)/$(BUS_NAME).5 '$(DESTDIR)$(MANDIR)/man5/$(BUS_NAME).5'
@@ -146,6 +150,7 @@ uninstall:
 	  '$(DESTDIR)$(LIBEXECDIR)/shared-interface/ifup-local' '$(DESTDIR)$(LIBEXECDIR)/shared-interface/ifdown-local' \
 	  '$(DESTDIR)$(POLKITACTIONDIR)/$(BUS_NAME).policy' '$(DESTDIR)$(DBUSDIR)/system.d/$(BUS_NAME).conf' \
 	  '$(DESTDIR)$(DBUSDIR)/interfaces/$(BUS_NAME).xml' '$(DESTDIR)$(DBUSDIR)/system-services/$(BUS_NAME).service' \
-	  '$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)' '$(DESTDIR)$(MANDIR)/man1/shared-interface.1' \
+	  '$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)' '$(DESTDIR)$(SYSTEMDUNITDIR)/$(RECOVERY_UNIT)' \
+	  '$(DESTDIR)$(SYSTEMDUNITDIR)/paths.target.wants/$(RECOVERY_UNIT)' '$(DESTDIR)$(MANDIR)/man1/shared-interface.1' \
 	  '$(DESTDIR)$(MANDIR)/man5/$(BUS_NAME).5' '$(DESTDIR)$(MANDIR)/man8/shared-interfaced.8' \
 	  '$(DESTDIR)$(BASHCOMPLETIONDIR)/shared-interface'
