@@ -17,6 +17,8 @@ POLKITACTIONDIR ?= $(DATADIR)/polkit-1/actions
 COCKPITDIR ?= $(DATADIR)/cockpit/shared-interface
 MANDIR ?= $(DATADIR)/man
 BASHCOMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
+# zsh's compinit finds _shared-interface in its fpath, which has this directory on Debian and Fedora.
+ZSHCOMPLETIONDIR ?= $(DATADIR)/zsh/site-functions
 # NetworkManager runs the scripts here when a device goes up or down (ours: one bridge's firewall rules).
 NMDISPATCHERDIR ?= $(PREFIX)/lib/NetworkManager/dispatcher.d
 # The Node.js the installed commands run with (Fedora's nodejs package installs /usr/bin/node).
@@ -56,7 +58,7 @@ TAR_FLAGS = --sort=name --owner=0 --group=0 --numeric-owner --mtime='2000-01-01 
 # Generated from the command table and the D-Bus spec: man pages (via scdoc) and the completion.
 GENERATED = dist/generated
 MANPAGES = $(GENERATED)/shared-interface.1 $(GENERATED)/shared-interfaced.8 $(GENERATED)/$(BUS_NAME).5
-all: dist/src/main.js $(BUNDLES) dist/cockpit-page/index.js $(MANPAGES) $(GENERATED)/shared-interface.bash
+all: dist/src/main.js $(BUNDLES) dist/cockpit-page/index.js $(MANPAGES) $(GENERATED)/shared-interface.bash $(GENERATED)/shared-interface.zsh
 
 dist/src/main.js: $(SOURCES)
 	$(TSC) -p .
@@ -72,7 +74,7 @@ dist/cockpit-page/index.js: $(PAGE_SOURCES)
 $(GENERATED)/stamp: dist/src/main.js man/shared-interface.1.scd.in
 	node dist/src/cli/write-build-files.js $(GENERATED) >/dev/null
 	touch $@
-$(GENERATED)/shared-interface.bash: $(GENERATED)/stamp
+$(GENERATED)/shared-interface.bash $(GENERATED)/shared-interface.zsh: $(GENERATED)/stamp
 $(GENERATED)/shared-interface.1: $(GENERATED)/stamp
 	$(SCDOC) <$@.scd >$@
 $(GENERATED)/$(BUS_NAME).5: $(GENERATED)/stamp
@@ -85,7 +87,7 @@ install: all
 	install -d '$(DESTDIR)$(APPDIR)/bin' '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(LIBEXECDIR)' \
 	  '$(DESTDIR)$(POLKITACTIONDIR)' '$(DESTDIR)$(DBUSDIR)/system.d' '$(DESTDIR)$(DBUSDIR)/system-services' \
 	  '$(DESTDIR)$(DBUSDIR)/interfaces' '$(DESTDIR)$(SYSTEMDUNITDIR)' '$(DESTDIR)$(MANDIR)/man1' \
-	  '$(DESTDIR)$(MANDIR)/man5' '$(DESTDIR)$(MANDIR)/man8' '$(DESTDIR)$(BASHCOMPLETIONDIR)' \
+	  '$(DESTDIR)$(MANDIR)/man5' '$(DESTDIR)$(MANDIR)/man8' '$(DESTDIR)$(BASHCOMPLETIONDIR)' '$(DESTDIR)$(ZSHCOMPLETIONDIR)' \
 	  '$(DESTDIR)$(COCKPITDIR)' '$(DESTDIR)$(NMDISPATCHERDIR)'
 	install -m 0644 $(BUNDLES) '$(DESTDIR)$(APPDIR)/bin/'
 	printf '#!/bin/sh\nexec %s %s %s "$$@"\n' '$(NODE)' '$(DAEMON_NODE_FLAGS)' '$(APPDIR)/bin/shared-interfaced' >'$(DESTDIR)$(LIBEXECDIR)/shared-interfaced'
@@ -110,6 +112,7 @@ install: all
 	install -m 0644 $(GENERATED)/$(BUS_NAME).5 '$(DESTDIR)$(MANDIR)/man5/$(BUS_NAME).5'
 	install -m 0644 $(GENERATED)/shared-interfaced.8 '$(DESTDIR)$(MANDIR)/man8/shared-interfaced.8'
 	install -m 0644 $(GENERATED)/shared-interface.bash '$(DESTDIR)$(BASHCOMPLETIONDIR)/shared-interface'
+	install -m 0644 $(GENERATED)/shared-interface.zsh '$(DESTDIR)$(ZSHCOMPLETIONDIR)/_shared-interface'
 
 dist:
 	git ls-files --cached --others --exclude-standard | while read -r f; do [ -e "$$f" ] && printf '%s\n' "$$f"; done \

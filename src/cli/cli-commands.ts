@@ -3,6 +3,7 @@
 import type { CliCommand } from './command';
 import { LIBVIRT_COMMANDS } from './libvirt-commands';
 import { listCommand } from './list-command';
+import { confirmCommand, pendingCommand, rollbackCommand } from './pending-commands';
 import { shareCommand } from './share-command';
 import { unshareCommand } from './unshare-command';
 
@@ -10,5 +11,8 @@ export const COMMANDS: readonly CliCommand[] = [
   listCommand,
   shareCommand,
   unshareCommand,
+  pendingCommand,
+  confirmCommand,
+  rollbackCommand,
   ...LIBVIRT_COMMANDS,
 ];

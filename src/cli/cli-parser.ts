@@ -4,6 +4,7 @@
 // options anywhere. Every value is checked here, before anything connects to a bus.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError, type CliCommand, type CliOption, type OptionValues } from './command';
+import { tableOptionsProblem } from './table-output';
 
 export type CommandLine =
   | { readonly kind: 'help'; readonly command?: CliCommand }
@@ -68,6 +69,8 @@ function checkValues(command: CliCommand, globals: Readonly<Record<string, CliOp
     const problem = typeof value === 'string' ? option.check?.(value) : undefined;
     if (problem !== undefined) throw new UsageError(`--${name}: ${problem}`, command.name);
   }
+  const tableProblem = tableOptionsProblem(values, command.fields, 'force' in command.options);
+  if (tableProblem !== undefined) throw new UsageError(tableProblem, command.name);
   const required = command.positionals.filter((p) => !p.optional).length;
   if (positionals.length < required) {
     throw new UsageError(`${command.name} needs ${command.positionals.filter((p) => !p.optional).map((p) => p.name).join(' ')}`, command.name);

@@ -26,7 +26,7 @@ export const unshareCommand: CliCommand = {
   description: 'Removes the bridge IFACE is shared through and activates IFACE\'s own configuration again, verified like share. Refused while guests are attached to the bridge, unless --force.',
   positionals: [{ ...INTERFACE_ARGUMENT, help: 'The shared network interface, e.g. eth0.' }],
   options: {
-    force: { type: 'boolean', short: 'f', help: 'Unshare even if guests are still attached to the bridge (they lose the network).' },
+    force: { type: 'boolean', help: 'Unshare even if guests are still attached to the bridge (they lose the network).' },
     'rollback-timeout': ROLLBACK_TIMEOUT_OPTION,
     confirm: CONFIRM_OPTION,
   },
