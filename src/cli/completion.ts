@@ -173,9 +173,9 @@ function zshDescription(text: string): string {
 function zshAction(c: Completer): string {
   switch (c.kind) {
     case 'nothing': return ' ';
-    case 'words': return c.commaList ? `_sequence compadd - ${c.words.join(' ')}` : `(${c.words.join(' ')})`;
-    case 'interfaces': return '_shared_interface_names list';
-    case 'pending': return '_shared_interface_names pending';
+    case 'words': return c.commaList ? `_values -s , field ${c.words.join(' ')}` : `(${c.words.join(' ')})`;
+    case 'interfaces': return '_shared_interface_names';
+    case 'pending': return '_shared_interface_pending';
     case 'files': return '_files';
   }
 }
@@ -205,22 +205,33 @@ export function zshCompletion(commands: readonly CliCommand[], globals: Readonly
 
 # Interface names ($1: list, or pending for those awaiting confirmation), asked of the service
 # (reading needs no authorization); with -H, of that host, and only if SSH needs to ask nothing.
+(( $+functions[_shared_interface_ask] )) ||
+_shared_interface_ask() {
+  local host=\${opt_args[-H]:-\${opt_args[--host]:-$_shared_interface_host}}
+  if [[ -n $host ]]; then
+    SSH_ASKPASS_REQUIRE=never setsid -w timeout 5 ${PROGRAM} -H "$host" "$1" -g interface </dev/null 2>/dev/null
+  else
+    ${PROGRAM} "$1" -g interface 2>/dev/null
+  fi
+}
+# _arguments calls these with compadd's options ("$@").
 (( $+functions[_shared_interface_names] )) ||
 _shared_interface_names() {
   local -a names
-  local host=\${opt_args[-H]:-\${opt_args[--host]:-$_shared_interface_host}}
-  if [[ -n $host ]]; then
-    names=(\${(f)"$(SSH_ASKPASS_REQUIRE=never setsid -w timeout 5 ${PROGRAM} -H "$host" "$1" -g interface </dev/null 2>/dev/null)"})
-  else
-    names=(\${(f)"$(${PROGRAM} "$1" -g interface 2>/dev/null)"})
-  fi
-  compadd -a names
+  names=(\${(f)"$(_shared_interface_ask list)"})
+  compadd "$@" -a names
+}
+(( $+functions[_shared_interface_pending] )) ||
+_shared_interface_pending() {
+  local -a names
+  names=(\${(f)"$(_shared_interface_ask pending)"})
+  compadd "$@" -a names
 }
 
 _shared-interface() {
   local curcontext=$curcontext state line ret=1 _shared_interface_host
   typeset -A opt_args
-  _arguments -s -S -C \\
+  _arguments -s -S -C -A '-*' \\
 ${zshOptionSpecs(plan.globals).map((s) => `    ${s} \\`).join('\n')}
     '1:command:->command' \\
     '*::argument:->argument' && ret=0

@@ -28,7 +28,7 @@ test('the CLI against the daemon: list fits COLUMNS, --json, --fields, --terse, 
     const json = JSON.parse((await cli(['list', '--json'])).stdout) as { schema: number; interfaces: Array<{ name: string; shareable: boolean; notes: string[] }> };
     t.is(json.schema, 1);
     t.true(json.interfaces.some((i) => i.name === 'eth0' && i.shareable && Array.isArray(i.notes)));
-    t.is((await cli(['list', '-f', 'interface,mac'])).stdout.split('\n').find((l) => l.startsWith('eth0')), 'eth0  52:54:00:12:34:56');
+    t.regex((await cli(['list', '-f', 'interface,mac'])).stdout, /^eth0 +52:54:00:12:34:56$/m);
     t.is((await cli(['list', '-t', '-f', 'interface,mac'])).stdout.split('\n').find((l) => l.startsWith('eth0')), 'eth0:52\\:54\\:00\\:12\\:34\\:56');
     t.is((await cli(['-g', 'interface,mac', 'list'])).stdout.split('\n').find((l) => l.startsWith('eth0')), 'eth0:52\\:54\\:00\\:12\\:34\\:56');
     t.is((await cli(['--version'])).stdout, 'shared-interface 0.1.0\nservice 0.1.0\n');
@@ -85,7 +85,8 @@ test('pending, confirm and rollback: the CLI against the daemon; list shows a pe
   try {
     await lab.startDaemon();
     const client = new ServiceClient(bus);
-    const cli = (args: string[], who = 'root') => lab.exec(asUser(who, [CLI, ...args]), { allowFailure: true, timeoutMs: 180_000 });
+    // Wide enough that no footnote is wrapped.
+    const cli = (args: string[], who = 'root') => lab.exec(asUser(who, [CLI, ...args]), { env: { COLUMNS: '400' }, allowFailure: true, timeoutMs: 180_000 });
 
     t.is((await cli(['pending'])).stdout, 'No change awaits confirmation.\n');
     t.is((await cli(['pending', '-t'])).stdout, '');

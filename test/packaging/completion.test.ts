@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Bash completion, generated from the command table: `complete -p` names our function where
+// Bash and zsh completion, generated from the command table: `complete -p` names our function where
 // bash-completion looks for it, and the function (through compgen) completes commands, options,
 // option values and, in a lab with the service, interface names asked of the service itself.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { COMMANDS } from '../../src/cli/cli-commands';
 import { GLOBAL_OPTIONS } from '../../src/cli/global-options';
+import { LIST_FIELDS } from '../../src/cli/list-command';
 import { Lab, REPO_ROOT } from '../lab/lab';
 import { generateFiles } from './generated-files';
 
@@ -40,11 +41,42 @@ test('bash: commands, options, option values, from the command table', (t) => {
     const unshareOptions = c('shared-interface unshare -');
     for (const word of ['-h', '--help', '--json', '-f', '--force', '--rollback-timeout=']) t.true(unshareOptions.includes(word), word);
     t.false(unshareOptions.includes('--bridge='), 'share\'s options are not unshare\'s');
-    t.deepEqual(c('shared-interface list --fields='), ['interface', 'type', 'mac', 'carrier', 'state', 'bridge', 'addresses', 'reason', 'notes', 'all']);
-    t.deepEqual(c('shared-interface list -o interface,ty'), ['interface,type']);
+    t.deepEqual(c('shared-interface list --fields='), [...LIST_FIELDS.all, 'all', 'common']);
+    t.deepEqual(c('shared-interface list -f interface,ty'), ['interface,type']);
+    t.deepEqual(c('shared-interface pending -g interface,op'), ['interface,operation']);
+    t.deepEqual(c('shared-interface -g interface,op'), [], 'before the command, its fields are unknown');
+    t.deepEqual(c(`shared-interface define ${join(generated.dir, 'shared-interface.b')}`), [generated.bashCompletion], 'define completes files');
     t.deepEqual(c('shared-interface share --forward-delay '), [], 'a number: nothing to offer');
     // Without the service, interface names are simply not offered (no error on the terminal).
     t.deepEqual(c('shared-interface share '), []);
+
+  } finally {
+    rmSync(generated.dir, { recursive: true, force: true });
+  }
+});
+
+/** What zsh offers for `line`, in a real interactive zsh with `fpath` (see zsh-complete.zsh). */
+function zshComplete(fpath: string, line: string, env: Readonly<Record<string, string>> = { PATH: '/usr/bin:/bin' }): string[] {
+  const out = execFileSync('timeout', ['60', 'zsh', '-f', join(REPO_ROOT, 'test', 'packaging', 'zsh-complete.zsh'), fpath, line], { encoding: 'utf8', env: { ...env, HOME: fpath } });
+  return out.split(/\r?\n/).filter((l) => l !== '');
+}
+
+test('zsh: commands, options, fields and files, from the same command table', (t) => {
+  const generated = generateFiles();
+  try {
+    const fpath = dirname(generated.zshCompletion);
+    const c = (line: string) => zshComplete(fpath, line);
+    t.deepEqual(c('shared-interface '), COMMANDS.map((command) => command.name));
+    t.deepEqual(c('shared-interface sh'), ['share']);
+    t.deepEqual(c('shared-interface --js'), ['--json']);
+    t.deepEqual(c('shared-interface unshare --f'), ['--force', '--fields']);
+    t.deepEqual(c('shared-interface share --no-p'), ['--no-persist']);
+    t.false(c('shared-interface unshare --').includes('--bridge'), 'share\'s options are not unshare\'s');
+    t.deepEqual(c('shared-interface list -f '), [...LIST_FIELDS.all, 'all', 'common']);
+    t.deepEqual(c('shared-interface list --fields=interface,ty'), ['type']);
+    t.deepEqual(c('shared-interface -t pending -g op'), ['operation']);
+    t.deepEqual(c(`shared-interface define ${join(fpath, '_shared-inter')}`), ['_shared-interface']);
+    t.deepEqual(c('shared-interface share '), [], 'no service: no names, and no error');
   } finally {
     rmSync(generated.dir, { recursive: true, force: true });
   }
@@ -77,6 +109,10 @@ test('bash: interface names come from the service', async (t) => {
     t.deepEqual(await names('shared-interface share e'), ['eth0']);
     t.deepEqual(await names('shared-interface unshare --force l'), ['lo']);
     t.true((await names('shared-interface share ')).includes('eth0'));
+    t.deepEqual(await names('shared-interface confirm '), [], 'nothing awaits confirmation');
+    const zshNames = async (line: string) => (await lab.exec(['timeout', '60', 'zsh', '-f', join(REPO_ROOT, 'test', 'packaging', 'zsh-complete.zsh'), dirname(generated.zshCompletion), line], { env: { PATH: `${bin}:/usr/bin:/bin`, HOME: generated.dir } })).stdout.split(/\r?\n/).filter((l) => l);
+    t.deepEqual(await zshNames('shared-interface share e'), ['eth0']);
+    t.deepEqual(await zshNames('shared-interface unshare --force l'), ['lo']);
   } finally {
     await lab.stop();
   }
