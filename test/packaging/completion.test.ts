@@ -4,7 +4,7 @@
 // option values and, in a lab with the service, interface names asked of the service itself.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { COMMANDS } from '../../src/cli/cli-commands';
@@ -12,6 +12,7 @@ import { GLOBAL_OPTIONS } from '../../src/cli/global-options';
 import { LIST_FIELDS } from '../../src/cli/list-command';
 import { Lab, REPO_ROOT } from '../lab/lab';
 import { generateFiles } from './generated-files';
+import { makeSshKey, shellQuote, startSshd, writeSshClientConfig } from '../lab/lab-ssh';
 
 /** A bash script that completes `line` (the cursor at its end) and prints one candidate a line. */
 function completeScript(script: string, line: string): string {
@@ -113,6 +114,46 @@ test('bash: interface names come from the service', async (t) => {
     const zshNames = async (line: string) => (await lab.exec(['timeout', '60', 'zsh', '-f', join(REPO_ROOT, 'test', 'packaging', 'zsh-complete.zsh'), dirname(generated.zshCompletion), line], { env: { PATH: `${bin}:/usr/bin:/bin`, HOME: generated.dir } })).stdout.split(/\r?\n/).filter((l) => l);
     t.deepEqual(await zshNames('shared-interface share e'), ['eth0']);
     t.deepEqual(await zshNames('shared-interface unshare --force l'), ['lo']);
+  } finally {
+    await lab.stop();
+  }
+});
+
+test('-H HOST: interface names come from that host over SSH, and none where SSH would have to ask', async (t) => {
+  const lab = await Lab.start({ nicProfile: 'none' });
+  const generated = generateFiles(lab.dir);
+  try {
+    await lab.startDaemon();
+    // The host: this lab's sshd (root with a key), whose sessions reach the lab's system bus.
+    const key = await makeSshKey(lab, 'admin');
+    const sshd = await startSshd(lab, [key.publicKey]);
+    const config = await writeSshClientConfig(lab, key, new Map([['127.0.0.1', sshd.hostKey]]));
+    // The administrator's ssh: the lab's client configuration, but free to ask (no BatchMode, and
+    // an unknown host key is a question), as a user's own would be.
+    await lab.sh(`sed -i -e '/BatchMode/d' -e '/StrictHostKeyChecking/d' ${config}`);
+    const bin = join(generated.dir, 'bin');
+    mkdirSync(bin);
+    symlinkSync(join(REPO_ROOT, 'bin', 'shared-interface'), join(bin, 'shared-interface'));
+    writeFileSync(join(bin, 'ssh'), `#!/bin/sh\nexec /usr/bin/ssh -F ${config} "$@"\n`);
+    chmodSync(join(bin, 'ssh'), 0o755);
+    // Locally there is no service (a bus that does not exist): whatever is offered came over SSH.
+    const env = { PATH: `${bin}:/usr/bin:/bin`, DBUS_SYSTEM_BUS_ADDRESS: 'unix:path=/nonexistent', HOME: generated.dir };
+    const bash = async (line: string) => (await lab.exec(['bash', '--norc', '--noprofile', '-c', completeScript(generated.bashCompletion, line)], { env })).stdout.split('\n').filter((l) => l);
+    const zsh = async (line: string) => (await lab.exec(['timeout', '60', 'zsh', '-f', join(REPO_ROOT, 'test', 'packaging', 'zsh-complete.zsh'), dirname(generated.zshCompletion), line], { env })).stdout.split(/\r?\n/).filter((l) => l);
+    t.deepEqual(await bash('shared-interface share e'), []);
+    t.deepEqual(await bash('shared-interface -H root@127.0.0.1 share e'), ['eth0']);
+    t.deepEqual(await bash('shared-interface unshare --host=root@127.0.0.1 --force l'), ['lo']);
+    t.deepEqual(await zsh('shared-interface -H root@127.0.0.1 share e'), ['eth0']);
+    t.deepEqual(await zsh('shared-interface share --host root@127.0.0.1 e'), ['eth0']);
+    // 127.0.0.2 is the same sshd under a name whose host key is not known: ssh would ask whether
+    // to trust it. Nothing is offered, and nothing waits for an answer.
+    // On a terminal, as a user presses TAB: no question shows, and none holds the shell.
+    const script = completeScript(generated.bashCompletion, 'shared-interface -H root@127.0.0.2 share e');
+    const started = Date.now();
+    const onTerminal = await lab.exec(['script', '-qec', `bash --norc --noprofile -c ${shellQuote(script)}`, '/dev/null'], { env });
+    t.is(onTerminal.stdout.trim(), '', 'no candidates, no question');
+    t.true(Date.now() - started < 4_000, `${Date.now() - started} ms`);
+    t.deepEqual(await zsh('shared-interface -H root@127.0.0.2 share e'), []);
   } finally {
     await lab.stop();
   }
