@@ -45,7 +45,7 @@ function completionPlan(commands: readonly CliCommand[], globals: Readonly<Recor
     commands: commands.map((c) => ({
       command: c,
       options: optionPlans({ ...globals, ...c.options }, c.fields),
-      positionals: c.positionals.map((p) => ({ name: p.name, value: p.complete === undefined ? NOTHING : ({ kind: p.complete } as Completer) })),
+      positionals: c.positionals.map((p) => ({ name: p.name, value: p.complete === undefined ? NOTHING : { kind: p.complete } })),
     })),
   };
 }

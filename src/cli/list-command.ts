@@ -53,7 +53,11 @@ async function run(invocation: Invocation): Promise<void> {
   const [interfaces, pending] = await Promise.all([listInterfaces(bus), pendingChanges(bus)]);
   const { output } = invocation;
   if (invocation.json) {
-    writeJson(output, { interfaces: interfaces.map((nic) => { const p = pending.get(nic.name); return p === undefined ? nic : { ...nic, pending: pendingJson(p) }; }) });
+    const withPending = (nic: ListedInterface) => {
+      const change = pending.get(nic.name);
+      return change === undefined ? nic : { ...nic, pending: pendingJson(change) };
+    };
+    writeJson(output, { interfaces: interfaces.map(withPending) });
     return;
   }
   const rows = interfaces.map((nic) => ({ nic, pending: pending.get(nic.name) }));

@@ -31,6 +31,7 @@ const PENDING_FIELDS: FieldTable<PendingRow> = {
   deadline: ([, p]) => [formatDeadline(p.deadline)],
   'seconds-left': ([, p]) => [String(secondsLeft(p.deadline))],
 };
+const PENDING_FIELD_NAMES = fieldNames(PENDING_FIELDS, Object.keys(PENDING_FIELDS));
 
 /** The JSON of one pending change (list --json and pending --json). */
 export function pendingJson(change: PendingChange): Record<string, unknown> {
@@ -49,7 +50,7 @@ async function listPending(invocation: Invocation): Promise<void> {
     writeJson(output, { pending: Object.fromEntries(pending.map(([nic, change]) => [nic, pendingJson(change)])) });
     return;
   }
-  const choice = tableChoice(invocation.values, pendingCommand.fields ?? { all: [], common: [] });
+  const choice = tableChoice(invocation.values, PENDING_FIELD_NAMES);
   if (pending.length === 0 && !choice.terse) {
     output.out('No change awaits confirmation.');
     return;
@@ -60,10 +61,10 @@ async function listPending(invocation: Invocation): Promise<void> {
 export const pendingCommand: CliCommand = {
   name: 'pending',
   summary: 'List the changes that await confirmation, with their deadlines.',
-  description: `Lists the changes made with --confirm (or with the confirm-timeout option of any client) that await confirmation: the interface, share or unshare, the bridge, and the deadline (UTC) after which the host rolls the change back by itself. "${PROGRAM} confirm IFACE" keeps a change, "${PROGRAM} rollback IFACE" undoes it now. Changes of other interfaces are refused as busy meanwhile. Fields (-f, -g): ${Object.keys(PENDING_FIELDS).join(', ')}.`,
+  description: `Lists the changes made with --confirm (or with the confirm-timeout option of any client) that await confirmation: the interface, share or unshare, the bridge, and the deadline (UTC) after which the host rolls the change back by itself. "${PROGRAM} confirm IFACE" keeps a change, "${PROGRAM} rollback IFACE" undoes it now. Changes of other interfaces are refused as busy meanwhile. Fields (-f, -g): ${PENDING_FIELD_NAMES.all.join(', ')}.`,
   positionals: [],
   options: {},
-  fields: fieldNames(PENDING_FIELDS, Object.keys(PENDING_FIELDS)),
+  fields: PENDING_FIELD_NAMES,
   run: listPending,
 };
 
