@@ -14,6 +14,8 @@ export class UsageError extends Error {
 export interface CliOption {
   readonly type: 'string' | 'boolean';
   readonly short?: string;
+  /** Another short letter for the same option, an earlier spelling kept working (not offered by completion). */
+  readonly alias?: string;
   /** The placeholder in help, e.g. NAME in --bridge=NAME (string options only). */
   readonly valueName?: string;
   /** The value may be left out (--confirm or --confirm=30); left out, it is ''. */

@@ -86,6 +86,10 @@ test('GNU long options with = or a separate value, short options, options before
   t.like(run(['--json', 'list']), { command: 'list', json: true });
   t.like(run(['list', '-f', 'interface,mac']), { command: 'list', values: { fields: 'interface,mac' } });
   t.like(run(['-g', 'interface', 'list']), { command: 'list', values: { 'get-values': 'interface' } });
+  // -o, list's letter before nmcli's -f, still works.
+  t.like(run(['list', '-o', 'interface,mac']), { command: 'list', values: { fields: 'interface,mac' } });
+  t.like(run(['-o', 'interface', 'list']), { command: 'list', values: { fields: 'interface' } });
+  t.false(Object.keys(run(['list', '-o', 'interface']).values).some((k) => k.includes('alias')));
   t.like(run(['-t', 'pending', '-f', 'all']), { command: 'pending', values: { terse: true, fields: 'all' } });
   t.like(run(['unshare', '--force', 'eth0']), { command: 'unshare', positionals: ['eth0'], values: { force: true } });
   // After "--", an argument that looks like an option is an argument (and then no interface name).
@@ -113,6 +117,7 @@ for (const [argv, message] of [
   [['list', '-t', '--json'], /--json and --terse exclude each other/],
   [['list', '-f', 'interface', '-g', 'mac'], /--fields and --get-values exclude each other/],
   [['unshare', '-f', 'eth0'], /--fields applies to .*list, pending.* \(-f is --fields, as in nmcli; to force, --force\)/],
+  [['list', '-o'], /^shared-interface: Option '-o <value>' argument missing$/m],
   [['confirm'], /confirm needs IFACE/],
   [['rollback', 'eth0', 'eth1'], /unexpected argument 'eth1'/],
 ] as const) {
