@@ -3,6 +3,7 @@
 import type { CliCommand } from './command';
 import { LIBVIRT_COMMANDS } from './libvirt-commands';
 import { listCommand } from './list-command';
+import { monitorCommand } from './monitor-command';
 import { confirmCommand, pendingCommand, rollbackCommand } from './pending-commands';
 import { shareCommand } from './share-command';
 import { unshareCommand } from './unshare-command';
@@ -15,4 +16,5 @@ export const COMMANDS: readonly CliCommand[] = [
   confirmCommand,
   rollbackCommand,
   ...LIBVIRT_COMMANDS,
+  monitorCommand,
 ];

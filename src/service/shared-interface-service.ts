@@ -15,7 +15,29 @@ function awaitsConfirm(seconds: number): string {
 
 function asPrepared<T, Out>(step: ChangeStep<T>, toOut: (value: T) => Out, subject: string): Prepared<Out> {
   if ('noOp' in step) return { noOp: toOut(step.noOp) };
-  return { apply: async () => toOut(await step.apply()), authorizing: step.authorizing, subject };
+  const { authorizing } = step;
+  return {
+    apply: async () => toOut(await step.apply()),
+    authorizing: authorizing && ((toCaller) => authorizing((nic, progressStep, message) => toCaller('Progress', [nic, progressStep, message]))),
+    subject,
+  };
+}
+
+/**
+ * The listing as ListInterfaces and InterfacesChanged show it: the same array while Sharing.list()
+ * gives the same one (nothing changed), so a comparison can stop at its identity.
+ */
+export function listingView(sharing: Sharing): () => readonly ListedInterface[] {
+  const views = new WeakMap<readonly InterfaceListing[], readonly ListedInterface[]>();
+  return () => {
+    const listing = sharing.list();
+    let view = views.get(listing);
+    if (view === undefined) {
+      view = listedInterfaces(listing);
+      views.set(listing, view);
+    }
+    return view;
+  };
 }
 
 function listedInterfaces(listing: readonly InterfaceListing[]): ListedInterface[] {
@@ -33,12 +55,13 @@ function listedInterfaces(listing: readonly InterfaceListing[]): ListedInterface
 }
 
 export function sharedInterfaceImplementation(sharing: Sharing, libvirt: LibvirtInterfaces, version: string): Implementation<SharedInterfaceSpec> {
-  // Sharing.list() gives the same array while nothing changed: its key is made once.
-  const listingKeys = new WeakMap<readonly InterfaceListing[], string>();
-  const listingKey = (listing: readonly InterfaceListing[]): string => {
+  // Sharing.list() gives the same array while nothing changed: its view and key are made once.
+  const view = listingView(sharing);
+  const listingKeys = new WeakMap<readonly ListedInterface[], string>();
+  const listingKey = (listing: readonly ListedInterface[]): string => {
     let key = listingKeys.get(listing);
     if (key === undefined) {
-      key = JSON.stringify(listedInterfaces(listing));
+      key = JSON.stringify(listing);
       listingKeys.set(listing, key);
     }
     return key;
@@ -47,8 +70,8 @@ export function sharedInterfaceImplementation(sharing: Sharing, libvirt: Libvirt
     methods: {
       ListInterfaces: {
         // Served often (every client refresh), changed seldom: marshalled once per distinct listing.
-        replyKey: () => listingKey(sharing.list()),
-        read: async () => [encodeInterfaceListing(listedInterfaces(sharing.list()))],
+        replyKey: () => listingKey(view()),
+        read: async () => [encodeInterfaceListing(view())],
       },
       Share: {
         prepare: async ([nic, options]) => {
@@ -65,6 +88,8 @@ export function sharedInterfaceImplementation(sharing: Sharing, libvirt: Libvirt
         },
       },
       GetInterfaceXML: {
+        // The live view reads the kernel with processes, the configured one asks the backend.
+        costly: true,
         read: async ([name, options]) => [await libvirt.interfaceXml(name, decodeInterfaceXmlOptions(options).inactive)],
       },
       DefineInterfaceXML: {
