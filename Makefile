@@ -17,6 +17,8 @@ POLKITACTIONDIR ?= $(DATADIR)/polkit-1/actions
 COCKPITDIR ?= $(DATADIR)/cockpit/shared-interface
 MANDIR ?= $(DATADIR)/man
 BASHCOMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
+# zsh's compinit finds _shared-interface in its fpath, which has this directory on Debian and Fedora.
+ZSHCOMPLETIONDIR ?= $(DATADIR)/zsh/site-functions
 # NetworkManager runs the scripts here when a device goes up or down (ours: one bridge's firewall rules).
 NMDISPATCHERDIR ?= $(PREFIX)/lib/NetworkManager/dispatcher.d
 # The Node.js the installed commands run with (Fedora's nodejs package installs /usr/bin/node).
@@ -56,7 +58,7 @@ LICENSES = dist/licenses/bundled.json
 # What a build makes for `make install`: the release tarball ships these built, listed in
 # RELEASE_LIST, so that a package build (Fedora's: noarch, offline, on any architecture) needs
 # neither node_modules nor esbuild nor a network.
-BUILT = $(BUNDLES) $(addprefix dist/cockpit-page/,$(PAGE_FILES)) $(MANPAGES) $(GENERATED)/shared-interface.bash
+BUILT = $(BUNDLES) $(addprefix dist/cockpit-page/,$(PAGE_FILES)) $(MANPAGES) $(GENERATED)/shared-interface.bash $(GENERATED)/shared-interface.zsh
 RELEASE_LIST = dist/release-files
 
 ifneq ($(wildcard $(RELEASE_LIST)),)
@@ -85,7 +87,7 @@ $(LICENSES): $(BUNDLES) dist/cockpit-page/index.js packaging/bundled-packages.mj
 $(GENERATED)/stamp: dist/src/main.js man/shared-interface.1.scd.in
 	node dist/src/cli/write-build-files.js $(GENERATED) >/dev/null
 	touch $@
-$(GENERATED)/shared-interface.bash: $(GENERATED)/stamp
+$(GENERATED)/shared-interface.bash $(GENERATED)/shared-interface.zsh: $(GENERATED)/stamp
 $(GENERATED)/shared-interface.1: $(GENERATED)/stamp
 	$(SCDOC) <$@.scd >$@
 $(GENERATED)/$(BUS_NAME).5: $(GENERATED)/stamp
@@ -99,7 +101,7 @@ install: all
 	install -d '$(DESTDIR)$(APPDIR)/bin' '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(LIBEXECDIR)' \
 	  '$(DESTDIR)$(POLKITACTIONDIR)' '$(DESTDIR)$(DBUSDIR)/system.d' '$(DESTDIR)$(DBUSDIR)/system-services' \
 	  '$(DESTDIR)$(DBUSDIR)/interfaces' '$(DESTDIR)$(SYSTEMDUNITDIR)' '$(DESTDIR)$(MANDIR)/man1' \
-	  '$(DESTDIR)$(MANDIR)/man5' '$(DESTDIR)$(MANDIR)/man8' '$(DESTDIR)$(BASHCOMPLETIONDIR)' \
+	  '$(DESTDIR)$(MANDIR)/man5' '$(DESTDIR)$(MANDIR)/man8' '$(DESTDIR)$(BASHCOMPLETIONDIR)' '$(DESTDIR)$(ZSHCOMPLETIONDIR)' \
 	  '$(DESTDIR)$(COCKPITDIR)' '$(DESTDIR)$(NMDISPATCHERDIR)'
 	install -m 0644 $(BUNDLES) '$(DESTDIR)$(APPDIR)/bin/'
 	printf '#!/bin/sh\nexec %s %s %s "$$@"\n' '$(NODE)' '$(DAEMON_NODE_FLAGS)' '$(APPDIR)/bin/shared-interfaced' >'$(DESTDIR)$(LIBEXECDIR)/shared-interfaced'
@@ -127,6 +129,7 @@ install: all
 	install -m 0644 $(GENERATED)/$(BUS_NAME).5 '$(DESTDIR)$(MANDIR)/man5/$(BUS_NAME).5'
 	install -m 0644 $(GENERATED)/shared-interfaced.8 '$(DESTDIR)$(MANDIR)/man8/shared-interfaced.8'
 	install -m 0644 $(GENERATED)/shared-interface.bash '$(DESTDIR)$(BASHCOMPLETIONDIR)/shared-interface'
+	install -m 0644 $(GENERATED)/shared-interface.zsh '$(DESTDIR)$(ZSHCOMPLETIONDIR)/_shared-interface'
 
 # `make dist`: the release tarball TARBALLDIR/shared-interface-VERSION.tar.gz (the spec's
 # Source0): the files git tracks, as they are in the work tree (untracked files never; the

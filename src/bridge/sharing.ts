@@ -610,7 +610,7 @@ export class Sharing {
     const [awaiting] = this.open;
     if (awaiting !== undefined) {
       const [nic, pending] = awaiting;
-      throw new ShareError('Busy', `the ${pending.operation} of ${nic} awaits confirmation; changes are made one at a time until it is confirmed or rolled back`, `confirm it or roll it back first (Confirm or Rollback of ${nic})`);
+      throw new ShareError('Busy', `the ${pending.operation} of ${nic} awaits confirmation; changes are made one at a time until it is confirmed or rolled back`, `confirm it or roll it back first: shared-interface confirm ${nic}, or shared-interface rollback ${nic} (D-Bus: Confirm or Rollback); shared-interface pending shows its deadline`);
     }
   }
 

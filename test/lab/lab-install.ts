@@ -33,6 +33,7 @@ export const INSTALLED = {
   apiManPage: `/usr/share/man/man5/${BUS_NAME}.5`,
   daemonManPage: '/usr/share/man/man8/shared-interfaced.8',
   bashCompletion: '/usr/share/bash-completion/completions/shared-interface',
+  zshCompletion: '/usr/share/zsh/site-functions/_shared-interface',
 } as const;
 
 /**
