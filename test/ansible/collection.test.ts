@@ -1,14 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The collection as Ansible's own tools see it, without a lab: ansible-doc renders the modules
 // and documents exactly their argument specs, ansible-test's sanity tests that run offline pass,
-// and busctl's error output becomes the error name, message and hint. HOME and every temporary
-// file are in a directory of the test's own.
+// and the collection's own D-Bus client reads and writes what our wire code does, refusing
+// malformed messages; ansible-lint passes. HOME and every temporary file are in a directory of the
+// test's own.
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { MESSAGE_TYPE_ERROR, MESSAGE_TYPE_METHOD_RETURN, marshalMessage } from '../../src/dbus-wire/bus-marshal';
+import { SPEC_LIMITS, decodeBody, readFixedHeader, readHeader } from '../../src/dbus-wire/bus-unmarshal';
+import { makeVariant } from '../../src/dbus-wire/bus-value';
+import { MAX_CONFIRM_TIMEOUT_SECONDS, MAX_FORWARD_DELAY_SECONDS, MAX_ROLLBACK_TIMEOUT_SECONDS } from '../../src/bridge/share-request';
 import { REPO_ROOT } from '../lab/lab';
 import { COLLECTION, COLLECTION_DIR } from './ansible-controller';
 
@@ -17,7 +22,7 @@ const MODULES = ['shared_interface', 'shared_interface_info', 'shared_interface_
 const PYTHON = '/usr/bin/python3'; // Debian's, the one ansible-core is installed for
 
 /** A scratch HOME with the collection at collections/ansible_collections/fedoraproject/shared_interface. */
-async function withScratch(body: (dir: string, env: NodeJS.ProcessEnv) => Promise<void>, copy = false): Promise<void> {
+async function withScratch(body: (dir: string, env: NodeJS.ProcessEnv) => Promise<void>, copy = false, extraEnv: NodeJS.ProcessEnv = {}): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'shared-interface-ansible.'));
   try {
     const root = join(dir, 'collections', 'ansible_collections', 'fedoraproject');
@@ -28,7 +33,7 @@ async function withScratch(body: (dir: string, env: NodeJS.ProcessEnv) => Promis
     const env = {
       PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: join(dir, 'home'), LANG: 'C.UTF-8',
       ANSIBLE_COLLECTIONS_PATH: join(dir, 'collections'), ANSIBLE_LOCAL_TEMP: join(dir, 'tmp'), ANSIBLE_NOCOLOR: '1',
-      PYTHONPATH: join(dir, 'collections'), PYTHONDONTWRITEBYTECODE: '1',
+      PYTHONPATH: join(dir, 'collections'), PYTHONDONTWRITEBYTECODE: '1', ...extraEnv,
     };
     await body(dir, env);
   } finally {
@@ -101,47 +106,162 @@ test('ansible-test sanity: the tests that run offline pass', async (t) => {
   }, true);
 });
 
-test('a failed busctl call becomes the D-Bus error name, the message and the hint', async (t) => {
+/** Runs a Python script with the collection importable; JSON in on stdin, JSON out on stdout. */
+async function python(env: NodeJS.ProcessEnv, lines: readonly string[], input: unknown): Promise<unknown> {
+  const child = run(PYTHON, ['-c', lines.join('\n')], { env, maxBuffer: 16 * 1024 * 1024 });
+  child.child.stdin?.end(JSON.stringify(input));
+  return JSON.parse((await child).stdout) as unknown;
+}
+
+const WIRE = 'ansible_collections.fedoraproject.shared_interface.plugins.module_utils';
+
+test('the collection\'s D-Bus client and our own wire code read each other\'s messages', async (t) => {
   await withScratch(async (_dir, env) => {
-    const stderr = [
-      'Bus busctl: changing state HELLO → RUNNING',
-      'Sent message type=method_call sender=n/a destination=org.fedoraproject.SharedInterface path=/org/fedoraproject/SharedInterface interface=org.fedoraproject.SharedInterface member=Unshare cookie=2 reply_cookie=0 signature=sa{sv} error-name=n/a error-message=n/a',
-      'Got message type=error sender=:1.5 destination=:1.9 path=n/a interface=n/a member=n/a cookie=40 reply_cookie=2 signature=s error-name=org.fedoraproject.SharedInterface.Error.Busy error-message=guests are attached to br-eth0: vnet0',
-      'Hint: stop them, or unshare with force',
-      'Call failed: guests are attached to br-eth0: vnet0',
-      'Hint: stop them, or unshare with force',
-      'Bus busctl: changing state RUNNING → CLOSED',
-      '',
-    ].join('\n');
-    const script = [
+    // Ours → the collection's: an error reply (its name, the message with a hint line) and ListInterfaces' reply.
+    const error = marshalMessage({ type: MESSAGE_TYPE_ERROR, serial: 7, replySerial: 2, errorName: 'org.fedoraproject.SharedInterface.Error.Busy',
+      destination: ':1.9', sender: ':1.5', signature: 's', body: ['guests are attached to br-eth0: vnet0\nHint: stop them, or unshare with force'] });
+    const listing = marshalMessage({ type: MESSAGE_TYPE_METHOD_RETURN, serial: 8, replySerial: 3, signature: 'a(ssa{sv})', body: [[
+      ['eth0', 'br-eth0', { type: makeVariant('s', 'ethernet'), carrier: makeVariant('b', true), addresses: makeVariant('as', ['192.0.2.10/24', 'fe80::1/64']), mtu: makeVariant('u', 1500) }],
+      ['wlan0', '', { shareable: makeVariant('b', false), notes: makeVariant('as', []) }],
+    ]] });
+    const decoded = await python(env, [
       'import json, sys',
-      'from ansible_collections.fedoraproject.shared_interface.plugins.module_utils.shared_interface_bus import parse_busctl_error',
-      'print(json.dumps([parse_busctl_error(s).failure() for s in json.load(sys.stdin)]))',
-    ].join('\n');
-    const input = JSON.stringify([
-      stderr,
-      'Call failed: The name org.fedoraproject.SharedInterface was not provided by any .service files\n',
-      'Failed to connect to bus: No such file or directory\n',
-      'Got message type=error sender=:1.5 destination=:1.9 path=n/a interface=n/a member=n/a cookie=5 reply_cookie=2 signature=s error-name=org.freedesktop.DBus.Error.InteractiveAuthorizationRequired error-message=authentication is required\nCall failed: authentication is required\n',
-      // Older sd-bus: "error=NAME" at the end of the line.
-      'Got message type=error sender=:1.5 destination=:1.9 object=n/a interface=n/a member=n/a cookie=7 reply_cookie=2 error=org.fedoraproject.SharedInterface.Error.NotShared\nCall failed: eth1 is not shared by this service\n',
-      "Got message type=error sender=:1.5 destination=:1.9 path=n/a interface=n/a member=n/a cookie=9 reply_cookie=2 signature=s error-name=org.freedesktop.DBus.Error.InvalidArgs error-message=unknown Share option 'confirm-timeout'; known options: bridge, stp\nCall failed: unknown Share option 'confirm-timeout'; known options: bridge, stp\n",
-    ]);
-    const child = run(PYTHON, ['-c', script], { env });
-    child.child.stdin?.end(input);
-    const [busy, unknown, noBus, notRoot, olderSdBus, oldService] = JSON.parse((await child).stdout) as Array<Record<string, string>>;
-    t.deepEqual(busy, {
+      `from ${WIRE}.dbus_wire import decode_message`,
+      `from ${WIRE}.shared_interface_bus import error_from_reply`,
+      'error, listing = [decode_message(bytes.fromhex(h)) for h in json.load(sys.stdin)]',
+      'print(json.dumps({"error": [error.type, error.serial, error.fields, error_from_reply(error.fields[4], error.body[0]).failure()],',
+      '                  "listing": [listing.type, listing.fields[5], listing.body]}))',
+    ], [error.toString('hex'), listing.toString('hex')]) as { error: unknown[]; listing: unknown[] };
+    t.deepEqual(decoded.error, [3, 7, { 4: 'org.fedoraproject.SharedInterface.Error.Busy', 5: 2, 6: ':1.9', 7: ':1.5', 8: 's' }, {
       msg: 'org.fedoraproject.SharedInterface.Error.Busy: guests are attached to br-eth0: vnet0 (hint: stop them, or unshare with force)',
       error_name: 'org.fedoraproject.SharedInterface.Error.Busy',
       error_message: 'guests are attached to br-eth0: vnet0',
       hint: 'stop them, or unshare with force',
-    });
-    // Without debug lines there is no name to read; the message still comes through.
-    t.like(unknown, { error_message: 'The name org.fedoraproject.SharedInterface was not provided by any .service files' });
-    t.like(noBus, { msg: 'unknown D-Bus error: Failed to connect to bus: No such file or directory' });
+    }]);
+    t.deepEqual(decoded.listing, [2, 3, [[
+      ['eth0', 'br-eth0', { type: 'ethernet', carrier: true, addresses: ['192.0.2.10/24', 'fe80::1/64'], mtu: 1500 }],
+      ['wlan0', '', { shareable: false, notes: [] }],
+    ]]]);
+
+    // The collection's → ours: a Share call with every kind of option it sends, and no interactive authorization.
+    const call = await python(env, [
+      'import json, sys',
+      `from ${WIRE}.dbus_wire import encode_message, METHOD_CALL`,
+      'options = {"bridge": ("s", "br-lan"), "stp": ("b", True), "forward-delay": ("u", 4), "persist": ("b", False), "firewall": ("b", False)}',
+      'print(json.dumps(encode_message(5, METHOD_CALL, {1: "/org/fedoraproject/SharedInterface", 2: "org.fedoraproject.SharedInterface", 3: "Share",',
+      '                                6: "org.fedoraproject.SharedInterface"}, "sa{sv}", ["eth0", options]).hex()))',
+    ], null) as string;
+    const bytes = Buffer.from(call, 'hex');
+    const fixed = readFixedHeader(bytes);
+    const header = readHeader(fixed, bytes);
+    t.like(header, { type: 1, flags: 0, serial: 5, member: 'Share', path: '/org/fedoraproject/SharedInterface', signature: 'sa{sv}' });
+    const [nic, options] = decodeBody(header.signature, bytes.subarray(bytes.length - header.bodyLength), header.littleEndian, SPEC_LIMITS);
+    t.is(nic, 'eth0');
+    t.deepEqual(Object.fromEntries(Object.entries(options as Record<string, { signature: string; value: unknown }>).map(([k, v]) => [k, [v.signature, v.value]])),
+      { bridge: ['s', 'br-lan'], stp: ['b', true], 'forward-delay': ['u', 4], persist: ['b', false], firewall: ['b', false] });
+  });
+});
+
+test('the collection\'s D-Bus client turns every malformed message into DBusProtocolError, never a crash', async (t) => {
+  await withScratch(async (_dir, env) => {
+    const reply = marshalMessage({ type: MESSAGE_TYPE_METHOD_RETURN, serial: 8, replySerial: 3, signature: 'a(ssa{sv})', body: [[
+      ['eth0', 'br-eth0', { type: makeVariant('s', 'ethernet'), carrier: makeVariant('b', true), addresses: makeVariant('as', ['192.0.2.10/24']) }],
+    ]] });
+    const result = await python(env, [
+      'import json, random, struct, sys',
+      `from ${WIRE}.dbus_wire import decode_message, DBusProtocolError, Reader, split_signature`,
+      'valid = bytes.fromhex(json.load(sys.stdin))',
+      'def outcome(data):',
+      '    try:',
+      '        decode_message(data)',
+      '        return "ok"',
+      '    except DBusProtocolError as err:',
+      '        return "refused"',
+      'cases = {',
+      '    "valid": valid,',
+      '    "truncated": valid[:-3],',
+      '    "longer": valid + b"\\0",',
+      '    "byte order": b"X" + valid[1:],',
+      '    "version": valid[:3] + b"\\2" + valid[4:],',
+      '    "body length": valid[:4] + struct.pack("<I", 1 << 30) + valid[8:],',
+      '}',
+      'out = dict((name, outcome(data)) for name, data in cases.items())',
+      'def read(sig, data):',
+      '    try:',
+      '        return Reader(data).read_body(sig)',
+      '    except DBusProtocolError:',
+      '        return "refused"',
+      'out["bool 2"] = read("b", struct.pack("<I", 2))',
+      'out["padding"] = read("yu", b"\\1\\1\\0\\0" + struct.pack("<I", 5))',
+      'out["array overrun"] = read("au", struct.pack("<II", 8, 1))',
+      'out["string without NUL"] = read("s", struct.pack("<I", 2) + b"abc")',
+      'out["not UTF-8"] = read("s", struct.pack("<I", 1) + b"\\xff\\0")',
+      'out["two types in a variant"] = read("v", b"\\2yy\\0\\1\\1")',
+      'out["nesting"] = read("v", (b"\\1v\\0" * 70) + b"\\1y\\0\\1")',
+      'out["bad signature"] = read("a{vs}", b"")',
+      'out["dict entry outside an array"] = read("v", b"\\4{ss}\\0")',
+      'out["container as a key"] = read("v", b"\\6a{avs}\\0\\0" + struct.pack("<I", 0))',
+      'def mutate(rng):',
+      '    data = bytearray(valid)',
+      '    for _ in range(rng.randint(1, 4)):',
+      '        data[rng.randrange(len(data))] = rng.randrange(256)',
+      '    return bytes(data)',
+      'rng = random.Random(27)',
+      'fuzz = [outcome(mutate(rng)) for _ in range(3000)]',
+      'out["fuzz"] = sorted(set(fuzz))',
+      'print(json.dumps(out))',
+    ], reply.toString('hex')) as Record<string, unknown>;
+    t.like(result, { valid: 'ok', truncated: 'refused', longer: 'refused', 'byte order': 'refused', version: 'refused', 'body length': 'refused' });
+    for (const name of ['bool 2', 'padding', 'array overrun', 'string without NUL', 'not UTF-8', 'two types in a variant', 'nesting', 'bad signature',
+      'dict entry outside an array', 'container as a key']) {
+      t.is(result[name], 'refused', name);
+    }
+    // Every mutation either still decodes or is refused: no other exception escaped (it would fail the script).
+    t.true((result['fuzz'] as string[]).includes('refused'));
+  });
+});
+
+test('the error hints a module adds, and a bus that cannot be reached', async (t) => {
+  await withScratch(async (_dir, env) => {
+    const [notRoot, oldService, noService, noBus] = await python(env, [
+      'import json, sys',
+      `from ${WIRE}.shared_interface_bus import error_from_reply, SharedInterfaceClient, SharedInterfaceError`,
+      'out = [error_from_reply(name, text).failure() for name, text in json.load(sys.stdin)]',
+      'try:',
+      '    SharedInterfaceClient(None).list_interfaces()',
+      'except SharedInterfaceError as err:',
+      '    out.append(err.failure())',
+      'print(json.dumps(out))',
+    ], [
+      ['org.freedesktop.DBus.Error.InteractiveAuthorizationRequired', 'authentication is required'],
+      ['org.freedesktop.DBus.Error.InvalidArgs', "unknown Share option 'confirm-timeout'; known options: bridge, stp"],
+      ['org.freedesktop.DBus.Error.ServiceUnknown', 'The name org.fedoraproject.SharedInterface was not provided by any .service files'],
+    ]) as Array<Record<string, string>>;
     t.regex(notRoot?.['hint'] ?? '', /^run the task as root \(become: true\), or let the remote user change the network with a polkit rule/);
-    t.like(olderSdBus, { msg: 'org.fedoraproject.SharedInterface.Error.NotShared: eth1 is not shared by this service' });
-    // A service without confirm-or-rollback: the hint says what to do.
     t.like(oldService, { error_name: 'org.freedesktop.DBus.Error.InvalidArgs', hint: 'this version of shared-interface has no confirm-or-rollback; leave confirm_timeout out' });
+    t.like(noService, { hint: 'is shared-interface installed on this host? Its bus name is org.fedoraproject.SharedInterface' });
+    // DBUS_SYSTEM_BUS_ADDRESS points at nothing here: no name, the reason, and what to check.
+    t.like(noBus, { hint: 'is the system bus (dbus-daemon or dbus-broker) running on this host?' });
+    t.regex(noBus?.['msg'] ?? '', /^cannot connect to the system bus at \/nonexistent\/bus: /);
+    t.is(noBus?.['error_name'], undefined);
+  }, false, { DBUS_SYSTEM_BUS_ADDRESS: 'tcp:host=localhost,port=1;unix:path=/nonexistent/bus' });
+});
+
+test('the module checks its options against the service\'s ranges (src/bridge/share-request.ts)', async (t) => {
+  await withScratch(async (_dir, env) => {
+    const ranges = await python(env, [
+      `from ${WIRE.replace('module_utils', 'modules')}.shared_interface import OPTION_RANGES`,
+      'import json',
+      'print(json.dumps(OPTION_RANGES))',
+    ], null);
+    t.deepEqual(ranges, {
+      forward_delay: [0, MAX_FORWARD_DELAY_SECONDS],
+      rollback_timeout: [1, MAX_ROLLBACK_TIMEOUT_SECONDS],
+      confirm_timeout: [0, MAX_CONFIRM_TIMEOUT_SECONDS],
+    });
+    // Every Share option of the service is one of the module's (confirm-timeout included), and no other.
+    const source = readFileSync(join(COLLECTION_DIR, 'plugins', 'module_utils', 'shared_interface_bus.py'), 'utf8');
+    const shareKeys = [...(/def share\([\s\S]*?def unshare/.exec(source)?.[0] ?? '').matchAll(/'([a-z-]+)': \('[a-z]'/g)].map((m) => m[1]).sort();
+    t.deepEqual(shareKeys, ['bridge', 'confirm-timeout', 'firewall', 'forward-delay', 'persist', 'rollback-timeout', 'stp']);
   });
 });
