@@ -6,7 +6,7 @@
 // test's own.
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -28,7 +28,8 @@ async function withScratch(body: (dir: string, env: NodeJS.ProcessEnv) => Promis
     const root = join(dir, 'collections', 'ansible_collections', 'fedoraproject');
     mkdirSync(root, { recursive: true });
     mkdirSync(join(dir, 'home'));
-    if (copy) cpSync(COLLECTION_DIR, join(root, 'shared_interface'), { recursive: true });
+    // A copy as Galaxy's tarball has it: COPYING (a link to the project's) as the file itself.
+    if (copy) cpSync(COLLECTION_DIR, join(root, 'shared_interface'), { recursive: true, dereference: true });
     else symlinkSync(COLLECTION_DIR, join(root, 'shared_interface'));
     const env = {
       PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: join(dir, 'home'), LANG: 'C.UTF-8',
@@ -92,7 +93,8 @@ test('the README shows the example playbook that the fleet test runs, as it is',
 
 // The sanity tests that need packages from PyPI in a virtualenv of ansible-test's making (pylint,
 // pep8, yamllint, validate-modules' voluptuous, ...) cannot run without network access; the others run.
-const SANITY_NEEDS_PYPI = ['action-plugin-docs', 'ansible-doc', 'import', 'pep8', 'pylint', 'runtime-metadata', 'validate-modules', 'yamllint'];
+// "changelog" needs antsibull-changelog (the metadata test below checks the fragments' sections instead).
+const SANITY_NEEDS_PYPI = ['action-plugin-docs', 'ansible-doc', 'changelog', 'import', 'pep8', 'pylint', 'runtime-metadata', 'validate-modules', 'yamllint'];
 
 test('ansible-test sanity: the tests that run offline pass', async (t) => {
   await withScratch(async (dir, env) => {
@@ -104,6 +106,51 @@ test('ansible-test sanity: the tests that run offline pass', async (t) => {
     t.regex(result.stdout, /Running sanity test "compile"/);
     t.regex(result.stdout, /Running sanity test "future-import-boilerplate"/);
   }, true);
+});
+
+test('ansible-lint passes on the collection and its playbook with the production profile, offline', async (t) => {
+  await withScratch(async (dir, env) => {
+    const cwd = join(dir, 'collections', 'ansible_collections', 'fedoraproject', 'shared_interface');
+    // The settings come from the collection's .ansible-lint (production profile, offline).
+    const lint = () => run('ansible-lint', ['--nocolor'], { env: { ...env, NO_COLOR: '1' }, cwd }).then(
+      (r) => ({ code: 0, output: r.stdout + r.stderr }),
+      (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code ?? -1, output: (err.stdout ?? '') + (err.stderr ?? '') }));
+    const clean = await lint();
+    t.is(clean.code, 0, clean.output);
+    t.regex(clean.output, /Passed with production profile: 0 failure\(s\), 0 warning\(s\)/);
+    // The playbook is among what it lints: an unnamed command task in it fails the run.
+    const playbook = join(cwd, 'playbooks', 'share-uplinks.yml');
+    writeFileSync(playbook, `${readFileSync(playbook, 'utf8')}    - ansible.builtin.command: echo hello\n`);
+    const broken = await lint();
+    t.not(broken.code, 0);
+    t.regex(broken.output, /no-changed-when[\s\S]*playbooks\/share-uplinks\.yml:15/);
+  }, true);
+});
+
+test('the Galaxy metadata: links, license, changelog in antsibull-changelog\'s layout, the ansible-core it needs', async (t) => {
+  const galaxy = readFileSync(join(COLLECTION_DIR, 'galaxy.yml'), 'utf8');
+  for (const key of ['repository', 'documentation', 'homepage', 'issues']) t.regex(galaxy, new RegExp(`^${key}: https://`, 'm'), key);
+  t.is(readFileSync(join(COLLECTION_DIR, 'COPYING'), 'utf8'), readFileSync(join(REPO_ROOT, 'COPYING'), 'utf8'));
+  t.regex(readFileSync(join(COLLECTION_DIR, 'meta', 'runtime.yml'), 'utf8'), /^requires_ansible: ">=2\.14\.0"$/m);
+  // What antsibull-changelog's lint checks, with Debian's PyYAML: the changes file, and fragments
+  // that use only the configured sections, each a list of strings (the summary a string).
+  const changelog = join(COLLECTION_DIR, 'changelogs');
+  const problems = await python({ PATH: '/usr/bin:/bin', PYTHONDONTWRITEBYTECODE: '1' }, [
+    'import json, os, sys, yaml',
+    'root = json.load(sys.stdin)',
+    'config = yaml.safe_load(open(os.path.join(root, "config.yaml")))',
+    'changes = yaml.safe_load(open(os.path.join(root, config["changes_file"])))',
+    'problems = [] if set(changes) == {"ancestor", "releases"} and isinstance(changes["releases"], dict) else ["changes file"]',
+    'sections = set(s[0] for s in config["sections"]) | {config["trivial_section_name"]}',
+    'names = sorted(os.listdir(os.path.join(root, config["notesdir"])))',
+    'for name in names:',
+    '    fragment = yaml.safe_load(open(os.path.join(root, config["notesdir"], name)))',
+    '    for key, value in fragment.items():',
+    '        ok = isinstance(value, str) if key == config["prelude_section_name"] else key in sections and isinstance(value, list) and all(isinstance(v, str) for v in value)',
+    '        if not ok: problems.append("%s: %s" % (name, key))',
+    'print(json.dumps(problems if names else ["no fragments"]))',
+  ], changelog);
+  t.deepEqual(problems, []);
 });
 
 /** Runs a Python script with the collection importable; JSON in on stdin, JSON out on stdout. */
