@@ -286,7 +286,7 @@ def decode_message(data):
 
 
 def system_bus_socket_address(environ=None):
-    """(family address) of the system bus: DBUS_SYSTEM_BUS_ADDRESS's first unix: entry, or the default."""
+    """The system bus's socket (a leading NUL for an abstract one): DBUS_SYSTEM_BUS_ADDRESS's first unix: entry, or the default."""
     environ = os.environ if environ is None else environ
     for entry in environ.get('DBUS_SYSTEM_BUS_ADDRESS', SYSTEM_BUS_DEFAULT_ADDRESS).split(';'):
         transport, _sep, params = entry.partition(':')
