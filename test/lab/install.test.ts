@@ -10,11 +10,11 @@ import { BUS_NAME } from '../../src/service/shared-interface-spec';
 import { Lab, REPO_ROOT } from './lab';
 import { asUser, busDriver, callAs, DAEMON_NODE_FLAGS, installIntoLab, INSTALLED, NOBODY } from './lab-install';
 
-/** The "installed as" column of the README's install table (PREFIX=/usr). */
-function readmeLocations(): string[] {
-  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
-  const section = readme.split(/^## /m).find((s) => s.startsWith('Installing'));
-  if (section === undefined) throw new Error('the README has no "Installing" section');
+/** The "installed as" column of the install table in docs/installing.md (PREFIX=/usr). */
+function documentedLocations(): string[] {
+  const doc = readFileSync(join(REPO_ROOT, 'docs', 'installing.md'), 'utf8');
+  const section = doc.split(/^## /m).find((s) => s.startsWith('Installing'));
+  if (section === undefined) throw new Error('docs/installing.md has no "Installing" section');
   return [...section.matchAll(/^\|.*\| `(\/usr\/[^`]+)` \|$/gm)].map((m) => m[1] ?? '');
 }
 
@@ -40,12 +40,12 @@ function iniValues(text: string): Map<string, string[]> {
   return values;
 }
 
-test('make install DESTDIR= PREFIX=/usr puts every file where the README says, and nothing else', (t) => {
+test('make install DESTDIR= PREFIX=/usr puts every file where docs/installing.md says, and nothing else', (t) => {
   const destdir = mkdtempSync(join(tmpdir(), 'shared-interface-install.'));
   try {
     makeInstall(destdir, ['PREFIX=/usr']);
-    const documented = readmeLocations();
-    t.deepEqual(documented.sort(), Object.values(INSTALLED).map((p) => (p === INSTALLED.appDir ? `${p}/` : p)).sort(), 'the README and the tests name the same places');
+    const documented = documentedLocations();
+    t.deepEqual(documented.sort(), Object.values(INSTALLED).map((p) => (p === INSTALLED.appDir ? `${p}/` : p)).sort(), 'docs/installing.md and the tests name the same places');
     const installed = filesUnder(destdir);
     const outsideApp = installed.filter((f) => !f.startsWith(`${INSTALLED.appDir}/`)).sort();
     t.deepEqual(outsideApp, documented.filter((p) => !p.endsWith('/')).sort());
@@ -93,7 +93,7 @@ test('make install honours PREFIX and IDLE_TIMEOUT', (t) => {
   const destdir = mkdtempSync(join(tmpdir(), 'shared-interface-install.'));
   try {
     makeInstall(destdir, ['PREFIX=/usr/local', 'IDLE_TIMEOUT=30']);
-    const expected = readmeLocations().map((p) => p.replace(/^\/usr\//, '/usr/local/'));
+    const expected = documentedLocations().map((p) => p.replace(/^\/usr\//, '/usr/local/'));
     for (const p of expected) t.true(existsSync(join(destdir, p)), `${p} installed`);
     t.false(existsSync(join(destdir, 'usr/share')), 'nothing outside PREFIX');
     const activation = iniValues(readFileSync(join(destdir, `/usr/local/share/dbus-1/system-services/${BUS_NAME}.service`), 'utf8'));
