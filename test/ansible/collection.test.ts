@@ -294,6 +294,20 @@ test('the error hints a module adds, and a bus that cannot be reached', async (t
   }, false, { DBUS_SYSTEM_BUS_ADDRESS: 'tcp:host=localhost,port=1;unix:path=/nonexistent/bus' });
 });
 
+test('state: unshared plans nothing for a NIC that is gone, unless the service still shares it (unplugged while shared)', async (t) => {
+  await withScratch(async (_dir, env) => {
+    const plans = await python(env, [
+      'import json, sys',
+      `from ${WIRE.replace('module_utils', 'modules')}.shared_interface import plan`,
+      'class Module(object):',
+      '    params = dict(name="eth7", state="unshared", bridge=None, stp=None, forward_delay=None)',
+      'listing = [dict(name="eth0", bridge="", addresses=[])]',
+      'print(json.dumps([plan(Module(), listing, shared) for shared in json.load(sys.stdin)]))',
+    ], [{}, { eth0: 'br-eth0' }, { eth7: 'br-eth7' }]);
+    t.deepEqual(plans, [[[], []], [[], []], [['unshare'], ['eth7 is gone but still shared through br-eth7']]]);
+  });
+});
+
 test('the module checks its options against the service\'s ranges (src/bridge/share-request.ts)', async (t) => {
   await withScratch(async (_dir, env) => {
     const ranges = await python(env, [
