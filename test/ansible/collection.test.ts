@@ -209,7 +209,7 @@ test('the collection\'s D-Bus client and our own wire code read each other\'s me
   });
 });
 
-test('the collection\'s D-Bus client turns every malformed message into DBusProtocolError, never a crash', async (t) => {
+test('the collection\'s D-Bus client reads a big-endian reply, and turns every malformed message into DBusProtocolError, never a crash', async (t) => {
   await withScratch(async (_dir, env) => {
     const reply = marshalMessage({ type: MESSAGE_TYPE_METHOD_RETURN, serial: 8, replySerial: 3, signature: 'a(ssa{sv})', body: [[
       ['eth0', 'br-eth0', { type: makeVariant('s', 'ethernet'), carrier: makeVariant('b', true), addresses: makeVariant('as', ['192.0.2.10/24']) }],
@@ -238,6 +238,17 @@ test('the collection\'s D-Bus client turns every malformed message into DBusProt
       '        return Reader(data).read_body(sig)',
       '    except DBusProtocolError:',
       '        return "refused"',
+      // A big-endian error reply (from a service on s390x): fields reply-serial 2, error-name, signature s.
+      'def field(code, sig, fmt, *values):',
+      '    return struct.pack(">B", code) + struct.pack(">B", len(sig)) + sig.encode() + b"\\0" + struct.pack(fmt, *values)',
+      'name = b"org.fedoraproject.SharedInterface.Error.Busy"',
+      'fields = field(5, "u", ">I", 2)',
+      'fields += b"\\0" * (-len(fields) % 8) + field(4, "s", ">I%dsx" % len(name), len(name), name)',
+      'fields += b"\\0" * (-len(fields) % 8) + field(8, "g", ">B1sx", 1, b"s")',
+      'body = struct.pack(">I4sx", 4, b"busy")',
+      'big = b"B\\3\\0\\1" + struct.pack(">III", len(body), 9, len(fields)) + fields + b"\\0" * (-len(fields) % 8) + body',
+      'message = decode_message(big)',
+      'out["big-endian"] = [message.type, message.fields, message.body]',
       'out["bool 2"] = read("b", struct.pack("<I", 2))',
       'out["padding"] = read("yu", b"\\1\\1\\0\\0" + struct.pack("<I", 5))',
       'out["array overrun"] = read("au", struct.pack("<II", 8, 1))',
@@ -258,6 +269,7 @@ test('the collection\'s D-Bus client turns every malformed message into DBusProt
       'out["fuzz"] = sorted(set(fuzz))',
       'print(json.dumps(out))',
     ], reply.toString('hex')) as Record<string, unknown>;
+    t.deepEqual(result['big-endian'], [3, { 4: 'org.fedoraproject.SharedInterface.Error.Busy', 5: 2, 8: 's' }, ['busy']]);
     t.like(result, { valid: 'ok', truncated: 'refused', longer: 'refused', 'byte order': 'refused', version: 'refused', 'body length': 'refused' });
     for (const name of ['bool 2', 'padding', 'array overrun', 'string without NUL', 'not UTF-8', 'two types in a variant', 'nesting', 'bad signature',
       'dict entry outside an array', 'container as a key']) {
