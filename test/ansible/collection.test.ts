@@ -282,12 +282,23 @@ test('the collection\'s D-Bus client reads a big-endian reply, and turns every m
 
 test('the error hints a module adds, and a bus that cannot be reached', async (t) => {
   await withScratch(async (_dir, env) => {
-    const [notRoot, oldService, noService, noBus] = await python(env, [
+    const [notRoot, oldService, noService, noBus, unsendable] = await python(env, [
       'import json, sys',
+      `from ${WIRE}.dbus_wire import encode_message, METHOD_CALL`,
       `from ${WIRE}.shared_interface_bus import error_from_reply, SharedInterfaceClient, SharedInterfaceError`,
       'out = [error_from_reply(name, text).failure() for name, text in json.load(sys.stdin)]',
       'try:',
       '    SharedInterfaceClient(None).list_interfaces()',
+      'except SharedInterfaceError as err:',
+      '    out.append(err.failure())',
+      // A connection that marshals the call as the real one does, without a bus to send it to.
+      'class Unconnected(object):',
+      '    def __init__(self, timeout):',
+      '        pass',
+      '    def call(self, destination, path, interface, member, signature, args, timeout):',
+      '        encode_message(2, METHOD_CALL, {1: path, 3: member, 6: destination}, signature, args)',
+      'try:',
+      '    SharedInterfaceClient(None, connect=Unconnected).share("eth\\0")',
       'except SharedInterfaceError as err:',
       '    out.append(err.failure())',
       'print(json.dumps(out))',
@@ -303,7 +314,64 @@ test('the error hints a module adds, and a bus that cannot be reached', async (t
     t.like(noBus, { hint: 'is the system bus (dbus-daemon or dbus-broker) running on this host?' });
     t.regex(noBus?.['msg'] ?? '', /^cannot connect to the system bus at \/nonexistent\/bus: /);
     t.is(noBus?.['error_name'], undefined);
+    // A value D-Bus cannot carry is never sent: InvalidArgs, as the service would answer.
+    t.like(unsendable, { error_name: 'org.freedesktop.DBus.Error.InvalidArgs', error_message: 'Share: a D-Bus string cannot hold a NUL character' });
   }, false, { DBUS_SYSTEM_BUS_ADDRESS: 'tcp:host=localhost,port=1;unix:path=/nonexistent/bus' });
+});
+
+test('the collection\'s D-Bus client against a bus that authenticates, then hangs up or never answers', async (t) => {
+  await withScratch(async (dir, env) => {
+    const result = await python(env, [
+      'import json, os, socket, sys, threading',
+      `from ${WIRE}.dbus_wire import Connection, DBusErrorReply, DBusProtocolError, decode_message, encode_message, message_length, METHOD_RETURN`,
+      'path = json.load(sys.stdin)',
+      'server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)',
+      'server.bind(path)',
+      'server.listen(2)',
+      'seen = []',
+      'def serve(behaviour):',
+      '    peer, _ = server.accept()',
+      '    data = b""',
+      '    while b"\\r\\n" not in data:',
+      '        data += peer.recv(4096)',
+      '    seen.append(data.split(b"\\r\\n")[0].decode())',
+      '    peer.sendall(b"OK 0123456789abcdef0123456789abcdef\\r\\n")',
+      '    while b"BEGIN\\r\\n" not in data:',
+      '        data += peer.recv(4096)',
+      '    rest = data.split(b"BEGIN\\r\\n", 1)[1]',
+      '    while len(rest) < 16 or len(rest) < message_length(rest[:16]):',
+      '        rest += peer.recv(4096)',
+      '    hello = decode_message(rest)',
+      '    peer.sendall(encode_message(1, METHOD_RETURN, {5: hello.serial, 7: "org.freedesktop.DBus"}, "s", [":1.42"]))',
+      '    peer.recv(4096)',
+      '    if behaviour == "hang up":',
+      '        peer.close()',
+      '    else:',
+      '        threading.Event().wait(3)',
+      '        peer.close()',
+      'out = {}',
+      'for behaviour in ("hang up", "silence"):',
+      '    thread = threading.Thread(target=serve, args=(behaviour,))',
+      '    thread.start()',
+      '    connection = Connection(path, timeout=1)',
+      '    out["unique name"] = connection.unique_name',
+      '    try:',
+      '        connection.call("org.fedoraproject.SharedInterface", "/org/fedoraproject/SharedInterface", "org.fedoraproject.SharedInterface", "ListInterfaces", timeout=1)',
+      '    except DBusProtocolError as err:',
+      '        out[behaviour] = ["DBusProtocolError", str(err)]',
+      '    except DBusErrorReply as err:',
+      '        out[behaviour] = [err.name, err.message]',
+      '    connection.close()',
+      '    thread.join()',
+      'out["auth"] = seen',
+      'print(json.dumps(out))',
+    ], join(dir, 'bus')) as Record<string, unknown>;
+    const uid = Buffer.from(String(process.getuid?.() ?? 0)).toString('hex');
+    t.deepEqual(result['auth'], [`\0AUTH EXTERNAL ${uid}`, `\0AUTH EXTERNAL ${uid}`]);
+    t.is(result['unique name'], ':1.42');
+    t.deepEqual(result['hang up'], ['DBusProtocolError', 'the system bus closed the connection']);
+    t.deepEqual(result['silence'], ['org.freedesktop.DBus.Error.NoReply', 'org.fedoraproject.SharedInterface.ListInterfaces did not answer within 1 s']);
+  });
 });
 
 test('state: unshared plans nothing for a NIC that is gone, unless the service still shares it (unplugged while shared)', async (t) => {

@@ -382,15 +382,21 @@ class Connection(object):
     def call(self, destination, path, interface, member, signature='', args=(), timeout=25.0):
         """The method's out arguments as a list; an error reply raises DBusErrorReply. Interactive
         authorization is not allowed (the flag is unset): a caller without a prompt gets polkit's no at once."""
+        try:
+            return self._call(destination, path, interface, member, signature, args, timeout)
+        except (socket.error, OSError) as err:
+            raise DBusProtocolError('the system bus connection failed during %s.%s: %s' % (interface, member, err))
+
+    def _call(self, destination, path, interface, member, signature, args, timeout):
         self.serial += 1
         serial = self.serial
         fields = {FIELD_PATH: path, FIELD_MEMBER: member, FIELD_DESTINATION: destination}
         if interface:
             fields[FIELD_INTERFACE] = interface
         self.sock.sendall(encode_message(serial, METHOD_CALL, fields, signature, args))
-        deadline = time.time() + timeout
+        deadline = time.monotonic() + timeout
         while True:
-            left = deadline - time.time()
+            left = deadline - time.monotonic()
             if left <= 0:
                 raise DBusErrorReply('org.freedesktop.DBus.Error.NoReply', '%s.%s did not answer within %d s' % (interface, member, timeout))
             self.sock.settimeout(left)

@@ -94,6 +94,9 @@ class SharedInterfaceClient(object):
             raise error_from_reply(err.name, err.message)
         except DBusProtocolError as err:
             raise SharedInterfaceError(None, str(err), 'is the system bus (dbus-daemon or dbus-broker) running on this host?')
+        except ValueError as err:
+            # A value D-Bus cannot carry (a NUL in a name, a number out of range): the call is never sent.
+            raise SharedInterfaceError('org.freedesktop.DBus.Error.InvalidArgs', '%s: %s' % (member, err))
 
     def close(self):
         if self._connection is not None:
