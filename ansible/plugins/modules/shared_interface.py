@@ -40,6 +40,7 @@ attributes:
     platforms: posix
 requirements:
   - The C(shared-interface) service on the managed host, and its system bus (dbus-daemon or dbus-broker)
+  - Python 3 on the managed host, and no D-Bus binding or other tool
   - Root, or a polkit rule that lets the remote user change the network without a password
     (C(org.fedoraproject.SharedInterface.share-interface))
 options:

@@ -32,6 +32,7 @@ attributes:
     platforms: posix
 requirements:
   - The C(shared-interface) service with confirm-or-rollback on the managed host, and its system bus (dbus-daemon or dbus-broker)
+  - Python 3 on the managed host, and no D-Bus binding or other tool
 options:
   name:
     description:

@@ -29,6 +29,7 @@ attributes:
     platforms: posix
 requirements:
   - The C(shared-interface) service on the managed host, and its system bus (dbus-daemon or dbus-broker)
+  - Python 3 on the managed host, and no D-Bus binding or other tool
 options: {}
 seealso:
   - module: fedoraproject.shared_interface.shared_interface
