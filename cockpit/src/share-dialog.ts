@@ -2,7 +2,7 @@
 // Share: the bridge's name (its default shown), STP and forward delay under "Advanced", the
 // interface's notes and what will happen; then the steps while it runs, and the error with its
 // hint if it fails (the dialog stays open, so the user can fix a field and try again).
-import { CONFIRM_TIMEOUT_SECONDS, defaultBridgeName, type ListedInterface } from './api';
+import { CONFIRM_TIMEOUT_SECONDS, defaultBridgeName, FORWARD_DELAY_HELP, type ListedInterface } from './api';
 import { alert, button, h, replaceChildren, spinner } from './dom';
 import { errorAlert } from './error-alert';
 import type { StepList } from './progress-steps';
@@ -52,7 +52,7 @@ export function openShareDialog(service: SharedInterfaceService, nic: ListedInte
         h('div', { class: 'pf-v6-c-form__group-control' },
           h('div', { class: 'pf-v6-c-check' }, stp, h('label', { class: 'pf-v6-c-check__label', for: 'si-stp' }, 'Spanning tree protocol (STP)'),
             h('span', { class: 'pf-v6-c-check__description' }, 'Off by default: a single host NIC needs no loop protection.')))),
-      field('si-forward-delay', 'Forward delay (seconds)', delay.wrapper, 'With STP off, 0 forwards at once; with STP on, 0 means the usual 15 s.')),
+      field('si-forward-delay', 'Forward delay (seconds)', delay.wrapper, FORWARD_DELAY_HELP)),
     nic.notes.length === 0 ? null : alert('warning', 'Before you share', h('ul', { class: 'si-notes-list' }, ...nic.notes.map((n) => h('li', {}, n)))),
     h('div', { class: 'si-what' }, h('h2', { class: 'si-subtitle' }, 'What will happen'),
       h('ul', { class: 'si-what-list' }, ...whatWillHappen(nic.name, suggested === '' ? 'the bridge' : suggested, backend, confirms).map((s) => h('li', {}, s)))),

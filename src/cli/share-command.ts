@@ -2,7 +2,7 @@
 // `shared-interface share IFACE`: the interface becomes a port of a bridge that guests attach to.
 import * as t from '../dbus-wire/bus-value';
 import { interfaceNameProblem } from '../bridge/interface-name';
-import { MAX_FORWARD_DELAY_SECONDS, MAX_ROLLBACK_TIMEOUT_SECONDS, DEFAULT_ROLLBACK_TIMEOUT_SECONDS } from '../bridge/share-request';
+import { FORWARD_DELAY_DOC, MAX_FORWARD_DELAY_SECONDS, MAX_ROLLBACK_TIMEOUT_SECONDS, DEFAULT_ROLLBACK_TIMEOUT_SECONDS } from '../bridge/share-request';
 import { flagValue, secondsBetween, stringValue, type CliCommand, type Invocation } from './command';
 import { changeTimeoutMs, listInterfaces } from './cli-service';
 import { CONFIRM_OPTION, makeChange } from './change';
@@ -48,7 +48,7 @@ export const shareCommand: CliCommand = {
   options: {
     bridge: { type: 'string', short: 'b', valueName: 'NAME', help: 'The bridge\'s name (default: derived from IFACE, e.g. br-eth0).', check: interfaceNameProblem },
     stp: { type: 'boolean', help: 'Turn on the spanning tree protocol on the bridge (default: off).' },
-    'forward-delay': { type: 'string', valueName: 'SECONDS', help: `The bridge's forward delay, 0 to ${MAX_FORWARD_DELAY_SECONDS} (default 0).`, check: secondsBetween(0, MAX_FORWARD_DELAY_SECONDS) },
+    'forward-delay': { type: 'string', valueName: 'SECONDS', help: FORWARD_DELAY_DOC, check: secondsBetween(0, MAX_FORWARD_DELAY_SECONDS) },
     'rollback-timeout': ROLLBACK_TIMEOUT_OPTION,
     'no-persist': { type: 'boolean', help: 'Keep the change in memory only: a reboot or a restart of NetworkManager undoes it.' },
     confirm: CONFIRM_OPTION,

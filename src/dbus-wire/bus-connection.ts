@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The one module that speaks to the bus (with bus-marshal.ts, which writes our messages, and
-// bus-unmarshal.ts, which reads the bus's). Of @particle/dbus-next (0.11.4, pinned) we use only its
-// Variant: its MessageBus loads xml2js, xmlbuilder and sax (megabytes of RSS), and its reader of
-// incoming messages threw from a socket event for an fd-typed value with no fd (ending the
-// process) and decoded any body, however large, before anyone could refuse it.
+// bus-unmarshal.ts, which reads the bus's). Our own, not a library's: dbus-next's MessageBus loads
+// xml2js, xmlbuilder and sax (megabytes of RSS), and its reader of incoming messages threw from a
+// socket event for an fd-typed value with no fd (ending the process) and decoded any body, however
+// large, before anyone could refuse it. @particle/dbus-next is the tests' oracle for our bytes.
 // Here: the socket and the SASL EXTERNAL handshake, Hello, serials, method calls routed to their
 // replies, signals, answering calls no handler took; a deadline on every call, a cap on calls in
 // flight, signal subscriptions with reference-counted match rules, and a 'closed' notification.

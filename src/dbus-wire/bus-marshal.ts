@@ -7,8 +7,8 @@
 // BusValue), checks them as strictly as the library does or more, and throws BusMarshalError
 // before anything is sent: a malformed message would make the bus drop our connection.
 
-import { Variant as LibraryVariant } from '@particle/dbus-next/lib/variant';
 
+import { Variant } from './bus-value';
 export const MESSAGE_TYPE_METHOD_CALL = 1;
 export const MESSAGE_TYPE_METHOD_RETURN = 2;
 export const MESSAGE_TYPE_ERROR = 3;
@@ -553,7 +553,7 @@ class MessageWriter {
 
   private writeVariant(value: unknown, depth: number): void {
     if (depth > MAX_CONTAINER_DEPTH) throw new BusMarshalError(`containers nested more than ${MAX_CONTAINER_DEPTH} deep`);
-    if (!(value instanceof LibraryVariant)) throw new BusMarshalError(`expected a Variant for 'v', got ${describe(value)}`);
+    if (!(value instanceof Variant)) throw new BusMarshalError(`expected a Variant for 'v', got ${describe(value)}`);
     const signature: unknown = value.signature;
     if (typeof signature !== 'string') throw new BusMarshalError(`a Variant's signature must be a string, got ${describe(signature)}`);
     const type = singleCompleteType(signature);

@@ -10,8 +10,8 @@
 // Values come out in the library's JS shapes (see BusValue): a{..} as plain objects, 'v' as its
 // Variant, 'x'/'t' as bigint, 'ay' as a Buffer, structs as arrays.
 
-import { Variant as LibraryVariant } from '@particle/dbus-next/lib/variant';
 import { BusMarshalError, parsedSignature, type TypeNode } from './bus-marshal';
+import { Variant } from './bus-value';
 
 /** A message that can't be decoded (malformed, or beyond the reader's limits). */
 export class BusUnmarshalError extends Error {
@@ -280,12 +280,12 @@ class Reader {
     return type.fields.map((field) => this.value(field, depth));
   }
 
-  private variant(depth: number): LibraryVariant {
+  private variant(depth: number): Variant {
     this.enter(depth);
     const signature = this.signature();
     const inner = types(signature);
     if (inner.length !== 1) throw new BusUnmarshalError(`a variant's signature must be one single complete type, got '${signature}'`);
-    return new LibraryVariant(signature, this.value(inner[0] as TypeNode, depth));
+    return new Variant(signature, this.value(inner[0] as TypeNode, depth));
   }
 }
 
@@ -346,7 +346,7 @@ export function readHeader(fixed: FixedHeader, bytes: Buffer): MessageHeader {
   while (!reader.atEnd) {
     reader.align(8);
     const code = reader.u8();
-    const value = reader.value(VARIANT_TYPE, 0) as LibraryVariant;
+    const value = reader.value(VARIANT_TYPE, 0) as Variant;
     const name = FIELD_NAMES[code];
     if (name === undefined) continue;
     if (value.signature !== FIELD_TYPES[code]) throw new BusUnmarshalError(`header field ${name} has type '${value.signature}', not '${FIELD_TYPES[code] ?? ''}'`);

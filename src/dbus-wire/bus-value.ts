@@ -1,21 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Values as the bus library carries them, and codecs that check them at the edge.
-// Part of the library wrapper (src/bus): only this folder imports @particle/dbus-next (its files,
-// never its index).
 // Bus data arrives as `unknown`; a codec decodes it once into a typed value (or throws
 // BusDecodeError naming the path that was wrong) and encodes typed values back.
 
-import { Variant as LibraryVariant } from '@particle/dbus-next/lib/variant';
-
-/** A D-Bus variant as the library represents it. */
-export interface Variant {
-  readonly signature: string;
-  readonly value: unknown;
+/** A D-Bus variant: a value with the signature of its own type. The marshaller sends only
+ *  instances of this class as 'v', so a plain object that merely looks like one is refused. */
+export class Variant {
+  constructor(
+    readonly signature: string,
+    readonly value: unknown,
+  ) {}
 }
 
-/** A variant to send; `value` must be in the library's shape for `signature` (see BusValue). */
+/** A variant to send; `value` must be in the shape BusValue describes for `signature`. */
 export function makeVariant(signature: string, value: BusValue): Variant {
-  return new LibraryVariant(signature, value);
+  return new Variant(signature, value);
 }
 
 /** What may be placed in a message body (checked against the signature when marshalled, bus-marshal.ts). */
@@ -43,7 +42,7 @@ export interface Codec<T> {
 
 export type CodecType<C> = C extends Codec<infer T> ? T : never;
 
-function isVariantShape(value: unknown): value is Variant {
+function isVariantShape(value: unknown): value is { readonly signature: string; readonly value: unknown } {
   return typeof value === 'object' && value !== null && 'signature' in value && 'value' in value
     && typeof (value as { signature: unknown }).signature === 'string';
 }
@@ -153,14 +152,15 @@ export function struct<T extends readonly unknown[]>(...fields: CodecTuple<T>): 
   };
 }
 
-/** A variant kept as it came (signature + library value), to be decoded later by whoever knows it. */
+/** A variant kept as it came (signature + value), to be decoded later by whoever knows it. */
 export const variant: Codec<Variant> = {
   signature: 'v',
   decode(value, where = '') {
+    if (value instanceof Variant) return value;
     if (!isVariantShape(value)) throw new BusDecodeError(where, 'a variant');
-    return value;
+    return new Variant(value.signature, value.value);
   },
-  encode: (value) => (value instanceof LibraryVariant ? value : new LibraryVariant(value.signature, value.value)),
+  encode: (value) => value,
 };
 
 /** a{sv}, the usual options and properties dictionary. */

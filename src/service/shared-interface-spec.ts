@@ -6,6 +6,7 @@ import * as t from '../dbus-wire/bus-value';
 import { SHARE_ERROR_CODES, isShareError, type ShareErrorCode } from '../bridge/share-error';
 import { formatErrorMessage } from './error-message';
 import { PROGRESS_STEPS } from '../bridge/progress';
+import { FORWARD_DELAY_DOC } from '../bridge/share-request';
 import { arg, method, mutatingMethod, property, signal, type ErrorMapping, type InterfaceDefinition } from './interface-definition';
 import { interfaceListingCodec } from './interface-listing';
 
@@ -62,7 +63,7 @@ export const sharedInterfaceSpec = {
       doc: 'Shares the interface: creates a bridge owned by the backend with the interface as its port and moves the host\'s IP configuration onto the bridge, under a checkpoint that is rolled back if the result cannot be verified. Returns the bridge\'s name; guests attach to it (libvirt: <interface type=\'bridge\'><source bridge=\'NAME\'/>).',
       in: [
         arg('interface', t.string, 'The network interface to share, e.g. "eth0".'),
-        arg('options', t.vardict, 'bridge (s): the bridge\'s name, default derived from the interface; stp (b): spanning tree, default false; forward-delay (u): seconds, default 0; rollback-timeout (u): seconds before an unverified change is rolled back, default 60; persist (b): false keeps the profiles in memory only, default true; firewall (b): add rules accepting traffic within the bridge where iptables or nftables would drop it (bridge-nf-call-iptables on), each commented "shared-interface bridge NAME" and removed by Unshare; false leaves the firewall alone, default true; confirm-timeout (u): seconds, default 0 (off): the verified change stays under its checkpoint until Confirm is called, and is rolled back when it is not called in time (by NetworkManager\'s own checkpoint timer too, should the service die meanwhile).'),
+        arg('options', t.vardict, `bridge (s): the bridge's name, default derived from the interface; stp (b): spanning tree, default false; forward-delay (u): ${FORWARD_DELAY_DOC.replace(/\.$/, '')}; rollback-timeout (u): seconds before an unverified change is rolled back, default 60; persist (b): false keeps the profiles in memory only, default true; firewall (b): add rules accepting traffic within the bridge where iptables or nftables would drop it (bridge-nf-call-iptables on), each commented "shared-interface bridge NAME" and removed by Unshare; false leaves the firewall alone, default true; confirm-timeout (u): seconds, default 0 (off): the verified change stays under its checkpoint until Confirm is called, and is rolled back when it is not called in time (by NetworkManager's own checkpoint timer too, should the service die meanwhile).`),
       ],
       out: [arg('bridge', t.string, 'The name of the bridge the interface is now shared through.')],
     }),

@@ -250,7 +250,7 @@ export class KernelObserver implements HostObserver {
    * then stays incomplete, with the replies to the LAN queued behind it, until the kernel asks
    * again a second later. The answer to our request completes the entry at once and the queued
    * packets leave, our ping among them: it measures the gateway, not that second. Without arping
-   * (not installed) the ping alone decides, as before.
+   * (not installed) the ping alone decides.
    */
   private async askNeighbour(address: string, device: string): Promise<void> {
     try {

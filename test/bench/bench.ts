@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // `npm run bench`: speed and memory, measured in sealed labs (never by a timed test). Prints every
-// figure of issue 11's table with its target and MET / NOT MET, side by side in one run:
+// figure with its target and MET / NOT MET, side by side in one run:
 //  1. The switch, each kind repeated BENCH_RUNS times in a fresh lab while a LAN host pings the
 //     host every 16 ms: Share through our daemon and the same by hand with nmcli, for a DHCP NIC
 //     with IPv6, an IPv4-only DHCP NIC and a static NIC: when the bridge carries the IPv4 address

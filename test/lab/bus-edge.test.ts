@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The bus edge (issue 9): what any local user may send to our name must not crash, mislead or
+// The bus edge: what any local user may send to our name must not crash, mislead or
 // stall the daemon. A raw-socket client (raw-bus-client.ts) sends what no library would, to the
 // real daemon on the lab's real dbus-daemon with the real NetworkManager; afterwards the daemon
 // still answers and says what NetworkManager says.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Fuzzing the bus edge (issue 9): a raw-socket client sends a few hundred malformed, truncated,
+// Fuzzing the bus edge: a raw-socket client sends a few hundred malformed, truncated,
 // oversized, wrong-signature, fd-typed and deeply nested messages to our name on the lab's real
 // dbus-daemon; afterwards the daemon (the same process) still answers and nothing changed: what
 // it says (Shared, the listing) and what NetworkManager has (profiles, active connections, links).

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Confirm-or-rollback through NetworkManager, in the sealed lab: a change made with
 // confirm-timeout stays under its checkpoint until Confirm; Rollback, our deadline, or (with our
-// daemon killed) NetworkManager's own checkpoint timer undo it. One lab serves every check, in turn.
+// daemon killed) NetworkManager's own checkpoint timer undo it. Each check has a lab of its own, so
+// the first failure hides none of the others.
 import test from 'ava';
 import { BusCallError } from '../../src/dbus-wire/bus-connection';
 import { makeVariant } from '../../src/dbus-wire/bus-value';
 import { PROGRESS_STEPS } from '../../src/bridge/progress';
 import { Lab, waitFor } from './lab';
 import { callAs, NOBODY } from './lab-install';
-import { ipv4, links, networkState, sameNetworkState } from './nm-state';
+import { ipv4, links, networkState, nmCheckpoints, sameNetworkState } from './nm-state';
 import { ServiceClient } from './service-client';
 
 const NIC_MAC = '52:54:00:12:34:56';
@@ -24,11 +25,12 @@ async function failure(promise: Promise<unknown>): Promise<BusCallError> {
   throw new Error('the call succeeded');
 }
 
+type NetworkState = Awaited<ReturnType<typeof networkState>>;
+
 /** The lab is as it was before any change: profiles, what is active, addresses, links, no checkpoint. */
-async function original(lab: Lab, before: Awaited<ReturnType<typeof networkState>>): Promise<true | undefined> {
+async function original(lab: Lab, before: NetworkState): Promise<true | undefined> {
   const now = await networkState(lab);
-  const checkpoints = await lab.sh('busctl get-property org.freedesktop.NetworkManager /org/freedesktop/NetworkManager org.freedesktop.NetworkManager Checkpoints');
-  return sameNetworkState(now, before) && checkpoints.trim() === 'ao 0' ? true : undefined;
+  return sameNetworkState(now, before) && await nmCheckpoints(lab) === 'ao 0' ? true : undefined;
 }
 
 /** The steps seen for `nic`, each once, in the order they came. */
@@ -41,23 +43,31 @@ function inOrder(list: readonly string[]): boolean {
   return index.every((i, n) => i >= 0 && (n === 0 || i > (index[n - 1] ?? -1)));
 }
 
-test('confirm-timeout: unconfirmed, rolled back, killed, refused, confirmed; Pending and Progress say so', async (t) => {
+/** A lab with NetworkManager, its state before any change, and a client of the daemon the test starts. */
+async function withConfirmLab(body: (lab: Lab, client: ServiceClient, before: NetworkState) => Promise<void>): Promise<void> {
   const lab = await Lab.start();
   const bus = await lab.connect();
-  const client = new ServiceClient(bus);
   try {
     const before = await networkState(lab);
+    await body(lab, new ServiceClient(bus), before);
+  } finally {
+    bus.close();
+    await lab.stop();
+  }
+}
+
+test('unconfirmed, a share is rolled back at its deadline by the daemon, which stays for it; Pending, Progress and PropertiesChanged say so; a user polkit refuses may not confirm', async (t) => {
+  await withConfirmLab(async (lab, client, before) => {
     t.is((await links(lab)).get('eth0')?.address, NIC_MAC);
     // A short idle timeout: a pending change must keep the daemon alive, or its deadline is not kept.
-    let daemon = await lab.startDaemon(['--idle-timeout', '1']);
+    const daemon = await lab.startDaemon(['--idle-timeout', '1']);
     const progress = await client.progress();
     const pendingChanges: number[] = [];
-    await bus.subscribe({ sender: 'org.fedoraproject.SharedInterface', path: '/org/fedoraproject/SharedInterface', interface: 'org.freedesktop.DBus.Properties', member: 'PropertiesChanged' }, (msg) => {
+    await client.bus.subscribe({ sender: 'org.fedoraproject.SharedInterface', path: '/org/fedoraproject/SharedInterface', interface: 'org.freedesktop.DBus.Properties', member: 'PropertiesChanged' }, (msg) => {
       const changed = msg.body[1] as Record<string, unknown> | undefined;
       if (changed !== undefined && 'Pending' in changed) pendingChanges.push(Date.now());
     });
 
-    // (2) Nobody confirms: the daemon rolls it back by itself, and Pending says so meanwhile.
     const asked = Date.now();
     t.is(await client.share('eth0', { 'confirm-timeout': makeVariant('u', 10) }), 'br-eth0');
     const pending = await client.pending();
@@ -67,13 +77,13 @@ test('confirm-timeout: unconfirmed, rolled back, killed, refused, confirmed; Pen
     t.is(bridge, 'br-eth0');
     t.true(deadline > asked * 1000 && deadline <= (Date.now() + 10_000) * 1000, `deadline ${deadline}`);
     t.is((await links(lab)).get('eth0')?.master, 'br-eth0');
-    // (6) Progress, in order, ending with the question.
+    // Progress, in order, ending with the question.
     const shareSteps = steps(progress);
     t.true(inOrder(shareSteps), shareSteps.join(' '));
     for (const step of ['authorizing', 'checkpoint', 'profiles-added', 'bridge-up', 'gateway-answers', 'awaiting-confirmation']) t.true(shareSteps.includes(step), `${step} in ${shareSteps.join(' ')}`);
     t.is(shareSteps.at(-1), 'awaiting-confirmation');
 
-    // (5) Confirm by a user polkit does not authorize: AccessDenied, and it still awaits confirmation.
+    // Confirm or Rollback by a user polkit does not authorize: AccessDenied, and it still awaits confirmation.
     const denied = await callAs(lab, NOBODY, 'Confirm', 's', ['eth0']);
     t.is(denied.errorName, 'org.freedesktop.DBus.Error.AccessDenied', denied.errorMessage);
     const deniedRollback = await callAs(lab, NOBODY, 'Rollback', 's', ['eth0']);
@@ -93,9 +103,13 @@ test('confirm-timeout: unconfirmed, rolled back, killed, refused, confirmed; Pen
     t.true(pendingChanges.length >= 2, 'PropertiesChanged told of Pending twice');
     // Nothing pending any more: now the idle timeout ends it.
     t.is(await daemon.waitForExit(), 0);
+  });
+});
 
-    // (4) Rollback undoes it at once, without waiting for the deadline.
-    daemon = await lab.startDaemon();
+test('Rollback undoes a pending share at once, without waiting for the deadline; then nothing is pending', async (t) => {
+  await withConfirmLab(async (lab, client, before) => {
+    await lab.startDaemon();
+    const progress = await client.progress();
     await client.share('eth0', { 'confirm-timeout': makeVariant('u', 120) });
     progress.length = 0;
     await client.rollback('eth0');
@@ -104,14 +118,20 @@ test('confirm-timeout: unconfirmed, rolled back, killed, refused, confirmed; Pen
     await waitFor('the original state after Rollback', () => original(lab, before), 30_000);
     t.is((await failure(client.confirm('eth0'))).errorName, `${ERROR}.NotPending`);
     t.is((await failure(client.rollback('eth0'))).errorName, `${ERROR}.NotPending`);
+  });
+});
 
-    // Confirm commits: the profiles stay after the deadline would have passed.
+test('Confirm commits a share and an unshare; an unconfirmed unshare undone by Rollback shares the NIC again', async (t) => {
+  await withConfirmLab(async (lab, client, before) => {
+    await lab.startDaemon();
+    const progress = await client.progress();
+    // Confirm commits: nothing is left that could undo it, neither our deadline nor a checkpoint.
     await client.share('eth0', { 'confirm-timeout': makeVariant('u', 30) });
     progress.length = 0;
     await client.confirm('eth0');
     t.deepEqual(steps(progress), ['authorizing', 'committed']);
     t.deepEqual(await client.pending(), new Map());
-    t.is(await lab.sh('busctl get-property org.freedesktop.NetworkManager /org/freedesktop/NetworkManager org.freedesktop.NetworkManager Checkpoints'), 'ao 0\n');
+    t.is(await nmCheckpoints(lab), 'ao 0');
     // An unconfirmed Unshare undone by Rollback: the NIC is shared again, the bridge carries the
     // host's address again, and the rollback says it restored everything (no RolledBack).
     const sharedAddress = ipv4((await links(lab)).get('br-eth0'));
@@ -128,9 +148,12 @@ test('confirm-timeout: unconfirmed, rolled back, killed, refused, confirmed; Pen
     t.deepEqual((await client.pending()).get('eth0')?.slice(0, 2), ['unshare', 'br-eth0']);
     await client.confirm('eth0');
     await waitFor('the original state after a confirmed unshare', () => original(lab, before), 30_000);
+  });
+});
 
-    // (3) The daemon is SIGKILLed while a change awaits confirmation: NetworkManager's checkpoint
-    // timer, set when the change was verified, rolls it back.
+test('the daemon SIGKILLed while a change awaits confirmation: NetworkManager\'s checkpoint timer, set when the change was verified, rolls it back', async (t) => {
+  await withConfirmLab(async (lab, client, before) => {
+    const daemon = await lab.startDaemon();
     await client.share('eth0', { 'confirm-timeout': makeVariant('u', 5) });
     t.is((await links(lab)).get('eth0')?.master, 'br-eth0');
     daemon.kill('SIGKILL');
@@ -138,8 +161,5 @@ test('confirm-timeout: unconfirmed, rolled back, killed, refused, confirmed; Pen
     t.notRegex(daemon.output, /not confirmed within 5 s/, 'our daemon did not roll it back itself');
     await waitFor('NetworkManager rolled the checkpoint back', () => original(lab, before), 90_000);
     t.is((await links(lab)).get('eth0')?.address, NIC_MAC);
-  } finally {
-    bus.close();
-    await lab.stop();
-  }
+  });
 });

@@ -117,7 +117,7 @@ test('the installed unit passes systemd-analyze verify and carries the hardening
     t.is(one('ProtectSystem'), 'strict');
     t.is(one('ReadWritePaths'), '-/etc/sysconfig/network-scripts -/run/xtables.lock');
     t.is(one('StateDirectory'), 'shared-interface');
-    // Bounds whatever a caller sends (issue 9).
+    // Bounds whatever a caller sends.
     t.is(one('MemoryMax'), '256M');
     t.is(one('TasksMax'), '64');
     for (const key of ['ProtectHome', 'PrivateTmp', 'NoNewPrivileges', 'PrivateDevices', 'ProtectKernelModules', 'ProtectControlGroups', 'RestrictNamespaces', 'RestrictSUIDSGID', 'LockPersonality']) {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Odd host states and hostile profiles, tried as a new user or an attacker would (issue 9), with
+// Odd host states and hostile profiles, tried as a new user or an attacker would, with
 // the real NetworkManager, dbus-daemon and polkitd of a sealed lab; the daemon runs as root.
 import test from 'ava';
 import { BusCallError } from '../../src/dbus-wire/bus-connection';

@@ -77,3 +77,8 @@ export function sameNetworkState(a: Awaited<ReturnType<typeof networkState>>, b:
   const plain = (s: typeof a) => JSON.stringify({ ...s, keyfiles: [...s.keyfiles] });
   return plain(a) === plain(b);
 }
+
+/** NetworkManager's checkpoints as busctl prints the property: 'ao 0' when there is none. */
+export async function nmCheckpoints(lab: Lab): Promise<string> {
+  return (await lab.sh('busctl get-property org.freedesktop.NetworkManager /org/freedesktop/NetworkManager org.freedesktop.NetworkManager Checkpoints')).trim();
+}

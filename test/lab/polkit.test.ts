@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH, POLKIT_ACTIONS, sharedInterfaceSpec } from '../../src/service/shared-interface-spec';
 import { Lab, REPO_ROOT } from './lab';
 import { asUser, busDriver, callAs, installIntoLab, INSTALLED, NOBODY, type BusctlResult } from './lab-install';
-import { networkState, settledTo } from './nm-state';
+import { networkState, nmCheckpoints, settledTo } from './nm-state';
 
 const ACTION = POLKIT_ACTIONS.shareInterface;
 const ACCESS_DENIED = 'org.freedesktop.DBus.Error.AccessDenied';
@@ -31,8 +31,7 @@ async function withInstalledLab(options: { networkManager?: boolean }, body: (la
 /** The whole of what a refused call must leave alone, NetworkManager's checkpoints included. */
 async function snapshot(lab: Lab): Promise<unknown> {
   const state = await networkState(lab);
-  const checkpoints = await lab.sh('busctl get-property org.freedesktop.NetworkManager /org/freedesktop/NetworkManager org.freedesktop.NetworkManager Checkpoints');
-  return { ...state, keyfiles: [...state.keyfiles], checkpoints: checkpoints.trim() };
+  return { ...state, keyfiles: [...state.keyfiles], checkpoints: await nmCheckpoints(lab) };
 }
 
 /** The rules.d snippet exactly as the README documents it. */

@@ -4,6 +4,7 @@
 // values we meant. The library's internals are required here, in the test only.
 import test from 'ava';
 import { makeVariant, type Variant } from '../../src/dbus-wire/bus-value';
+import { fromLibrary, toLibrary } from './dbus-next-oracle';
 import {
   BusMarshalError, marshalMessage, MESSAGE_TYPE_ERROR, MESSAGE_TYPE_METHOD_CALL, MESSAGE_TYPE_METHOD_RETURN,
   MESSAGE_TYPE_SIGNAL, type OutgoingMessage, marshalBody,
@@ -28,11 +29,12 @@ const v = makeVariant;
 type ValuesMessage = OutgoingMessage & { readonly body?: readonly unknown[] };
 
 function libraryBytes(msg: ValuesMessage): Buffer {
-  return libraryCompat.marshallMessage({ ...msg, body: [...(msg.body ?? [])] })[0];
+  return libraryCompat.marshallMessage({ ...msg, body: toLibrary([...(msg.body ?? [])]) })[0];
 }
 
 function libraryReads(bytes: Buffer): LibraryMessage {
-  return libraryCompat.messageToJsFmt(libraryMessage.unmarshall(bytes));
+  const read = libraryCompat.messageToJsFmt(libraryMessage.unmarshall(bytes));
+  return { ...read, body: fromLibrary(read.body) };
 }
 
 /** What the library's unmarshaller gives back for `value` sent as `type`. */

@@ -10,6 +10,7 @@ import { PassThrough } from 'node:stream';
 import {
   marshalMessage, MESSAGE_TYPE_ERROR, MESSAGE_TYPE_METHOD_CALL, MESSAGE_TYPE_METHOD_RETURN, type OutgoingMessage,
 } from '../../src/dbus-wire/bus-marshal';
+import { fromLibrary } from './dbus-next-oracle';
 
 export interface LibraryMessage {
   type: number; flags: number; serial: number; signature?: string; body?: unknown[];
@@ -97,7 +98,7 @@ export class FakeBus {
         if (line === 'BEGIN') break;
       }
       messages = new PassThrough();
-      libraryMessage.unmarshalMessages(messages, (msg) => this.receive(libraryCompat.messageToJsFmt(msg)), {});
+      libraryMessage.unmarshalMessages(messages, (msg) => this.receive(fromLibrary(libraryCompat.messageToJsFmt(msg))), {});
       messages.write(buf);
     });
   }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // A NetworkManager backend whose start fails (NetworkManager left between NameOwnerChanged and
-// GetManagedObjects) takes back every signal subscription and match rule it made (issue 9), so
+// GetManagedObjects) takes back every signal subscription and match rule it made, so
 // backends started again and again as NetworkManager comes and goes leak nothing.
 import test from 'ava';
 import { BusConnection } from '../../src/dbus-wire/bus-connection';
