@@ -23,6 +23,8 @@ export interface HostInterface {
   readonly wifiMode?: 'station' | 'ap' | 'adhoc' | 'mesh' | 'unknown';
   /** What sharing would change that the user may not expect (e.g. IPv6 addresses). */
   readonly shareNotes?: readonly string[];
+  /** Why the backend will not share it, on grounds of its own (NM: its active profile is a user's). */
+  readonly refusal?: { readonly reason: string; readonly hint?: string };
 }
 
 /** The host as one backend sees it at one moment. */
@@ -58,5 +60,6 @@ export function shareability(iface: HostInterface, backendName: string): Shareab
     const hint = backendName === 'NetworkManager' ? `let NetworkManager manage it first: nmcli device set ${iface.name} managed yes` : undefined;
     return no(`${backendName} does not manage it`, hint);
   }
+  if (iface.refusal !== undefined) return no(iface.refusal.reason, iface.refusal.hint);
   return { shareable: true, reason: '' };
 }

@@ -35,21 +35,6 @@ export const FORWARD_DELAY_DOC = `With STP on, the seconds a new port listens an
 export const MAX_ROLLBACK_TIMEOUT_SECONDS = 3600;
 export const MAX_CONFIRM_TIMEOUT_SECONDS = 3600;
 
-export const DEFAULT_SHARE_OPTIONS: ShareOptions = {
-  stp: false,
-  forwardDelay: 0,
-  rollbackTimeout: DEFAULT_ROLLBACK_TIMEOUT_SECONDS,
-  persist: true,
-  firewall: true,
-  confirmTimeout: 0,
-};
-
-export const DEFAULT_UNSHARE_OPTIONS: UnshareOptions = {
-  force: false,
-  rollbackTimeout: DEFAULT_ROLLBACK_TIMEOUT_SECONDS,
-  confirmTimeout: 0,
-};
-
 // How long a call may take. busctl and gdbus give up after 25 s: with default options every Share
 // and Unshare replies within 20 s. Verification waits at most VERIFY_SECONDS for the result to
 // hold (a DHCP lease on the bridge, the gateway's answer), plus what STP needs: a port listens,

@@ -1,103 +1,68 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Share and Unshare options: a{sv} from the bus into the domain's typed options. Unknown keys
-// and values of the wrong type are InvalidArgs, never silently ignored.
+// The methods' a{sv} options, from the bus into the domain's typed options, by the domain's one
+// table of them (src/bridge/request-options.ts): key, wire type, range and default. Unknown keys,
+// values of the wrong type and values out of range are InvalidArgs, never silently ignored.
 import * as t from '../dbus-wire/bus-value';
 import { ShareError } from '../bridge/share-error';
 import type { DefineOptions } from '../bridge/libvirt-interfaces';
-import {
-  DEFAULT_SHARE_OPTIONS, DEFAULT_UNSHARE_OPTIONS, MAX_CONFIRM_TIMEOUT_SECONDS, MAX_FORWARD_DELAY_SECONDS, MAX_ROLLBACK_TIMEOUT_SECONDS,
-  type ShareOptions, type UnshareOptions,
-} from '../bridge/share-request';
-
-type Fields<T> = { readonly [K in keyof T]-?: readonly [string, t.Codec<NonNullable<T[K]>>] };
-
-const shareFields: Fields<ShareOptions> = {
-  bridge: ['bridge', t.string],
-  stp: ['stp', t.boolean],
-  forwardDelay: ['forward-delay', t.uint32],
-  rollbackTimeout: ['rollback-timeout', t.uint32],
-  persist: ['persist', t.boolean],
-  firewall: ['firewall', t.boolean],
-  confirmTimeout: ['confirm-timeout', t.uint32],
-};
-
-const defineFields: Fields<DefineOptions> = {
-  rollbackTimeout: shareFields.rollbackTimeout,
-  persist: shareFields.persist,
-  firewall: shareFields.firewall,
-  confirmTimeout: shareFields.confirmTimeout,
-};
-
-const interfaceXmlFields: Fields<InterfaceXmlOptions> = {
-  inactive: ['inactive', t.boolean],
-};
-
-const unshareFields: Fields<UnshareOptions> = {
-  force: ['force', t.boolean],
-  rollbackTimeout: ['rollback-timeout', t.uint32],
-  confirmTimeout: ['confirm-timeout', t.uint32],
-};
-
-function decodeOptions<T extends object>(method: string, options: ReadonlyMap<string, t.Variant>, fields: Fields<T>, defaults: T): T {
-  const entries = Object.entries(fields) as Array<[string, readonly [string, t.Codec<unknown>]]>;
-  const byKey = new Map(entries.map(([prop, [key, codec]]) => [key, { prop, codec }]));
-  const out: Record<string, unknown> = { ...(defaults as Record<string, unknown>) };
-  for (const [key, value] of options) {
-    const field = byKey.get(key);
-    if (field === undefined) {
-      throw new ShareError('InvalidArgs', `unknown ${method} option '${key}'; known options: ${[...byKey.keys()].join(', ')}`);
-    }
-    try {
-      out[field.prop] = t.fromVariant(field.codec, value, `option '${key}'`);
-    } catch (err) {
-      if (err instanceof t.BusDecodeError) throw new ShareError('InvalidArgs', `${method}: ${err.message}`);
-      throw err;
-    }
-  }
-  return out as T;
-}
-
-export function decodeShareOptions(options: ReadonlyMap<string, t.Variant>): ShareOptions {
-  const decoded = decodeOptions('Share', options, shareFields, DEFAULT_SHARE_OPTIONS);
-  if (decoded.forwardDelay > MAX_FORWARD_DELAY_SECONDS) {
-    throw new ShareError('InvalidArgs', `option 'forward-delay' must be at most ${MAX_FORWARD_DELAY_SECONDS} seconds`);
-  }
-  checkRollbackTimeout(decoded.rollbackTimeout);
-  checkConfirmTimeout(decoded.confirmTimeout);
-  return decoded;
-}
-
-export function decodeUnshareOptions(options: ReadonlyMap<string, t.Variant>): UnshareOptions {
-  const decoded = decodeOptions('Unshare', options, unshareFields, DEFAULT_UNSHARE_OPTIONS);
-  checkRollbackTimeout(decoded.rollbackTimeout);
-  checkConfirmTimeout(decoded.confirmTimeout);
-  return decoded;
-}
-
-export function decodeDefineOptions(options: ReadonlyMap<string, t.Variant>): DefineOptions {
-  const { rollbackTimeout, persist, firewall, confirmTimeout } = DEFAULT_SHARE_OPTIONS;
-  const decoded = decodeOptions('DefineInterfaceXML', options, defineFields, { rollbackTimeout, persist, firewall, confirmTimeout });
-  checkRollbackTimeout(decoded.rollbackTimeout);
-  checkConfirmTimeout(decoded.confirmTimeout);
-  return decoded;
-}
+import type { ShareOptions, UnshareOptions } from '../bridge/share-request';
+import { METHOD_OPTIONS, optionDefaults, optionRow, type OptionName, type OptionsMethod } from '../bridge/request-options';
 
 export interface InterfaceXmlOptions {
   readonly inactive: boolean;
 }
 
+// The table's names for a method are exactly its options type's properties: a row added to one
+// and not the other does not compile.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Names<M extends OptionsMethod> = (typeof METHOD_OPTIONS)[M][number];
+const tableMatchesTypes: [
+  Same<Names<'Share'>, keyof ShareOptions>, Same<Names<'Unshare'>, keyof UnshareOptions>,
+  Same<Names<'DefineInterfaceXML'>, keyof DefineOptions>, Same<Names<'GetInterfaceXML'>, keyof InterfaceXmlOptions>,
+] = [true, true, true, true];
+void tableMatchesTypes;
+
+const CODECS = { s: t.string, b: t.boolean, u: t.uint32 } as const;
+
+function decodeOptions<T>(method: OptionsMethod, options: ReadonlyMap<string, t.Variant>): T {
+  const names: readonly OptionName[] = METHOD_OPTIONS[method];
+  const byKey = new Map(names.map((name) => [optionRow(name).key, name]));
+  const out: Record<string, unknown> = optionDefaults(method);
+  for (const [key, value] of options) {
+    const name = byKey.get(key);
+    if (name === undefined) {
+      throw new ShareError('InvalidArgs', `unknown ${method} option '${key}'; known options: ${[...byKey.keys()].join(', ')}`);
+    }
+    const row = optionRow(name);
+    let decoded: unknown;
+    try {
+      decoded = t.fromVariant<unknown>(CODECS[row.type], value, `option '${key}'`);
+    } catch (err) {
+      if (err instanceof t.BusDecodeError) throw new ShareError('InvalidArgs', `${method}: ${err.message}`);
+      throw err;
+    }
+    if (row.type === 'u' && typeof decoded === 'number' && (decoded < row.min || decoded > row.max)) {
+      throw new ShareError('InvalidArgs', row.min === 0
+        ? `option '${key}' must be at most ${row.max} seconds`
+        : `option '${key}' must be between ${row.min} and ${row.max} seconds`);
+    }
+    out[name] = decoded;
+  }
+  return out as T;
+}
+
+export function decodeShareOptions(options: ReadonlyMap<string, t.Variant>): ShareOptions {
+  return decodeOptions('Share', options);
+}
+
+export function decodeUnshareOptions(options: ReadonlyMap<string, t.Variant>): UnshareOptions {
+  return decodeOptions('Unshare', options);
+}
+
+export function decodeDefineOptions(options: ReadonlyMap<string, t.Variant>): DefineOptions {
+  return decodeOptions('DefineInterfaceXML', options);
+}
+
 export function decodeInterfaceXmlOptions(options: ReadonlyMap<string, t.Variant>): InterfaceXmlOptions {
-  return decodeOptions('GetInterfaceXML', options, interfaceXmlFields, { inactive: false });
-}
-
-function checkConfirmTimeout(seconds: number): void {
-  if (seconds > MAX_CONFIRM_TIMEOUT_SECONDS) {
-    throw new ShareError('InvalidArgs', `option 'confirm-timeout' must be at most ${MAX_CONFIRM_TIMEOUT_SECONDS} seconds (0: no confirmation)`);
-  }
-}
-
-function checkRollbackTimeout(seconds: number): void {
-  if (seconds < 1 || seconds > MAX_ROLLBACK_TIMEOUT_SECONDS) {
-    throw new ShareError('InvalidArgs', `option 'rollback-timeout' must be between 1 and ${MAX_ROLLBACK_TIMEOUT_SECONDS} seconds`);
-  }
+  return decodeOptions('GetInterfaceXML', options);
 }

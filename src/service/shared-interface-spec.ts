@@ -6,7 +6,7 @@ import * as t from '../dbus-wire/bus-value';
 import { SHARE_ERROR_CODES, isShareError, type ShareErrorCode } from '../bridge/share-error';
 import { formatErrorMessage } from './error-message';
 import { PROGRESS_STEPS } from '../bridge/progress';
-import { FORWARD_DELAY_DOC } from '../bridge/share-request';
+import { describeOptions } from '../bridge/request-options';
 import { arg, method, mutatingMethod, property, signal, type ErrorMapping, type InterfaceDefinition } from './interface-definition';
 import { interfaceListingCodec } from './interface-listing';
 
@@ -63,7 +63,7 @@ export const sharedInterfaceSpec = {
       doc: 'Shares the interface: creates a bridge owned by the backend with the interface as its port and moves the host\'s IP configuration onto the bridge, under a checkpoint that is rolled back if the result cannot be verified. Returns the bridge\'s name; guests attach to it (libvirt: <interface type=\'bridge\'><source bridge=\'NAME\'/>).',
       in: [
         arg('interface', t.string, 'The network interface to share, e.g. "eth0".'),
-        arg('options', t.vardict, `bridge (s): the bridge's name, default derived from the interface; stp (b): spanning tree, default false; forward-delay (u): ${FORWARD_DELAY_DOC.replace(/\.$/, '')}; rollback-timeout (u): seconds before an unverified change is rolled back, default 60; persist (b): false keeps the profiles in memory only, default true; firewall (b): add rules accepting traffic within the bridge where iptables or nftables would drop it (bridge-nf-call-iptables on), each commented "shared-interface bridge NAME" and removed by Unshare; false leaves the firewall alone, default true; confirm-timeout (u): seconds, default 0 (off): the verified change stays under its checkpoint until Confirm is called, and is rolled back when it is not called in time (by NetworkManager's own checkpoint timer too, should the service die meanwhile).`),
+        arg('options', t.vardict, describeOptions('Share')),
       ],
       out: [arg('bridge', t.string, 'The name of the bridge the interface is now shared through.')],
     }),
@@ -71,7 +71,7 @@ export const sharedInterfaceSpec = {
       doc: 'Stops sharing the interface: removes the bridge and its port and reactivates the interface\'s original configuration, under a checkpoint with the same verification as Share.',
       in: [
         arg('interface', t.string, 'The shared network interface, e.g. "eth0".'),
-        arg('options', t.vardict, 'force (b): unshare even if guests are still attached to the bridge, default false; rollback-timeout (u): seconds, default 60; confirm-timeout (u): seconds, default 0 (off), as for Share.'),
+        arg('options', t.vardict, describeOptions('Unshare')),
       ],
       out: [],
     }),
@@ -79,7 +79,7 @@ export const sharedInterfaceSpec = {
       doc: 'Describes the interface in libvirt\'s interface XML (valid against libvirt\'s interface.rng), as `virsh iface-dumpxml` does: an ethernet, bridge (with its ports nested), bond or VLAN interface, its MAC, MTU, link and IP configuration.',
       in: [
         arg('name', t.string, 'The interface, e.g. "eth0" or "br-eth0".'),
-        arg('options', t.vardict, 'inactive (b): the configured state (NetworkManager profile or ifcfg file) instead of the live one, as `virsh iface-dumpxml --inactive`; default false.'),
+        arg('options', t.vardict, describeOptions('GetInterfaceXML')),
       ],
       out: [arg('xml', t.string, 'The interface XML.')],
     }),
@@ -87,7 +87,7 @@ export const sharedInterfaceSpec = {
       doc: 'Defines a bridge from libvirt\'s interface XML, as `virsh iface-define` of what `virsh iface-bridge IFACE BRIDGE` writes: an <interface type=\'bridge\'> with the NIC to share as its one port, and optionally <start mode=\'onboot\'>, <mtu> and <protocol> equal to the NIC\'s own, <bridge stp delay> (seconds) and the port\'s <mac>. It shares the NIC exactly as Share does (same checks, authorization, checkpoint and verification). XML that is malformed or fails libvirt\'s schema is InvalidArgs (with line and column); what the schema allows but sharing cannot honour (several ports, another IP configuration or MAC, <start mode=\'hotplug\'>…) is NotSupported, with the reason.',
       in: [
         arg('xml', t.string, 'The interface XML (at most 64 KiB; no DOCTYPE, entities beyond XML\'s own, or namespaces).'),
-        arg('options', t.vardict, 'As Share\'s, for what the XML does not say: rollback-timeout (u): seconds, default 60; persist (b): false keeps the profiles in memory only, default true; firewall (b): default true; confirm-timeout (u): seconds, default 0 (off).'),
+        arg('options', t.vardict, `As Share's, for what the XML does not say: ${describeOptions('DefineInterfaceXML')}`),
       ],
       out: [arg('bridge', t.string, 'The name of the bridge the NIC is now shared through.')],
     }),

@@ -68,7 +68,7 @@ test('make install DESTDIR= PREFIX=/usr puts every file where docs/installing.md
     t.is(readFileSync(join(destdir, INSTALLED.daemon), 'utf8'), `#!/bin/sh\nexec /usr/bin/node ${DAEMON_NODE_FLAGS} ${INSTALLED.appDir}/bin/shared-interfaced "$@"\n`);
     t.is(readFileSync(join(destdir, INSTALLED.cli), 'utf8'), `#!/bin/sh\nexec /usr/bin/node ${INSTALLED.appDir}/bin/shared-interface "$@"\n`);
     t.is(readFileSync(join(destdir, INSTALLED.firewallHook), 'utf8'), `#!/bin/sh\nexec /usr/bin/node ${INSTALLED.appDir}/bin/shared-interface-firewall "$@"\n`);
-    t.regex(readFileSync(join(destdir, INSTALLED.nmDispatcher), 'utf8'), new RegExp(`\nexec ${INSTALLED.firewallHook} "\\$action" "\\$iface"\n`));
+    t.regex(readFileSync(join(destdir, INSTALLED.nmDispatcher), 'utf8'), new RegExp(`\nexec ${INSTALLED.firewallHook} "\\$action" "\\$iface" "\\$@"\n`));
     t.is(readFileSync(join(destdir, INSTALLED.ifupLocal), 'utf8'), readFileSync(join(destdir, INSTALLED.ifdownLocal), 'utf8'));
     const executables: readonly string[] = [INSTALLED.daemon, INSTALLED.cli, INSTALLED.firewallHook, INSTALLED.nmDispatcher, INSTALLED.ifupLocal, INSTALLED.ifdownLocal];
     for (const f of executables) t.is(statSync(join(destdir, f)).mode & 0o777, 0o755, f);

@@ -156,7 +156,7 @@ test('shared-interface-firewall refuses bad arguments with exit status 2, before
   const original = console.error;
   console.error = (line: string) => { errors.push(line); };
   try {
-    for (const argv of [[], ['up'], ['sideways', 'br0'], ['up', 'br0;rm'], ['down', 'br0', 'extra']]) t.is(await hookMain(argv), 2, argv.join(' '));
+    for (const argv of [[], ['up'], ['sideways', 'br0'], ['up', 'br0;rm'], ['down', 'br0', 'extra'], ['up', 'br0', '--nm-keyfile'], ['up', 'br0', '--nm-keyfile', ''], ['up', 'br0', '--other', 'f']]) t.is(await hookMain(argv), 2, argv.join(' '));
   } finally {
     console.error = original;
   }

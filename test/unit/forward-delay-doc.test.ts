@@ -15,8 +15,8 @@ const flat = (text: string) => text.replace(/\s+/g, ' ').trim();
 
 test('the spec, the CLI, the Cockpit page, the Ansible module and the introspection XML say the same of forward-delay', (t) => {
   const options = sharedInterfaceSpec.methods.Share.in.find((a) => a.name === 'options');
-  t.true(options?.doc.includes(`forward-delay (u): ${FORWARD_DELAY_DOC.replace(/\.$/, '')};`), 'the D-Bus spec');
-  t.is(shareCommand.options['forward-delay']?.help, FORWARD_DELAY_DOC, 'the CLI');
+  t.true(options?.doc.includes(`forward-delay (u, 0 to 30, default 0): ${FORWARD_DELAY_DOC.replace(/\.$/, '')};`), 'the D-Bus spec');
+  t.true(shareCommand.options['forward-delay']?.help.startsWith(FORWARD_DELAY_DOC), 'the CLI');
   t.is(FORWARD_DELAY_HELP, FORWARD_DELAY_DOC, 'the Cockpit page');
   const module = readFileSync(join(REPO_ROOT, 'ansible', 'plugins', 'modules', 'shared_interface.py'), 'utf8');
   // The YAML item may be quoted (the text has a colon) and preceded by a comment line.

@@ -2,7 +2,9 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import * as t from '../../src/dbus-wire/bus-value';
-import { cloneSettings, getSetting, isPrivate, ourTag, profileFitsInterface, setSetting } from '../../src/settings/nm/nm-settings';
+import { ShareError } from '../../src/bridge/share-error';
+import { isPrivateProfile, ourTag } from '../../src/settings/nm/nm-profile-owner';
+import { cloneSettings, getSetting, profileFitsInterface, setSetting } from '../../src/settings/nm/nm-settings';
 import { dhcpProfile, ipv6AddressesWillChange, shareProfiles } from '../../src/settings/nm/nm-translate';
 import { loadCases, translateCase } from '../fixtures/nm/nm-golden';
 import { settingsFromJson, stringifyGolden } from '../fixtures/nm/nm-json';
@@ -79,20 +81,41 @@ test('the DHCP profile for a NIC that had none uses EUI-64 addresses', (tt) => {
   tt.is(getSetting(profile, 'ipv6', 'addr-gen-mode', t.int32), 0);
 });
 
-test('only system-wide profiles carry a tag we believe; ours are system-wide even from a private original', (tt) => {
+test('only system-wide profiles carry a tag we believe; a private original is never copied into ours', (tt) => {
   const { original, port } = profilesOf('dhcp-profile');
   if (original === undefined) throw new Error('no original');
   // A user's private profile (settings.modify.own), tagged as if it were ours: not believed.
   const forged = cloneSettings(port);
   setSetting(forged, 'connection', 'permissions', t.array(t.string), ['user:mallory:']);
   tt.is(ourTag(forged), undefined);
-  tt.true(isPrivate(forged));
-  // A private original profile: the port made from it is system-wide, and its tag believed.
+  tt.true(isPrivateProfile(forged));
+  tt.false(isPrivateProfile(original), 'an empty permissions list is system-wide');
+  // A private original: refused with NotShareable and what to do, nothing of it built.
   const privateOriginal = cloneSettings(original);
   setSetting(privateOriginal, 'connection', 'permissions', t.array(t.string), ['user:alice:']);
-  const ours = shareProfiles(profilesOf('dhcp-profile').plan, privateOriginal).port;
-  tt.false(isPrivate(ours));
-  tt.like(ourTag(ours), { role: 'port', nic: 'eth0' });
+  const refused = tt.throws(() => shareProfiles(profilesOf('dhcp-profile').plan, privateOriginal), { instanceOf: ShareError });
+  tt.is(refused?.code, 'NotShareable');
+  tt.regex(refused?.message ?? '', /^eth0 cannot be shared: .*private profile/);
+  tt.notRegex(refused?.message ?? '', /alice/, 'the user is not named');
+  tt.regex(refused?.hint ?? '', /connection\.permissions ''.*system-wide profile on eth0/);
+});
+
+test('the port keeps the link (802.1X too); secondaries and per-link DNS keys go with the addresses to the bridge', (tt) => {
+  const { original, plan } = profilesOf('dhcp-profile');
+  if (original === undefined) throw new Error('no original');
+  const withMore = cloneSettings(original);
+  setSetting(withMore, 'connection', 'secondaries', t.array(t.string), ['22222222-2222-4222-8222-222222222222']);
+  setSetting(withMore, 'connection', 'mdns', t.int32, 2);
+  setSetting(withMore, 'connection', 'metered', t.int32, 1);
+  setSetting(withMore, '802-1x', 'eap', t.array(t.string), ['peap']);
+  setSetting(withMore, '802-1x', 'identity', t.string, 'host');
+  const { bridge, port } = shareProfiles(plan, withMore);
+  tt.deepEqual(getSetting(bridge, 'connection', 'secondaries', t.array(t.string)), ['22222222-2222-4222-8222-222222222222']);
+  tt.is(getSetting(bridge, 'connection', 'mdns', t.int32), 2);
+  tt.is(getSetting(bridge, 'connection', 'metered', t.int32), 1);
+  for (const key of ['secondaries', 'mdns', 'metered']) tt.false(port.get('connection')?.has(key), `port without ${key}`);
+  tt.is(getSetting(port, '802-1x', 'identity', t.string), 'host');
+  tt.false(bridge.has('802-1x'), 'the bridge does not authenticate');
 });
 
 test('a profile fits a NIC when it names it or no interface at all', (tt) => {

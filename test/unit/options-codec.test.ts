@@ -2,7 +2,7 @@
 import test from 'ava';
 import { makeVariant, type Variant } from '../../src/dbus-wire/bus-value';
 import { ShareError } from '../../src/bridge/share-error';
-import { DEFAULT_SHARE_OPTIONS } from '../../src/bridge/share-request';
+import { DEFAULT_SHARE_OPTIONS } from '../../src/bridge/request-options';
 import { decodeShareOptions, decodeUnshareOptions } from '../../src/service/options-codec';
 
 const opts = (entries: Record<string, Variant>) => new Map(Object.entries(entries));

@@ -6,7 +6,7 @@ import * as bv from '../../src/dbus-wire/bus-value';
 import { shareability } from '../../src/bridge/host-network';
 import { ShareError } from '../../src/bridge/share-error';
 import { defaultBridgeName, planShare, planUnshare } from '../../src/bridge/share-plan';
-import { DEFAULT_SHARE_OPTIONS, DEFAULT_UNSHARE_OPTIONS } from '../../src/bridge/share-request';
+import { DEFAULT_SHARE_OPTIONS, DEFAULT_UNSHARE_OPTIONS } from '../../src/bridge/request-options';
 import type { HostSnapshot } from '../../src/bridge/host-network';
 import { hostInterfaces } from '../../src/settings/nm/nm-devices';
 import { NmObjects, type NmObject } from '../../src/settings/nm/nm-object-cache';
@@ -81,6 +81,12 @@ test('refusals, each with a reason a user can act on', (t) => {
   t.like(refusal(() => plan('eth0', { bridge: 'a b' })), { code: 'InvalidArgs' });
   t.like(refusal(() => plan('eth0', { stp: true, forwardDelay: 1 })), { code: 'InvalidArgs' });
   t.like(refusal(() => planShare({ ...snapshot, shared: new Map([['eth0', 'br-eth0']]) }, 'eth0', DEFAULT_SHARE_OPTIONS, 'NetworkManager')), { code: 'AlreadyShared' });
+});
+
+test("a backend's own refusal (NM: a user's private profile is active) makes the NIC not shareable, with its hint", (t) => {
+  const refusedEth0 = { ...snapshot, interfaces: snapshot.interfaces.map((i) => (i.name === 'eth0' ? { ...i, refusal: { reason: 'its profile is private', hint: 'make it system-wide' } } : i)) };
+  t.like(refusal(() => planShare(refusedEth0, 'eth0', DEFAULT_SHARE_OPTIONS, 'NetworkManager')), { code: 'NotShareable', message: 'eth0 cannot be shared: its profile is private', hint: 'make it system-wide' });
+  t.true(verdict('eth0').shareable);
 });
 
 test('STP on without a forward delay gets the usual 15 s; STP off always 0', (t) => {

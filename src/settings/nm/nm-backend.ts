@@ -17,7 +17,8 @@ import { deviceAddresses, hostInterfaces, nmDevices, type NmDevice, NM_DEVICE } 
 import { translateNmError } from './nm-errors';
 import { configuredInterface } from './nm-interface-config';
 import { NM_BUS_NAME, NM_PATH, NmObjectCache } from './nm-object-cache';
-import { connectionUuid, getSetting, ourTag, profileFitsInterface, type NmSettings } from './nm-settings';
+import { isPrivateProfile, isSystemProfile, ourTag, privateProfileRefusal, type OurTag } from './nm-profile-owner';
+import { connectionUuid, getSetting, profileFitsInterface, type NmSettings } from './nm-settings';
 import { dhcpProfile, ipv6AddressesWillChange, shareProfiles } from './nm-translate';
 
 const SETTINGS_CONNECTION = 'org.freedesktop.NetworkManager.Settings.Connection';
@@ -98,6 +99,7 @@ export class NmBackend implements SettingsBackend {
       const interfaces = hostInterfaces(this.cache, shared, devices).map((iface) => {
         const device = byName.get(iface.name);
         const active = device === undefined ? undefined : this.activeProfile(device);
+        if (active !== undefined && isPrivateProfile(active.settings)) return { ...iface, refusal: privateProfileRefusal(iface.name) };
         return ipv6AddressesWillChange(active?.settings) ? { ...iface, shareNotes: [IPV6_STABLE_PRIVACY_NOTE] } : iface;
       });
       this.cached = { interfaces, shared };
@@ -113,26 +115,28 @@ export class NmBackend implements SettingsBackend {
     // What NetworkManager made up for a device someone else configured (a guest's veth on the
     // bridge, say) is its view of the live state, not configuration.
     // A profile whose object is gone (being deleted: its flags unknown) is no configuration either.
-    const configured = (path: string) => {
+    // Nor is a user's private profile: it is theirs to show (any caller may ask for this view).
+    const configured = (path: string, settings: NmSettings) => {
       const flags = this.cache.property(path, SETTINGS_CONNECTION, 'Flags', t.uint32);
-      return flags !== undefined && (flags & (SETTINGS_FLAG_NM_GENERATED | SETTINGS_FLAG_EXTERNAL)) === 0;
+      return flags !== undefined && (flags & (SETTINGS_FLAG_NM_GENERATED | SETTINGS_FLAG_EXTERNAL)) === 0 && isSystemProfile(settings);
     };
     const devices = nmDevices(this.cache);
     const activeOn = new Map<string, NmSettings>();
     for (const device of devices) {
       const active = this.activeProfile(device);
-      if (active !== undefined && configured(active.path)) activeOn.set(device.name, active.settings);
+      if (active !== undefined && configured(active.path, active.settings)) activeOn.set(device.name, active.settings);
     }
     const macs = new Map(devices.map((d) => [d.name, d.mac]));
-    const all = [...this.profiles].filter(([path]) => configured(path)).map(([, settings]) => settings);
+    const all = [...this.profiles].filter(([path, settings]) => configured(path, settings)).map(([, settings]) => settings);
     return configuredInterface(name, { all, activeOn, macOf: (n) => macs.get(n) || undefined });
   }
 
   async checkShare(plan: SharePlan): Promise<IpRequirements> {
     const device = this.device(plan.nic);
     for (const settings of this.profiles.values()) {
-      // A profile for that name, even an inactive one, would fight ours for the interface.
-      if (getSetting(settings, 'connection', 'interface-name', t.string) === plan.bridge) {
+      // A profile for that name, even an inactive one, would fight ours for the interface. A
+      // user's private one is no reason to refuse: else any user could block every default Share.
+      if (isSystemProfile(settings) && getSetting(settings, 'connection', 'interface-name', t.string) === plan.bridge) {
         throw new ShareError('InvalidArgs', `a NetworkManager profile for an interface named ${plan.bridge} already exists`, 'choose another bridge name');
       }
     }
@@ -272,8 +276,9 @@ export class NmBackend implements SettingsBackend {
     const device = this.device(plan.nic);
     const port = this.ourProfiles(plan.nic).find((p) => p.tag.role === 'port');
     const originalUuid = port?.tag.originalUuid ?? '';
-    // The original must be a profile for this NIC: never bring up a profile of another interface.
-    let originalPath = [...this.profiles].find(([, s]) => originalUuid !== '' && connectionUuid(s) === originalUuid && profileFitsInterface(s, plan.nic))?.[0];
+    // The original must be a system-wide profile for this NIC: never bring up a profile of another
+    // interface, nor a user's profile that took the UUID of one deleted meanwhile.
+    let originalPath = [...this.profiles].find(([, s]) => originalUuid !== '' && connectionUuid(s) === originalUuid && isSystemProfile(s) && profileFitsInterface(s, plan.nic))?.[0];
     if (originalPath === undefined) {
       // The NIC had no profile before (or it was deleted meanwhile): give it DHCP.
       this.log.info(`${plan.nic}: its original profile is gone or not for ${plan.nic}; activating a DHCP profile`);
@@ -310,8 +315,8 @@ export class NmBackend implements SettingsBackend {
     return `NetworkManager could not restore ${name} (${ROLLBACK_RESULTS[result] ?? `result ${result}`})`;
   }
 
-  private ourProfiles(nic: string): Array<{ path: string; tag: NonNullable<ReturnType<typeof ourTag>> }> {
-    const out: Array<{ path: string; tag: NonNullable<ReturnType<typeof ourTag>> }> = [];
+  private ourProfiles(nic: string): Array<{ path: string; tag: OurTag }> {
+    const out: Array<{ path: string; tag: OurTag }> = [];
     for (const [path, settings] of this.profiles) {
       const tag = ourTag(settings);
       if (tag?.nic === nic) out.push({ path, tag });

@@ -45,37 +45,8 @@ export function userData(settings: NmSettings): Map<string, string> {
   return getSetting(settings, 'user', 'data', t.dict(t.string)) ?? new Map();
 }
 
-export interface OurTag {
-  readonly role: 'bridge' | 'port';
-  readonly nic: string;
-  readonly bridge: string;
-  /** UUID of the profile the NIC had before sharing; '' when it had none. */
-  readonly originalUuid: string;
-}
-
-/**
- * Our tag, on a profile we can trust to be ours: only system-wide ones. A profile with
- * `connection.permissions` is some user's private profile (NM's settings.modify.own lets any
- * such user make one and tag it): believing it would make a NIC look shared, and an admin's
- * Unshare activate whatever profile it names.
- */
-export function ourTag(settings: NmSettings): OurTag | undefined {
-  if (isPrivate(settings)) return undefined;
-  const data = userData(settings);
-  const role = data.get(TAG_ROLE);
-  const nic = data.get(TAG_NIC);
-  const bridge = data.get(TAG_BRIDGE);
-  if ((role !== 'bridge' && role !== 'port') || nic === undefined || bridge === undefined) return undefined;
-  return { role, nic, bridge, originalUuid: data.get(TAG_ORIGINAL) ?? '' };
-}
-
 export function connectionUuid(settings: NmSettings): string {
   return getSetting(settings, 'connection', 'uuid', t.string) ?? '';
-}
-
-/** A profile visible to some users only (`connection.permissions` not empty). */
-export function isPrivate(settings: NmSettings): boolean {
-  return (getSetting(settings, 'connection', 'permissions', t.array(t.string)) ?? []).length > 0;
 }
 
 /** Whether NetworkManager may bring `settings` up on the interface `nic` (bound to it, or to none). */

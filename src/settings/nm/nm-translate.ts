@@ -2,10 +2,13 @@
 // Pure translation: a share plan plus the NIC's original profile → the two NetworkManager
 // profiles that make the share (a bridge, and a port for the NIC with `master` set). The bridge
 // takes the original's IP settings whole (DHCP or static, addresses, gateway, routes, DNS, DHCP
-// client id and hostname, every key we don't model); the port takes the rest of it.
+// client id and hostname, every key we don't model); the port takes the rest of it. Only from a
+// system-wide original: a user's private profile is never copied into ours (nm-profile-owner).
 import { randomUUID } from 'node:crypto';
 import * as t from '../../dbus-wire/bus-value';
+import { ShareError } from '../../bridge/share-error';
 import type { SharePlan } from '../../bridge/share-plan';
+import { isPrivateProfile, privateProfileRefusal } from './nm-profile-owner';
 import {
   TAG_BRIDGE, TAG_FIREWALL, TAG_NIC, TAG_ORIGINAL, TAG_ROLE, cloneSettings, connectionUuid, deleteSetting, getSetting, setSetting,
   type NmSettings,
@@ -18,6 +21,12 @@ export const ADDR_GEN_MODE_EUI64 = 0;
 export const ADDR_GEN_MODE_STABLE_PRIVACY = 1;
 // The IP settings move to the bridge; a port has none.
 const IP_SETTINGS = ['ipv4', 'ipv6', 'proxy'];
+// Connection keys that act on the interface carrying the host's addresses, so they move with them.
+// secondaries: the VPNs NM starts once the profile is up, over the host's addresses; on a port
+// (no IP configuration) they could not run, and NM fails the base profile when a secondary fails.
+// mdns, llmnr, dns-over-tls: per-link DNS behaviour, for the link with the DNS servers; metered:
+// NM takes it from the device with the default route.
+const IP_CONNECTION_KEYS = ['secondaries', 'mdns', 'llmnr', 'dns-over-tls', 'metered'];
 // Per-activation facts NetworkManager keeps in a profile, not the user's configuration.
 const VOLATILE_CONNECTION_KEYS = ['uuid', 'id', 'timestamp', 'master', 'slave-type', 'controller', 'port-type', 'read-only'];
 
@@ -47,7 +56,16 @@ function tags(plan: SharePlan, role: 'bridge' | 'port', original: NmSettings | u
   ]);
 }
 
+/**
+ * The bridge and port profiles. An original from a system-wide profile only: the backend refuses a
+ * NIC whose active profile is private before it gets here, and this refuses again, in case that
+ * profile came up in between.
+ */
 export function shareProfiles(plan: SharePlan, original: NmSettings | undefined, newUuid: () => string = randomUUID): ShareProfiles {
+  if (original !== undefined && isPrivateProfile(original)) {
+    const refusal = privateProfileRefusal(plan.nic);
+    throw new ShareError('NotShareable', `${plan.nic} cannot be shared: ${refusal.reason}`, refusal.hint);
+  }
   const bridgeUuid = newUuid();
   const originalPriority = original === undefined ? 0 : getSetting(original, 'connection', 'autoconnect-priority', t.int32) ?? 0;
 
@@ -75,6 +93,11 @@ export function shareProfiles(plan: SharePlan, original: NmSettings | undefined,
       const props = original.get(name);
       if (props !== undefined) bridge.set(name, new Map(props));
     }
+    const connection = original.get('connection');
+    for (const key of IP_CONNECTION_KEYS) {
+      const value = connection?.get(key);
+      if (value !== undefined) bridge.get('connection')?.set(key, value);
+    }
   } else {
     setSetting(bridge, 'ipv4', 'method', t.string, 'auto');
     setSetting(bridge, 'ipv6', 'method', t.string, 'auto');
@@ -83,9 +106,11 @@ export function shareProfiles(plan: SharePlan, original: NmSettings | undefined,
   setSetting(bridge, 'user', 'data', t.dict(t.string), tags(plan, 'bridge', original));
 
   const port: NmSettings = original === undefined ? new Map() : cloneSettings(original);
+  // The port keeps the NIC's link settings (MAC, MTU, 802.1X: the switch authenticates the NIC's
+  // link, which the bridge's frames then use), and nothing that acts where the addresses are.
   for (const name of IP_SETTINGS) port.delete(name);
-  for (const key of VOLATILE_CONNECTION_KEYS) deleteSetting(port, 'connection', key);
-  // Ours are system-wide, like the bridge: we trust only such tags (see ourTag).
+  for (const key of [...VOLATILE_CONNECTION_KEYS, ...IP_CONNECTION_KEYS]) deleteSetting(port, 'connection', key);
+  // Ours are system-wide, like the bridge (the original's list is empty: see above).
   deleteSetting(port, 'connection', 'permissions');
   setSetting(port, 'connection', 'id', t.string, `${plan.nic} (port of ${plan.bridge})`);
   setSetting(port, 'connection', 'uuid', t.string, newUuid());
