@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { MESSAGE_TYPE_ERROR, MESSAGE_TYPE_METHOD_RETURN, marshalMessage } from '../../src/dbus-wire/bus-marshal';
 import { SPEC_LIMITS, decodeBody, readFixedHeader, readHeader } from '../../src/dbus-wire/bus-unmarshal';
 import { makeVariant } from '../../src/dbus-wire/bus-value';
-import { MAX_CONFIRM_TIMEOUT_SECONDS, MAX_FORWARD_DELAY_SECONDS, MAX_ROLLBACK_TIMEOUT_SECONDS } from '../../src/bridge/share-request';
+import { METHOD_OPTIONS, REQUEST_OPTIONS } from '../../src/bridge/request-options';
 import { REPO_ROOT } from '../lab/lab';
 import { COLLECTION, COLLECTION_DIR } from './ansible-controller';
 
@@ -388,21 +388,34 @@ test('state: unshared plans nothing for a NIC that is gone, unless the service s
   });
 });
 
-test('the module checks its options against the service\'s ranges (src/bridge/share-request.ts)', async (t) => {
+test('the module\'s options are the service\'s (src/bridge/request-options.ts): each key and type sent, each range checked', async (t) => {
   await withScratch(async (_dir, env) => {
-    const ranges = await python(env, [
-      `from ${WIRE.replace('module_utils', 'modules')}.shared_interface import OPTION_RANGES`,
+    const out = await python(env, [
       'import json',
-      'print(json.dumps(OPTION_RANGES))',
-    ], null);
-    t.deepEqual(ranges, {
-      forward_delay: [0, MAX_FORWARD_DELAY_SECONDS],
-      rollback_timeout: [1, MAX_ROLLBACK_TIMEOUT_SECONDS],
-      confirm_timeout: [0, MAX_CONFIRM_TIMEOUT_SECONDS],
-    });
-    // Every Share option of the service is one of the module's (confirm-timeout included), and no other.
-    const source = readFileSync(join(COLLECTION_DIR, 'plugins', 'module_utils', 'shared_interface_bus.py'), 'utf8');
-    const shareKeys = [...(/def share\([\s\S]*?def unshare/.exec(source)?.[0] ?? '').matchAll(/'([a-z-]+)': \('[a-z]'/g)].map((m) => m[1]).sort();
-    t.deepEqual(shareKeys, ['bridge', 'confirm-timeout', 'firewall', 'forward-delay', 'persist', 'rollback-timeout', 'stp']);
+      `from ${WIRE.replace('module_utils', 'modules')}.shared_interface import ARGUMENT_SPEC, OPTION_RANGES`,
+      `from ${WIRE}.shared_interface_bus import SharedInterfaceClient`,
+      'sent = {}',
+      'class Recording(object):',
+      '    def __init__(self, timeout):',
+      '        pass',
+      '    def call(self, destination, path, interface, member, signature, args, timeout):',
+      '        sent[member] = dict((key, sig) for key, (sig, _value) in args[1].items())',
+      '        return ["br0"]',
+      'client = SharedInterfaceClient(None, connect=Recording)',
+      'client.share("eth0", bridge="br0", stp=True, forward_delay=2, rollback_timeout=60, persist=False, firewall=False, confirm_timeout=30)',
+      'client.unshare("eth0", force=True, rollback_timeout=60, confirm_timeout=30)',
+      'spec = dict((name, option["type"]) for name, option in ARGUMENT_SPEC.items())',
+      'print(json.dumps(dict(sent=sent, spec=spec, ranges=OPTION_RANGES)))',
+    ], null) as { sent: Record<string, Record<string, string>>; spec: Record<string, string>; ranges: Record<string, [number, number]> };
+    const moduleType = { s: 'str', b: 'bool', u: 'int' } as const;
+    for (const method of ['Share', 'Unshare'] as const) {
+      const rows = METHOD_OPTIONS[method].map((name) => REQUEST_OPTIONS[name]);
+      t.deepEqual(out.sent[method], Object.fromEntries(rows.map((row) => [row.key, row.type])), `${method}: the keys and types the client sends`);
+      for (const row of rows) {
+        const option = row.key.replace(/-/g, '_');
+        t.is(out.spec[option], moduleType[row.type], `the module's ${option}`);
+        if (row.type === 'u') t.deepEqual(out.ranges[option], [row.min, row.max], `the module's range of ${option}`);
+      }
+    }
   });
 });

@@ -208,7 +208,7 @@ from ansible_collections.fedoraproject.shared_interface.plugins.module_utils.sha
     ERROR_PREFIX, SharedInterfaceClient, SharedInterfaceError, bridge_settings)
 
 STP_DEFAULT_FORWARD_DELAY = 15
-# The service's ranges for its u (uint32) options (src/bridge/share-request.ts; a test compares them).
+# The service's ranges for its u (uint32) options (src/bridge/request-options.ts; a test compares them).
 OPTION_RANGES = dict(forward_delay=(0, 30), rollback_timeout=(1, 3600), confirm_timeout=(0, 3600))
 
 ARGUMENT_SPEC = dict(
