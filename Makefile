@@ -45,18 +45,27 @@ BUNDLES = $(addprefix dist/bundle/,$(PROGRAMS))
 SUBSTITUTE = sed -e 's|@libexecdir@|$(LIBEXECDIR)|g' -e 's|@idle_timeout@|$(IDLE_TIMEOUT)|g'
 
 .PHONY: all install uninstall dist
-# `make dist`: the two sources of packaging/shared-interface.spec, into TARBALLDIR: the project's
-# files (those git tracks or would, as they are in the work tree) and the node_modules the build
-# runs (installed by `npm ci` from the lockfile), unpacked into the first (the spec's %setup -a 1).
 VERSION := $(shell sed -n 's/^  "version": "\(.*\)",$$/\1/p' package.json)
 DIST_NAME = shared-interface-$(VERSION)
-TARBALLDIR ?= .
-# Reproducible archives: names sorted, one owner, one mtime; symlink targets left as they are.
-TAR_FLAGS = --sort=name --owner=0 --group=0 --numeric-owner --mtime='2000-01-01 00:00Z'
 # Generated from the command table and the D-Bus spec: man pages (via scdoc) and the completion.
 GENERATED = dist/generated
 MANPAGES = $(GENERATED)/shared-interface.1 $(GENERATED)/shared-interfaced.8 $(GENERATED)/$(BUS_NAME).5
-all: dist/src/main.js $(BUNDLES) dist/cockpit-page/index.js $(MANPAGES) $(GENERATED)/shared-interface.bash
+# The npm packages in the bundles and the page (from esbuild's metafiles) and their license texts.
+LICENSES = dist/licenses/bundled.json
+# What a build makes for `make install`: the release tarball ships these built, listed in
+# RELEASE_LIST, so that a package build (Fedora's: noarch, offline, on any architecture) needs
+# neither node_modules nor esbuild nor a network.
+BUILT = $(BUNDLES) $(addprefix dist/cockpit-page/,$(PAGE_FILES)) $(MANPAGES) $(GENERATED)/shared-interface.bash
+RELEASE_LIST = dist/release-files
+
+ifneq ($(wildcard $(RELEASE_LIST)),)
+# An unpacked release tarball: everything is built. `all` checks that it is all there and builds
+# nothing (changed sources need a checkout with `npm ci`, and `make dist` again).
+all:
+	@missing=$$(while read -r f; do [ -e "$$f" ] || echo "$$f"; done <$(RELEASE_LIST)); \
+	  [ -z "$$missing" ] || { echo "missing from this release tarball (make dist ships them):" $$missing >&2; exit 1; }
+else
+all: dist/src/main.js $(BUILT) $(LICENSES)
 
 dist/src/main.js: $(SOURCES)
 	$(TSC) -p .
@@ -66,9 +75,12 @@ dist/bundle/%: bin/% dist/src/main.js package-lock.json packaging/bundle-program
 	node packaging/bundle-program.mjs $< $@
 
 # Type-checked with the DOM's types, then bundled by esbuild (cockpit/build.mjs).
+$(addprefix dist/cockpit-page/,$(filter-out index.js,$(PAGE_FILES))): dist/cockpit-page/index.js
 dist/cockpit-page/index.js: $(PAGE_SOURCES)
 	$(TSC) -p cockpit
 	node cockpit/build.mjs
+$(LICENSES): $(BUNDLES) dist/cockpit-page/index.js packaging/bundled-packages.mjs package-lock.json $(shell find packaging/licenses -type f)
+	node packaging/bundled-packages.mjs dist/licenses
 $(GENERATED)/stamp: dist/src/main.js man/shared-interface.1.scd.in
 	node dist/src/cli/write-build-files.js $(GENERATED) >/dev/null
 	touch $@
@@ -80,6 +92,7 @@ $(GENERATED)/$(BUS_NAME).5: $(GENERATED)/stamp
 $(GENERATED)/shared-interfaced.8: man/shared-interfaced.8.scd
 	mkdir -p $(GENERATED)
 	$(SCDOC) <$< >$@
+endif
 
 install: all
 	install -d '$(DESTDIR)$(APPDIR)/bin' '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(LIBEXECDIR)' \
@@ -111,10 +124,20 @@ install: all
 	install -m 0644 $(GENERATED)/shared-interfaced.8 '$(DESTDIR)$(MANDIR)/man8/shared-interfaced.8'
 	install -m 0644 $(GENERATED)/shared-interface.bash '$(DESTDIR)$(BASHCOMPLETIONDIR)/shared-interface'
 
-dist:
-	git ls-files --cached --others --exclude-standard | while read -r f; do [ -e "$$f" ] && printf '%s\n' "$$f"; done \
-	  | tar $(TAR_FLAGS) --transform 's,^,$(DIST_NAME)/,' --no-recursion -T - -czf '$(TARBALLDIR)/$(DIST_NAME).tar.gz'
-	tar $(TAR_FLAGS) --exclude=node_modules/.cache -czf '$(TARBALLDIR)/$(DIST_NAME)-node-modules.tar.gz' node_modules
+# `make dist`: the release tarball TARBALLDIR/shared-interface-VERSION.tar.gz (the spec's
+# Source0): the files git tracks, as they are in the work tree (untracked files never; the
+# tarballs are ignored by git), and what `all` built with the license texts of what it bundled,
+# listed in the tarball's RELEASE_LIST (in a checkout there is none). Repeatable: sorted names, one owner, one mtime; written aside, then renamed.
+TARBALLDIR ?= .
+TAR_FLAGS = --sort=name --owner=0 --group=0 --numeric-owner --mtime='2000-01-01 00:00Z'
+dist: all
+	@git rev-parse --git-dir >/dev/null 2>&1 || { echo "make dist runs in a git checkout (its file list is git's)" >&2; exit 1; }
+	list=$$(mktemp $(RELEASE_LIST).XXXXXX) && chmod 0644 "$$list" && trap 'rm -f "$$list"' EXIT && \
+	{ printf '%s\n' $(BUILT) $(LICENSES); find dist/licenses -type f ! -name bundled.json; } | sort >"$$list" && \
+	{ git ls-files --cached | while read -r f; do [ -e "$$f" ] && printf '%s\n' "$$f"; done; cat "$$list"; echo "$$list"; } \
+	  | tar $(TAR_FLAGS) --transform "s,^$$list\$$,$(RELEASE_LIST),;s,^,$(DIST_NAME)/," --no-recursion -T - -cf - \
+	  | gzip -9 -n >'$(TARBALLDIR)/$(DIST_NAME).tar.gz.tmp' && \
+	mv '$(TARBALLDIR)/$(DIST_NAME).tar.gz.tmp' '$(TARBALLDIR)/$(DIST_NAME).tar.gz'
 
 uninstall:
 	rm -rf '$(DESTDIR)$(APPDIR)' '$(DESTDIR)$(COCKPITDIR)'

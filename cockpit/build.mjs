@@ -4,7 +4,7 @@
 // manifest.json are copied. `make install` installs that directory as
 // /usr/share/cockpit/shared-interface/.
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,7 +12,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, '..', 'dist', 'cockpit-page');
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
-await build({
+const result = await build({
   entryPoints: [join(here, 'src', 'index.ts'), join(here, 'src', 'index.css')],
   outdir: out,
   bundle: true,
@@ -24,5 +24,8 @@ await build({
   external: ['../../static/*', './assets/*', '../assets/*', '../../assets/*'],
   logLevel: 'warning',
   legalComments: 'none',
+  metafile: true,
 });
+// What went into the page, for packaging/bundled-packages.mjs (not installed).
+writeFileSync(join(out, 'meta.json'), JSON.stringify(result.metafile));
 for (const file of ['index.html', 'manifest.json']) copyFileSync(join(here, file), join(out, file));

@@ -6,7 +6,7 @@
 // (no wrapper, exports object or lazy require per module, as bundling tsc's CommonJS output gives):
 // a cold `shared-interface list` starts ~2 ms sooner. No #! line: the installed wrapper runs it.
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,7 +23,7 @@ if (starts.length !== 1) {
   process.exit(1);
 }
 const [call, module] = starts[0];
-await build({
+const result = await build({
   stdin: {
     contents: `import * as started from './src/${module}';\n${script.replace(call, 'started').replace(/^'use strict';\n/m, '')}`,
     resolveDir: root,
@@ -38,4 +38,8 @@ await build({
   banner: { js: "'use strict';" },
   outfile: out,
   logLevel: 'warning',
+  metafile: true,
 });
+// What went into the bundle: packaging/bundled-packages.mjs reads it for the spec's bundled() and
+// the license texts the package carries.
+writeFileSync(`${out}.meta.json`, JSON.stringify(result.metafile));

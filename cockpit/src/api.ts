@@ -65,7 +65,7 @@ export const CONFIRM_TIMEOUT_SECONDS = 60;
 
 /** The Share dialog's help for the forward delay: the service's own words for the option
  *  (test/unit/forward-delay-doc.test.ts keeps them equal to src/bridge/share-request.ts's). */
-export const FORWARD_DELAY_HELP = 'With STP on, the seconds a new port listens and then learns before it forwards: 2 to 30, or 0 (the default) for the usual 15. With STP off the bridge forwards at once and the delay is not used.';
+export const FORWARD_DELAY_HELP = 'With STP on, the seconds a new port listens and then learns before it forwards (2 to 30; 0, the default, means the usual 15). With STP off the bridge forwards at once and the delay is not used.';
 
 /** A string property from Properties.Get's reply as cockpit.dbus delivers it: [{t: 's', v}]. */
 export function decodeStringProperty(reply: unknown, name: string): string {

@@ -31,7 +31,7 @@ export const STP_DEFAULT_FORWARD_DELAY_SECONDS = 15;
 export const MAX_FORWARD_DELAY_SECONDS = 30;
 /** What forward-delay means, said once: the D-Bus spec (so the API's man page and introspection)
  *  and the CLI's help take it; the Cockpit page and the Ansible module are checked against it. */
-export const FORWARD_DELAY_DOC = `With STP on, the seconds a new port listens and then learns before it forwards: 2 to ${MAX_FORWARD_DELAY_SECONDS}, or 0 (the default) for the usual ${STP_DEFAULT_FORWARD_DELAY_SECONDS}. With STP off the bridge forwards at once and the delay is not used.`;
+export const FORWARD_DELAY_DOC = `With STP on, the seconds a new port listens and then learns before it forwards (2 to ${MAX_FORWARD_DELAY_SECONDS}; 0, the default, means the usual ${STP_DEFAULT_FORWARD_DELAY_SECONDS}). With STP off the bridge forwards at once and the delay is not used.`;
 export const MAX_ROLLBACK_TIMEOUT_SECONDS = 3600;
 export const MAX_CONFIRM_TIMEOUT_SECONDS = 3600;
 

@@ -8,8 +8,9 @@
 # package lists once when they are stale. Prints nothing unless it installs or fails; every
 # failure says on stderr what failed and what to do, and exits non-zero.
 #
-# The tests run it with stand-ins: SI_POLICY_RC_D and SI_APT_LOCK name other files, and PATH may
-# put another apt-get first.
+# The tests run it with stand-ins (test/unit/apt-install.test.ts): SI_POLICY_RC_D and SI_APT_LOCK
+# name other files, SI_APT_LOCK_WAIT is how many seconds to wait for the lock (default 900), and
+# PATH may put another apt-get first.
 set -euo pipefail
 
 who=${1:?usage: apt-install.sh WHO PACKAGE=/FILE ...}
@@ -17,6 +18,7 @@ shift
 die() { echo "$who: $*" >&2; exit 1; }
 policy=${SI_POLICY_RC_D:-/usr/sbin/policy-rc.d}
 lock=${SI_APT_LOCK:-/run/lock/shared-interface-apt.lock}
+lock_wait=${SI_APT_LOCK_WAIT:-900}
 
 missing=()
 for spec in "$@"; do
@@ -29,7 +31,7 @@ done
 # The lock's file: /run/lock may be missing on a minimal image. Only this one redirection is quiet.
 mkdir -p "$(dirname "$lock")" 2>/dev/null || true
 { exec 9>"$lock"; } 2>/dev/null || { lock=/tmp/shared-interface-apt.lock; exec 9>"$lock"; }
-flock -w 900 9 || die "waited 15 min for another installer of ours (lock $lock) to finish; if none runs, remove $lock and try again"
+flock -w "$lock_wait" 9 || die "waited $lock_wait s for another installer of ours (lock $lock) to finish; if none runs, remove $lock and try again"
 
 # policy-rc.d answers 101 when a service may not start (invoke-rc.d's contract). A policy that
 # already forbids everything is what we want: install under it, and leave it as it is. One that

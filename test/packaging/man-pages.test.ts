@@ -3,12 +3,13 @@
 // turned into roff by scdoc, and rendered by man(1) with every groff warning on: none allowed.
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { basename } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { COMMANDS } from '../../src/cli/cli-commands';
 import { EXIT_CODE_DOCS } from '../../src/cli/exit-codes';
 import { GLOBAL_OPTIONS } from '../../src/cli/global-options';
 import { sharedInterfaceSpec } from '../../src/service/shared-interface-spec';
+import { REPO_ROOT } from '../lab/lab';
 import { generateFiles } from './generated-files';
 
 function render(page: string): { stdout: string; stderr: string; status: number | null } {
@@ -48,6 +49,13 @@ test('each man page renders without a warning, and says what it must', (t) => {
     }
     const daemon = text.get('shared-interfaced.8') ?? '';
     for (const option of ['--idle-timeout', '--ifcfg-dir', '--state-dir', '--log-level']) t.true(daemon.includes(option), `(8) has ${option}`);
+    // What stopping does to a change awaiting confirmation, and so why the RPM restarts nothing.
+    t.regex(daemon, /SIGTERM, SIGINT Roll back every change awaiting confirmation/);
+    t.regex(daemon, /The RPM does not restart the service on upgrade/);
+    // The unit points at the three pages (systemctl status and help show them).
+    const unit = readFileSync(join(REPO_ROOT, 'dbus-services', 'shared-interface.service.in'), 'utf8');
+    const documentation = (/^Documentation=(.*)$/m.exec(unit)?.[1] ?? '').split(' ').map((d) => d.replace(/^man:(\S+)\((\d)\)$/, '$1.$2'));
+    t.deepEqual(documentation.sort(), [...pages.keys()].sort());
   } finally {
     rmSync(generated.dir, { recursive: true, force: true });
   }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The RPM: built from `make dist` by rpmbuild (the spec's %build runs the TypeScript build, its
-// %install is `make install`), clean for rpmlint, installed with `rpm -i --root` into a scratch
-// directory with every file where Fedora expects it and exactly what `make install` installs.
+// The RPMs: built from the release tarball alone by rpmbuild, offline and without node_modules or
+// esbuild (rpm-build.ts), clean for rpmlint, installed with `rpm -i --root` into a scratch
+// directory with every file where Fedora expects it and exactly what `make install` installs; then
+// installed into a booted systemd, sharing a NIC, and removed with the share left working.
 import test from 'ava';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { INSTALLED } from '../lab/lab-install';
 import { Lab, REPO_ROOT, waitFor } from '../lab/lab';
-import { buildRpm, rpm, RPMLINTRC, SPEC, type BuiltRpm } from './rpm-build';
+import { buildRpm, rpm, rpmName, RPMLINTRC, SPEC, type BuiltRpm } from './rpm-build';
 import { SystemdContainer } from './systemd-container';
 
 function filesUnder(root: string, dir = root): string[] {
@@ -19,49 +20,61 @@ function filesUnder(root: string, dir = root): string[] {
   });
 }
 
-/** Warnings Debian's rpmlint gives that Fedora's profile does not, or that we keep on purpose (README). */
-const KNOWN_WARNINGS = [
-  'only-non-binary-in-usr-lib', // the unit and NM's dispatcher script live in /usr/lib, where systemd and NM read them
-  'no-url-tag', // no public home yet
-  'no-manual-page-for-binary', // Debian's profile looks for bzip2'd pages; Fedora's brp-compress gzips them
-  'manpage-not-compressed', // the same: "bz2" is Debian's profile's choice, Fedora's is gzip
-  'invalid-license', // Debian's rpmlint predates SPDX identifiers, which Fedora requires
-  'files-duplicate', // initscripts' ifup-local and ifdown-local hooks: one script under both names
-];
+/** The warnings the rpmlintrc explains (`# W: name: why`): the only ones rpmlint may give. */
+const EXPLAINED_WARNINGS = [...readFileSync(RPMLINTRC, 'utf8').matchAll(/^# W: ([a-z-]+): \S/gm)].map((m) => m[1] ?? '');
 
-// One build for both tests.
+// One build for all tests.
 let building: Promise<BuiltRpm> | undefined;
-const builtRpm = () => (building ??= Promise.resolve().then(() => buildRpm(tmpdir())));
+const builtRpm = () => (building ??= buildRpm(tmpdir()));
 test.after.always(async () => {
-  if (building !== undefined) rmSync((await building).dir, { recursive: true, force: true });
+  if (building !== undefined) rmSync((await building.catch(() => ({ dir: '' }))).dir || '/nonexistent', { recursive: true, force: true });
 });
 
-test('the RPM builds from make dist, passes rpmlint, and installs where Fedora expects, exactly what make install installs', async (t) => {
+test('the RPMs build from the release tarball alone (offline, no node_modules, no esbuild), pass rpmlint, and install where Fedora expects exactly what make install installs', async (t) => {
   const built = await builtRpm();
   const root = mkdtempSync(join(tmpdir(), 'shared-interface-rpmroot.'));
   const destdir = mkdtempSync(join(tmpdir(), 'shared-interface-install.'));
   try {
-    t.log(`${built.rpm.split('/').pop() ?? ''}: ${statSync(built.rpm).size} bytes`);
-    // %build ran the TypeScript build; %install ran make install into the buildroot.
-    t.regex(built.buildLog, /node_modules\/\.bin\/tsc -p \./);
+    for (const f of [built.rpm, built.cockpitRpm]) t.log(`${basename(f)}: ${statSync(f).size} bytes`);
+    // Built where nothing could be fetched or found: no route out, no node_modules on PATH, the
+    // checkout hidden; %build ran no tsc and no esbuild, and %check ran the bundles.
+    t.is(built.preamble, 'route out: RTNETLINK answers: Network is unreachable\ncheckout: 0 entries\nPATH=/usr/sbin:/usr/bin:/sbin:/bin\n');
+    t.notRegex(built.buildLog, /node_modules|esbuild|\btsc\b/);
+    t.regex(built.buildLog, /^\+ \S*make -O -j\d+ V=1 VERBOSE=1$|^\+ \/usr\/bin\/make -O -j\d+/m);
     t.regex(built.buildLog, /^\+ \S*make install DESTDIR=\S+ INSTALL=\S+ -p PREFIX=\/usr$/m);
+    t.regex(built.buildLog, /^\+ node dist\/bundle\/shared-interfaced --version$/m);
+    const listing = execFileSync('tar', ['-tzf', built.tarball], { encoding: 'utf8' }).split('\n');
+    t.false(listing.some((f) => /node_modules|esbuild/.test(f)), 'no node_modules or esbuild in the tarball');
+    for (const f of ['package-lock.json', 'src/main.ts', 'cockpit/src/index.ts', 'dist/bundle/shared-interfaced', 'dist/cockpit-page/index.js',
+      'dist/generated/shared-interfaced.8', 'dist/generated/shared-interface.bash', 'dist/licenses/bundled.json']) {
+      t.true(listing.includes(`shared-interface-0.1.0/${f}`), `${f} in the tarball`);
+    }
 
-    // rpmlint: no errors (the rc filters exactly three, each said why); only the warnings we know.
-    const lint = spawnSync('rpmlint', ['-r', RPMLINTRC, built.rpm], { encoding: 'utf8' });
+    // rpmlint: no errors (the rc filters exactly three, each said why); only the warnings it explains.
+    const lint = spawnSync('rpmlint', ['-r', RPMLINTRC, built.rpm, built.cockpitRpm], { encoding: 'utf8' });
     t.regex(lint.stdout, / 0 errors, \d+ warnings/, lint.stdout);
-    const warnings = [...lint.stdout.matchAll(/: W: (\S+)/g)].map((m) => m[1] ?? '');
-    for (const w of warnings) t.true(KNOWN_WARNINGS.includes(w), `unexplained rpmlint warning ${w}:\n${lint.stdout}`);
-    t.is([...readFileSync(RPMLINTRC, 'utf8').matchAll(/^addFilter\(r"shared-interface\\\.\\S\+: E: ([a-z-]+)"\)$/gm)].map((m) => m[1]).join(' '),
+    for (const w of [...lint.stdout.matchAll(/: W: (\S+)/g)].map((m) => m[1] ?? '')) {
+      t.true(EXPLAINED_WARNINGS.includes(w), `rpmlint warning ${w} is not explained in the rpmlintrc:\n${lint.stdout}`);
+    }
+    t.is([...readFileSync(RPMLINTRC, 'utf8').matchAll(/^addFilter\(r"shared-interface\(-cockpit\)\?\\\.\\S\+: E: ([a-z-]+)"\)$/gm)].map((m) => m[1]).join(' '),
       'no-signature no-packager-tag no-group-tag');
     t.is(readFileSync(RPMLINTRC, 'utf8').match(/^addFilter/gm)?.length, 3, 'nothing else filtered');
 
-    // What it needs and what it says about itself.
-    const requires = rpm(['-qp', '--requires', built.rpm]);
-    for (const r of ['nodejs >= 1:20', 'NetworkManager', 'polkit']) t.true(requires.split('\n').includes(r), `Requires: ${r}`);
+    // What each needs and what it says about itself.
+    const requires = rpm(['-qp', '--requires', built.rpm]).split('\n');
+    for (const r of ['nodejs >= 1:20', '(NetworkManager or network-scripts)', 'polkit']) t.true(requires.includes(r), `Requires: ${r}`);
+    t.false(requires.includes('NetworkManager'), 'NetworkManager alone is not required: the ifcfg fallback serves without it');
+    const cockpitRequires = rpm(['-qp', '--requires', built.cockpitRpm]).split('\n');
+    for (const r of ['cockpit-bridge', 'shared-interface = 0.1.0-1']) t.true(cockpitRequires.includes(r), `cockpit Requires: ${r}`);
+    t.regex(rpm(['-qp', '--qf', '%{URL}', built.rpm]), /^https:\/\/\S+$/);
+    t.regex(readFileSync(SPEC, 'utf8'), /^Source0: +%\{url\}\/\S+\/%\{name\}-%\{version\}\.tar\.gz$/m, 'Source0 is a URL');
     const scripts = rpm(['-qp', '--scripts', built.rpm]);
     t.regex(scripts, /postinstall scriptlet[\s\S]*systemd-update-helper install-system-units shared-interface\.service/);
     t.regex(scripts, /preuninstall scriptlet[\s\S]*systemd-update-helper remove-system-units shared-interface\.service/);
-    t.regex(scripts, /postuninstall scriptlet[\s\S]*systemd-update-helper mark-restart-system-units shared-interface\.service/);
+    t.regex(scripts, /preuninstall scriptlet[\s\S]*these shares stay and keep working/);
+    // Upgrades reload systemd but restart nothing: a restart would roll back a change awaiting Confirm.
+    t.regex(scripts, /postuninstall scriptlet[\s\S]*systemd-update-helper system-reload/);
+    t.notRegex(scripts, /mark-restart-system-units|try-restart/);
     const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
     t.is(rpm(['-qp', '--qf', '%{VERSION}', built.rpm]), pkg.version, 'the spec and package.json give one version');
 
@@ -69,16 +82,23 @@ test('the RPM builds from make dist, passes rpmlint, and installs where Fedora e
     // Fedora's database location (Debian's rpm would use ~/.rpmdb), inside the root like every path.
     const db = ['--root', root, '--dbpath', '/var/lib/rpm'];
     execFileSync('rpm', [...db, '--initdb']);
-    execFileSync('rpm', [...db, '-i', '--nodeps', '--nosignature', '--noscripts', built.rpm], { stdio: 'pipe' });
-    t.is(rpm([...db, '-q', 'shared-interface']).trim(), built.rpm.split('/').pop()?.replace(/\.rpm$/, '') ?? '');
+    execFileSync('rpm', [...db, '-i', '--nodeps', '--nosignature', '--noscripts', built.rpm, built.cockpitRpm], { stdio: 'pipe' });
+    t.is(rpm([...db, '-q', 'shared-interface', 'shared-interface-cockpit']).trim(), `${rpmName(built.rpm)}\n${rpmName(built.cockpitRpm)}`);
     const fromRpm = filesUnder(root).filter((f) => !f.startsWith('/var/lib/rpm/')).sort();
     // Where Fedora expects each file (the INSTALLED table, which the README's install table also pins).
     for (const path of Object.values(INSTALLED)) {
       const expected = path.startsWith('/usr/share/man/') ? `${path}.gz` : path;
       t.true(path.endsWith('/') || path === INSTALLED.appDir ? existsSync(join(root, path)) : fromRpm.includes(expected), `${expected} in the RPM`);
     }
-    t.true(fromRpm.some((f) => /^\/usr\/share\/licenses\/shared-interface[^/]*\/COPYING$/.test(f)), '%license COPYING');
-    t.true(fromRpm.some((f) => /^\/usr\/share\/doc\/shared-interface[^/]*\/README\.md$/.test(f)), '%doc README.md');
+    // The Cockpit page is the subpackage's, and only its.
+    const cockpitFiles = rpm(['-qlp', built.cockpitRpm]).split('\n');
+    t.true(cockpitFiles.includes(INSTALLED.cockpitScript));
+    t.false(rpm(['-qlp', built.rpm]).includes('/usr/share/cockpit/'), 'no Cockpit file in the base package');
+    for (const [name, lic] of [['shared-interface', 'COPYING'], ['shared-interface', 'saxes/LICENSE'], ['shared-interface', 'xmlchars/LICENSE'], ['shared-interface-cockpit', 'COPYING'], ['shared-interface-cockpit', '@patternfly/patternfly/LICENSE']] as const) {
+      t.true(fromRpm.some((f) => f.startsWith(`/usr/share/licenses/${name}`) && f.endsWith(`/${lic}`) && !f.slice(`/usr/share/licenses/${name}`.length).startsWith('-cockpit')),
+        `%license ${lic} in ${name}`);
+    }
+    t.true(fromRpm.some((f) => /^\/usr\/share\/doc\/shared-interface[^/]*\/packaging\.md$/.test(f)), '%doc docs/packaging.md');
     for (const f of [INSTALLED.cli, INSTALLED.daemon]) t.is(statSync(join(root, f)).mode & 0o777, 0o755, f);
 
     // Exactly what make install installs (man pages gzipped; %license and %doc besides).
@@ -90,34 +110,25 @@ test('the RPM builds from make dist, passes rpmlint, and installs where Fedora e
   }
 });
 
-test('the spec declares exactly what esbuild bundles, at the lockfile\'s versions', (t) => {
-  const spec = readFileSync(SPEC, 'utf8');
-  const declared = new Map([...spec.matchAll(/^Provides:\s+bundled\(npm\((\S+)\)\) = (\S+)$/gm)].map((m) => [m[1] ?? '', m[2] ?? '']));
-  const dir = mkdtempSync(join(tmpdir(), 'shared-interface-bundle.'));
-  try {
-    const bundled = new Set<string>();
-    for (const program of readdirSync(join(REPO_ROOT, 'bin'))) {
-      const meta = join(dir, `${program}.json`);
-      execFileSync(join(REPO_ROOT, 'node_modules', '.bin', 'esbuild'), [join(REPO_ROOT, 'bin', program), '--bundle', '--platform=node', '--target=node20',
-        '--log-level=error', `--metafile=${meta}`, `--outfile=${join(dir, program)}`]);
-      for (const input of Object.keys((JSON.parse(readFileSync(meta, 'utf8')) as { inputs: Record<string, unknown> }).inputs)) {
-        const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
-        if (m?.[1] !== undefined) bundled.add(m[1]);
-      }
-    }
-    // The Cockpit page bundles PatternFly's CSS (cockpit/build.mjs).
-    bundled.add('@patternfly/patternfly');
-    t.deepEqual([...declared.keys()].sort(), [...bundled].sort());
-    const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string }> };
-    for (const [name, version] of declared) t.is(version, lock.packages[`node_modules/${name}`]?.version ?? '', name);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+test('each RPM declares exactly the npm packages esbuild bundled into it (its metafiles), at the lockfile\'s versions', async (t) => {
+  const built = await builtRpm();
+  const bundled = JSON.parse(execFileSync('tar', ['-xzOf', built.tarball, 'shared-interface-0.1.0/dist/licenses/bundled.json'], { encoding: 'utf8' })) as
+    { name: string; version: string; part: 'programs' | 'cockpit' }[];
+  const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string }> };
+  for (const p of bundled) t.is(p.version, lock.packages[`node_modules/${p.name}`]?.version ?? '', p.name);
+  const provides = (file: string) => rpm(['-qp', '--provides', file]).split('\n').filter((l) => l.startsWith('bundled(')).sort();
+  const expected = (part: string) => bundled.filter((p) => p.part === part).map((p) => `bundled(npm(${p.name})) = ${p.version}`).sort();
+  t.deepEqual(provides(built.rpm), expected('programs'));
+  t.deepEqual(provides(built.cockpitRpm), expected('cockpit'));
+  t.deepEqual(expected('programs').map((p) => /npm\((\S+)\)\)/.exec(p)?.[1]), ['saxes', 'xmlchars'], 'what the programs hold');
+  t.deepEqual(expected('cockpit'), ['bundled(npm(@patternfly/patternfly)) = 6.6.1']);
+  // The spec in the checkout is the one built.
+  t.is(execFileSync('tar', ['-xzOf', built.tarball, 'shared-interface-0.1.0/packaging/shared-interface.spec'], { encoding: 'utf8' }), readFileSync(SPEC, 'utf8'));
 });
 
 interface JournalEntry { PRIORITY?: string; MESSAGE?: string }
 
-test('the unit under a real systemd: activated by the first call, Share and Unshare in its sandbox, a rollback is a warning in the journal, idle exit, restart after SIGKILL', async (t) => {
+test('the unit under a real systemd: activated by the first call, Share and Unshare in its sandbox, a rollback is a warning in the journal, idle exit, restart after SIGKILL; removing the package leaves a share working, says so, and nmcli undoes it', async (t) => {
   const built = await builtRpm();
   // NetworkManager and the bus are the container's own; the lab only gives it a LAN with DHCP.
   const lab = await Lab.start({ networkManager: false, nicProfile: 'none' });
@@ -126,14 +137,14 @@ test('the unit under a real systemd: activated by the first call, Share and Unsh
     // The lab has a /tmp of its own; its directory is what it sees of the host's.
     const pkgDir = join(lab.dir, 'pkg');
     mkdirSync(pkgDir);
-    copyFileSync(built.rpm, join(pkgDir, basename(built.rpm)));
+    for (const f of [built.rpm, built.cockpitRpm]) copyFileSync(f, join(pkgDir, basename(f)));
     container = await SystemdContainer.boot(lab, pkgDir);
     const c = container;
     t.is((await c.sh('systemctl is-enabled systemd-networkd.service || true')).trim(), 'masked-runtime');
     // Installed as on Fedora. Its scriptlets call Fedora's systemd-update-helper, which Debian's
     // systemd lacks (they are no-ops here), so the reloads they would cause are done by hand.
-    await c.sh(`rpm -i --nodeps --nosignature /run/si-pkg/${basename(built.rpm)} 2>/dev/null; systemctl daemon-reload`);
-    t.regex(await c.sh('rpm -q shared-interface'), /^shared-interface-0\.1\.0-1\.noarch$/m);
+    await c.sh(`rpm -i --nodeps --nosignature /run/si-pkg/${basename(built.rpm)} /run/si-pkg/${basename(built.cockpitRpm)} 2>/dev/null; systemctl daemon-reload`);
+    t.regex(await c.sh('rpm -q shared-interface shared-interface-cockpit'), /^shared-interface-0\.1\.0-1\.noarch\nshared-interface-cockpit-0\.1\.0-1\.noarch$/m);
     // What an administrator's drop-in would change: a short idle timeout, debug lines.
     await c.sh(`mkdir -p /run/systemd/system/shared-interface.service.d
       printf '[Service]\\nExecStart=\\nExecStart=/usr/libexec/shared-interfaced --idle-timeout 5 --log-level=debug\\n' >/run/systemd/system/shared-interface.service.d/50-test.conf
@@ -141,6 +152,8 @@ test('the unit under a real systemd: activated by the first call, Share and Unsh
     await c.sh('nmcli connection add type ethernet ifname eth0 con-name lab-eth0 >/dev/null; nmcli --wait 60 connection up lab-eth0 >/dev/null');
     const state = async () => Object.fromEntries((await c.sh('systemctl show -p ActiveState,MainPID,NRestarts shared-interface.service')).trim().split('\n').map((l) => l.split('=') as [string, string]));
     t.like(await state(), { ActiveState: 'inactive' });
+    t.is(await c.sh('systemctl show -p Documentation --value shared-interface.service'),
+      '"man:shared-interfaced(8)" "man:shared-interface(1)" "man:org.fedoraproject.SharedInterface(5)"\n');
 
     // The first call: dbus-daemon asks systemd for SystemdService=shared-interface.service.
     t.is(await c.sh('busctl get-property org.fedoraproject.SharedInterface /org/fedoraproject/SharedInterface org.fedoraproject.SharedInterface Version'), 's "0.1.0"\n');
@@ -192,6 +205,19 @@ test('the unit under a real systemd: activated by the first call, Share and Unsh
     }, 60_000);
     t.not(after['MainPID'], '0');
     t.regex(await c.sh('journalctl -b -o cat _PID=1'), /shared-interface\.service: Main process exited, code=killed, status=9\/KILL/);
+
+    // Removal: the share stays (NetworkManager's profiles), and %preun says so and what goes.
+    t.is((await c.exec('shared-interface share eth0')).code, 0);
+    const erase = await c.exec('rpm -e --nodeps shared-interface-cockpit shared-interface');
+    t.is(erase.code, 0, erase.stderr);
+    t.regex(erase.stderr, /shared-interface: these shares stay and keep working after removal:\n {2}\/etc\/NetworkManager\/system-connections\/br-eth0[^\n]*\.nmconnection\n/);
+    t.regex(erase.stderr, /FORWARD chain drops traffic,\n.*lose forwarding at the next boot/);
+    t.is((await c.exec('test -e /usr/bin/shared-interface')).code, 1, 'the package is gone');
+    t.regex(await c.sh('ip -o link show eth0'), /master br-eth0/);
+    // Undone by hand, with docs/packaging.md's commands.
+    await c.sh('nmcli connection delete "br-eth0 (shares eth0)" "eth0 (port of br-eth0)" >/dev/null; nmcli --wait 60 device connect eth0 >/dev/null');
+    t.notRegex(await c.sh('ip -o link show eth0'), /master/);
+    t.is((await c.exec('ip link show br-eth0')).code, 1, 'no bridge left');
   } finally {
     await container?.stop();
     await lab.stop();

@@ -19,8 +19,7 @@ test('the spec, the CLI, the Cockpit page, the Ansible module and the introspect
   t.true(shareCommand.options['forward-delay']?.help.startsWith(FORWARD_DELAY_DOC), 'the CLI');
   t.is(FORWARD_DELAY_HELP, FORWARD_DELAY_DOC, 'the Cockpit page');
   const module = readFileSync(join(REPO_ROOT, 'ansible', 'plugins', 'modules', 'shared_interface.py'), 'utf8');
-  // The YAML item may be quoted (the text has a colon) and preceded by a comment line.
-  const ansible = /^ {2}forward_delay:\n {4}description:\n(?: {6}#.*\n)? {6}- "?([\s\S]*?)"?\n {4}type:/m.exec(module)?.[1] ?? '';
+  const ansible = /^ {2}forward_delay:\n {4}description:\n {6}- ([\s\S]*?)\n {4}type:/m.exec(module)?.[1] ?? '';
   t.true(flat(ansible).startsWith(FORWARD_DELAY_DOC), `the Ansible module: ${flat(ansible)}`);
   const xml = readFileSync(join(REPO_ROOT, 'introspection', 'org.fedoraproject.SharedInterface.xml'), 'utf8').replace(/&apos;/g, "'");
   t.true(xml.includes(FORWARD_DELAY_DOC.replace(/\.$/, '')), 'the introspection XML (npm run introspection)');

@@ -71,10 +71,9 @@ options:
     type: bool
   forward_delay:
     description:
-      # Quoted: the sentence has a colon, which would make a plain YAML scalar a mapping.
-      - "With STP on, the seconds a new port listens and then learns before it forwards: 2 to 30, or 0
-        (the default) for the usual 15. With STP off the bridge forwards at once and the delay is not
-        used. Without this option an already shared interface's delay is not compared."
+      - With STP on, the seconds a new port listens and then learns before it forwards (2 to 30; 0,
+        the default, means the usual 15). With STP off the bridge forwards at once and the delay is
+        not used. Without this option an already shared interface's delay is not compared.
     type: int
   rollback_timeout:
     description:
