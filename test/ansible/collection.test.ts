@@ -129,7 +129,12 @@ test('ansible-lint passes on the collection and its playbook with the production
 
 test('the Galaxy metadata: links, license, changelog in antsibull-changelog\'s layout, the ansible-core it needs', async (t) => {
   const galaxy = readFileSync(join(COLLECTION_DIR, 'galaxy.yml'), 'utf8');
-  for (const key of ['repository', 'documentation', 'homepage', 'issues']) t.regex(galaxy, new RegExp(`^${key}: https://`, 'm'), key);
+  // The project's one address is the RPM's URL; the collection's links start with it.
+  const url = /^URL:\s+(\S+)$/m.exec(readFileSync(join(REPO_ROOT, 'packaging', 'shared-interface.spec'), 'utf8'))?.[1] ?? 'none';
+  t.regex(galaxy, new RegExp(`^repository: ${url}$`, 'm'));
+  t.regex(galaxy, new RegExp(`^homepage: ${url}$`, 'm'));
+  t.regex(galaxy, new RegExp(`^documentation: ${url}/blob/main/docs/ansible\\.md$`, 'm'));
+  t.regex(galaxy, new RegExp(`^issues: ${url}/issues$`, 'm'));
   t.is(readFileSync(join(COLLECTION_DIR, 'COPYING'), 'utf8'), readFileSync(join(REPO_ROOT, 'COPYING'), 'utf8'));
   t.regex(readFileSync(join(COLLECTION_DIR, 'meta', 'runtime.yml'), 'utf8'), /^requires_ansible: ">=2\.14\.0"$/m);
   // What antsibull-changelog's lint checks, with Debian's PyYAML: the changes file, and fragments
