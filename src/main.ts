@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { errorMessage, journalLog, LOG_LEVELS, type LogLevel } from './bridge/log';
 import { LibvirtInterfaces } from './bridge/libvirt-interfaces';
 import { Dispatcher } from './service/dispatcher';
-import { PolkitAuthority } from './service/polkit-authority';
+import { DEFAULT_INTERACTIVE_TIMEOUT_SECONDS, PolkitAuthority } from './service/polkit-authority';
 import { sharedInterfaceImplementation } from './service/shared-interface-service';
 import { BUS_NAME, shareErrorMapping, sharedInterfaceSpec } from './service/shared-interface-spec';
 import { BackendSelector } from './settings/backend-selector';
@@ -24,13 +24,18 @@ export interface DaemonOptions {
   readonly ifcfgDir: string;
   readonly stateDir: string;
   readonly logLevel: LogLevel;
+  /** How long an interactive authorization may wait for its answer before it is cancelled. */
+  readonly authorizationTimeoutSeconds: number;
 }
 
 const USAGE = `usage: shared-interfaced [--idle-timeout=SECONDS] [--ifcfg-dir=DIR] [--state-dir=DIR] [--log-level=LEVEL]
+                         [--authorization-timeout=SECONDS]
   Shares host network interfaces with VM guests; serves ${BUS_NAME} on the system bus
   (or DBUS_SYSTEM_BUS_ADDRESS). Without NetworkManager, writes ifcfg files into --ifcfg-dir
   (default ${DEFAULT_IFCFG_CONFIG.ifcfgDir}) and keeps their snapshots in --state-dir
   (default ${DEFAULT_IFCFG_CONFIG.stateDir}). --log-level: ${LOG_LEVELS.join(', ')} (default info).
+  --authorization-timeout: an interactive authorization not answered within it is cancelled
+  (default ${DEFAULT_INTERACTIVE_TIMEOUT_SECONDS}).
   See shared-interfaced(8).`;
 
 export type DaemonArgs = { readonly kind: 'run'; readonly options: DaemonOptions } | { readonly kind: 'exit'; readonly code: number; readonly text: string };
@@ -46,7 +51,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
       allowPositionals: false,
       options: {
         'idle-timeout': { type: 'string' }, 'ifcfg-dir': { type: 'string' }, 'state-dir': { type: 'string' },
-        'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
+        'log-level': { type: 'string' }, 'authorization-timeout': { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
       },
     }));
   } catch (err) {
@@ -59,6 +64,10 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
   for (const dir of ['ifcfg-dir', 'state-dir'] as const) {
     if (values[dir] !== undefined && !values[dir].startsWith('/')) return usageError(`--${dir} takes an absolute path`);
   }
+  const authorizationTimeout = values['authorization-timeout'] ?? String(DEFAULT_INTERACTIVE_TIMEOUT_SECONDS);
+  if (!/^\d+$/.test(authorizationTimeout) || Number(authorizationTimeout) < 1) {
+    return usageError(`--authorization-timeout takes a whole number of seconds (at least 1), not '${authorizationTimeout}'`);
+  }
   const logLevel = values['log-level'] ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) return usageError(`--log-level takes one of ${LOG_LEVELS.join(', ')}`);
   return {
@@ -68,6 +77,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
       ifcfgDir: values['ifcfg-dir'] ?? DEFAULT_IFCFG_CONFIG.ifcfgDir,
       stateDir: values['state-dir'] ?? DEFAULT_IFCFG_CONFIG.stateDir,
       logLevel: logLevel as LogLevel,
+      authorizationTimeoutSeconds: Number(authorizationTimeout),
     },
   };
 }
@@ -103,7 +113,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     pendingChanged: () => dispatcher?.emitPropertiesChanged(),
   });
   const libvirt = new LibvirtInterfaces(sharing, () => selector.current, observer);
-  dispatcher = new Dispatcher(bus, sharedInterfaceSpec, shareErrorMapping, sharedInterfaceImplementation(sharing, libvirt, VERSION), new PolkitAuthority(bus, log), log);
+  dispatcher = new Dispatcher(bus, sharedInterfaceSpec, shareErrorMapping, sharedInterfaceImplementation(sharing, libvirt, VERSION), new PolkitAuthority(bus, log, options.authorizationTimeoutSeconds * 1000), log);
   dispatcher.export();
   selector.onChange(() => dispatcher.emitPropertiesChanged());
   if (!(await bus.requestName(BUS_NAME))) {

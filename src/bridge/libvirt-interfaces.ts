@@ -11,12 +11,16 @@ import { ShareError } from './share-error';
 import type { ShareOptions } from './share-request';
 import type { SettingsBackend } from './settings-backend';
 import type { ChangeStep, Sharing } from './sharing';
-import type { HostObserver } from './verify';
+import { SingleFlight } from './single-flight';
+import type { HostObserver, LiveHost } from './verify';
 
 /** DefineInterfaceXML's options: what Share has besides what the XML says. */
 export type DefineOptions = Pick<ShareOptions, 'rollbackTimeout' | 'persist' | 'firewall' | 'confirmTimeout'>;
 
 export class LibvirtInterfaces {
+  /** Live views asked for at once share one reading of the host (any caller may ask, unauthorized). */
+  private readonly hostReadings = new SingleFlight<'host', LiveHost>();
+
   constructor(
     private readonly sharing: Sharing,
     private readonly currentBackend: () => SettingsBackend | undefined,
@@ -47,7 +51,9 @@ export class LibvirtInterfaces {
   }
 
   private async live(name: string): Promise<LibvirtInterface> {
-    const host = await this.observer.observe();
+    // A name no link has costs no process: sysfs says so.
+    if (this.observer.linkMtu(name) === undefined) throw new ShareError('NoSuchInterface', `there is no network interface named ${name}`);
+    const host = await this.hostReadings.run('host', () => this.observer.observe());
     if (!host.links.has(name)) throw new ShareError('NoSuchInterface', `there is no network interface named ${name}`);
     const speeds = new Map<string, number>();
     await Promise.all(linksToDescribe(host, name).map(async (link) => {

@@ -26,9 +26,10 @@ export interface InterfaceListing {
 
 /**
  * A validated change: either its answer is already known (a no-op), or here is how to make it
- * (and a hook for the adapter to call just before it asks for authorization).
+ * (and a hook for the adapter to call just before it asks for authorization, with whom to tell:
+ * the caller alone, as nothing of a caller not yet authorized may reach anyone else).
  */
-export type ChangeStep<T> = { readonly noOp: T } | { readonly apply: () => Promise<T>; readonly authorizing?: () => void };
+export type ChangeStep<T> = { readonly noOp: T } | { readonly apply: () => Promise<T>; readonly authorizing?: (tell: SharingEvents['progress']) => void };
 
 /** A verified change that awaits the user's Confirm (or its deadline, then it is rolled back). */
 export interface PendingChange {
@@ -204,7 +205,7 @@ export class Sharing {
           return this.share(backend, again, ip, options.confirmTimeout);
         });
       },
-      authorizing: () => this.events.progress(nic, 'authorizing', `asking polkit whether the caller may share ${nic}`),
+      authorizing: (tell) => tell(nic, 'authorizing', `asking polkit whether the caller may share ${nic}`),
     };
   }
 
@@ -220,7 +221,7 @@ export class Sharing {
         const again = this.planUnshare(backend, nic, options);
         return this.exclusively([again.nic, again.bridge], () => this.unshare(backend, again, options.confirmTimeout));
       },
-      authorizing: () => this.events.progress(nic, 'authorizing', `asking polkit whether the caller may unshare ${nic}`),
+      authorizing: (tell) => tell(nic, 'authorizing', `asking polkit whether the caller may unshare ${nic}`),
     };
   }
 
@@ -229,7 +230,7 @@ export class Sharing {
     this.requirePending(nic);
     return {
       apply: () => this.settle(nic, 'commit', 'confirmed'),
-      authorizing: () => this.events.progress(nic, 'authorizing', `asking polkit whether the caller may confirm the change of ${nic}`),
+      authorizing: (tell) => tell(nic, 'authorizing', `asking polkit whether the caller may confirm the change of ${nic}`),
     };
   }
 
@@ -238,7 +239,7 @@ export class Sharing {
     this.requirePending(nic);
     return {
       apply: () => this.settle(nic, 'rollback', 'rolled back on request'),
-      authorizing: () => this.events.progress(nic, 'authorizing', `asking polkit whether the caller may roll back the change of ${nic}`),
+      authorizing: (tell) => tell(nic, 'authorizing', `asking polkit whether the caller may roll back the change of ${nic}`),
     };
   }
 
@@ -429,8 +430,8 @@ export class Sharing {
     const unrestored = await this.rollback(tx, change);
     progress('rolled-back', `${change.what} failed and was undone${unrestored === '' ? '' : ' in part'}: ${failure}`);
     if (unrestored !== '') {
-      // Not everything is as it was: say so, to the caller and in the log, rather than reassure.
-      throw new ShareError('RolledBack', `could not ${change.what}, and the rollback could not restore everything: ${unrestored}. Reason: ${failure}`, `check ${change.interfaces.join(' and ')} by hand`);
+      // Not everything is as it was: not RolledBack ("everything was put back") but Failed, with what is left.
+      throw new ShareError('Failed', `could not ${change.what}, and the rollback could not restore everything: ${unrestored}. Reason: ${failure}`, `check ${change.interfaces.join(' and ')} by hand`);
     }
     // Refused before the NIC was touched (the firewall's rule could not go in), and all is as it
     // was: the refusal is the answer, with its own code and hint.
@@ -494,7 +495,7 @@ export class Sharing {
         ? `${change.what}: ${why}; everything was put back as it was`
         : `${change.what}: ${why}; the rollback could not restore everything: ${unrestored}`);
       if (unrestored !== '') {
-        throw new ShareError('RolledBack', `${change.what} was rolled back, but not everything could be restored: ${unrestored}`, `check ${change.interfaces.join(' and ')} by hand`);
+        throw new ShareError('Failed', `${change.what} was rolled back, but not everything could be restored: ${unrestored}`, `check ${change.interfaces.join(' and ')} by hand`);
       }
     } finally {
       for (const name of names) this.busy.delete(name);

@@ -11,7 +11,8 @@
 // A method call to us with fds, an fd type or a body above MAX_CALL_BODY_BYTES is refused
 // unread; a signal is read only when a subscription wants it from its sender as it is now (the
 // bus driver's from org.freedesktop.DBus, a well-known name's from its current owner, tracked),
-// and a signal addressed to us (unicast) is dropped; a reply only for a call of ours waiting for it.
+// and a signal addressed to us (unicast) only as a subscription wants it, from that sender; a
+// reply only for a call of ours waiting for it.
 import { connect as netConnect, Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { parseBusAddress } from './bus-address';
@@ -394,8 +395,9 @@ export class BusConnection {
     this.send({ type: MESSAGE_TYPE_ERROR, replySerial: call.serial, destination: call.sender, errorName, signature: 's', body: [text] });
   }
 
-  emitSignal(path: string, iface: string, member: string, signature: string, body: readonly unknown[]): void {
-    this.send({ type: MESSAGE_TYPE_SIGNAL, path, interface: iface, member, signature, body });
+  /** Broadcasts a signal, or sends it to `destination` alone (a unicast signal, which the bus delivers without match rules). */
+  emitSignal(path: string, iface: string, member: string, signature: string, body: readonly unknown[], destination?: string): void {
+    this.send({ type: MESSAGE_TYPE_SIGNAL, path, interface: iface, member, signature, body, ...(destination === undefined ? {} : { destination }) });
   }
 
   /** Marshals (bus-marshal.ts) and writes a message that expects no reply. No SENDER field: the bus sets it. */
@@ -447,8 +449,10 @@ export class BusConnection {
         return false;
       }
       case MESSAGE_TYPE_SIGNAL: {
-        // Signals addressed to us are nothing we asked for (our match rules are broadcast ones).
-        if (h.destination !== undefined) return false;
+        // A signal addressed to anyone but us is not ours to read; one addressed to us is read
+        // only as a subscription wants it, from the sender it trusts (a service tells its caller
+        // alone what no one else may see, e.g. a step before authorization).
+        if (h.destination !== undefined && h.destination !== this.name) return false;
         if (![...this.signalListeners].some(({ match }) => this.headerMatches(match, h))) return false;
         if (!fds && h.bodyLength <= MAX_SIGNAL_BODY_BYTES) return true;
         this.refused(`signal ${h.interface ?? ''}.${h.member ?? ''} from ${h.sender ?? ''}: ${fds ? 'unix fds' : `a body of ${h.bodyLength} bytes`}`);

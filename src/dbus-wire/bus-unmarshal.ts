@@ -94,15 +94,18 @@ const indexOfByte = Uint8Array.prototype.indexOf;
  */
 class Reader {
   pos: number;
+  private readonly end: number;
 
   constructor(
     private readonly buf: Buffer,
     private readonly littleEndian: boolean,
     private readonly limits: BodyLimits,
     start = 0,
-    private readonly end = buf.length,
+    end = buf.length,
   ) {
-    this.pos = start;
+    // Never past the buffer, whatever a length field said: reading there would give undefined, not an error.
+    this.end = Math.min(end, buf.length);
+    this.pos = Math.min(start, this.end);
   }
 
   get atEnd(): boolean {
@@ -115,7 +118,7 @@ class Reader {
 
   /** Skips padding, which must be zeros. */
   align(n: number): void {
-    const to = (this.pos + n - 1) & ~(n - 1);
+    const to = this.pos + paddingTo(this.pos, n);
     this.need(to - this.pos);
     for (; this.pos < to; this.pos++) if (this.buf[this.pos] !== 0) throw new BusUnmarshalError(`non-zero padding at offset ${this.pos}`);
   }
@@ -128,7 +131,7 @@ class Reader {
   /** Every string's length: the common case inline, the failing ones through align() and need(), which throw. */
   u32(): number {
     const b = this.buf;
-    const at = (this.pos + 3) & ~3;
+    const at = this.pos + (-this.pos & 3);
     if (at + 4 > this.end) {
       this.align(4);
       this.need(4);
@@ -312,6 +315,14 @@ export interface FixedHeader {
   readonly fieldsLength: number;
 }
 
+/**
+ * Bytes of padding from `offset` up to a multiple of `n` (a power of two). Exact for any offset
+ * up to 2^53: a bitwise operator keeps only 32 bits, but the low bits it needs survive that.
+ */
+function paddingTo(offset: number, n: number): number {
+  return -offset & (n - 1);
+}
+
 export function readFixedHeader(bytes: Buffer): FixedHeader {
   const endian = bytes[0];
   if (endian !== C('l') && endian !== C('B')) throw new BusProtocolError(`not a D-Bus message: endianness byte 0x${(endian ?? 0).toString(16)}`);
@@ -319,14 +330,16 @@ export function readFixedHeader(bytes: Buffer): FixedHeader {
   if (bytes[3] !== 1) throw new BusProtocolError(`unsupported D-Bus protocol version ${bytes[3] ?? 0}`);
   const u32 = (at: number) => (littleEndian ? bytes.readUInt32LE(at) : bytes.readUInt32BE(at));
   const fixed = { littleEndian, type: bytes[1] as number, flags: bytes[2] as number, bodyLength: u32(4), serial: u32(8), fieldsLength: u32(12) };
+  // Each length is below 2^32, so the sum is exact (no 32-bit arithmetic on lengths anywhere).
   if (FIXED_HEADER_BYTES + padded8(fixed.fieldsLength) + fixed.bodyLength > MAX_MESSAGE_BYTES) {
     throw new BusProtocolError(`a message of ${fixed.fieldsLength} bytes of header fields and ${fixed.bodyLength} of body is larger than D-Bus allows`);
   }
   return fixed;
 }
 
+/** `n` rounded up to a multiple of 8; exact for any length up to 2^53 (a 32-bit `(n + 7) & ~7` turned 0x7FFFFFF9 negative). */
 export function padded8(n: number): number {
-  return (n + 7) & ~7;
+  return n + paddingTo(n, 8);
 }
 
 // Header field codes, and the type each must have (the specification's table).
@@ -341,6 +354,9 @@ const VARIANT_TYPE = (types('v')[0] as TypeNode);
  * Unknown fields are skipped, as the specification says; a known one of the wrong type is an error.
  */
 export function readHeader(fixed: FixedHeader, bytes: Buffer): MessageHeader {
+  const headerBytes = FIXED_HEADER_BYTES + padded8(fixed.fieldsLength);
+  // The reader's bounds are the buffer's: fields said to run past it are not read at all.
+  if (bytes.length < headerBytes) throw new BusUnmarshalError(`${fixed.fieldsLength} bytes of header fields, but only ${bytes.length - FIXED_HEADER_BYTES} came`);
   const reader = new Reader(bytes, fixed.littleEndian, HEADER_FIELD_LIMITS, FIXED_HEADER_BYTES, FIXED_HEADER_BYTES + fixed.fieldsLength);
   const fields: Record<string, string | number> = {};
   while (!reader.atEnd) {

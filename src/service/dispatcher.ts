@@ -17,12 +17,23 @@ import { signatureOf } from './interface-definition';
 import { introspectionXml } from './introspection-xml';
 import { AuthorizationError, type Authority } from './polkit-authority';
 import { MESSAGE_FLAG_ALLOW_INTERACTIVE_AUTHORIZATION } from '../dbus-wire/bus-connection';
+import { AdmissionRefused, UserAdmission, type AdmissionLimits } from './user-admission';
 
 const PROPERTIES = 'org.freedesktop.DBus.Properties';
 const INTROSPECTABLE = 'org.freedesktop.DBus.Introspectable';
 const PEER = 'org.freedesktop.DBus.Peer';
 /** Calls in progress from one connection (a CLI or a desktop makes one or two at a time). */
 export const MAX_CALLS_PER_CALLER = 8;
+/**
+ * Costly readings (see MethodImplementation's `costly`): running at once per user (its
+ * connections together), then waiting per user and in all; beyond that, refused. Concurrent
+ * ones share their work where the service can (one reading of the host). dbus-daemon lets a user
+ * hold 256 connections, and each holds at most MAX_CALLS_PER_CALLER calls here.
+ */
+export const COSTLY_LIMITS: AdmissionLimits = { runningPerUser: 4, waitingPerUser: 256, waiting: 1024 };
+/** Callers whose credentials are remembered: a unique name is never reused on a bus, so an entry is never wrong, only old. */
+const CREDENTIALS_REMEMBERED = 1024;
+const LIMITS_EXCEEDED = 'org.freedesktop.DBus.Error.LimitsExceeded';
 
 
 /** A failure already phrased for the caller: an error name and a message. */
@@ -35,9 +46,8 @@ class ReplyError extends Error {
 /** What the dispatcher needs of a bus connection. */
 export type DispatcherBus = Pick<BusConnection, 'addMethodHandler' | 'reply' | 'replyError' | 'emitSignal' | 'credentials' | 'call'>;
 
-type MethodImpl =
-  | { prepare(args: unknown[], caller: Caller): Promise<Prepared<unknown[]>> }
-  | { read(args: unknown[], caller: Caller): Promise<unknown[]>; replyKey?(args: unknown[]): string };
+type ReadImpl = { read(args: unknown[], caller: Caller): Promise<unknown[]>; replyKey?(args: unknown[]): string; readonly costly?: boolean };
+type MethodImpl = { prepare(args: unknown[], caller: Caller): Promise<Prepared<unknown[]>> } | ReadImpl;
 
 export class Dispatcher<I extends InterfaceDefinition> {
   private readonly xml: string;
@@ -46,6 +56,9 @@ export class Dispatcher<I extends InterfaceDefinition> {
   private readonly replyCache = new Map<string, { readonly key: string; readonly body: MarshalledBody }>();
   private callsInProgress = 0;
   private readonly callsByCaller = new Map<string, number>();
+  private readonly costly = new UserAdmission(COSTLY_LIMITS);
+  /** Credentials by caller (looked up once per connection, shared by concurrent calls), oldest first. */
+  private readonly knownCallers = new Map<string, Promise<PeerCredentials>>();
   private lastActivity = Date.now();
   private readonly drainWaiters: Array<() => void> = [];
 
@@ -117,6 +130,15 @@ export class Dispatcher<I extends InterfaceDefinition> {
     this.bus.emitSignal(this.spec.path, this.spec.name, name, signatureOf(definition.args), encodeArgs(definition.args, args as unknown[]));
   }
 
+  /** Sends a declared signal to one connection only (unicast), with arguments checked by their codecs. */
+  private emitTo(destination: string, name: string, args: unknown[]): void {
+    // No sender (not through a bus): nobody to tell, and an empty destination would broadcast.
+    if (destination === '') return;
+    const definition = Object.hasOwn(this.spec.signals, name) ? this.spec.signals[name] : undefined;
+    if (definition === undefined) throw new Error(`signal ${name} is not in the spec`);
+    this.bus.emitSignal(this.spec.path, this.spec.name, name, signatureOf(definition.args), encodeArgs(definition.args, args), destination);
+  }
+
   private take(msg: BusMessage): boolean {
     // Peer is answered by the connection itself, on every path (one reader of the machine id).
     if (msg.interface === PEER) return false;
@@ -180,16 +202,12 @@ export class Dispatcher<I extends InterfaceDefinition> {
     const caller: Caller = { busName: msg.sender, allowInteraction: (msg.flags & MESSAGE_FLAG_ALLOW_INTERACTIVE_AUTHORIZATION) !== 0 };
     let out: unknown[];
     if ('read' in impl) {
-      const key = impl.replyKey?.(args);
-      if (key === undefined) {
-        out = await impl.read(args, caller);
-      } else {
-        const signature = signatureOf(definition.out);
-        const cached = this.replyCache.get(msg.member);
-        if (cached?.key === key) return [signature, cached.body];
-        const body = marshalBody(signature, encodeArgs(definition.out, await impl.read(args, caller)));
-        this.replyCache.set(msg.member, { key, body });
-        return [signature, body];
+      if (impl.costly !== true) return this.read(impl, definition.out, args, caller, msg.member);
+      const release = await this.admitCostly(caller);
+      try {
+        return await this.read(impl, definition.out, args, caller, msg.member);
+      } finally {
+        release();
       }
     } else {
       if (definition.action === undefined) throw new Error(`method ${msg.member} changes the host but has no polkit action`);
@@ -199,7 +217,7 @@ export class Dispatcher<I extends InterfaceDefinition> {
         out = prepared.noOp;
       } else {
         // 3. authorization (who is asking comes from the bus's credentials of the caller), then 4. the change
-        prepared.authorizing?.();
+        prepared.authorizing?.((signal, args) => this.emitTo(caller.busName, signal, args));
         const credentials = await this.credentialsOf(caller);
         await this.authority.authorize(caller, credentials, definition.action);
         const audit = `audit: uid=${credentials.uid} pid=${credentials.pid ?? '?'} ${msg.member}${prepared.subject === undefined ? '' : ` ${prepared.subject}`}`;
@@ -219,6 +237,41 @@ export class Dispatcher<I extends InterfaceDefinition> {
       }
     }
     return [signatureOf(definition.out), encodeArgs(definition.out, out)];
+  }
+
+  private async read(impl: ReadImpl, outArgs: AnyArgs, args: unknown[], caller: Caller, member: string): Promise<[string, unknown[] | MarshalledBody]> {
+    const signature = signatureOf(outArgs);
+    const key = impl.replyKey?.(args);
+    if (key === undefined) return [signature, encodeArgs(outArgs, await impl.read(args, caller))];
+    const cached = this.replyCache.get(member);
+    if (cached?.key === key) return [signature, cached.body];
+    const body = marshalBody(signature, encodeArgs(outArgs, await impl.read(args, caller)));
+    this.replyCache.set(member, { key, body });
+    return [signature, body];
+  }
+
+  /** Waits for a turn of the caller's user for one costly reading (or refuses it); resolves with its release. */
+  private async admitCostly(caller: Caller): Promise<() => void> {
+    const { uid } = await this.rememberedCredentials(caller);
+    try {
+      return await this.costly.admit(uid);
+    } catch (err) {
+      if (err instanceof AdmissionRefused) throw new ReplyError(LIMITS_EXCEEDED, err.message);
+      throw err;
+    }
+  }
+
+  /** The caller's credentials, asked of the bus once per connection (concurrent calls share the question). */
+  private rememberedCredentials(caller: Caller): Promise<PeerCredentials> {
+    let known = this.knownCallers.get(caller.busName);
+    if (known === undefined) {
+      known = this.credentialsOf(caller);
+      this.knownCallers.set(caller.busName, known);
+      // A failed lookup is not remembered; the oldest callers are forgotten first.
+      known.catch(() => this.knownCallers.delete(caller.busName));
+      if (this.knownCallers.size > CREDENTIALS_REMEMBERED) this.knownCallers.delete(this.knownCallers.keys().next().value as string);
+    }
+    return known;
   }
 
   private async credentialsOf(caller: Caller): Promise<PeerCredentials> {

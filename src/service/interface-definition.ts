@@ -105,8 +105,12 @@ export type Prepared<Out> =
   | { readonly noOp: Out }
   | {
     readonly apply: () => Promise<Out>;
-    /** Told just before polkit is asked (a Progress step, where the method has one). */
-    readonly authorizing?: (() => void) | undefined;
+    /**
+     * Told just before polkit is asked (a Progress step, where the method has one), through
+     * `toCaller`, which sends a declared signal to the caller alone: before authorization,
+     * nothing of a caller's reaches anyone else.
+     */
+    readonly authorizing?: ((toCaller: (signal: string, args: unknown[]) => void) => void) | undefined;
     /** What the change is about, for the audit line ('nic=eth0 bridge=br0'). */
     readonly subject?: string;
   };
@@ -123,6 +127,12 @@ export type MethodImplementation<M> = M extends { readonly action: string }
      * and changed seldom. Called right before read, with nothing awaited in between.
      */
     replyKey?(args: Method<M>['in']): string;
+    /**
+     * The reading costs work (processes, other services' calls) that any caller may ask for
+     * without authorization: the dispatcher runs a few of one user's at once and has the next
+     * wait their turn (refused, LimitsExceeded, only beyond a bounded queue).
+     */
+    readonly costly?: boolean;
   };
 
 /** The argument values of a declared signal, in order. */

@@ -7,7 +7,10 @@
 // Authorization has limits of its own, apart from the pool of bus calls in flight: an
 // interactive check may wait minutes for a password, and checks that wait must not starve other
 // callers or NetworkManager's checkpoint calls. One pending check per caller connection, a few
-// per user, a few dozen in all; a check is cancelled when its caller leaves the bus.
+// per user; a user's first check always has room (a few users holding every slot must not make
+// everyone else Busy), further ones only while fewer than a few dozen wait in all. A check is
+// cancelled (CancelCheckAuthorization, so polkit drops its agent's prompt too) when its caller
+// leaves the bus and when our own deadline passes.
 import { BUS_DRIVER_NAME, BusCallError, type BusConnection, type PeerCredentials } from '../dbus-wire/bus-connection';
 import * as t from '../dbus-wire/bus-value';
 import { type Log, errorMessage } from '../bridge/log';
@@ -28,10 +31,12 @@ export interface Authority {
 
 const CHECK_ALLOW_USER_INTERACTION = 0x1;
 // An admin typing a password can take a while; polkit's own agents wait minutes.
-const INTERACTIVE_TIMEOUT_MS = 5 * 60_000;
-/** Checks waiting for polkit at once: from one user, and from everyone. */
+export const DEFAULT_INTERACTIVE_TIMEOUT_SECONDS = 5 * 60;
+/** Checks waiting for polkit at once: from one user; beyond each user's first, from everyone. */
 export const MAX_PENDING_PER_USER = 4;
 export const MAX_PENDING = 32;
+/** Users with a check waiting (each has its first one whatever the others hold): far more than log in at once. */
+export const MAX_USERS_PENDING = 256;
 const checkResult = t.struct<[boolean, boolean, Map<string, string>]>(t.boolean, t.boolean, t.dict(t.string));
 const POLKIT = { destination: 'org.freedesktop.PolicyKit1', path: '/org/freedesktop/PolicyKit1/Authority', interface: 'org.freedesktop.PolicyKit1.Authority' } as const;
 const DRIVER = { destination: BUS_DRIVER_NAME, path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus' } as const;
@@ -44,6 +49,7 @@ export class PolkitAuthority implements Authority {
   constructor(
     private readonly bus: BusConnection,
     private readonly log: Log,
+    private readonly interactiveTimeoutMs = DEFAULT_INTERACTIVE_TIMEOUT_SECONDS * 1000,
   ) {}
 
   async authorize(caller: Caller, credentials: PeerCredentials, action: string): Promise<void> {
@@ -53,7 +59,11 @@ export class PolkitAuthority implements Authority {
       throw busy('an authorization for an earlier call from this connection is still waiting (answer or dismiss the authentication prompt first)');
     }
     const byUser = this.pendingByUser.get(credentials.uid) ?? 0;
-    if (byUser >= MAX_PENDING_PER_USER || this.pendingCallers.size >= MAX_PENDING) {
+    if (byUser >= MAX_PENDING_PER_USER) {
+      throw busy(`${byUser} authorizations of this user are waiting for an answer; try again once they are answered`);
+    }
+    // A user's first check only counts users, so a few users holding the shared slots starve no one else.
+    if (byUser === 0 ? this.pendingByUser.size >= MAX_USERS_PENDING : this.pendingCallers.size >= MAX_PENDING) {
       throw busy('too many authorizations are waiting for an answer; try again once they are answered');
     }
     this.pendingCallers.add(caller.busName);
@@ -72,21 +82,25 @@ export class PolkitAuthority implements Authority {
     const cancellationId = `shared-interface-${++this.lastCancellationId}`;
     let reply: unknown[];
     let stopWatching = async (): Promise<void> => undefined;
+    let asked = false;
+    const cancel = (why: string): void => {
+      this.log.info(`${why}: cancelling its authorization check`);
+      this.bus.call({ ...POLKIT, member: 'CancelCheckAuthorization', signature: 's', body: [cancellationId], outsidePool: true })
+        .catch((err: unknown) => this.log.warn(`cancelling the authorization check of ${caller.busName}: ${errorMessage(err)}`));
+    };
     try {
       // The caller leaving the bus cancels its check (a silent agent must not hold it for minutes).
       stopWatching = await this.bus.subscribe(
         { sender: BUS_DRIVER_NAME, path: DRIVER.path, interface: DRIVER.interface, member: 'NameOwnerChanged', arg0: caller.busName },
         (msg) => {
-          if (msg.body[2] !== '') return;
-          this.log.info(`${caller.busName} left the bus: cancelling its authorization check`);
-          this.bus.call({ ...POLKIT, member: 'CancelCheckAuthorization', signature: 's', body: [cancellationId], outsidePool: true })
-            .catch((err: unknown) => this.log.warn(`cancelling the authorization check of ${caller.busName}: ${errorMessage(err)}`));
+          if (msg.body[2] === '') cancel(`${caller.busName} left the bus`);
         },
       );
       // Gone before the watch began: no NameOwnerChanged will come.
       const [present] = await this.bus.call({ ...DRIVER, member: 'NameHasOwner', signature: 's', body: [caller.busName] });
       if (present !== true) throw new BusCallError('org.freedesktop.DBus.Error.NameHasNoOwner', `${caller.busName} left the bus`);
       const subject: [string, Map<string, t.Variant>] = ['system-bus-name', new Map([['name', t.makeVariant('s', caller.busName)]])];
+      asked = true;
       reply = await this.bus.call({
         ...POLKIT,
         member: 'CheckAuthorization',
@@ -98,11 +112,13 @@ export class PolkitAuthority implements Authority {
           caller.allowInteraction ? CHECK_ALLOW_USER_INTERACTION : 0,
           cancellationId,
         ],
-        timeoutMs: caller.allowInteraction ? INTERACTIVE_TIMEOUT_MS : 25_000,
+        timeoutMs: caller.allowInteraction ? this.interactiveTimeoutMs : 25_000,
         // Limited above, per caller and per user: not from the pool the other calls share.
         outsidePool: true,
       });
     } catch (err) {
+      // Our deadline passed: polkit would go on waiting for the agent (and hold its prompt open) otherwise.
+      if (asked && err instanceof BusCallError && err.errorName === 'org.freedesktop.DBus.Error.Timeout') cancel(`the authorization of ${caller.busName} took too long`);
       const why = err instanceof BusCallError ? `${err.errorName}: ${err.message}` : String(err);
       throw new AuthorizationError('org.freedesktop.DBus.Error.AccessDenied', `cannot check authorization with polkit (${why}); refusing`);
     } finally {

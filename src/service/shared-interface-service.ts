@@ -15,7 +15,12 @@ function awaitsConfirm(seconds: number): string {
 
 function asPrepared<T, Out>(step: ChangeStep<T>, toOut: (value: T) => Out, subject: string): Prepared<Out> {
   if ('noOp' in step) return { noOp: toOut(step.noOp) };
-  return { apply: async () => toOut(await step.apply()), authorizing: step.authorizing, subject };
+  const { authorizing } = step;
+  return {
+    apply: async () => toOut(await step.apply()),
+    authorizing: authorizing && ((toCaller) => authorizing((nic, progressStep, message) => toCaller('Progress', [nic, progressStep, message]))),
+    subject,
+  };
 }
 
 function listedInterfaces(listing: readonly InterfaceListing[]): ListedInterface[] {
@@ -65,6 +70,8 @@ export function sharedInterfaceImplementation(sharing: Sharing, libvirt: Libvirt
         },
       },
       GetInterfaceXML: {
+        // The live view reads the kernel with processes, the configured one asks the backend.
+        costly: true,
         read: async ([name, options]) => [await libvirt.interfaceXml(name, decodeInterfaceXmlOptions(options).inactive)],
       },
       DefineInterfaceXML: {

@@ -11,6 +11,8 @@
 //     Share/Unshare cycles: RSS, open fds and bus match rules at the end against the start.
 //  3. Share's time with 1, 100 and 300 profiles (static NIC).
 //  4. Bus activation → first reply of the daemon as `make install` installs it.
+//  5. The flood (test/lab/reading-flood.ts): uid 65534 with 16 connections × 8 GetInterfaceXML in
+//     flight; ListInterfaces' p95 and root's Share under it against quiet.
 // Quick mode: BENCH_RUNS=1 BENCH_LIST_CALLS=1000 BENCH_CYCLES=10 BENCH_SHARES=3; BENCH_ONLY=switch,
 // scale,profiles,activation runs only those parts, BENCH_KINDS=ours-static,… only those switches.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -19,12 +21,13 @@ import { Lab, sleep, waitFor, type LabOptions } from '../lab/lab';
 import { INSTALLED, installIntoLab, ownerPid } from '../lab/lab-install';
 import { ServiceClient } from '../lab/service-client';
 import type { BusConnection } from '../../src/dbus-wire/bus-connection';
+import { describeFlood, measureFlood } from '../lab/reading-flood';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const LIST_CALLS = Number(process.env['BENCH_LIST_CALLS'] ?? 10_000);
 const CYCLES = Number(process.env['BENCH_CYCLES'] ?? 200);
 const SHARES = Number(process.env['BENCH_SHARES'] ?? 7);
-const ONLY = new Set((process.env['BENCH_ONLY'] ?? 'switch,scale,profiles,activation').split(','));
+const ONLY = new Set((process.env['BENCH_ONLY'] ?? 'switch,scale,profiles,activation,flood').split(','));
 /** BENCH_KINDS=ours-static,nmcli: only those switches (the table then has gaps). */
 const KINDS = process.env['BENCH_KINDS'] === undefined ? undefined : new Set(process.env['BENCH_KINDS'].split(','));
 const PING_INTERVAL_MS = 16;
@@ -438,6 +441,16 @@ async function main(): Promise<void> {
   if (ONLY.has('activation')) {
     const times = await activation();
     rows.push(`| bus activation → first reply, installed daemon (median of ${times.length}: ${times.map((t) => Math.round(t)).join(', ')} ms) | ${ms(median(times))} | ≤ 300 ms | ${verdict(median(times) <= 300)} |`);
+  }
+
+  if (ONLY.has('flood')) {
+    const f = await measureFlood({ shares: SHARES });
+    const shareRatio = f.flood.shareMs / f.quiet.shareMs;
+    rows.push(
+      `| ListInterfaces p95 while uid 65534 floods GetInterfaceXML (16 connections × 8 in flight); quiet p95 ${f.quiet.listP95Ms.toFixed(2)} ms | ${f.flood.listP95Ms.toFixed(2)} ms | ≤ 20 ms | ${verdict(f.flood.listP95Ms <= 20)} |`,
+      `| root's Share (static NIC, median of ${SHARES}) under that flood / quiet | ${ms(f.flood.shareMs)} / ${ms(f.quiet.shareMs)} = ${shareRatio.toFixed(2)} | ≤ 1.5 | ${verdict(shareRatio <= 1.5)} |`,
+    );
+    notes.push(...describeFlood(f));
   }
 
   const minutes = (Date.now() - startedAt.getTime()) / 60_000;

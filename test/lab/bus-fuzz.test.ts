@@ -9,24 +9,13 @@ import { MESSAGE_TYPE_METHOD_CALL, MESSAGE_TYPE_SIGNAL, marshalMessage } from '.
 import * as t from '../../src/dbus-wire/bus-value';
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/service/shared-interface-spec';
 import { Lab } from './lab';
+import { prng } from './seeded-random';
 import { networkState } from './nm-state';
 import { ConnectionClosed, RawBusClient, rawMessage } from './raw-bus-client';
 import { daemonView, ServiceClient } from './service-client';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? '20261201');
 const MESSAGES = 300;
-
-/** mulberry32: small, seedable, good enough to pick cases. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const METHODS = ['Share', 'Unshare', 'ListInterfaces', 'DefineInterfaceXML', 'GetInterfaceXML', 'NoSuchMethod'];
 const IFACES = [INTERFACE_NAME, 'org.freedesktop.DBus.Properties', 'org.freedesktop.DBus.Peer', 'org.freedesktop.DBus.Introspectable', 'org.example.Nope'];

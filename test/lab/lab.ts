@@ -244,12 +244,19 @@ export class LabProcess {
     }
   }
 
-  /** The host PID of the program itself (nsenter's innermost descendant). */
+  /**
+   * The host PID of the program itself: down from nsenter through what only starts it (nsenter's
+   * fork, env, setpriv), never one of the program's own children (the daemon's `ip` processes).
+   */
   pid(): number {
-    const all = this.child.pid === undefined ? [] : descendants(this.child.pid);
-    const pid = all[0] ?? this.child.pid;
+    let pid = this.child.pid;
     if (pid === undefined) throw new Error('the process has no PID');
-    return pid;
+    for (;;) {
+      if (!['nsenter', 'env', 'setpriv'].includes(readIfExists(`/proc/${pid}/comm`).trim())) return pid;
+      const first: string | undefined = readIfExists(`/proc/${pid}/task/${pid}/children`).trim().split(/\s+/)[0];
+      if (first === undefined || first === '') return pid;
+      pid = Number(first);
+    }
   }
 
   /** Signals the process inside the lab (nsenter forwards nothing, so find the real one). */

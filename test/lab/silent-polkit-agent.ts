@@ -2,8 +2,10 @@
 // A polkit authentication agent that never answers, run by a lab test as an unprivileged user:
 // it registers for its own process, then sends COUNT Share calls allowing interactive
 // authorization, so polkit asks this agent and each check waits (up to polkit's and our
-// timeouts). Prints 'registered', 'begin' for each BeginAuthentication, and 'reply N NAME' as
-// the calls are answered. Usage: node silent-polkit-agent.js COUNT
+// timeouts). Prints 'registered', 'begin' for each BeginAuthentication, 'cancel' for each
+// CancelAuthentication (polkit dropping a check), and 'reply N NAME' as the calls are answered.
+// With CONNECTIONS > 1, each of that many connections of this process (one user, one agent)
+// sends COUNT calls. Usage: node silent-polkit-agent.js COUNT [CONNECTIONS]
 import { readFileSync } from 'node:fs';
 import { BusCallError, BusConnection } from '../../src/dbus-wire/bus-connection';
 import * as t from '../../src/dbus-wire/bus-value';
@@ -14,13 +16,18 @@ const AGENT_INTERFACE = 'org.freedesktop.PolicyKit1.AuthenticationAgent';
 
 async function main(): Promise<void> {
   const count = Number(process.argv[2] ?? '64');
+  const connections = Number(process.argv[3] ?? '1');
   const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
   const bus = await BusConnection.connect({ maxCallsInFlight: count + 8, log: quiet });
   bus.addMethodHandler((msg) => {
     if (msg.path !== AGENT_PATH || msg.interface !== AGENT_INTERFACE) return false;
     // BeginAuthentication is never answered: the silent agent of the issue. Cancel is.
-    if (msg.member === 'BeginAuthentication') console.log('begin');
-    else bus.reply(msg, '', []);
+    if (msg.member === 'BeginAuthentication') {
+      console.log('begin');
+      return true;
+    }
+    if (msg.member === 'CancelAuthentication') console.log('cancel');
+    bus.reply(msg, '', []);
     return true;
   });
   // /proc/self/stat's 22nd field, the start time, counted after the command's closing parenthesis.
@@ -34,8 +41,10 @@ async function main(): Promise<void> {
     member: 'RegisterAuthenticationAgent', signature: '(sa{sv})ss', body: [subject, 'C.UTF-8', AGENT_PATH],
   });
   console.log(`registered as ${bus.uniqueName}`);
-  for (let i = 0; i < count; i++) {
-    bus.call({
+  const callers = [bus];
+  for (let c = 1; c < connections; c++) callers.push(await BusConnection.connect({ maxCallsInFlight: count + 8, log: quiet }));
+  for (let i = 0; i < count * connections; i++) {
+    (callers[i % connections] as BusConnection).call({
       destination: BUS_NAME, path: OBJECT_PATH, interface: INTERFACE_NAME, member: 'Share', signature: 'sa{sv}', body: ['eth0', {}],
       allowInteractiveAuthorization: true, timeoutMs: 600_000,
     }).then(

@@ -272,7 +272,7 @@ test('a failed AddMatch counts no subscriber: the next subscribe adds the rule a
   });
 });
 
-test.serial('signals are believed only from their sender as it is now; signals addressed to us are dropped', async (t) => {
+test.serial('signals are believed only from their sender as it is now; one addressed to us only as a subscription wants it, one addressed to another never', async (t) => {
   await withBus(async (fake, bus) => {
     const got: string[] = [];
     const NAME = 'org.example.Service';
@@ -286,6 +286,9 @@ test.serial('signals are believed only from their sender as it is now; signals a
     signal(PEER_NAME, 'Unique', '1');
     signal(':1.5', 'Unique', 'spoofed');
     signal(PEER_NAME, 'Unique', 'unicast', CLIENT_NAME);
+    signal(':1.5', 'Unique', 'unicast spoofed', CLIENT_NAME);
+    signal(PEER_NAME, 'Unique', 'unicast to another', ':1.55');
+    signal(PEER_NAME, 'Other', 'unicast unsubscribed', CLIENT_NAME);
     signal(PEER_NAME, 'Known', '2'); // PEER_NAME owns NAME (GetNameOwner)
     signal(':1.5', 'Known', 'spoofed');
     ownerChanged(':1.5', PEER_NAME, ':1.5'); // not from the bus driver: not believed
@@ -296,7 +299,7 @@ test.serial('signals are believed only from their sender as it is now; signals a
     ownerChanged('org.freedesktop.DBus', ':1.100', '');
     signal(':1.100', 'Known', 'gone');
     await roundTrip();
-    t.deepEqual(got, ['unique:1', 'known:2', 'known:3']);
+    t.deepEqual(got, ['unique:1', 'unique:unicast', 'known:2', 'known:3']);
   });
 });
 

@@ -159,3 +159,51 @@ test('the framer finds every message whatever the chunks; a skipped body is neve
     t.deepEqual(frame(stream, chunk, (h) => h.member !== 'Huge'), expected, `chunks of ${chunk}`);
   }
 });
+
+/** 16 fixed bytes, little-endian: a method return with these lengths. */
+function fixedBytes(bodyLength: number, fieldsLength: number): Buffer {
+  const b = Buffer.from([0x6c, MESSAGE_TYPE_METHOD_RETURN, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
+  b.writeUInt32LE(bodyLength, 4);
+  b.writeUInt32LE(fieldsLength, 12);
+  return b;
+}
+
+test('lengths near 2^31 and 2^32 are exact: padding never wraps, and beyond the spec is a protocol error', (t) => {
+  t.is(padded8(0x7fff_fff9), 0x8000_0000);
+  t.is(padded8(0x7fff_ffff), 0x8000_0000);
+  t.is(padded8(0xffff_fff9), 0x1_0000_0000);
+  t.is(padded8(0xffff_ffff), 0x1_0000_0000);
+  t.is(padded8(0), 0);
+  t.is(padded8(8), 8);
+  for (const [body, fields] of [[0, 0x7fff_fff9], [0, 0x7fff_ffff], [0, 0xffff_ffff], [0x7fff_fff9, 0], [0xffff_ffff, 0], [0xffff_ffff, 0xffff_ffff], [0x7fff_0000, 0x7fff_0000]]) {
+    t.throws(() => readFixedHeader(fixedBytes(body as number, fields as number)), { instanceOf: BusProtocolError }, `body ${body}, fields ${fields}`);
+  }
+});
+
+test('the framer stops on a header-fields length near 2^31 instead of reading the same bytes forever', (t) => {
+  for (const fields of [0x7fff_fff9, 0x7fff_fffa, 0x7fff_ffff, 0x8000_0000, 0xffff_fff9, 0xffff_ffff]) {
+    const framer = new MessageFramer({ decide: () => true, message: () => t.fail('no message'), unreadable: () => t.fail('not a message') });
+    t.throws(() => framer.push(Buffer.concat([fixedBytes(0, fields), Buffer.alloc(64)])), { instanceOf: BusProtocolError }, `fields ${fields}`);
+  }
+  // Within the spec but beyond what is read (64 KiB of fields): skipped whole, and the next message is found.
+  const got: string[] = [];
+  const framer = new MessageFramer({ decide: () => true, message: (h) => got.push(`#${h.serial}`), unreadable: (f) => got.push(`skipped #${f.serial}`) });
+  const big = Buffer.concat([fixedBytes(3, 100_001), Buffer.alloc(padded8(100_001) + 3)]);
+  big.writeUInt32LE(41, 8);
+  framer.push(Buffer.concat([big, marshalMessage({ type: MESSAGE_TYPE_SIGNAL, serial: 42, path: '/p', interface: 'a.b', member: 'M' })]));
+  t.deepEqual(got, ['skipped #41', '#42']);
+});
+
+test('lengths inside a body near 2^31 and 2^32 are errors of that message, never reads past the data', (t) => {
+  for (const length of [0x7fff_fff8, 0x7fff_ffff, 0x8000_0000, 0xffff_fff8, 0xffff_ffff]) {
+    t.throws(() => decodeBody('s', u32(length), true, SPEC_LIMITS), { instanceOf: BusUnmarshalError }, `string of ${length}`);
+    t.throws(() => decodeBody('ay', u32(length), true, SPEC_LIMITS), { instanceOf: BusUnmarshalError }, `ay of ${length}`);
+    t.throws(() => decodeBody('at', Buffer.concat([u32(length), u32(0)]), true, SPEC_LIMITS), { instanceOf: BusUnmarshalError }, `at of ${length}`);
+    t.throws(() => decodeBody('a{sv}', Buffer.concat([u32(length), u32(0)]), true, SPEC_LIMITS), { instanceOf: BusUnmarshalError }, `a{sv} of ${length}`);
+  }
+  // Header fields said to be longer than the bytes given: refused, not read from beyond them.
+  const bytes = marshalMessage({ type: MESSAGE_TYPE_SIGNAL, serial: 3, path: '/p', interface: 'a.b', member: 'M' });
+  const fixed = readFixedHeader(bytes);
+  t.throws(() => readHeader({ ...fixed, fieldsLength: 0xffff_fff9 }, bytes), { instanceOf: BusUnmarshalError });
+  t.throws(() => readHeader({ ...fixed, fieldsLength: fixed.fieldsLength + 16 }, bytes), { instanceOf: BusUnmarshalError });
+});

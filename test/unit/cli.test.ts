@@ -201,10 +201,11 @@ test('daemon: journald priority prefixes on every line of a message', (t) => {
 
 test('daemon arguments: util.parseArgs, checked values, --help and --version', (t) => {
   t.like(parseDaemonArgs(['--idle-timeout=5', '--log-level', 'debug', '--state-dir=/tmp/s']), { kind: 'run', options: { idleTimeoutSeconds: 5, logLevel: 'debug', stateDir: '/tmp/s' } });
-  t.like(parseDaemonArgs([]), { kind: 'run', options: { idleTimeoutSeconds: 0, logLevel: 'info' } });
+  t.like(parseDaemonArgs([]), { kind: 'run', options: { idleTimeoutSeconds: 0, logLevel: 'info', authorizationTimeoutSeconds: 300 } });
+  t.like(parseDaemonArgs(['--authorization-timeout=5']), { kind: 'run', options: { authorizationTimeoutSeconds: 5 } });
   t.like(parseDaemonArgs(['--help']), { kind: 'exit', code: 0 });
   t.deepEqual(parseDaemonArgs(['--version']), { kind: 'exit', code: 0, text: `shared-interfaced ${VERSION}` });
-  for (const bad of [['--idle-timeout=x'], ['--log-level=loud'], ['--ifcfg-dir=relative'], ['--frob'], ['extra']]) {
+  for (const bad of [['--idle-timeout=x'], ['--authorization-timeout=0'], ['--log-level=loud'], ['--ifcfg-dir=relative'], ['--frob'], ['extra']]) {
     t.like(parseDaemonArgs(bad), { kind: 'exit', code: 2 }, bad.join(' '));
   }
 });

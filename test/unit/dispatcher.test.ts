@@ -6,7 +6,7 @@ import test from 'ava';
 import type { BusMessage, PeerCredentials } from '../../src/dbus-wire/bus-connection';
 import * as t from '../../src/dbus-wire/bus-value';
 import type { Log } from '../../src/bridge/log';
-import { Dispatcher, type DispatcherBus } from '../../src/service/dispatcher';
+import { COSTLY_LIMITS, Dispatcher, type DispatcherBus } from '../../src/service/dispatcher';
 import { arg, method, mutatingMethod, property, signal, type Caller, type ErrorMapping, type Implementation } from '../../src/service/interface-definition';
 import { AuthorizationError, type Authority } from '../../src/service/polkit-authority';
 
@@ -50,7 +50,7 @@ interface Rig {
   call(member: string, signature?: string, body?: unknown[]): Promise<Sent>;
 }
 
-function rig(options: { authorize?: boolean; apply?: () => Promise<void>; noOpFor?: string } = {}): Rig {
+function rig(options: { authorize?: boolean; apply?: () => Promise<void>; noOpFor?: string; costlyGet?: () => Promise<void> } = {}): Rig {
   const events: string[] = [];
   const sent: Sent[] = [];
   const logged: string[] = [];
@@ -65,8 +65,11 @@ function rig(options: { authorize?: boolean; apply?: () => Promise<void>; noOpFo
     addMethodHandler: (h) => { handler = h; },
     reply: (m, signature, body) => { events.push('reply'); answer({ kind: 'reply', serial: m.serial, signature, body }); },
     replyError: (m, name, text) => { events.push(`error ${name}`); answer({ kind: 'error', serial: m.serial, name, text }); },
-    emitSignal: (_path, _iface, member, _sig, body) => { events.push(`signal ${member}`); sent.push({ kind: 'signal', member, body }); },
-    credentials: (): Promise<PeerCredentials> => Promise.resolve({ uid: 1000, pid: 42 }),
+    emitSignal: (_path, _iface, member, _sig, body, destination) => {
+      events.push(destination === undefined ? `signal ${member}` : `signal ${member} to ${destination}`);
+      sent.push({ kind: 'signal', member, body });
+    },
+    credentials: (): Promise<PeerCredentials> => { events.push('credentials'); return Promise.resolve({ uid: 1000, pid: 42 }); },
     call: () => Promise.resolve([]),
   };
   const authority: Authority = {
@@ -77,7 +80,9 @@ function rig(options: { authorize?: boolean; apply?: () => Promise<void>; noOpFo
   };
   const implementation: Implementation<typeof TOY> = {
     methods: {
-      Get: { read: () => { events.push('read'); return Promise.resolve([value] as [string]); } },
+      Get: options.costlyGet === undefined
+        ? { read: () => { events.push('read'); return Promise.resolve([value] as [string]); } }
+        : { costly: true, read: async () => { events.push('read'); await options.costlyGet?.(); return [value] as [string]; } },
       Set: {
         prepare: ([next]) => {
           events.push('validate');
@@ -90,6 +95,7 @@ function rig(options: { authorize?: boolean; apply?: () => Promise<void>; noOpFo
               value = next;
               return [] as [];
             },
+            authorizing: (toCaller) => toCaller('Poked', ['asking']),
           });
         },
       },
@@ -114,8 +120,8 @@ function rig(options: { authorize?: boolean; apply?: () => Promise<void>; noOpFo
 test('a change: validate, then authorize, then apply, then PropertiesChanged, then the reply', async (t) => {
   const r = rig();
   t.like(await r.call('Set', 's', ['b']), { kind: 'reply' });
-  t.deepEqual(r.events, ['validate', 'authorize org.example.toy.set', 'apply', 'signal PropertiesChanged', 'reply']);
-  const changed = r.sent.find((s) => s.kind === 'signal');
+  t.deepEqual(r.events, ['validate', 'signal Poked to :1.7', 'credentials', 'authorize org.example.toy.set', 'apply', 'signal PropertiesChanged', 'reply']);
+  const changed = r.sent.find((s) => s.kind === 'signal' && s.member === 'PropertiesChanged');
   const [iface, values, invalidated] = changed?.kind === 'signal' ? changed.body : [];
   t.is(iface, 'org.example.Toy');
   t.deepEqual(Object.keys(values as object), ['Value']);
@@ -135,16 +141,37 @@ test('a reading method is never authorized', async (t) => {
   t.deepEqual(r.events, ['read', 'reply']);
 });
 
+test('costly readings: a few of a user\'s run at once, the next wait their turn; the bus is asked once who the caller is', async (t) => {
+  const gates: Array<() => void> = [];
+  const r = rig({ costlyGet: () => new Promise<void>((resolve) => gates.push(resolve)) });
+  const running = COSTLY_LIMITS.runningPerUser;
+  const calls = Array.from({ length: running + 2 }, () => r.call('Get'));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.is(r.events.filter((e) => e === 'read').length, running, 'the others wait');
+  // Each reading done lets one waiting call in (after a pause as long as the reading took).
+  for (let done = 0; done < running + 2;) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const gate = gates.shift();
+    if (gate !== undefined) {
+      gate();
+      done++;
+    }
+  }
+  for (const answer of await Promise.all(calls)) t.like(answer, { kind: 'reply', body: ['a'] });
+  t.is(r.events.filter((e) => e === 'read').length, running + 2);
+  t.is(r.events.filter((e) => e === 'credentials').length, 1);
+});
+
 test('bad arguments never reach validation: InvalidArgs', async (t) => {
   const r = rig();
   t.like(await r.call('Set', 'u', [7]), { kind: 'error', name: 'org.freedesktop.DBus.Error.InvalidArgs' });
   t.deepEqual(r.events, ['error org.freedesktop.DBus.Error.InvalidArgs']);
 });
 
-test('refused authorization: nothing applied, no signal, the authority\'s error name', async (t) => {
+test('refused authorization: nothing applied, no signal to anyone but the caller, the authority\'s error name', async (t) => {
   const r = rig({ authorize: false });
   t.like(await r.call('Set', 's', ['b']), { kind: 'error', name: 'org.freedesktop.DBus.Error.AccessDenied', text: 'not allowed' });
-  t.deepEqual(r.events, ['validate', 'authorize org.example.toy.set', 'error org.freedesktop.DBus.Error.AccessDenied']);
+  t.deepEqual(r.events, ['validate', 'signal Poked to :1.7', 'credentials', 'authorize org.example.toy.set', 'error org.freedesktop.DBus.Error.AccessDenied']);
 });
 
 test('the service\'s errors are mapped by the mapping it passed in; a rollback is logged as a warning', async (t) => {
@@ -155,7 +182,7 @@ test('the service\'s errors are mapped by the mapping it passed in; a rollback i
   const undone = rig({ apply: () => Promise.reject(new ToyError('Undone', 'put back')) });
   t.like(await undone.call('Set', 's', ['b']), { kind: 'error', name: 'org.example.Toy.Error.Undone', text: 'put back' });
   // Nothing changed, so no PropertiesChanged.
-  t.deepEqual(undone.events, ['validate', 'authorize org.example.toy.set', 'apply', 'error org.example.Toy.Error.Undone']);
+  t.deepEqual(undone.events, ['validate', 'signal Poked to :1.7', 'credentials', 'authorize org.example.toy.set', 'apply', 'error org.example.Toy.Error.Undone']);
   t.true(undone.logged.some((l) => l.startsWith('warn audit:') && l.endsWith('rolled back: put back')), undone.logged.join('\n'));
 });
 

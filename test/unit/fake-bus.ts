@@ -32,6 +32,11 @@ export class FakeBus {
   onCall: (msg: LibraryMessage) => void = () => {};
   /** The driver refuses AddMatch (as it does past its per-connection limit). */
   refuseAddMatch = false;
+  /**
+   * A hostile remote end: bytes to answer a message from the client with (instead of the answer
+   * above), after which the bus hangs up; undefined answers as usual.
+   */
+  hostile: ((msg: LibraryMessage) => Buffer | undefined) | undefined;
   private client: Socket | undefined;
   private serial = 1000;
   private waiters: Array<{ match: (m: LibraryMessage) => boolean; resolve: (m: LibraryMessage) => void }> = [];
@@ -105,6 +110,11 @@ export class FakeBus {
 
   private receive(msg: LibraryMessage): void {
     this.received.push(msg);
+    const hostile = this.hostile?.(msg);
+    if (hostile !== undefined) {
+      this.client?.end(hostile);
+      return;
+    }
     for (const waiter of this.waiters.filter((w) => w.match(msg))) {
       this.waiters.splice(this.waiters.indexOf(waiter), 1);
       waiter.resolve(msg);

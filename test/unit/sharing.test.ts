@@ -231,12 +231,12 @@ test('a rollback-timeout shorter than verification needs is InvalidArgs, before 
   t.deepEqual(host.applied, []);
 });
 
-test('a rollback that could not restore a device says so, at error level', async (t) => {
+test('a rollback that could not restore a device says so (Failed, not RolledBack), at error level', async (t) => {
   const { host, log, sharing } = setup();
   host.noLease = true;
   host.unrestored = ['NetworkManager could not restore eth0 (restoring it failed)'];
   const err = await t.throwsAsync(apply(sharing.prepareShare('eth0', share())), { instanceOf: ShareError });
-  t.is(err?.code, 'RolledBack');
+  t.is(err?.code, 'Failed');
   t.notRegex(err?.message ?? '', /everything was put back/);
   t.regex(err?.message ?? '', /could not restore everything: NetworkManager could not restore eth0/);
   t.true(log.lines.some((l) => /^error .*could not restore eth0/.test(l)), log.lines.join('\n'));
@@ -350,10 +350,13 @@ test('a Share runs validate, then (after authorization) begin, apply, verify, co
   const step = await sharing.prepareShare('eth0', share());
   t.deepEqual(host.steps, [], 'validation opens nothing');
   if ('noOp' in step) throw new Error('no-op');
-  step.authorizing?.();
+  const toCaller: string[] = [];
+  step.authorizing?.((nic, s) => toCaller.push(`${nic} ${s}`));
+  t.deepEqual(toCaller, ['eth0 authorizing'], 'told to the caller alone');
+  t.deepEqual(events, [], 'nothing told to everyone before authorization');
   t.is(await step.apply(), 'br-eth0');
   t.deepEqual(host.steps, ['begin', 'apply', 'commit']);
-  t.deepEqual(events, ['eth0 authorizing', 'eth0 checkpoint', 'eth0 bridge-up', 'eth0 committed']);
+  t.deepEqual(events, ['eth0 checkpoint', 'eth0 bridge-up', 'eth0 committed']);
   t.is(host.rolledBack, 0);
 });
 
@@ -471,7 +474,7 @@ test('a rollback that throws is reported as not restored, at error level', async
   const { host, log, sharing } = setup();
   host.failing = new Set(['apply', 'rollback']);
   const err = await t.throwsAsync(apply(sharing.prepareShare('eth0', share())), { instanceOf: ShareError });
-  t.is(err?.code, 'RolledBack');
+  t.is(err?.code, 'Failed');
   t.regex(err?.message ?? '', /the rollback could not restore everything: rollback failed\. Reason: apply failed/);
   t.is(err?.hint, 'check eth0 by hand');
   t.true(log.lines.some((l) => l.startsWith('error ') && l.includes('rollback failed')));

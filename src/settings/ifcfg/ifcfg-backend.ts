@@ -289,10 +289,11 @@ export class IfcfgBackend implements SettingsBackend {
     await this.refreshing;
   }
 
-  /** Undoes a journal's change: files byte for byte, then the live state it recorded. */
-  async undo(journal: FileJournal): Promise<void> {
-    await restoreJournal(journal, this.live, this.log);
+  /** Undoes a journal's change: files byte for byte, then the live state it recorded; returns what the running system could not be put back to. */
+  async undo(journal: FileJournal): Promise<readonly string[]> {
+    const unrestored = await restoreJournal(journal, this.live, this.log);
     await this.refresh();
+    return unrestored;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -452,14 +453,16 @@ class IfcfgTransaction implements Transaction {
     }
   }
 
-  /** Restores every file or throws: what could not be restored is in the error. */
+  /**
+   * Restores every file or throws (what could not be restored is in the error); returns what of
+   * the running system could not be put back (the files are, so a reboot would be).
+   */
   async rollback(): Promise<readonly string[]> {
     if (this.done) return [];
     this.done = true;
     clearTimeout(this.timer);
     try {
-      await this.backend.undo(this.journal);
-      return [];
+      return await this.backend.undo(this.journal);
     } catch (err) {
       throw translateIfcfgError(err, `could not put ${this.interfaces.join(' and ')} back as they were`);
     } finally {
@@ -468,21 +471,28 @@ class IfcfgTransaction implements Transaction {
   }
 }
 
-/** Restores a journal's files, then its live state, then removes it; keeps it when the files fail. */
-async function restoreJournal(journal: FileJournal, live: LiveApplier, log: Log): Promise<void> {
+/**
+ * Restores a journal's files, then its live state, then removes it; keeps it when the files fail
+ * (throwing). Returns what of the running system could not be put back ([] when all was): the
+ * files are back then, so the journal has done its part, but the caller must not hear "as it was".
+ */
+export async function restoreJournal(journal: FileJournal, live: LiveApplier, log: Log): Promise<string[]> {
   await journal.restore();
   log.info(`restored ${journal.paths.length} file(s) from the snapshot`);
   const state = checkLiveRestore(journal.liveState);
+  const unrestored: string[] = [];
   if (state !== undefined) {
     try {
       if (state.shape === 'unshared') await live.toUnshared(state);
       else await live.toShared(state);
     } catch (err) {
-      // The files are back, so a reboot gives the old configuration; say what is left to do now.
+      const what = state.shape === 'unshared' ? `${state.nic} without ${state.bridge}` : `${state.nic} shared through ${state.bridge}`;
+      unrestored.push(`the files are restored, but the running system could not be brought back to ${what} (${errorMessage(err)}); bring ${state.nic} up by hand or reboot`);
       log.error(`the files are restored, but the running system could not be: ${errorMessage(err)}`);
     }
   }
   await journal.discard();
+  return unrestored;
 }
 
 function checkLiveRestore(value: unknown): LiveRestore | undefined {
@@ -521,8 +531,9 @@ export async function recoverIfcfgChanges(config: IfcfgConfig, log: Log): Promis
     journal = await FileJournal.load(config.stateDir, [resolve(config.ifcfgDir), resolve(config.stateDir, 'shared')]);
     if (journal === undefined) return;
     log.info(`found the snapshot of an unfinished change in ${FileJournal.directory(config.stateDir)}; restoring it`);
-    await restoreJournal(journal, chooseLiveApplier(config.ifcfgDir, config.stateDir, log), log);
-    log.info('the unfinished change is undone');
+    const unrestored = await restoreJournal(journal, chooseLiveApplier(config.ifcfgDir, config.stateDir, log), log);
+    if (unrestored.length === 0) log.info('the unfinished change is undone');
+    else log.error(`the unfinished change is undone in part: ${unrestored.join('; ')}`);
   } catch (err) {
     log.error(`cannot restore the snapshot in ${FileJournal.directory(config.stateDir)}: ${errorMessage(err)}`);
   }
