@@ -118,7 +118,7 @@ install: all
 	$(SUBSTITUTE) dbus-services/$(BUS_NAME).service.in >'$(DESTDIR)$(DBUSDIR)/system-services/$(BUS_NAME).service'
 	$(SUBSTITUTE) dbus-services/$(UNIT).in >'$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)'
 	chmod 0644 '$(DESTDIR)$(DBUSDIR)/system-services/$(BUS_NAME).service' '$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)'
-	for f in $(PAGE_FILES); do install -m 0644 "dist/cockpit-page/$$f" '$(DESTDIR)$(COCKPITDIR)/' || exit 1; done
+	for f in $(PAGE_FILES) $(notdir $(wildcard dist/cockpit-page/po.*.js)); do install -m 0644 "dist/cockpit-page/$$f" '$(DESTDIR)$(COCKPITDIR)/' || exit 1; done
 	install -m 0644 $(GENERATED)/shared-interface.1 '$(DESTDIR)$(MANDIR)/man1/shared-interface.1'
 	install -m 0644 $(GENERATED)/$(BUS_NAME).5 '$(DESTDIR)$(MANDIR)/man5/$(BUS_NAME).5'
 	install -m 0644 $(GENERATED)/shared-interfaced.8 '$(DESTDIR)$(MANDIR)/man8/shared-interfaced.8'

@@ -9,7 +9,9 @@ import { errorMessage, journalLog, LOG_LEVELS, type LogLevel } from './bridge/lo
 import { LibvirtInterfaces } from './bridge/libvirt-interfaces';
 import { Dispatcher } from './service/dispatcher';
 import { DEFAULT_INTERACTIVE_TIMEOUT_SECONDS, PolkitAuthority } from './service/polkit-authority';
-import { sharedInterfaceImplementation } from './service/shared-interface-service';
+import { encodeInterfaceListing } from './service/interface-listing';
+import { ListingChanges } from './service/listing-changes';
+import { listingView, sharedInterfaceImplementation } from './service/shared-interface-service';
 import { BUS_NAME, shareErrorMapping, sharedInterfaceSpec } from './service/shared-interface-spec';
 import { BackendSelector } from './settings/backend-selector';
 import { FirewallTools } from './settings/firewall/firewall-tools';
@@ -115,7 +117,18 @@ export async function main(argv: readonly string[]): Promise<void> {
   const libvirt = new LibvirtInterfaces(sharing, () => selector.current, observer);
   dispatcher = new Dispatcher(bus, sharedInterfaceSpec, shareErrorMapping, sharedInterfaceImplementation(sharing, libvirt, VERSION), new PolkitAuthority(bus, log, options.authorizationTimeoutSeconds * 1000), log);
   dispatcher.export();
-  selector.onChange(() => dispatcher.emitPropertiesChanged());
+  // InterfacesChanged: the listing compared once per burst of the backend's or the kernel's events.
+  const listingChanges = new ListingChanges(listingView(sharing), (changed, removed) => {
+    dispatcher.emit('InterfacesChanged', [encodeInterfaceListing(changed), [...removed]]);
+  });
+  listingChanges.start();
+  const stopWatchingLinks = observer.watchLinks(() => listingChanges.changed());
+  // Every way out (also losing the bus) ends the monitor with us, rather than leaving it orphaned.
+  process.once('exit', stopWatchingLinks);
+  selector.onChange(() => {
+    dispatcher.emitPropertiesChanged();
+    listingChanges.changed();
+  });
   if (!(await bus.requestName(BUS_NAME))) {
     log.error(`cannot own ${BUS_NAME}: another process owns it, or the bus policy does not allow us`);
     process.exit(1);
@@ -126,6 +139,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info(`${why}: exiting`);
+    listingChanges.close();
+    stopWatchingLinks();
     // Nobody would be left to confirm a pending change: undo it now rather than at its deadline.
     void sharing.rollbackPending(`the service is stopping (${why})`)
       .then(() => dispatcher.withdraw(BUS_NAME)).finally(() => selector.close()).finally(() => process.exit(0));

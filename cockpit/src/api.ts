@@ -16,6 +16,9 @@ export type { ListedInterface };
 
 export class ReplyFormatError extends Error {}
 
+/** Marks a text for translation where it is shown, not here (this file runs without Cockpit). */
+const N_ = (text: string): string => text;
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -65,7 +68,7 @@ export const CONFIRM_TIMEOUT_SECONDS = 60;
 
 /** The Share dialog's help for the forward delay: the service's own words for the option
  *  (test/unit/forward-delay-doc.test.ts keeps them equal to src/bridge/share-request.ts's). */
-export const FORWARD_DELAY_HELP = 'With STP on, the seconds a new port listens and then learns before it forwards (2 to 30; 0, the default, means the usual 15). With STP off the bridge forwards at once and the delay is not used.';
+export const FORWARD_DELAY_HELP = N_('With STP on, the seconds a new port listens and then learns before it forwards (2 to 30; 0, the default, means the usual 15). With STP off the bridge forwards at once and the delay is not used.');
 
 /** A string property from Properties.Get's reply as cockpit.dbus delivers it: [{t: 's', v}]. */
 export function decodeStringProperty(reply: unknown, name: string): string {
@@ -114,28 +117,28 @@ export interface ErrorView {
 }
 
 const ERROR_TITLES: Readonly<Record<string, string>> = {
-  'org.freedesktop.DBus.Error.InvalidArgs': 'The settings are not valid',
-  [`${ERROR_PREFIX}.NoSuchInterface`]: 'The interface is gone',
-  [`${ERROR_PREFIX}.AlreadyShared`]: 'The interface is already shared',
-  [`${ERROR_PREFIX}.NotShared`]: 'The interface is not shared',
-  [`${ERROR_PREFIX}.NotShareable`]: 'The interface cannot be shared',
-  [`${ERROR_PREFIX}.Busy`]: 'The interface is busy',
-  [`${ERROR_PREFIX}.NotPending`]: 'No change awaits confirmation',
-  [`${ERROR_PREFIX}.RolledBack`]: 'The change was undone',
-  [`${ERROR_PREFIX}.BackendUnavailable`]: 'The network configuration service is unavailable',
-  [`${ERROR_PREFIX}.NotSupported`]: 'Not supported here',
-  [`${ERROR_PREFIX}.Failed`]: 'The change failed',
-  'org.freedesktop.DBus.Error.AccessDenied': 'Not permitted',
-  'org.freedesktop.DBus.Error.InteractiveAuthorizationRequired': 'Not permitted',
-  'org.freedesktop.DBus.Error.ServiceUnknown': 'The shared-interface service is not available',
-  'org.freedesktop.DBus.Error.NameHasNoOwner': 'The shared-interface service is not available',
-  'org.freedesktop.DBus.Error.NoReply': 'The service did not answer',
+  'org.freedesktop.DBus.Error.InvalidArgs': N_('The settings are not valid'),
+  [`${ERROR_PREFIX}.NoSuchInterface`]: N_('The interface is gone'),
+  [`${ERROR_PREFIX}.AlreadyShared`]: N_('The interface is already shared'),
+  [`${ERROR_PREFIX}.NotShared`]: N_('The interface is not shared'),
+  [`${ERROR_PREFIX}.NotShareable`]: N_('The interface cannot be shared'),
+  [`${ERROR_PREFIX}.Busy`]: N_('The interface is busy'),
+  [`${ERROR_PREFIX}.NotPending`]: N_('No change awaits confirmation'),
+  [`${ERROR_PREFIX}.RolledBack`]: N_('The change was undone'),
+  [`${ERROR_PREFIX}.BackendUnavailable`]: N_('The network configuration service is unavailable'),
+  [`${ERROR_PREFIX}.NotSupported`]: N_('Not supported here'),
+  [`${ERROR_PREFIX}.Failed`]: N_('The change failed'),
+  'org.freedesktop.DBus.Error.AccessDenied': N_('Not permitted'),
+  'org.freedesktop.DBus.Error.InteractiveAuthorizationRequired': N_('Not permitted'),
+  'org.freedesktop.DBus.Error.ServiceUnknown': N_('The shared-interface service is not available'),
+  'org.freedesktop.DBus.Error.NameHasNoOwner': N_('The shared-interface service is not available'),
+  'org.freedesktop.DBus.Error.NoReply': N_('The service did not answer'),
 };
 
 const ERROR_HINTS: Readonly<Record<string, string>> = {
-  'org.freedesktop.DBus.Error.AccessDenied': 'Turn on administrative access, or ask an administrator.',
-  'org.freedesktop.DBus.Error.InteractiveAuthorizationRequired': 'Turn on administrative access, or ask an administrator.',
-  'org.freedesktop.DBus.Error.ServiceUnknown': 'Install the shared-interface package on this host.',
+  'org.freedesktop.DBus.Error.AccessDenied': N_('Turn on administrative access, or ask an administrator.'),
+  'org.freedesktop.DBus.Error.InteractiveAuthorizationRequired': N_('Turn on administrative access, or ask an administrator.'),
+  'org.freedesktop.DBus.Error.ServiceUnknown': N_('Install the shared-interface package on this host.'),
 };
 
 function sentence(s: string): string {
@@ -146,13 +149,15 @@ function sentence(s: string): string {
 
 /**
  * The service's errors carry a message and maybe a hint (error-message.ts). A name we don't
- * know still gets a readable title; a raw D-Bus name is never all a user sees.
+ * know still gets a readable title; a raw D-Bus name is never all a user sees. The title and
+ * our own hints are in English here; the page translates them where it shows them. The
+ * service's message is the service's (docs/translations.md).
  */
 export function describeError(name: string | undefined, message: string | undefined): ErrorView {
   const parsed = parseErrorMessage(message ?? '');
   const hint = (parsed.hint ?? '').replaceAll('\n', ' ');
   const text = parsed.message.replaceAll('\n', ' ').trim();
-  const title = (name !== undefined ? ERROR_TITLES[name] : undefined) ?? 'The request failed';
+  const title = (name !== undefined ? ERROR_TITLES[name] : undefined) ?? N_('The request failed');
   return {
     title,
     message: sentence(text === '' ? title : text),

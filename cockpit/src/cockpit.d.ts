@@ -26,6 +26,8 @@ declare namespace cockpit {
     call(path: string, iface: string, method: string, args: readonly unknown[], options?: CallOptions): PromiseLike<unknown[]>;
     subscribe(match: DBusMatch, callback: (path: string, iface: string, signal: string, args: unknown[]) => void): Subscription;
     addEventListener(event: 'close', listener: (event: unknown, options: { problem?: string; message?: string }) => void): void;
+    /** The bus name's owner changed: its unique name, or null when it has none. */
+    addEventListener(event: 'owner', listener: (event: unknown, owner: string | null) => void): void;
     close(): void;
   }
   interface DBusOptions {
@@ -45,4 +47,8 @@ declare namespace cockpit {
   /** The text of a Cockpit problem code (disconnected, access-denied, …). */
   function message(problem: { readonly problem?: string; readonly message?: string }): string;
   function gettext(text: string): string;
+  /** `$0`, `$1`… replaced by the values, in the order given. */
+  function format(template: string, args: readonly (string | number)[]): string;
+  /** Shows another page of the shell (e.g. "/network"), as its navigation would. */
+  function jump(path: string, host?: string): void;
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // A few lines of DOM building: text always goes in as text (interface names and messages come
 // from the host), never as HTML.
+import { _ } from './i18n';
+
 type Child = Node | string | false | null | undefined;
 type Attributes = Record<string, string | boolean | undefined | ((event: Event) => void)>;
 
@@ -54,13 +56,23 @@ export function icon(name: keyof typeof ICON_PATHS): SVGSVGElement {
 
 export type AlertVariant = 'danger' | 'warning' | 'info' | 'success';
 
+/** What a screen reader says before an alert's title. */
+function alertKind(variant: AlertVariant): string {
+  switch (variant) {
+    case 'danger': return _('Danger alert:');
+    case 'warning': return _('Warning alert:');
+    case 'info': return _('Info alert:');
+    case 'success': return _('Success alert:');
+  }
+}
+
 /** A PatternFly inline alert. */
 export function alert(variant: AlertVariant, title: string, ...body: Child[]): HTMLElement {
   const iconName = variant === 'success' ? 'check' : variant;
   const hasBody = body.some((b) => b !== false && b !== null && b !== undefined && b !== '');
   return h('div', { class: `pf-v6-c-alert pf-m-inline pf-m-${variant}`, role: variant === 'danger' || variant === 'warning' ? 'alert' : 'status' },
     h('div', { class: 'pf-v6-c-alert__icon' }, icon(iconName)),
-    h('p', { class: 'pf-v6-c-alert__title' }, h('span', { class: 'pf-v6-screen-reader' }, `${variant} alert: `), title),
+    h('p', { class: 'pf-v6-c-alert__title' }, h('span', { class: 'pf-v6-screen-reader' }, alertKind(variant)), title),
     hasBody ? h('div', { class: 'pf-v6-c-alert__description' }, ...body) : null);
 }
 

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The page: the host's interfaces from ListInterfaces, kept current by signals (our Shared
-// property's PropertiesChanged, NetworkManager's devices), with Share and Unshare for a session
-// that may change the network.
+// The page: the host's interfaces from ListInterfaces, kept current by the service's signals
+// (InterfacesChanged, and PropertiesChanged of Shared and Pending), with Share and Unshare for a
+// session that may change the network.
 import type { ListedInterface, PendingChange, ProgressStep } from './api';
 import { alert, h, replaceChildren, spinner } from './dom';
+import { followShellStyle } from './dark-theme';
+import { _, format } from './i18n';
+import { NO_PAGES, shellPages, type ShellPages } from './shell-pages';
 import { errorAlert } from './error-alert';
 import { guestSnippetsView } from './guest-snippets-view';
 import { interfaceTable } from './interface-table';
@@ -12,12 +15,12 @@ import { StepList } from './progress-steps';
 import { openShareDialog } from './share-dialog';
 import { openUnshareDialog } from './unshare-dialog';
 
-/** Signals come in bursts (a Share changes a dozen NM properties): one refresh per burst. */
+/** Signals come in bursts (Shared, Pending and InterfacesChanged after a Share): one refresh per burst. */
 const COALESCE_MS = 150;
 
 /** A finished change's steps, folded (none where the service sends no Progress). */
 function whatWasDone(steps: StepList): HTMLElement | null {
-  return steps.empty ? null : h('details', { class: 'si-done' }, h('summary', {}, 'What was done'), steps.element);
+  return steps.empty ? null : h('details', { class: 'si-done' }, h('summary', {}, _('What was done')), steps.element);
 }
 
 class Page {
@@ -39,6 +42,7 @@ class Page {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private readonly service: SharedInterfaceService;
   private readonly permission = cockpit.permission({ admin: true });
+  private pages: ShellPages = NO_PAGES;
 
   constructor(private readonly root: HTMLElement) {
     this.service = new SharedInterfaceService({
@@ -52,6 +56,7 @@ class Page {
   start(): void {
     this.render();
     void this.refresh();
+    void shellPages().then((pages) => { this.pages = pages; this.render(); });
   }
 
   /** Read-only until Cockpit says the session has administrative access. */
@@ -103,7 +108,7 @@ class Page {
     const steps = this.newSteps(nic.name);
     openShareDialog(this.service, nic, taken, this.backend, this.confirms, steps, (bridge) => {
       this.busy.delete(nic.name);
-      if (bridge !== undefined) this.notice = { nic: nic.name, shared: true, element: alert('success', `${nic.name} is shared through ${bridge}`, 'Guests attached to the bridge are on the same network as the host.', whatWasDone(steps)) };
+      if (bridge !== undefined) this.notice = { nic: nic.name, shared: true, element: alert('success', format(_('$0 is shared through $1'), nic.name, bridge), _('Guests attached to the bridge are on the same network as the host.'), whatWasDone(steps)) };
       void this.refresh();
     });
   }
@@ -116,7 +121,7 @@ class Page {
     const steps = this.newSteps(nic.name);
     openUnshareDialog(this.service, nic, steps, (unshared) => {
       this.busy.delete(nic.name);
-      if (unshared) this.notice = { nic: nic.name, shared: false, element: alert('success', `${nic.name} is no longer shared`, `The bridge ${nic.bridge} is gone; ${nic.name} has its own configuration back.`, whatWasDone(steps)) };
+      if (unshared) this.notice = { nic: nic.name, shared: false, element: alert('success', format(_('$0 is no longer shared'), nic.name), format(_('The bridge $0 is gone; $1 has its own configuration back.'), nic.bridge, nic.name), whatWasDone(steps)) };
       void this.refresh();
     });
   }
@@ -145,23 +150,25 @@ class Page {
     replaceChildren(this.root,
       h('section', { class: 'pf-v6-c-page__main-section si-page' },
         h('header', { class: 'si-header' },
-          h('h1', { class: 'pf-v6-c-title pf-m-2xl' }, 'Shared interfaces'),
-          h('p', { class: 'si-intro' }, 'Share a network interface with virtual machines: it becomes a port of a bridge that keeps the host\'s addresses, and guests attached to the bridge are on the same network as the host.')),
-        this.disconnected === undefined ? null : alert('danger', 'Disconnected from the host', this.disconnected),
-        this.permission.allowed === false ? alert('info', 'Read only', 'You can see the interfaces but not share them: this needs administrative access.') : null,
+          h('h1', { class: 'pf-v6-c-title pf-m-2xl' }, _('Shared interfaces')),
+          h('p', { class: 'si-intro' }, _('Share a network interface with virtual machines: it becomes a port of a bridge that keeps the host\'s addresses, and guests attached to the bridge are on the same network as the host.'))),
+        this.disconnected === undefined ? null : alert('danger', _('Disconnected from the host'), this.disconnected),
+        this.permission.allowed === false ? alert('info', _('Read only'), _('You can see the interfaces but not share them: this needs administrative access.')) : null,
         this.listError === undefined ? null : errorAlert(this.listError),
         this.actionError === undefined ? null : errorAlert(this.actionError),
         this.notice?.element ?? null,
         h('div', { class: 'pf-v6-c-card si-table-card' },
           list === undefined
-            ? h('div', { class: 'si-loading' }, spinner('Loading'), h('span', {}, 'Loading interfaces…'))
+            ? h('div', { class: 'si-loading' }, spinner(_('Loading')), h('span', {}, _('Loading interfaces…')))
             : interfaceTable(list, this.pending, this.writable, this.busy, {
               share: (nic) => this.share(nic), unshare: (nic) => this.unshare(nic), settle: (nic, how) => { void this.settle(nic, how); },
             })),
-        ...(list ?? []).filter((nic) => nic.bridge !== '').map((nic) => guestSnippetsView(nic.name, nic.bridge))));
+        ...(list ?? []).filter((nic) => nic.bridge !== '').map((nic) => guestSnippetsView(nic.name, nic.bridge, this.pages))));
     if (focused !== null) this.root.querySelector<HTMLElement>(`[aria-label="${CSS.escape(focused)}"]`)?.focus();
   }
 }
 
+followShellStyle();
+document.title = _('Shared interfaces');
 const root = document.getElementById('app');
 if (root !== null) new Page(root).start();

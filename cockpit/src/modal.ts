@@ -2,6 +2,7 @@
 // A PatternFly modal box in a native <dialog>: showModal() makes the rest of the page inert,
 // keeps keyboard focus inside, and Escape closes it; focus returns to where it was.
 import { h, icon, replaceChildren } from './dom';
+import { _ } from './i18n';
 
 export interface Modal {
   readonly body: HTMLElement;
@@ -20,7 +21,7 @@ export function openModal(title: string, onClosed: () => void, variant: 'default
   let busy = false;
   const opener = document.activeElement instanceof HTMLElement ? document.activeElement : undefined;
   const dialog = h('dialog', { class: 'si-dialog', 'aria-labelledby': titleId });
-  const closeButton = h('button', { type: 'button', class: 'pf-v6-c-button pf-m-plain', 'aria-label': 'Close', onclick: () => { if (!busy) dialog.close(); } },
+  const closeButton = h('button', { type: 'button', class: 'pf-v6-c-button pf-m-plain', 'aria-label': _('Close'), onclick: () => { if (!busy) dialog.close(); } },
     h('span', { class: 'pf-v6-c-button__icon' }, icon('close')));
   replaceChildren(dialog,
     h('div', { class: `pf-v6-c-modal-box pf-m-md${variant === 'warning' ? ' pf-m-warning' : ''}` },

@@ -4,8 +4,6 @@
 // the logged-in user (who may read, and whom polkit asks or refuses for changes).
 import { BUS_NAME, CONFIRM_TIMEOUT_SECONDS, INTERFACE_NAME, OBJECT_PATH, decodeInterfaces, decodePending, decodeProgress, decodeStringProperty, type ListedInterface, type PendingChange, type ProgressStep } from './api';
 
-const NM_BUS_NAME = 'org.freedesktop.NetworkManager';
-const NM_PATH = '/org/freedesktop/NetworkManager';
 const PROPERTIES = 'org.freedesktop.DBus.Properties';
 /** The options of Share and Unshare, as cockpit.dbus sends an a{sv}. */
 type VarDict = Record<string, { t: string; v: unknown }>;
@@ -17,7 +15,7 @@ export interface ShareOptions {
 }
 
 export interface ServiceEvents {
-  /** Something the list shows may have changed: our Shared property, or NetworkManager's devices. */
+  /** Something the list shows may have changed: InterfacesChanged, Shared or Pending, or the service restarted. */
   readonly changed: () => void;
   /** A step of a Share or Unshare in progress (the service's Progress signal, where it has one). */
   readonly progress: (step: ProgressStep) => void;
@@ -27,12 +25,10 @@ export interface ServiceEvents {
 
 export class SharedInterfaceService {
   private readonly client: cockpit.DBusClient;
-  private readonly nm: cockpit.DBusClient;
   private confirmable: Promise<boolean> | undefined;
 
   constructor(events: ServiceEvents) {
     this.client = cockpit.dbus(BUS_NAME, { bus: 'system', superuser: 'try' });
-    this.nm = cockpit.dbus(NM_BUS_NAME, { bus: 'system' });
     this.client.subscribe({ path: OBJECT_PATH, interface: PROPERTIES, member: 'PropertiesChanged' }, (_p, _i, _s, args) => {
       // Shared (what the list shows) or Pending (changes awaiting Confirm).
       if (Array.isArray(args) && args[0] === INTERFACE_NAME) events.changed();
@@ -41,13 +37,11 @@ export class SharedInterfaceService {
       const step = decodeProgress(args);
       if (step !== undefined) events.progress(step);
     });
-    // NetworkManager's devices: added, removed, their state and properties (addresses, carrier);
-    // its IP configurations' addresses. Signals, never polling.
-    this.nm.subscribe({ path: NM_PATH, interface: NM_BUS_NAME, member: 'DeviceAdded' }, () => events.changed());
-    this.nm.subscribe({ path: NM_PATH, interface: NM_BUS_NAME, member: 'DeviceRemoved' }, () => events.changed());
-    this.nm.subscribe({ path_namespace: `${NM_PATH}/Devices`, interface: PROPERTIES, member: 'PropertiesChanged' }, () => events.changed());
-    this.nm.subscribe({ path_namespace: `${NM_PATH}/IP4Config`, interface: PROPERTIES, member: 'PropertiesChanged' }, () => events.changed());
-    this.nm.subscribe({ path_namespace: `${NM_PATH}/IP6Config`, interface: PROPERTIES, member: 'PropertiesChanged' }, () => events.changed());
+    // The listing's own signal, whoever changed it (NetworkManager, ifcfg files, the kernel).
+    this.client.subscribe({ path: OBJECT_PATH, interface: INTERFACE_NAME, member: 'InterfacesChanged' }, () => events.changed());
+    // The service exits when idle and sees nothing while it is gone: a refresh (any call)
+    // starts it again, and what changed meanwhile shows.
+    this.client.addEventListener('owner', (_e, owner) => { if (owner === null) events.changed(); });
     const closed = (_e: unknown, options: { problem?: string; message?: string }) => events.disconnected(cockpit.message(options));
     this.client.addEventListener('close', closed);
   }

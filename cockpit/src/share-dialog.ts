@@ -8,6 +8,7 @@ import { errorAlert } from './error-alert';
 import type { StepList } from './progress-steps';
 import { openModal } from './modal';
 import type { ShareOptions, SharedInterfaceService } from './service';
+import { _, format } from './i18n';
 
 function field(id: string, label: string, control: HTMLElement, helper?: string): HTMLElement {
   return h('div', { class: 'pf-v6-c-form__group' },
@@ -24,42 +25,44 @@ function textInput(id: string, attributes: Record<string, string>): { wrapper: H
 
 /** The steps of a Share as the backend in use takes them (the service's Backend property). */
 export function whatWillHappen(nic: string, bridge: string, backend: string, confirms: boolean): string[] {
-  const by = backend === 'ifcfg' ? 'in the network-scripts (ifcfg) files' : 'by NetworkManager';
-  const safety = confirms ? [`This page then confirms the change over a new connection; if this browser can no longer reach the host, the host undoes the change by itself within ${CONFIRM_TIMEOUT_SECONDS} s.`] : [];
+  const created = backend === 'ifcfg'
+    ? format(_('A bridge $0 is created in the network-scripts (ifcfg) files, with $1\'s IP settings and MAC address; $1 becomes its port.'), bridge, nic)
+    : format(_('A bridge $0 is created by NetworkManager, with $1\'s IP settings and MAC address; $1 becomes its port.'), bridge, nic);
+  const safety = confirms ? [format(_('This page then confirms the change over a new connection; if this browser can no longer reach the host, the host undoes the change by itself within $0 s.'), CONFIRM_TIMEOUT_SECONDS)] : [];
   return [
-    `A bridge ${bridge} is created ${by}, with ${nic}'s IP settings and MAC address; ${nic} becomes its port.`,
-    `The host keeps its addresses, now on ${bridge}; its network may pause for a moment.`,
-    'The result is checked; if it can\'t be verified, everything is put back as it was.',
+    created,
+    format(_('The host keeps its addresses, now on $0; its network may pause for a moment.'), bridge),
+    _('The result is checked; if it can\'t be verified, everything is put back as it was.'),
     ...safety,
-    `Guests attached to ${bridge} are then on the same network as the host.`,
+    format(_('Guests attached to $0 are then on the same network as the host.'), bridge),
   ];
 }
 
 export function openShareDialog(service: SharedInterfaceService, nic: ListedInterface, taken: ReadonlySet<string>, backend: string, confirms: boolean, steps: StepList, done: (bridge: string | undefined) => void): void {
   const suggested = defaultBridgeName(nic.name, taken);
-  const bridgeInput = textInput('si-bridge', { type: 'text', name: 'bridge', value: suggested, placeholder: suggested === '' ? 'chosen by the service' : suggested, maxlength: '15', autocomplete: 'off', spellcheck: 'false' });
+  const bridgeInput = textInput('si-bridge', { type: 'text', name: 'bridge', value: suggested, placeholder: suggested === '' ? _('chosen by the service') : suggested, maxlength: '15', autocomplete: 'off', spellcheck: 'false' });
   const stp = h('input', { class: 'pf-v6-c-check__input', type: 'checkbox', id: 'si-stp', name: 'stp' });
   const delay = textInput('si-forward-delay', { type: 'number', name: 'forward-delay', min: '0', max: '30', value: '0', inputmode: 'numeric' });
   const status = h('div', { class: 'si-status', 'aria-live': 'polite' });
   let result: string | undefined;
-  const modal = openModal(`Share ${nic.name}`, () => done(result));
+  const modal = openModal(format(_('Share $0'), nic.name), () => done(result));
 
   const form = h('form', { class: 'pf-v6-c-form', novalidate: true, id: 'si-share-form' },
-    field('si-bridge', 'Bridge name', bridgeInput.wrapper, `Default: ${suggested === '' ? 'a free name chosen by the service (br0, br1, …)' : suggested}. At most 15 characters.`),
+    field('si-bridge', _('Bridge name'), bridgeInput.wrapper, format(_('Default: $0. At most 15 characters.'), suggested === '' ? _('a free name chosen by the service (br0, br1, …)') : suggested)),
     h('details', { class: 'si-advanced' },
-      h('summary', {}, 'Advanced'),
+      h('summary', {}, _('Advanced')),
       h('div', { class: 'pf-v6-c-form__group' },
         h('div', { class: 'pf-v6-c-form__group-control' },
-          h('div', { class: 'pf-v6-c-check' }, stp, h('label', { class: 'pf-v6-c-check__label', for: 'si-stp' }, 'Spanning tree protocol (STP)'),
-            h('span', { class: 'pf-v6-c-check__description' }, 'Off by default: a single host NIC needs no loop protection.')))),
-      field('si-forward-delay', 'Forward delay (seconds)', delay.wrapper, FORWARD_DELAY_HELP)),
-    nic.notes.length === 0 ? null : alert('warning', 'Before you share', h('ul', { class: 'si-notes-list' }, ...nic.notes.map((n) => h('li', {}, n)))),
-    h('div', { class: 'si-what' }, h('h2', { class: 'si-subtitle' }, 'What will happen'),
-      h('ul', { class: 'si-what-list' }, ...whatWillHappen(nic.name, suggested === '' ? 'the bridge' : suggested, backend, confirms).map((s) => h('li', {}, s)))),
+          h('div', { class: 'pf-v6-c-check' }, stp, h('label', { class: 'pf-v6-c-check__label', for: 'si-stp' }, _('Spanning tree protocol (STP)')),
+            h('span', { class: 'pf-v6-c-check__description' }, _('Off by default: a single host NIC needs no loop protection.'))))),
+      field('si-forward-delay', _('Forward delay (seconds)'), delay.wrapper, _(FORWARD_DELAY_HELP))),
+    nic.notes.length === 0 ? null : alert('warning', _('Before you share'), h('ul', { class: 'si-notes-list' }, ...nic.notes.map((n) => h('li', {}, n)))),
+    h('div', { class: 'si-what' }, h('h2', { class: 'si-subtitle' }, _('What will happen')),
+      h('ul', { class: 'si-what-list' }, ...whatWillHappen(nic.name, suggested === '' ? _('the bridge') : suggested, backend, confirms).map((s) => h('li', {}, s)))),
     status);
   // A submit button of the form (Enter in a field submits too); the form's handler runs it.
-  const shareButton = h('button', { type: 'submit', form: 'si-share-form', class: 'pf-v6-c-button pf-m-primary' }, h('span', { class: 'pf-v6-c-button__text' }, 'Share'));
-  const cancelButton = button('Cancel', 'link', () => modal.close());
+  const shareButton = h('button', { type: 'submit', form: 'si-share-form', class: 'pf-v6-c-button pf-m-primary' }, h('span', { class: 'pf-v6-c-button__text' }, _('Share')));
+  const cancelButton = button(_('Cancel'), 'link', () => modal.close());
   form.addEventListener('submit', (event) => { event.preventDefault(); void submit(); });
   replaceChildren(modal.body, form);
   replaceChildren(modal.footer, shareButton, cancelButton);
@@ -81,7 +84,7 @@ export function openShareDialog(service: SharedInterfaceService, nic: ListedInte
     modal.setBusy(true);
     for (const control of [bridgeInput.input, stp, delay.input, shareButton, cancelButton]) control.disabled = true;
     steps.clear();
-    replaceChildren(status, h('div', { class: 'si-running' }, spinner('Sharing'), h('span', {}, `Sharing ${nic.name}…`)), steps.element);
+    replaceChildren(status, h('div', { class: 'si-running' }, spinner(_('Sharing')), h('span', {}, format(_('Sharing $0…'), nic.name))), steps.element);
     try {
       result = await service.share(nic.name, chosen, () => steps.confirming());
       modal.setBusy(false);

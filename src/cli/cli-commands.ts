@@ -3,6 +3,7 @@
 import type { CliCommand } from './command';
 import { LIBVIRT_COMMANDS } from './libvirt-commands';
 import { listCommand } from './list-command';
+import { monitorCommand } from './monitor-command';
 import { shareCommand } from './share-command';
 import { unshareCommand } from './unshare-command';
 
@@ -11,4 +12,5 @@ export const COMMANDS: readonly CliCommand[] = [
   shareCommand,
   unshareCommand,
   ...LIBVIRT_COMMANDS,
+  monitorCommand,
 ];

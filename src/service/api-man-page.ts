@@ -51,6 +51,10 @@ export function apiManPage(spec: InterfaceDefinition, busName: string, unit: str
     const changes = p.emitsChangedSignal === 'const' ? 'constant while the service runs' : 'PropertiesChanged carries its new value';
     lines.push('', `*${scdocText(name)}* (*${scdocText(p.codec.signature)}*, read-only)`, '', `\t${scdocText(p.doc)} (${changes}.)`);
   }
+  lines.push('', '# SIGNALS');
+  for (const [name, s] of Object.entries(spec.signals)) {
+    lines.push('', `*${scdocText(name)}*(${argList(s.args)})`, '', `\t${scdocText(s.doc)}`, ...argDocs(s.args, 'arg'));
+  }
   lines.push('', '# ERRORS', '', `Methods fail with these D-Bus error names; the message says what to do, and may carry a hint on a line of its own that starts with "${HINT_PREFIX}".`);
   const errors: Array<[string, string]> = [
     ...Object.entries(spec.errors),

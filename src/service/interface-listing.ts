@@ -43,3 +43,17 @@ export function decodeInterfaceListing(reply: unknown): ListedInterface[] {
     notes: detail(details, 'notes', strings, []),
   }));
 }
+
+/** What an InterfacesChanged signal says: the entries that appeared or changed, and those gone. */
+export interface ListingChange {
+  readonly changed: ListedInterface[];
+  readonly removed: string[];
+}
+
+export const INTERFACES_CHANGED_SIGNATURE = `${interfaceListingCodec.signature}as`;
+
+/** An InterfacesChanged signal's body, checked; a malformed one throws BusDecodeError. */
+export function decodeInterfacesChanged(signature: string | undefined, body: readonly unknown[]): ListingChange {
+  if (signature !== INTERFACES_CHANGED_SIGNATURE) throw new t.BusDecodeError('InterfacesChanged', `the signature ${INTERFACES_CHANGED_SIGNATURE}, not '${signature ?? ''}'`);
+  return { changed: decodeInterfaceListing(body[0]), removed: strings.decode(body[1], 'InterfacesChanged removed') };
+}

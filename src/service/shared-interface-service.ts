@@ -23,6 +23,23 @@ function asPrepared<T, Out>(step: ChangeStep<T>, toOut: (value: T) => Out, subje
   };
 }
 
+/**
+ * The listing as ListInterfaces and InterfacesChanged show it: the same array while Sharing.list()
+ * gives the same one (nothing changed), so a comparison can stop at its identity.
+ */
+export function listingView(sharing: Sharing): () => readonly ListedInterface[] {
+  const views = new WeakMap<readonly InterfaceListing[], readonly ListedInterface[]>();
+  return () => {
+    const listing = sharing.list();
+    let view = views.get(listing);
+    if (view === undefined) {
+      view = listedInterfaces(listing);
+      views.set(listing, view);
+    }
+    return view;
+  };
+}
+
 function listedInterfaces(listing: readonly InterfaceListing[]): ListedInterface[] {
   return listing.map(({ iface, shareability }) => ({
     name: iface.name,
@@ -38,12 +55,13 @@ function listedInterfaces(listing: readonly InterfaceListing[]): ListedInterface
 }
 
 export function sharedInterfaceImplementation(sharing: Sharing, libvirt: LibvirtInterfaces, version: string): Implementation<SharedInterfaceSpec> {
-  // Sharing.list() gives the same array while nothing changed: its key is made once.
-  const listingKeys = new WeakMap<readonly InterfaceListing[], string>();
-  const listingKey = (listing: readonly InterfaceListing[]): string => {
+  // Sharing.list() gives the same array while nothing changed: its view and key are made once.
+  const view = listingView(sharing);
+  const listingKeys = new WeakMap<readonly ListedInterface[], string>();
+  const listingKey = (listing: readonly ListedInterface[]): string => {
     let key = listingKeys.get(listing);
     if (key === undefined) {
-      key = JSON.stringify(listedInterfaces(listing));
+      key = JSON.stringify(listing);
       listingKeys.set(listing, key);
     }
     return key;
@@ -52,8 +70,8 @@ export function sharedInterfaceImplementation(sharing: Sharing, libvirt: Libvirt
     methods: {
       ListInterfaces: {
         // Served often (every client refresh), changed seldom: marshalled once per distinct listing.
-        replyKey: () => listingKey(sharing.list()),
-        read: async () => [encodeInterfaceListing(listedInterfaces(sharing.list()))],
+        replyKey: () => listingKey(view()),
+        read: async () => [encodeInterfaceListing(view())],
       },
       Share: {
         prepare: async ([nic, options]) => {

@@ -9,6 +9,7 @@ import { PROGRESS_STEPS } from '../bridge/progress';
 import { describeOptions } from '../bridge/request-options';
 import { arg, method, mutatingMethod, property, signal, type ErrorMapping, type InterfaceDefinition } from './interface-definition';
 import { interfaceListingCodec } from './interface-listing';
+import { LISTING_CHANGE_TIMING } from './listing-changes';
 
 export const BUS_NAME = 'org.fedoraproject.SharedInterface';
 export const OBJECT_PATH = '/org/fedoraproject/SharedInterface';
@@ -116,6 +117,13 @@ export const sharedInterfaceSpec = {
         arg('interface', t.string, 'The interface being changed.'),
         arg('step', t.string, `One of: ${PROGRESS_STEPS.join(', ')} (in that order; steps that do not apply are skipped).`),
         arg('message', t.string, 'What happened, in a line for a user.'),
+      ],
+    }),
+    InterfacesChanged: signal({
+      doc: `The listing changed: interfaces appeared, went, or would now be listed differently (shared, unshared, an address, carrier, shareability), whoever changed them (this service, NetworkManager, nmcli, ifcfg files, the kernel). Sent once per burst of changes (after ${LISTING_CHANGE_TIMING.quietMs} ms without one, at most ${LISTING_CHANGE_TIMING.maxDelayMs} ms after the first), with the entries that changed; a client subscribes, then calls ListInterfaces once, and applies each signal to what it has. The service exits when idle and sees no change while it is gone: a client that keeps watching calls again when the bus name loses its owner (NameOwnerChanged), which starts it. It carries nothing ListInterfaces does not show to any caller.`,
+      args: [
+        arg('interfaces', interfaceListingCodec, 'The entries that appeared or changed, as ListInterfaces lists them now.'),
+        arg('removed', t.array(t.string), 'The names of interfaces no longer listed.'),
       ],
     }),
   },

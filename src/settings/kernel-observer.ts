@@ -179,6 +179,18 @@ export class KernelObserver implements HostObserver {
     };
   }
 
+  /**
+   * Every change of the kernel's links (added, gone, up or down, a port joining or leaving a
+   * controller), through one `ip monitor link` until the returned function is called: what the
+   * listing shows of the kernel beside the backend (a port's controller is read from sysfs).
+   */
+  watchLinks(onChange: () => void): () => void {
+    const monitor = spawn('ip', ['-o', 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    monitor.stdout.on('data', () => onChange());
+    monitor.on('error', (err) => this.log.warn(`ip monitor did not start (${errorMessage(err)}): InterfacesChanged follows the backend's events only`));
+    return () => monitor.kill();
+  }
+
   async linkSpeed(device: string): Promise<number | undefined> {
     try {
       const speed = Number((await readFile(`/sys/class/net/${device}/speed`, 'utf8')).trim());

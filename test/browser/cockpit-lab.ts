@@ -5,7 +5,7 @@
 // reaches the lab's 127.0.0.1; nothing listens on the host.
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type FrameLocator, type Page } from 'playwright-core';
 import { type Lab, type LabProcess } from '../lab/lab';
 import { asUser } from '../lab/lab-install';
 
@@ -31,6 +31,40 @@ export async function startCockpitWs(lab: Lab, port: number, who = 'root'): Prom
   await lab.sh(`for _ in $(seq 300); do (exec 3<>/dev/tcp/127.0.0.1/${port}) 2>/dev/null && exit 0; sleep 0.1; done; exit 1`, { timeoutMs: 60_000 })
     .catch((err: unknown) => { throw new Error(`cockpit-ws did not listen on port ${port}: ${String(err)}\n${process.output}`); });
   return { url: `http://127.0.0.1:${port}`, process };
+}
+
+/**
+ * cockpit-ws as a host runs it for logins (without TLS, on the lab's loopback): the login page,
+ * then cockpit-session checks the password through PAM (/etc/pam.d/cockpit) and starts the
+ * user's cockpit-bridge. `users` get these passwords in the lab's overlaid /etc; root may log in
+ * (Debian's /etc/cockpit/disallowed-users lists it), as the lab's administrator.
+ */
+export async function startCockpitLogin(lab: Lab, port: number, users: Readonly<Record<string, string>>): Promise<CockpitServer> {
+  await lab.sh(`
+    printf '%s\n' ${Object.entries(users).map(([user, password]) => `'${user}:${password}'`).join(' ')} | chpasswd
+    : >/etc/cockpit/disallowed-users`);
+  const process = lab.spawn([COCKPIT_WS, '--no-tls', '--port', String(port), '--address', '127.0.0.1']);
+  await lab.sh(`for _ in $(seq 300); do (exec 3<>/dev/tcp/127.0.0.1/${port}) 2>/dev/null && exit 0; sleep 0.1; done; exit 1`, { timeoutMs: 60_000 })
+    .catch((err: unknown) => { throw new Error(`cockpit-ws did not listen on port ${port}: ${String(err)}\n${process.output}`); });
+  return { url: `http://127.0.0.1:${port}`, process };
+}
+
+/**
+ * Logs in through Cockpit's login page; resolves once the shell's navigation is there. The
+ * browser's cookies are cleared first: a session of an earlier login would skip the login page.
+ */
+export async function logIn(page: Page, server: CockpitServer, user: string, password: string, path = '/'): Promise<void> {
+  await page.context().clearCookies();
+  await page.goto(`${server.url}${path}`);
+  await page.locator('#login-user-input').fill(user);
+  await page.locator('#login-password-input').fill(password);
+  await page.locator('#login-button').click();
+  await page.locator('#host-apps, nav').first().waitFor({ timeout: 90_000 });
+}
+
+/** The iframe the shell shows a page in (Cockpit names it after host and page). */
+export function shellFrame(page: Page, pageName: string): FrameLocator {
+  return page.frameLocator(`iframe[name="cockpit1:localhost/${pageName}"]`);
 }
 
 /**
