@@ -17,6 +17,8 @@ POLKITACTIONDIR ?= $(DATADIR)/polkit-1/actions
 COCKPITDIR ?= $(DATADIR)/cockpit/shared-interface
 MANDIR ?= $(DATADIR)/man
 BASHCOMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
+# zsh's compinit finds _shared-interface in its fpath, which has this directory on Debian and Fedora.
+ZSHCOMPLETIONDIR ?= $(DATADIR)/zsh/site-functions
 # NetworkManager runs the scripts here when a device goes up or down (ours: one bridge's firewall rules).
 NMDISPATCHERDIR ?= $(PREFIX)/lib/NetworkManager/dispatcher.d
 # The Node.js the installed commands run with (Fedora's nodejs package installs /usr/bin/node).
@@ -32,6 +34,7 @@ DESTDIR ?=
 
 BUS_NAME = org.fedoraproject.SharedInterface
 UNIT = shared-interface.service
+RECOVERY_UNIT = shared-interface-recovery.path
 SOURCES := $(shell find src -name '*.ts') tsconfig.json
 PAGE_SOURCES := $(shell find cockpit -name '*.ts' -o -name '*.css' -o -name '*.json' -o -name '*.html' -o -name '*.mjs')
 PAGE_FILES = index.html index.js index.css manifest.json
@@ -55,7 +58,7 @@ LICENSES = dist/licenses/bundled.json
 # What a build makes for `make install`: the release tarball ships these built, listed in
 # RELEASE_LIST, so that a package build (Fedora's: noarch, offline, on any architecture) needs
 # neither node_modules nor esbuild nor a network.
-BUILT = $(BUNDLES) $(addprefix dist/cockpit-page/,$(PAGE_FILES)) $(MANPAGES) $(GENERATED)/shared-interface.bash
+BUILT = $(BUNDLES) $(addprefix dist/cockpit-page/,$(PAGE_FILES)) $(MANPAGES) $(GENERATED)/shared-interface.bash $(GENERATED)/shared-interface.zsh
 RELEASE_LIST = dist/release-files
 
 ifneq ($(wildcard $(RELEASE_LIST)),)
@@ -84,7 +87,7 @@ $(LICENSES): $(BUNDLES) dist/cockpit-page/index.js packaging/bundled-packages.mj
 $(GENERATED)/stamp: dist/src/main.js man/shared-interface.1.scd.in
 	node dist/src/cli/write-build-files.js $(GENERATED) >/dev/null
 	touch $@
-$(GENERATED)/shared-interface.bash: $(GENERATED)/stamp
+$(GENERATED)/shared-interface.bash $(GENERATED)/shared-interface.zsh: $(GENERATED)/stamp
 $(GENERATED)/shared-interface.1: $(GENERATED)/stamp
 	$(SCDOC) <$@.scd >$@
 $(GENERATED)/$(BUS_NAME).5: $(GENERATED)/stamp
@@ -98,7 +101,7 @@ install: all
 	install -d '$(DESTDIR)$(APPDIR)/bin' '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(LIBEXECDIR)' \
 	  '$(DESTDIR)$(POLKITACTIONDIR)' '$(DESTDIR)$(DBUSDIR)/system.d' '$(DESTDIR)$(DBUSDIR)/system-services' \
 	  '$(DESTDIR)$(DBUSDIR)/interfaces' '$(DESTDIR)$(SYSTEMDUNITDIR)' '$(DESTDIR)$(MANDIR)/man1' \
-	  '$(DESTDIR)$(MANDIR)/man5' '$(DESTDIR)$(MANDIR)/man8' '$(DESTDIR)$(BASHCOMPLETIONDIR)' \
+	  '$(DESTDIR)$(MANDIR)/man5' '$(DESTDIR)$(MANDIR)/man8' '$(DESTDIR)$(BASHCOMPLETIONDIR)' '$(DESTDIR)$(ZSHCOMPLETIONDIR)' \
 	  '$(DESTDIR)$(COCKPITDIR)' '$(DESTDIR)$(NMDISPATCHERDIR)'
 	install -m 0644 $(BUNDLES) '$(DESTDIR)$(APPDIR)/bin/'
 	printf '#!/bin/sh\nexec %s %s %s "$$@"\n' '$(NODE)' '$(DAEMON_NODE_FLAGS)' '$(APPDIR)/bin/shared-interfaced' >'$(DESTDIR)$(LIBEXECDIR)/shared-interfaced'
@@ -118,11 +121,15 @@ install: all
 	$(SUBSTITUTE) dbus-services/$(BUS_NAME).service.in >'$(DESTDIR)$(DBUSDIR)/system-services/$(BUS_NAME).service'
 	$(SUBSTITUTE) dbus-services/$(UNIT).in >'$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)'
 	chmod 0644 '$(DESTDIR)$(DBUSDIR)/system-services/$(BUS_NAME).service' '$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)'
+	install -m 0644 dbus-services/$(RECOVERY_UNIT) '$(DESTDIR)$(SYSTEMDUNITDIR)/$(RECOVERY_UNIT)'
+	install -d '$(DESTDIR)$(SYSTEMDUNITDIR)/paths.target.wants'
+	ln -sf ../$(RECOVERY_UNIT) '$(DESTDIR)$(SYSTEMDUNITDIR)/paths.target.wants/$(RECOVERY_UNIT)'
 	for f in $(PAGE_FILES) $(notdir $(wildcard dist/cockpit-page/po.*.js)); do install -m 0644 "dist/cockpit-page/$$f" '$(DESTDIR)$(COCKPITDIR)/' || exit 1; done
 	install -m 0644 $(GENERATED)/shared-interface.1 '$(DESTDIR)$(MANDIR)/man1/shared-interface.1'
 	install -m 0644 $(GENERATED)/$(BUS_NAME).5 '$(DESTDIR)$(MANDIR)/man5/$(BUS_NAME).5'
 	install -m 0644 $(GENERATED)/shared-interfaced.8 '$(DESTDIR)$(MANDIR)/man8/shared-interfaced.8'
 	install -m 0644 $(GENERATED)/shared-interface.bash '$(DESTDIR)$(BASHCOMPLETIONDIR)/shared-interface'
+	install -m 0644 $(GENERATED)/shared-interface.zsh '$(DESTDIR)$(ZSHCOMPLETIONDIR)/_shared-interface'
 
 # `make dist`: the release tarball TARBALLDIR/shared-interface-VERSION.tar.gz (the spec's
 # Source0): the files git tracks, as they are in the work tree (untracked files never; the
@@ -146,6 +153,7 @@ uninstall:
 	  '$(DESTDIR)$(LIBEXECDIR)/shared-interface/ifup-local' '$(DESTDIR)$(LIBEXECDIR)/shared-interface/ifdown-local' \
 	  '$(DESTDIR)$(POLKITACTIONDIR)/$(BUS_NAME).policy' '$(DESTDIR)$(DBUSDIR)/system.d/$(BUS_NAME).conf' \
 	  '$(DESTDIR)$(DBUSDIR)/interfaces/$(BUS_NAME).xml' '$(DESTDIR)$(DBUSDIR)/system-services/$(BUS_NAME).service' \
-	  '$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)' '$(DESTDIR)$(MANDIR)/man1/shared-interface.1' \
+	  '$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)' '$(DESTDIR)$(SYSTEMDUNITDIR)/$(RECOVERY_UNIT)' \
+	  '$(DESTDIR)$(SYSTEMDUNITDIR)/paths.target.wants/$(RECOVERY_UNIT)' '$(DESTDIR)$(MANDIR)/man1/shared-interface.1' \
 	  '$(DESTDIR)$(MANDIR)/man5/$(BUS_NAME).5' '$(DESTDIR)$(MANDIR)/man8/shared-interfaced.8' \
 	  '$(DESTDIR)$(BASHCOMPLETIONDIR)/shared-interface'

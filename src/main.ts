@@ -17,6 +17,7 @@ import { BackendSelector } from './settings/backend-selector';
 import { FirewallTools } from './settings/firewall/firewall-tools';
 import { DEFAULT_IFCFG_CONFIG, ifcfgFallback, recoverIfcfgChanges } from './settings/ifcfg/ifcfg-backend';
 import { KernelObserver } from './settings/kernel-observer';
+import { NmChangeRecords } from './settings/nm/nm-change-record';
 import { VERSION } from './version';
 
 export interface DaemonOptions {
@@ -34,8 +35,9 @@ const USAGE = `usage: shared-interfaced [--idle-timeout=SECONDS] [--ifcfg-dir=DI
                          [--authorization-timeout=SECONDS]
   Shares host network interfaces with VM guests; serves ${BUS_NAME} on the system bus
   (or DBUS_SYSTEM_BUS_ADDRESS). Without NetworkManager, writes ifcfg files into --ifcfg-dir
-  (default ${DEFAULT_IFCFG_CONFIG.ifcfgDir}) and keeps their snapshots in --state-dir
-  (default ${DEFAULT_IFCFG_CONFIG.stateDir}). --log-level: ${LOG_LEVELS.join(', ')} (default info).
+  (default ${DEFAULT_IFCFG_CONFIG.ifcfgDir}). --state-dir (default ${DEFAULT_IFCFG_CONFIG.stateDir})
+  keeps the ifcfg snapshots and the records of NetworkManager changes in progress, finished at
+  start if a change was left unfinished. --log-level: ${LOG_LEVELS.join(', ')} (default info).
   --authorization-timeout: an interactive authorization not answered within it is cancelled
   (default ${DEFAULT_INTERACTIVE_TIMEOUT_SECONDS}).
   See shared-interfaced(8).`;
@@ -102,7 +104,10 @@ export async function main(argv: readonly string[]): Promise<void> {
   const ifcfg = { ifcfgDir: options.ifcfgDir, stateDir: options.stateDir };
   // A change the ifcfg fallback left unfinished (we died before verifying it) is undone first.
   await recoverIfcfgChanges(ifcfg, log);
-  const selector = new BackendSelector(bus, log, ifcfgFallback(ifcfg, log));
+  // NetworkManager's changes left unfinished (a crash, a restart of NetworkManager, a reboot) are
+  // finished by the NM backend from these records as soon as NetworkManager is there.
+  const nmRecords = new NmChangeRecords(NmChangeRecords.directory(options.stateDir), log);
+  const selector = new BackendSelector(bus, log, nmRecords, ifcfgFallback(ifcfg, log));
   await selector.start();
   const observer = new KernelObserver(log);
   const firewall = new FirewallKeeper(new FirewallTools(), log);

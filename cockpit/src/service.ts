@@ -68,10 +68,16 @@ export class SharedInterfaceService {
 
   /**
    * Whether the service has confirm-or-rollback (confirm-timeout, Confirm, the Pending property):
-   * asked once, by reading Pending.
+   * asked by reading Pending, and known once the service has answered. Only a service that says
+   * it has no such property lacks it; any other failure (the bus, a timeout) is the caller's
+   * error and is asked again next time: it never quietly turns the safety net off.
    */
   canConfirm(): Promise<boolean> {
-    this.confirmable ??= Promise.resolve(this.client.call(OBJECT_PATH, PROPERTIES, 'Get', [INTERFACE_NAME, 'Pending'])).then(() => true, () => false);
+    this.confirmable ??= Promise.resolve(this.client.call(OBJECT_PATH, PROPERTIES, 'Get', [INTERFACE_NAME, 'Pending'])).then(() => true, (err: unknown) => {
+      if (isUnknownProperty(err)) return false;
+      this.confirmable = undefined;
+      throw err;
+    });
     return this.confirmable;
   }
 
@@ -108,4 +114,10 @@ export class SharedInterfaceService {
   async unshare(nic: string, force: boolean, confirming: () => void = () => undefined): Promise<void> {
     await this.change(nic, 'Unshare', force ? { force: { t: 'b', v: true } } : {}, confirming);
   }
+}
+
+/** A Properties.Get error saying the property does not exist (an older service without Pending). */
+export function isUnknownProperty(err: unknown): boolean {
+  const name = typeof err === 'object' && err !== null && 'name' in err ? (err as { name: unknown }).name : undefined;
+  return name === 'org.freedesktop.DBus.Error.UnknownProperty' || name === 'org.freedesktop.DBus.Error.InvalidArgs';
 }

@@ -24,6 +24,18 @@ export interface Transaction {
   commit(): Promise<void>;
   /** Undoes the change; resolves with what could not be restored (empty: everything was). */
   rollback(): Promise<readonly string[]>;
+  /**
+   * Resolves (with why) if the backend lost its own safety net under the change (NetworkManager
+   * restarted, its checkpoint gone): a change not yet verified is then rolled back at once.
+   */
+  readonly interrupted?: Promise<string>;
+}
+
+/** What a transaction is for: the backend records it, to finish it after a crash or a restart. */
+export interface ChangeSummary {
+  readonly operation: 'share' | 'unshare';
+  readonly nic: string;
+  readonly bridge: string;
 }
 
 export interface SettingsBackend {
@@ -45,7 +57,7 @@ export interface SettingsBackend {
    */
   checkShare(plan: SharePlan): Promise<IpRequirements>;
   /** Opens a transaction over these interfaces, rolled back by itself after `rollbackTimeoutSeconds`. */
-  begin(interfaces: readonly string[], rollbackTimeoutSeconds: number): Promise<Transaction>;
+  begin(interfaces: readonly string[], rollbackTimeoutSeconds: number, change: ChangeSummary): Promise<Transaction>;
   /**
    * Makes the bridge with the NIC as its port and moves the NIC's IP configuration onto it.
    * What doesn't touch the NIC may be done at once (NM: adding the profiles); the NIC (and the

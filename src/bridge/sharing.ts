@@ -376,7 +376,7 @@ export class Sharing {
     // each other, and what the backend does before it touches the NIC (NM: adding the profiles)
     // needs only the transaction. The reading and the prerequisite start processes (each spawn
     // holds this thread ~1 ms): they start once the transaction's request has gone out.
-    const opening = backend.begin(change.interfaces, change.rollbackTimeout);
+    const opening = backend.begin(change.interfaces, change.rollbackTimeout, { operation: change.operation, nic: change.nic, bridge: change.bridge });
     const before = nextTurn().then(() => Promise.all([change.readBefore(), change.prerequisite()])).then(([identity]) => identity);
     const ready = before.then(() => undefined);
     // Each is awaited below, maybe later than it fails: not an unhandled rejection meanwhile.
@@ -397,7 +397,7 @@ export class Sharing {
     try {
       await change.apply(progress, ready);
       const identity = await before;
-      const left = await this.verify(change, identity, progress);
+      const left = await this.verify(change, identity, progress, tx.interrupted);
       if (left.length === 0) {
         if (change.confirmTimeout !== 0) {
           await this.awaitConfirmation(change, identity, tx);
@@ -505,14 +505,17 @@ export class Sharing {
     }
   }
 
-  private async verify(change: Change, identity: IdentityExpectation, progress: Progress): Promise<string[]> {
+  private async verify(change: Change, identity: IdentityExpectation, progress: Progress, interrupted?: Promise<string>): Promise<string[]> {
     let placed = false;
     let waiting = false;
+    let interruption: string | undefined;
+    void interrupted?.then((why) => { interruption = why; });
     // Read again as soon as the kernel says something changed, and at least every safety poll.
     const changes = this.observer.watch(change.watched);
     try {
       for (;;) {
         const seen = changes.count();
+        if (interruption !== undefined) return [interruption];
         const after = await this.observer.observe([change.nic, change.bridge]);
         const misplaced = change.placement(after);
         if (misplaced.length === 0 && !placed) {
@@ -531,7 +534,7 @@ export class Sharing {
           if (left.length === 0 && answering.size > 0) progress('gateway-answers', `${[...answering].join(', ')} answers through ${identity.device}`);
         }
         if (left.length === 0 || this.clock.now() >= change.deadline) return left;
-        await Promise.race([changes.after(seen), this.clock.sleep(Math.min(VERIFY_SAFETY_POLL_MS, Math.max(0, change.deadline - this.clock.now())))]);
+        await Promise.race([changes.after(seen), this.clock.sleep(Math.min(VERIFY_SAFETY_POLL_MS, Math.max(0, change.deadline - this.clock.now()))), ...(interrupted === undefined ? [] : [interrupted])]);
       }
     } finally {
       changes.close();
@@ -609,7 +612,7 @@ export class Sharing {
     const [awaiting] = this.open;
     if (awaiting !== undefined) {
       const [nic, pending] = awaiting;
-      throw new ShareError('Busy', `the ${pending.operation} of ${nic} awaits confirmation; changes are made one at a time until it is confirmed or rolled back`, `confirm it or roll it back first (Confirm or Rollback of ${nic})`);
+      throw new ShareError('Busy', `the ${pending.operation} of ${nic} awaits confirmation; changes are made one at a time until it is confirmed or rolled back`, `confirm it or roll it back first: shared-interface confirm ${nic}, or shared-interface rollback ${nic} (D-Bus: Confirm or Rollback); shared-interface pending shows its deadline`);
     }
   }
 

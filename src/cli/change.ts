@@ -62,7 +62,8 @@ export async function makeChange(invocation: Invocation, member: 'Share' | 'Unsh
   }
 }
 
-async function withProgress<T>(invocation: Invocation, bus: BusConnection, iface: string, work: () => Promise<T>): Promise<T> {
+/** `work`, with the service's Progress lines about `iface` on a terminal meanwhile. */
+export async function withProgress<T>(invocation: Invocation, bus: BusConnection, iface: string, work: () => Promise<T>): Promise<T> {
   if (invocation.json || invocation.output.terminal !== true) return work();
   const stop = await showProgress(bus, iface, (line) => invocation.output.err(line));
   try {

@@ -4,6 +4,7 @@ import type { CliCommand } from './command';
 import { LIBVIRT_COMMANDS } from './libvirt-commands';
 import { listCommand } from './list-command';
 import { monitorCommand } from './monitor-command';
+import { confirmCommand, pendingCommand, rollbackCommand } from './pending-commands';
 import { shareCommand } from './share-command';
 import { unshareCommand } from './unshare-command';
 
@@ -11,6 +12,9 @@ export const COMMANDS: readonly CliCommand[] = [
   listCommand,
   shareCommand,
   unshareCommand,
+  pendingCommand,
+  confirmCommand,
+  rollbackCommand,
   ...LIBVIRT_COMMANDS,
   monitorCommand,
 ];

@@ -4,6 +4,7 @@
 // options anywhere. Every value is checked here, before anything connects to a bus.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError, type CliCommand, type CliOption, type OptionValues } from './command';
+import { tableOptionsProblem } from './table-output';
 
 export type CommandLine =
   | { readonly kind: 'help'; readonly command?: CliCommand }
@@ -12,12 +13,27 @@ export type CommandLine =
 
 type ParseOptions = NonNullable<ParseArgsConfig['options']>;
 
+/** parseArgs' name for the alias letter of option `name`: an option of its own, folded back by foldAliases. */
+const aliasKey = (name: string) => `${name}\u0000alias`;
+
 function parseConfig(options: Readonly<Record<string, CliOption>>): ParseOptions {
   const config: ParseOptions = {};
   for (const [name, option] of Object.entries(options)) {
     config[name] = option.short === undefined ? { type: option.type } : { type: option.type, short: option.short };
+    if (option.alias !== undefined) config[aliasKey(name)] = { type: option.type, short: option.alias };
   }
   return config;
+}
+
+/** An alias letter's value is its option's (given both ways, the option's own spelling wins). */
+function foldAliases(values: Record<string, unknown>, options: Readonly<Record<string, CliOption>>): OptionValues {
+  for (const name of Object.keys(options)) {
+    const key = aliasKey(name);
+    if (!(key in values)) continue;
+    values[name] ??= values[key];
+    delete values[key];
+  }
+  return values as OptionValues;
 }
 
 /** Where the command name is: the first argument that is neither an option nor a global option's value. */
@@ -27,6 +43,7 @@ function commandIndex(argv: readonly string[], globals: Readonly<Record<string, 
     if (option.type !== 'string') continue;
     takesValue.add(`--${name}`);
     if (option.short !== undefined) takesValue.add(`-${option.short}`);
+    if (option.alias !== undefined) takesValue.add(`-${option.alias}`);
   }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
@@ -41,7 +58,9 @@ function commandIndex(argv: readonly string[], globals: Readonly<Record<string, 
 function usageMessage(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== 'string' || !code.startsWith('ERR_PARSE_ARGS_') || !(err instanceof Error)) return undefined;
-  return err.message.split(/\.(?: |$)/)[0] ?? err.message;
+  // An alias letter's option has a name no one can type: its message names the letter alone.
+  const message = err.message.replace(/, --[^ ']*\u0000alias/g, '');
+  return message.split(/\.(?: |$)/)[0] ?? message;
 }
 
 /** A bare --name of an option whose value may be left out becomes --name= (parseArgs needs a value). */
@@ -54,7 +73,7 @@ function fillOptionalValues(args: readonly string[], options: Readonly<Record<st
 function parse(args: string[], options: Readonly<Record<string, CliOption>>, command?: string): { values: OptionValues; positionals: string[] } {
   try {
     const { values, positionals } = parseArgs({ args: fillOptionalValues(args, options), options: parseConfig(options), strict: true, allowPositionals: true });
-    return { values: values as OptionValues, positionals };
+    return { values: foldAliases(values, options), positionals };
   } catch (err) {
     const message = usageMessage(err);
     if (message === undefined) throw err;
@@ -68,6 +87,8 @@ function checkValues(command: CliCommand, globals: Readonly<Record<string, CliOp
     const problem = typeof value === 'string' ? option.check?.(value) : undefined;
     if (problem !== undefined) throw new UsageError(`--${name}: ${problem}`, command.name);
   }
+  const tableProblem = tableOptionsProblem(values, command.fields, 'force' in command.options);
+  if (tableProblem !== undefined) throw new UsageError(tableProblem, command.name);
   const required = command.positionals.filter((p) => !p.optional).length;
   if (positionals.length < required) {
     throw new UsageError(`${command.name} needs ${command.positionals.filter((p) => !p.optional).map((p) => p.name).join(' ')}`, command.name);

@@ -47,6 +47,22 @@ export function sharedInterfaces(bus: BusConnection): Promise<Map<string, string
   return serviceProperty(bus, 'Shared', t.dict(t.string));
 }
 
+/** A change awaiting Confirm, from the Pending property. */
+export interface PendingChange {
+  readonly operation: string;
+  readonly bridge: string;
+  /** Rolled back at this time (ms since the epoch) unless confirmed. */
+  readonly deadline: number;
+}
+
+const pendingCodec = t.dict(t.struct<[string, string, number]>(t.string, t.string, t.uint64));
+
+/** The Pending property: every interface whose change awaits Confirm. */
+export async function pendingChanges(bus: BusConnection): Promise<Map<string, PendingChange>> {
+  const pending = await serviceProperty(bus, 'Pending', pendingCodec);
+  return new Map([...pending].map(([nic, [operation, bridge, deadlineUs]]) => [nic, { operation, bridge, deadline: Math.floor(deadlineUs / 1000) }]));
+}
+
 /** What a user can do about an error the bus itself (not the service) answered. */
 export function busErrorHint(err: BusCallError): string | undefined {
   const name = err.errorName;

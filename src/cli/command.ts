@@ -14,6 +14,8 @@ export class UsageError extends Error {
 export interface CliOption {
   readonly type: 'string' | 'boolean';
   readonly short?: string;
+  /** Another short letter for the same option, an earlier spelling kept working (not offered by completion). */
+  readonly alias?: string;
   /** The placeholder in help, e.g. NAME in --bridge=NAME (string options only). */
   readonly valueName?: string;
   /** The value may be left out (--confirm or --confirm=30); left out, it is ''. */
@@ -22,7 +24,7 @@ export interface CliOption {
   /** Why a value is unacceptable, or undefined; checked before anything connects. */
   readonly check?: (value: string) => string | undefined;
   /** Where completion finds values for it ('interfaces': the service's list). */
-  readonly complete?: 'interfaces' | readonly string[];
+  readonly complete?: 'interfaces' | 'files' | 'fields' | readonly string[];
 }
 
 export interface CliPositional {
@@ -30,7 +32,13 @@ export interface CliPositional {
   readonly help: string;
   readonly optional?: boolean;
   readonly check?: (value: string) => string | undefined;
-  readonly complete?: 'interfaces' | 'commands';
+  readonly complete?: 'interfaces' | 'pending' | 'files';
+}
+
+/** A table's columns: every one, and those shown when -f does not choose. */
+export interface FieldNames {
+  readonly all: readonly string[];
+  readonly common: readonly string[];
 }
 
 export type OptionValues = Readonly<Record<string, string | boolean | undefined>>;
@@ -68,6 +76,8 @@ export interface CliCommand {
   readonly description: string;
   readonly positionals: readonly CliPositional[];
   readonly options: Readonly<Record<string, CliOption>>;
+  /** The columns a command that prints a table offers to -f, -t and -g (table-output.ts). */
+  readonly fields?: FieldNames;
   /** Resolves with the exit code (undefined: 0). Errors from the bus are mapped by the caller. */
   run(invocation: Invocation): Promise<number | void>;
 }

@@ -25,7 +25,7 @@ export const EXIT_CODE_DOCS: ReadonlyArray<readonly [ExitCode, string]> = [
   [EXIT.busy, 'The interface is busy (another change in progress, guests still attached) or the call timed out.'],
   [EXIT.rolledBack, 'The change could not be verified and everything was put back as it was.'],
   [EXIT.unavailable, 'The system bus, the service or its backend (NetworkManager or ifcfg) is not available.'],
-  [EXIT.notFound, 'No such interface, or the interface is not shared.'],
+  [EXIT.notFound, 'No such interface, the interface is not shared, or no change of it awaits confirmation.'],
   [EXIT.accessDenied, 'Not authorized (polkit or the bus policy refused).'],
 ];
 
@@ -33,6 +33,7 @@ const BY_ERROR_NAME: ReadonlyMap<string, ExitCode> = new Map<string, ExitCode>([
   ['org.freedesktop.DBus.Error.InvalidArgs', EXIT.usage],
   [`${ERROR_PREFIX}.NoSuchInterface`, EXIT.notFound],
   [`${ERROR_PREFIX}.NotShared`, EXIT.notFound],
+  [`${ERROR_PREFIX}.NotPending`, EXIT.notFound],
   [`${ERROR_PREFIX}.Busy`, EXIT.busy],
   ['org.freedesktop.DBus.Error.NoReply', EXIT.busy],
   ['org.freedesktop.DBus.Error.Timeout', EXIT.busy],

@@ -65,7 +65,7 @@ export const defineCommand: CliCommand = {
   name: 'define',
   summary: 'Share a NIC as the bridge an XML file defines (virsh iface-define).',
   description: 'Reads libvirt\'s interface XML of a bridge with the NIC to share as its one port (what virsh iface-bridge writes; - reads standard input) and shares the NIC through that bridge, verified like share. XML that is not valid is refused with its line and column; what sharing cannot honour (several ports, another IP configuration, <start mode=\'hotplug\'>) with the reason.',
-  positionals: [{ name: 'FILE', help: 'The XML file, or - for standard input.' }],
+  positionals: [{ name: 'FILE', complete: 'files', help: 'The XML file, or - for standard input.' }],
   options: {
     'rollback-timeout': ROLLBACK_TIMEOUT_OPTION,
   },
@@ -123,7 +123,7 @@ export const ifaceUnbridgeCommand: CliCommand = {
   description: 'Takes the NIC off BRIDGE, a bridge shared through this service, and brings its own configuration back (unshare of that NIC), verified like unshare. Refused while guests are attached, unless --force.',
   positionals: [{ name: 'BRIDGE', check: interfaceNameProblem, complete: 'interfaces', help: 'The bridge, e.g. br0.' }],
   options: {
-    force: { type: 'boolean', short: 'f', help: 'Even if guests are still attached to the bridge (they lose the network).' },
+    force: { type: 'boolean', help: 'Even if guests are still attached to the bridge (they lose the network).' },
     'rollback-timeout': ROLLBACK_TIMEOUT_OPTION,
   },
   async run(invocation) {

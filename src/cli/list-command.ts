@@ -1,85 +1,82 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// `shared-interface list`: the host's interfaces, whether each can be shared, and what sharing would change.
-import type { CliCommand, Invocation } from './command';
-import { flagValue, stringValue } from './command';
-import { listInterfaces, type ListedInterface } from './cli-service';
-import { formatTable, wrap, writeJson } from './cli-output';
+// `shared-interface list`: the host's interfaces, whether each can be shared, what sharing would
+// change, and which change awaits confirmation.
+import { flagValue, type CliCommand, type Invocation } from './command';
+import { listInterfaces, pendingChanges, type ListedInterface, type PendingChange } from './cli-service';
+import { wrap, writeJson } from './cli-output';
 import { parseErrorMessage } from '../service/error-message';
+import { formatDeadline, pendingAdvice, pendingJson, secondsLeft } from './pending-commands';
+import { fieldNames, tableChoice, tableLines, writeLines, type FieldTable } from './table-output';
 
-type Cell = readonly string[];
+interface Row {
+  readonly nic: ListedInterface;
+  readonly pending: PendingChange | undefined;
+}
 
-const FIELDS: Readonly<Record<string, (i: ListedInterface) => Cell>> = {
-  interface: (i) => [i.name],
-  type: (i) => [i.type || '-'],
-  mac: (i) => [i.mac || '-'],
-  carrier: (i) => [i.carrier ? 'yes' : 'no'],
-  state: (i) => [i.bridge ? 'shared' : i.shareable ? 'shareable' : 'not shareable'],
-  bridge: (i) => [i.bridge || '-'],
-  addresses: (i) => (i.addresses.length > 0 ? i.addresses : ['-']),
-  reason: (i) => [i.reason || '-'],
-  notes: (i) => (i.notes.length > 0 ? i.notes : ['-']),
+const some = (value: string) => (value === '' ? [] : [value]);
+
+const FIELDS: FieldTable<Row> = {
+  interface: ({ nic }) => [nic.name],
+  type: ({ nic }) => some(nic.type),
+  mac: ({ nic }) => some(nic.mac),
+  carrier: ({ nic }) => [nic.carrier ? 'yes' : 'no'],
+  state: ({ nic }) => [nic.bridge ? 'shared' : nic.shareable ? 'shareable' : 'not shareable'],
+  bridge: ({ nic }) => some(nic.bridge),
+  addresses: ({ nic }) => nic.addresses,
+  pending: ({ pending }) => (pending === undefined ? [] : [`${pending.operation} until ${formatDeadline(pending.deadline)}`]),
+  reason: ({ nic }) => some(nic.reason),
+  notes: ({ nic }) => nic.notes,
 };
 
-export const LIST_FIELDS = Object.keys(FIELDS);
-const DEFAULT_FIELDS = ['interface', 'type', 'carrier', 'state', 'bridge', 'addresses'];
+export const LIST_FIELDS = fieldNames(FIELDS, ['interface', 'type', 'carrier', 'state', 'bridge', 'addresses']);
 
-function parseFields(value: string | undefined): string[] {
-  if (value === undefined) return DEFAULT_FIELDS;
-  if (value.toLowerCase() === 'all') return LIST_FIELDS;
-  return value.split(',').map((f) => f.trim().toLowerCase());
-}
-
-function fieldsProblem(value: string): string | undefined {
-  const unknown = parseFields(value).filter((f) => !(f in FIELDS));
-  return unknown.length > 0 ? `unknown field '${unknown.join(',')}'; fields: ${LIST_FIELDS.join(',')} (or all)` : undefined;
-}
-
-/** Below the table: why an interface can't be shared, and what sharing it would change. */
-function footnotes(interfaces: readonly ListedInterface[], columns: number): string[] {
+/** Below the table: a change awaiting confirmation, why an interface can't be shared, what sharing it would change. */
+function footnotes(rows: readonly Row[], fields: readonly string[], columns: number): string[] {
   const lines: string[] = [];
-  for (const i of interfaces) {
-    if (!i.shareable && !i.bridge && i.reason) {
-      const { message: reason, hint } = parseErrorMessage(i.reason);
-      lines.push(...wrap(`${i.name}: not shareable: ${reason}`, columns));
+  for (const { nic, pending } of rows) {
+    if (pending !== undefined && !fields.includes('pending')) {
+      lines.push(...wrap(`${nic.name}: the ${pending.operation} awaits confirmation until ${formatDeadline(pending.deadline)} (${secondsLeft(pending.deadline)} s left), then it is rolled back: ${pendingAdvice(nic.name)}`, columns));
+    }
+    if (!nic.shareable && !nic.bridge && nic.reason && !fields.includes('reason')) {
+      const { message: reason, hint } = parseErrorMessage(nic.reason);
+      lines.push(...wrap(`${nic.name}: not shareable: ${reason}`, columns));
       if (hint !== undefined) lines.push(...wrap(`  hint: ${hint}`, columns, 4));
     }
-    for (const note of i.notes) lines.push(...wrap(`${i.name}: note: ${note}`, columns));
+    if (!fields.includes('notes')) for (const note of nic.notes) lines.push(...wrap(`${nic.name}: note: ${note}`, columns));
   }
   return lines;
 }
 
 async function run(invocation: Invocation): Promise<void> {
-  const interfaces = await listInterfaces(await invocation.bus(), flagValue(invocation.values, 'all'));
+  const bus = await invocation.bus();
+  // Both questions go out at once: one round trip, not two.
+  const [interfaces, pending] = await Promise.all([listInterfaces(bus, flagValue(invocation.values, 'all')), pendingChanges(bus)]);
   const { output } = invocation;
   if (invocation.json) {
-    writeJson(output, { interfaces });
+    const withPending = (nic: ListedInterface) => {
+      const change = pending.get(nic.name);
+      return change === undefined ? nic : { ...nic, pending: pendingJson(change) };
+    };
+    writeJson(output, { interfaces: interfaces.map(withPending) });
     return;
   }
-  const fields = parseFields(stringValue(invocation.values, 'fields'));
-  const legend = !flagValue(invocation.values, 'no-legend');
-  const rows = interfaces.map((i) => fields.map((f) => FIELDS[f]?.(i) ?? []));
-  const lines = formatTable(legend ? fields.map((f) => f.toUpperCase()) : undefined, rows, output.columns);
-  // The notes and reasons are shown whole below the table, unless the user chose columns for them.
-  const notes = legend && !fields.includes('reason') && !fields.includes('notes') ? footnotes(interfaces, output.columns) : [];
+  const rows = interfaces.map((nic) => ({ nic, pending: pending.get(nic.name) }));
+  const choice = tableChoice(invocation.values, LIST_FIELDS);
+  const lines = tableLines(choice, FIELDS, rows, output.columns);
+  // Reasons, notes and pending changes are shown whole below the table, unless it has columns for them.
+  const notes = choice.terse ? [] : footnotes(rows, choice.fields, output.columns);
   if (notes.length > 0) lines.push('', ...notes);
-  // One write for the whole table: a line each was a system call each (hundreds of NICs).
-  if (lines.length > 0) output.out(lines.join('\n'));
+  writeLines(output, lines);
 }
 
 export const listCommand: CliCommand = {
   name: 'list',
   summary: 'List the network interfaces, whether each can be shared, and notes.',
-  description: 'Lists the host\'s network interfaces (not the loopback, tun and tap devices, unmanaged veths and ports of bridges, bonds and teams, unless --all): whether each is shared (and through which bridge), can be shared, or why not, and what sharing it would change that you may not expect (notes, below the table). The table fits the terminal (COLUMNS): the last column is cut when it must be; --json gives everything.',
+  description: 'Lists the host\'s network interfaces (not the loopback, tun and tap devices, unmanaged veths and ports of bridges, bonds and teams, unless --all): whether each is shared (and through which bridge), can be shared, or why not, what sharing it would change that you may not expect, and a change that awaits confirmation (below the table, unless -f names its column). The table fits the terminal (COLUMNS): the last column is cut when it must be; --json gives everything. Fields (-f, -g): ' + `${LIST_FIELDS.all.join(', ')}; common: ${LIST_FIELDS.common.join(', ')}.`,
   positionals: [],
   options: {
-    fields: {
-      type: 'string', short: 'o', valueName: 'FIELD,...',
-      help: `The columns, in order: ${LIST_FIELDS.join(', ')}, or all (default: ${DEFAULT_FIELDS.join(',')}).`,
-      check: fieldsProblem,
-      complete: [...LIST_FIELDS, 'all'],
-    },
-    'no-legend': { type: 'boolean', help: 'No header line and no notes below the table (for scripts).' },
     all: { type: 'boolean', short: 'a', help: 'Every interface: also the loopback, tun and tap devices, unmanaged veths and ports of bridges, bonds and teams, which are left out by default.' },
   },
+  fields: LIST_FIELDS,
   run,
 };

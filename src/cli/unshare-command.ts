@@ -23,7 +23,7 @@ export const unshareCommand: CliCommand = {
   description: 'Removes the bridge IFACE is shared through and activates IFACE\'s own configuration again, verified like share. Refused while guests are attached to the bridge, unless --force.',
   positionals: [{ ...INTERFACE_ARGUMENT, help: 'The shared network interface, e.g. eth0.' }],
   options: {
-    force: requestFlag('force', { short: 'f' }),
+    force: requestFlag('force'),
     'rollback-timeout': requestFlag('rollbackTimeout'),
     confirm: CONFIRM_OPTION,
   },

@@ -7,6 +7,7 @@ import * as t from '../dbus-wire/bus-value';
 import { type Log, errorDetail } from '../bridge/log';
 import type { SettingsBackend } from '../bridge/settings-backend';
 import { NmBackend } from './nm/nm-backend';
+import type { NmChangeRecords } from './nm/nm-change-record';
 import { NM_BUS_NAME } from './nm/nm-object-cache';
 
 
@@ -21,6 +22,8 @@ export class BackendSelector {
   constructor(
     private readonly bus: BusConnection,
     private readonly log: Log,
+    /** NetworkManager's change records, kept across its restarts (each NmBackend finishes what it finds). */
+    private readonly nmRecords: NmChangeRecords,
     /** The fallback when NetworkManager is absent; undefined: none. */
     private readonly fallback: () => Promise<SettingsBackend | undefined> = async () => undefined,
   ) {}
@@ -66,7 +69,7 @@ export class BackendSelector {
     const previous = this.backend;
     this.backend = undefined;
     await previous?.close();
-    const next = networkManagerPresent ? await NmBackend.start(this.bus, this.log) : await this.fallback();
+    const next = networkManagerPresent ? await NmBackend.start(this.bus, this.log, this.nmRecords) : await this.fallback();
     this.backend = next;
     next?.onChange(() => this.notify());
     this.log.info(`settings backend: ${next?.name ?? 'none'}`);

@@ -28,7 +28,7 @@ function explain(run: AnsibleRun): string {
   return `ansible-playbook exited ${run.code}:\n${run.stdout}\n${run.stderr}`;
 }
 
-test('a playbook shares eth0 on three hosts over SSH: idempotent, check mode changes nothing, a missing NIC fails alone, unshared restores all, an unconfirmed change rolls back', async (t) => {
+test('a playbook shares eth0 on three hosts over SSH: idempotent, check mode changes nothing, a missing NIC fails alone (and is ok to unshare), unshared restores all, an unconfirmed change rolls back', async (t) => {
   const fleet = await LabFleet.start({ hosts: 3 });
   try {
     await Promise.all(fleet.hosts.map((h) => h.lab.startDaemon()));
@@ -94,6 +94,11 @@ test('a playbook shares eth0 on three hosts over SSH: idempotent, check mode cha
     t.true(fatal.includes(`"error_name": "${NO_SUCH_INTERFACE}"`), explain(missing));
     t.true(fatal.includes(`"msg": "${NO_SUCH_INTERFACE}: there is no network interface named eth9"`), explain(missing));
     t.false(missing.stdout.includes('fatal: [host1]') || missing.stdout.includes('fatal: [host2]'), explain(missing));
+    await assertShared(t, fleet.host('host3'));
+    // Asked to be unshared, the NIC host3 does not have is ok: already as unshared as it gets.
+    const absent = await ansible.playbook(PLAYBOOK, ['--limit', 'host3', '-e', 'uplink_state=unshared']);
+    t.is(absent.code, 0, explain(absent));
+    t.is(recapOf(absent, 'host3'), 'changed=0 failed=0 unreachable=0', explain(absent));
     await assertShared(t, fleet.host('host3'));
 
     // Another bridge, with STP and the shortest forward delay (the port listens and learns for

@@ -13,15 +13,18 @@
 //  4. Bus activation → first reply of the daemon as `make install` installs it.
 //  5. The flood (test/lab/reading-flood.ts): uid 65534 with 16 connections × 8 GetInterfaceXML in
 //     flight; ListInterfaces' p95 and root's Share under it against quiet.
-//  6. A host with thousands of links (BENCH_SCALE_PAIRS veth pairs, BENCH_SCALE_PROFILES profiles)
+//  6. Recovery: a change interrupted by a crash or NetworkManager's restart, undone (recovery-bench.ts).
+//  7. A host with thousands of links (BENCH_SCALE_PAIRS veth pairs, BENCH_SCALE_PROFILES profiles)
 //     against the same lab at 3 links (host-scale-bench.ts).
 // Quick mode: BENCH_RUNS=1 BENCH_LIST_CALLS=1000 BENCH_CYCLES=10 BENCH_SHARES=3; BENCH_ONLY=switch,
-// scale,profiles,activation,flood,links runs only those parts, BENCH_KINDS=ours-static,… only those switches.
+// scale,profiles,activation,flood,recovery,links runs only those parts, BENCH_KINDS=ours-static,… only those switches.
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Lab, sleep, waitFor, type LabOptions } from '../lab/lab';
 import { INSTALLED, installIntoLab, ownerPid } from '../lab/lab-install';
 import { ServiceClient } from '../lab/service-client';
+import { recoveryTimes } from './recovery-bench';
+import { RECOVERY_VERIFY_MS } from '../../src/settings/nm/nm-recovery';
 import type { BusConnection } from '../../src/dbus-wire/bus-connection';
 import { describeFlood, measureFlood } from '../lab/reading-flood';
 import { hostScaleRows } from './host-scale-bench';
@@ -30,7 +33,7 @@ const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const LIST_CALLS = Number(process.env['BENCH_LIST_CALLS'] ?? 10_000);
 const CYCLES = Number(process.env['BENCH_CYCLES'] ?? 200);
 const SHARES = Number(process.env['BENCH_SHARES'] ?? 7);
-const ONLY = new Set((process.env['BENCH_ONLY'] ?? 'switch,scale,profiles,activation,flood,links').split(','));
+const ONLY = new Set((process.env['BENCH_ONLY'] ?? 'switch,scale,profiles,activation,flood,recovery,links').split(','));
 /** BENCH_KINDS=ours-static,nmcli: only those switches (the table then has gaps). */
 const KINDS = process.env['BENCH_KINDS'] === undefined ? undefined : new Set(process.env['BENCH_KINDS'].split(','));
 const PING_INTERVAL_MS = 16;
@@ -444,6 +447,15 @@ async function main(): Promise<void> {
   if (ONLY.has('activation')) {
     const times = await activation();
     rows.push(`| bus activation → first reply, installed daemon (median of ${times.length}: ${times.map((t) => Math.round(t)).join(', ')} ms) | ${ms(median(times))} | ≤ 300 ms | ${verdict(median(times) <= 300)} |`);
+  }
+
+  if (ONLY.has('recovery')) {
+    const runs: Array<Awaited<ReturnType<typeof recoveryTimes>>> = [];
+    for (let i = 0; i < Math.max(1, RUNS); i++) runs.push(await recoveryTimes());
+    const crash = runs.map((r) => r.afterCrashMs);
+    const restart = runs.map((r) => r.afterNmRestartMs);
+    const worst = Math.max(...crash, ...restart);
+    rows.push(`| recovery: daemon SIGKILLed + NetworkManager restarted in a confirm window, daemon start → eth0 restored / NetworkManager restarted mid-Share, back → restored (median of ${runs.length}: ${crash.join(', ')} / ${restart.join(', ')} ms) | ${ms(median(crash))} / ${ms(median(restart))} | ≤ ${RECOVERY_VERIFY_MS / 1000} s (the verification's bound) | ${verdict(worst <= RECOVERY_VERIFY_MS)} |`);
   }
 
   if (ONLY.has('flood')) {

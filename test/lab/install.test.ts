@@ -131,6 +131,11 @@ test('the installed unit passes systemd-analyze verify and carries the hardening
       const verify = await lab.exec(['systemd-analyze', 'verify', INSTALLED.unit], { allowFailure: true });
       t.is(verify.code, 0, verify.stderr);
       t.is(verify.stderr.trim(), '', 'no warnings');
+      // The path unit that runs the daemon while a change record exists, enabled statically.
+      const recovery = await lab.exec(['systemd-analyze', 'verify', INSTALLED.recoveryPath], { allowFailure: true });
+      t.is(recovery.code, 0, recovery.stderr);
+      t.is(recovery.stderr.trim(), '', 'no warnings');
+      t.is(await lab.sh(`readlink ${INSTALLED.recoveryPathWants}`), '../shared-interface-recovery.path\n');
       const security = await lab.exec(['systemd-analyze', 'security', '--offline=true', INSTALLED.unit], { allowFailure: true });
       const exposure = /Overall exposure level for shared-interface\.service: ([\d.]+)/.exec(security.stdout)?.[1];
       t.log(`systemd-analyze security: exposure ${exposure ?? '?'} (hostnamed: 1.5, NetworkManager: 8.0 on Debian 12)`);

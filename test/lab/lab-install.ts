@@ -22,6 +22,8 @@ export const INSTALLED = {
   busPolicy: `/usr/share/dbus-1/system.d/${BUS_NAME}.conf`,
   activation: `/usr/share/dbus-1/system-services/${BUS_NAME}.service`,
   unit: '/usr/lib/systemd/system/shared-interface.service',
+  recoveryPath: '/usr/lib/systemd/system/shared-interface-recovery.path',
+  recoveryPathWants: '/usr/lib/systemd/system/paths.target.wants/shared-interface-recovery.path',
   introspection: `/usr/share/dbus-1/interfaces/${BUS_NAME}.xml`,
   cockpitPage: '/usr/share/cockpit/shared-interface/index.html',
   cockpitScript: '/usr/share/cockpit/shared-interface/index.js',
@@ -31,6 +33,7 @@ export const INSTALLED = {
   apiManPage: `/usr/share/man/man5/${BUS_NAME}.5`,
   daemonManPage: '/usr/share/man/man8/shared-interfaced.8',
   bashCompletion: '/usr/share/bash-completion/completions/shared-interface',
+  zshCompletion: '/usr/share/zsh/site-functions/_shared-interface',
 } as const;
 
 /**

@@ -110,6 +110,11 @@ export class Lab {
     return new Lab(dir, unshare, pid);
   }
 
+  /** The daemon's state directory in this lab (startDaemon's default). */
+  get stateDir(): string {
+    return join(this.dir, 'state');
+  }
+
   /** A D-Bus address reaching the lab's system bus from outside the lab. */
   get busAddress(): string {
     return `unix:path=${join(this.dir, 'system_bus_socket')}`;
@@ -173,7 +178,9 @@ export class Lab {
   /** Starts our daemon inside the lab and waits until it says it is ready. */
   async startDaemon(args: readonly string[] = [], env: Readonly<Record<string, string>> = {}): Promise<LabProcess> {
     // Run the script itself, so its #! line (with the daemon's V8 flags) is honoured.
-    const daemon = this.spawn([join(REPO_ROOT, 'bin', 'shared-interfaced'), ...args], env);
+    // Its state (change records, ifcfg snapshots) in the lab's directory, never the host's /var/lib.
+    const state = args.some((a) => a.startsWith('--state-dir')) ? [] : [`--state-dir=${this.stateDir}`];
+    const daemon = this.spawn([join(REPO_ROOT, 'bin', 'shared-interfaced'), ...state, ...args], env);
     await daemon.waitForOutput(/ready on /, 30_000);
     return daemon;
   }

@@ -2,7 +2,7 @@
 // The generated man page sources and completion, written into a fresh directory for a test (what
 // `make` writes into dist/generated), and scdoc run on them as the Makefile runs it.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { writeBuildFiles } from '../../src/cli/write-build-files';
@@ -13,6 +13,8 @@ export interface GeneratedFiles {
   /** The roff man pages: shared-interface.1, org.fedoraproject.SharedInterface.5, shared-interfaced.8. */
   readonly manPages: readonly string[];
   readonly bashCompletion: string;
+  /** The zsh completion, as _shared-interface in this directory (an fpath entry of its own). */
+  readonly zshCompletion: string;
 }
 
 /** Into a new directory under `parent` (a lab's directory, for files a lab must see). */
@@ -24,5 +26,8 @@ export function generateFiles(parent = tmpdir()): GeneratedFiles {
     writeFileSync(page, execFileSync('scdoc', { input: readFileSync(source) }));
     return page;
   });
-  return { dir, manPages, bashCompletion: join(dir, 'shared-interface.bash') };
+  const zshCompletion = join(dir, 'zsh', '_shared-interface');
+  mkdirSync(join(dir, 'zsh'));
+  renameSync(join(dir, 'shared-interface.zsh'), zshCompletion);
+  return { dir, manPages, bashCompletion: join(dir, 'shared-interface.bash'), zshCompletion };
 }

@@ -128,7 +128,7 @@ test('each RPM declares exactly the npm packages esbuild bundled into it (its me
 
 interface JournalEntry { PRIORITY?: string; MESSAGE?: string }
 
-test('the unit under a real systemd: activated by the first call, Share and Unshare in its sandbox, a rollback is a warning in the journal, idle exit, restart after SIGKILL; removing the package leaves a share working, says so, and nmcli undoes it', async (t) => {
+test('the unit under a real systemd: activated by the first call, Share and Unshare in its sandbox, a rollback is a warning in the journal, idle exit, restart after SIGKILL, a leftover change record finished through the path unit; removing the package leaves a share working, says so, and nmcli undoes it', async (t) => {
   const built = await builtRpm();
   // NetworkManager and the bus are the container's own; the lab only gives it a LAN with DHCP.
   const lab = await Lab.start({ networkManager: false, nicProfile: 'none' });
@@ -205,6 +205,27 @@ test('the unit under a real systemd: activated by the first call, Share and Unsh
     }, 60_000);
     t.not(after['MainPID'], '0');
     t.regex(await c.sh('journalctl -b -o cat _PID=1'), /shared-interface\.service: Main process exited, code=killed, status=9\/KILL/);
+
+    // A change record left over (as a crash or a reboot in a confirm window leaves it) while the
+    // daemon is stopped: the path unit, which paths.target starts at boot, starts the daemon, and
+    // the daemon finishes the record: the profile it names is deleted, eth0 stays on its own.
+    await c.sh('systemctl stop shared-interface.service; systemctl start shared-interface-recovery.path');
+    const leftover = (await c.sh("nmcli connection add type bridge ifname br-eth0 con-name 'br-eth0 (shares eth0)' save no autoconnect no >/dev/null; nmcli -g connection.uuid connection show 'br-eth0 (shares eth0)'")).trim();
+    const record = {
+      version: 1, operation: 'share', nic: 'eth0', bridge: 'br-eth0', state: 'awaiting-confirmation', deadline: Date.now() + 60_000, checkpoint: '',
+      original: (await c.sh('nmcli -g connection.uuid connection show lab-eth0')).trim(), addressesOn: 'eth0',
+      addresses: (JSON.parse(await c.sh('ip -4 -j addr show dev eth0')) as Array<{ addr_info: Array<{ local: string; prefixlen: number }> }>)
+        .flatMap((link) => link.addr_info.map((a) => `${a.local}/${a.prefixlen}`)),
+      added: [leftover], persist: true,
+    };
+    await c.sh(`mkdir -p -m 0700 /var/lib/shared-interface/nm-changes && printf '%s' '${JSON.stringify(record)}' >/var/lib/shared-interface/nm-changes/.eth0.tmp && mv /var/lib/shared-interface/nm-changes/.eth0.tmp /var/lib/shared-interface/nm-changes/eth0.json`);
+    await waitFor('the record finished by the daemon the path unit started', async () => {
+      const done = (await c.exec('test -e /var/lib/shared-interface/nm-changes/eth0.json')).code !== 0;
+      return done && (await journal()).includes('audit: recovery share eth0 through br-eth0: rolled back and verified') ? true : undefined;
+    }, 60_000);
+    t.regex(await c.sh('journalctl -b -o cat _PID=1'), /shared-interface-recovery\.path|Started shared-interface\.service/);
+    t.is((await c.exec(`nmcli connection show ${leftover}`)).code, 10, 'the profile the record named is gone');
+    t.regex(await c.sh('nmcli -t -f NAME,DEVICE connection show --active'), /^lab-eth0:eth0$/m);
 
     // Removal: the share stays (NetworkManager's profiles), and %preun says so and what goes.
     t.is((await c.exec('shared-interface share eth0')).code, 0);

@@ -10,6 +10,8 @@ import { formatTable, terminalColumns, wrap } from '../../src/cli/cli-output';
 import { UsageError } from '../../src/cli/command';
 import { EXIT, EXIT_CODE_DOCS, exitCodeForError } from '../../src/cli/exit-codes';
 import { GLOBAL_OPTIONS } from '../../src/cli/global-options';
+import { formatDeadline, pendingAdvice, secondsLeft } from '../../src/cli/pending-commands';
+import { escapeTerse, fieldNames, tableChoice, tableLines, tableOptionsProblem, type FieldTable } from '../../src/cli/table-output';
 import { main, type CliEnvironment } from '../../src/cli/shared-interface-cli';
 import { journalLines } from '../../src/bridge/log';
 import { parseDaemonArgs } from '../../src/main';
@@ -82,8 +84,14 @@ test('GNU long options with = or a separate value, short options, options before
     t.like(run(argv), expected, argv.join(' '));
   }
   t.like(run(['--json', 'list']), { command: 'list', json: true });
-  t.like(run(['list', '--json', '-o', 'interface,mac']), { command: 'list', json: true, values: { fields: 'interface,mac' } });
-  t.like(run(['unshare', '-f', 'eth0']), { command: 'unshare', positionals: ['eth0'], values: { force: true } });
+  t.like(run(['list', '-f', 'interface,mac']), { command: 'list', values: { fields: 'interface,mac' } });
+  t.like(run(['-g', 'interface', 'list']), { command: 'list', values: { 'get-values': 'interface' } });
+  // -o, list's letter before nmcli's -f, still works.
+  t.like(run(['list', '-o', 'interface,mac']), { command: 'list', values: { fields: 'interface,mac' } });
+  t.like(run(['-o', 'interface', 'list']), { command: 'list', values: { fields: 'interface' } });
+  t.false(Object.keys(run(['list', '-o', 'interface']).values).some((k) => k.includes('alias')));
+  t.like(run(['-t', 'pending', '-f', 'all']), { command: 'pending', values: { terse: true, fields: 'all' } });
+  t.like(run(['unshare', '--force', 'eth0']), { command: 'unshare', positionals: ['eth0'], values: { force: true } });
   // After "--", an argument that looks like an option is an argument (and then no interface name).
   t.throws(() => run(['share', '--', '-eth0']), { instanceOf: UsageError, message: /^IFACE: '-eth0' .*not '\.' or '-' first/ });
   t.throws(() => run(['share', '--', 'et/h0']), { instanceOf: UsageError, message: /IFACE: .*characters not allowed/ });
@@ -103,7 +111,15 @@ for (const [argv, message] of [
   [['share', 'eth0', '--bridge=br/0'], /--bridge: .*characters not allowed/],
   [['share', 'an-interface-name-too-long'], /IFACE: .*at most 15/],
   [['unshare', 'eth0', '--bridge=br0'], /Unknown option '--bridge'/],
-  [['list', '-o', 'interface,colour'], /--fields: unknown field 'colour'/],
+  [['list', '-f', 'interface,colour'], /--fields: unknown field 'colour'/],
+  [['list', '-g', 'colour'], /--get-values: unknown field 'colour'/],
+  [['-f', 'interface', 'share', 'eth0'], /--fields applies to the commands that print a table/],
+  [['list', '-t', '--json'], /--json and --terse exclude each other/],
+  [['list', '-f', 'interface', '-g', 'mac'], /--fields and --get-values exclude each other/],
+  [['unshare', '-f', 'eth0'], /--fields applies to .*list, pending.* \(-f is --fields, as in nmcli; to force, --force\)/],
+  [['list', '-o'], /^shared-interface: Option '-o <value>' argument missing$/m],
+  [['confirm'], /confirm needs IFACE/],
+  [['rollback', 'eth0', 'eth1'], /unexpected argument 'eth1'/],
 ] as const) {
   test(`usage error, exit 2 before any bus: ${argv.join(' ') || '(nothing)'}`, async (t) => {
     const r = await cli([...argv]);
@@ -224,3 +240,29 @@ test('-H reaches the system bus over ssh, as busctl -H does', (t) => {
   t.deepEqual(parseBusAddress(busAddressFor('root@192.0.2.10') ?? ''), { transport: 'unixexec', path: 'ssh', argv0: 'ssh', args: ['-xT', '--', 'root@192.0.2.10', 'systemd-stdio-bridge'] });
   t.deepEqual(parseBusAddress(busAddressFor('[2001:db8::10]') ?? ''), { transport: 'unixexec', path: 'ssh', argv0: 'ssh', args: ['-xT', '--', '2001:db8::10', 'systemd-stdio-bridge'] });
 });
+
+test('-t and -g as nmcli writes them: values split by ":", ":" and "\\" escaped, several values joined by " | ", none empty', (t) => {
+  const table: FieldTable<{ name: string; addresses: string[]; note: string }> = {
+    name: (r) => [r.name],
+    addresses: (r) => r.addresses,
+    note: (r) => (r.note === '' ? [] : [r.note]),
+  };
+  const names = fieldNames(table, ['name', 'addresses']);
+  const rows = [{ name: 'eth0', addresses: ['192.0.2.10/24', '2001:db8::1/64'], note: 'a\\b:c' }, { name: 'lo', addresses: [], note: '' }];
+  const lines = (values: Record<string, string | boolean>) => tableLines(tableChoice(values, names), table, rows, 80);
+  t.deepEqual(lines({ terse: true }), ['eth0:192.0.2.10/24 | 2001\\:db8\\:\\:1/64', 'lo:']);
+  t.deepEqual(lines({ 'get-values': 'note,name' }), ['a\\\\b\\:c:eth0', ':lo']);
+  t.deepEqual(lines({ 'get-values': 'name' }), ['eth0', 'lo']);
+  t.deepEqual(lines({ terse: true, fields: 'all' }), ['eth0:192.0.2.10/24 | 2001\\:db8\\:\\:1/64:a\\\\b\\:c', 'lo::']);
+  t.deepEqual(lines({ fields: 'common' }), ['NAME  ADDRESSES', 'eth0  192.0.2.10/24', '      2001:db8::1/64', 'lo    -']);
+  t.is(escapeTerse('a:b\\c'), 'a\\:b\\\\c');
+  t.is(tableOptionsProblem({ fields: 'name,colour' }, names), "--fields: unknown field 'colour'; fields: name,addresses,note (or all, common)");
+});
+
+test('pending\'s deadlines: ISO 8601 in UTC to the second, seconds left never below 0', (t) => {
+  t.is(formatDeadline(Date.UTC(2026, 11, 7, 23, 15, 2, 999)), '2026-12-07T23:15:02Z');
+  t.is(secondsLeft(10_500, 1_000), 10);
+  t.is(secondsLeft(1_000, 5_000), 0);
+  t.regex(pendingAdvice('eth0'), /^shared-interface confirm eth0 keeps it, shared-interface rollback eth0 undoes it$/);
+});
+

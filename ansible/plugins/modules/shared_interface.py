@@ -22,8 +22,9 @@ description:
   - Idempotent. A NIC already shared through the wanted bridge is left alone. A NIC shared through
     a different bridge, or one whose STP or forward delay differ from the ones asked for, is
     unshared and shared again.
-  - Talks to the service with systemd's C(busctl) on the managed host; no Python D-Bus binding is
-    needed. Errors of the service fail the task with their D-Bus error name and the service's hint.
+  - Talks to the service over the system bus with the collection's own small D-Bus client; no
+    Python D-Bus binding or other tool is needed on the managed host. Errors of the service fail the
+    task with their D-Bus error name and the service's hint.
 author:
   - shared-interface contributors
 extends_documentation_fragment:
@@ -38,7 +39,8 @@ attributes:
   platform:
     platforms: posix
 requirements:
-  - The C(shared-interface) service on the managed host, and systemd's C(busctl) with C(--json) (tested with systemd 252)
+  - The C(shared-interface) service on the managed host, and its system bus (dbus-daemon or dbus-broker)
+  - Python 3 on the managed host, and no D-Bus binding or other tool
   - Root, or a polkit rule that lets the remote user change the network without a password
     (C(org.fedoraproject.SharedInterface.share-interface))
 options:
@@ -51,7 +53,9 @@ options:
   state:
     description:
       - C(shared) makes the interface the port of a bridge that carries the host's IP configuration.
-      - C(unshared) removes the bridge and brings back the interface's own configuration.
+      - C(unshared) removes the bridge and brings back the interface's own configuration. An
+        interface that does not exist, and that the service does not list as shared, is already
+        unshared (C(ok)).
     type: str
     choices: [shared, unshared]
     default: shared
@@ -74,8 +78,23 @@ options:
   rollback_timeout:
     description:
       - Seconds after which the service's checkpoint rolls an unverified change back by itself
-        (service default 60).
+        (1 to 3600; service default 60).
     type: int
+  persist:
+    description:
+      - C(false) keeps the bridge's profiles in memory only (NetworkManager's in-memory profiles), so
+        that a reboot brings back the unshared interface; as the CLI's C(--no-persist).
+      - Without it the service's default (C(true)) applies. Only used when sharing; an interface
+        already shared is not compared for it.
+    type: bool
+  firewall:
+    description:
+      - Whether the service adds firewall rules accepting traffic within the bridge where iptables or
+        nftables would drop it (C(bridge-nf-call-iptables) on), removed again by unsharing.
+        C(false) leaves the firewall alone, as the CLI's C(--no-firewall).
+      - Without it the service's default (C(true)) applies. Only used when sharing; an interface
+        already shared is not compared for it.
+    type: bool
   force:
     description:
       - Unshare (or reshare through another bridge) even while guests are attached to the bridge;
@@ -84,8 +103,9 @@ options:
     default: false
   confirm_timeout:
     description:
-      - Seconds the service keeps the change under its checkpoint waiting for C(Confirm), after which
-        it rolls the change back by itself (the service's confirm-or-rollback).
+      - Seconds (1 to 3600; 0 means no confirmation) the service keeps the change under its
+        checkpoint waiting for C(Confirm), after which it rolls the change back by itself (the
+        service's confirm-or-rollback).
       - The task then confirms through a new SSH connection (the collection's action plugin resets the
         connection and runs M(fedoraproject.shared_interface.shared_interface_confirm)), so a change that
         cut the controller off from the host is never confirmed and undoes itself.
@@ -112,6 +132,12 @@ EXAMPLES = r'''
     bridge: br-lan
     stp: true
     forward_delay: 4
+
+- name: Share eth0 until the next reboot, leaving the firewall alone
+  fedoraproject.shared_interface.shared_interface:
+    name: eth0
+    persist: false
+    firewall: false
 
 - name: Stop sharing eth0, even with guests still attached
   fedoraproject.shared_interface.shared_interface:
@@ -181,6 +207,8 @@ from ansible_collections.fedoraproject.shared_interface.plugins.module_utils.sha
     ERROR_PREFIX, SharedInterfaceClient, SharedInterfaceError, bridge_settings)
 
 STP_DEFAULT_FORWARD_DELAY = 15
+# The service's ranges for its u (uint32) options (src/bridge/request-options.ts; a test compares them).
+OPTION_RANGES = dict(forward_delay=(0, 30), rollback_timeout=(1, 3600), confirm_timeout=(0, 3600))
 
 ARGUMENT_SPEC = dict(
     name=dict(type='str', required=True, aliases=['interface']),
@@ -189,6 +217,8 @@ ARGUMENT_SPEC = dict(
     stp=dict(type='bool'),
     forward_delay=dict(type='int'),
     rollback_timeout=dict(type='int'),
+    persist=dict(type='bool'),
+    firewall=dict(type='bool'),
     force=dict(type='bool', default=False),
     confirm_timeout=dict(type='int'),
 )
@@ -256,16 +286,22 @@ def settings_differ(bridge, stp, forward_delay):
     return differ
 
 
-def plan(module, listing):
-    """(actions, reasons): the calls that bring the NIC to the wanted state, in order, and why."""
+def plan(module, listing, shared=None):
+    """(actions, reasons): the calls that bring the NIC to the wanted state, in order, and why.
+    `shared` is the service's Shared property (NIC → bridge), needed only for a NIC it does not list."""
     p = module.params
     nic = p['name']
     entry = find(listing, nic)
     current = (entry or {}).get('bridge') or ''
     if p['state'] == 'unshared':
-        if entry is not None and not current:
+        if entry is None:
+            # No such interface: shared only if the service still holds a bridge for it (a NIC
+            # unplugged while shared); otherwise it is as unshared as it gets.
+            held = (shared or {}).get(nic)
+            return (['unshare'], ['%s is gone but still shared through %s' % (nic, held)]) if held else ([], [])
+        if not current:
             return [], []
-        return ['unshare'], ['%s is shared through %s' % (nic, current)] if current else []
+        return ['unshare'], ['%s is shared through %s' % (nic, current)]
     if not current:
         return ['share'], ['%s is not shared' % nic]
     reasons = []
@@ -299,19 +335,20 @@ def confirm_timeout(params, action, actions):
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
-    for key in ('forward_delay', 'rollback_timeout', 'confirm_timeout'):
-        if p[key] is not None and p[key] < 0:
-            module.fail_json(msg='%s must be 0 or more, not %d' % (key, p[key]))
+    for key, (low, high) in sorted(OPTION_RANGES.items()):
+        if p[key] is not None and not low <= p[key] <= high:
+            module.fail_json(msg='%s must be between %d and %d, not %d' % (key, low, high, p[key]))
 
     client = SharedInterfaceClient(module)
     nic = p['name']
     try:
         listing = client.list_interfaces()
-        actions, reasons = plan(module, listing)
+        absent_nic = find(listing, nic) is None and p['state'] == 'unshared'
+        actions, reasons = plan(module, listing, client.get_property('Shared') if absent_nic else None)
         before = describe(listing, nic)
         result = dict(changed=bool(actions), actions=actions, reasons=reasons, pending=False)
         if module.check_mode or not actions:
-            failure = predicted_failure(find(listing, nic), nic, p['state']) if actions else None
+            failure = predicted_failure(find(listing, nic), nic, p['state']) if actions and not absent_nic else None
             if failure is not None:
                 module.fail_json(**failure.failure())
             after = expected_after(module, listing, actions)
@@ -323,8 +360,9 @@ def main():
                                    confirm_timeout=confirm_timeout(p, action, actions))
                 else:
                     client.share(nic, bridge=p['bridge'], stp=p['stp'], forward_delay=p['forward_delay'],
-                                 rollback_timeout=p['rollback_timeout'], confirm_timeout=p['confirm_timeout'])
-            result['pending'] = p['confirm_timeout'] is not None
+                                 rollback_timeout=p['rollback_timeout'], persist=p['persist'], firewall=p['firewall'],
+                                 confirm_timeout=p['confirm_timeout'])
+            result['pending'] = bool(p['confirm_timeout'])
             if actions == ['share']:
                 # What the service said sharing would change that a user may not expect.
                 for note in (find(listing, nic) or {}).get('notes', []):

@@ -31,7 +31,8 @@ attributes:
   platform:
     platforms: posix
 requirements:
-  - The C(shared-interface) service with confirm-or-rollback on the managed host, and systemd's C(busctl) with C(--json) (tested with systemd 252)
+  - The C(shared-interface) service with confirm-or-rollback on the managed host, and its system bus (dbus-daemon or dbus-broker)
+  - Python 3 on the managed host, and no D-Bus binding or other tool
 options:
   name:
     description:

@@ -14,7 +14,7 @@ description:
   - Returns the C(shared-interface) service's C(ListInterfaces) as structured data, every network
     interface a user could think of sharing, the bridge it is shared through, and whether it can be
     shared and why not; plus the service's C(Shared), C(Backend) and C(Version) properties.
-  - Reads only; talks to the service with systemd's C(busctl) on the managed host.
+  - Reads only; talks to the service over the system bus with the collection's own small D-Bus client.
 author:
   - shared-interface contributors
 extends_documentation_fragment:
@@ -28,7 +28,8 @@ attributes:
   platform:
     platforms: posix
 requirements:
-  - The C(shared-interface) service on the managed host, and systemd's C(busctl) with C(--json) (tested with systemd 252)
+  - The C(shared-interface) service on the managed host, and its system bus (dbus-daemon or dbus-broker)
+  - Python 3 on the managed host, and no D-Bus binding or other tool
 options: {}
 seealso:
   - module: fedoraproject.shared_interface.shared_interface

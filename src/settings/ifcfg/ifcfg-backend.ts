@@ -22,7 +22,7 @@ import { readIpState } from '../kernel-observer';
 import { DhcpClients } from './ifcfg-dhcp-client';
 import { hostInterfacesFromIp, sysfsWireless } from './ifcfg-host-interfaces';
 import { captureIpConfig, ipConfigCodec, type IpConfig } from './ifcfg-ip-config';
-import * as json from './ifcfg-json';
+import * as json from '../json-codec';
 import type { LiveApplier } from './ifcfg-live';
 import { Iproute2Live } from './ifcfg-live-iproute2';
 import { InitscriptsLive } from './ifcfg-live-initscripts';

@@ -3,48 +3,27 @@
 // (netcf keeps a snapshot of the network configuration outside the directory the same way). The
 // pure format code lives in ifcfg-shvar.ts / ifcfg-translate.ts, and the one read-back of a file
 // we write is there, in memory, before writing (formatShvar, as NetworkManager's keyfile writer).
-import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { basename, join, relative, resolve, sep } from 'node:path';
+import {
+  ensurePrivateDir, isErrno, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, readIfExists, removeFile, writeFileAtomic,
+} from '../durable-file';
 import { IfcfgError } from './ifcfg-error';
-import * as json from './ifcfg-json';
+import * as json from '../json-codec';
 import { parseShvar, shvarProblems } from './ifcfg-shvar';
 
 /** The mode initscripts' own files have (and the issue asks for). */
 export const IFCFG_FILE_MODE = 0o644;
-const PRIVATE_FILE_MODE = 0o600;
-const PRIVATE_DIR_MODE = 0o700;
+// The ifcfg backend's importers keep finding the durable-file pieces here.
+export { ensurePrivateDir, isErrno, readIfExists, removeFile, temporaryName, writeFileAtomic } from '../durable-file';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-/**
- * The temporary name a file is written under before it is renamed into place. NetworkManager's
- * ifcfg-rh plugin only reads names starting with `ifcfg-`, `keys-`, `route-`, `route6-` and skips
- * names ending in `~` (utils_should_ignore_file); initscripts globs `ifcfg-*` and drops names ending
- * in `~` (__sed_discard_ignored_files). A leading `.` and a trailing `~` satisfy both, twice over.
- */
-export function temporaryName(name: string): string {
-  return `.${name}.${randomBytes(6).toString('hex')}~`;
-}
 
 /** Whether the ifcfg-rh plugin and initscripts both skip `name` (what temporaryName promises). */
 export function ignoredByIfcfgReaders(name: string): boolean {
   const nmReads = /^(ifcfg-|keys-|route-|route6-)/.test(name) && !/(\.bak|~|\.orig|\.rej|\.rpmnew|\.augnew|\.augtmp|;[0-9a-fA-F]{8})$/i.test(name);
   const initscriptsReads = name.startsWith('ifcfg-') && !/(~|\.bak|\.old|\.orig|\.rpmnew|\.rpmorig|\.rpmsave)$/.test(name);
   return !nmReads && !initscriptsReads;
-}
-
-/** ifcfg-<device>, route-<device> or route6-<device>, with a device name ifcfg-validate accepts. */
-
-/** The file's bytes, or undefined when there is none. */
-export async function readIfExists(path: string): Promise<Buffer | undefined> {
-  try {
-    return await readFile(path);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return undefined;
-    throw err;
-  }
 }
 
 /** Decodes a file we are about to parse; a file that is not UTF-8 is refused, not guessed at. */
@@ -57,40 +36,6 @@ export function decodeIfcfgText(bytes: Buffer, name: string): string {
 }
 
 /**
- * Writes `data` to `path` so that a reader sees either the old file or the whole new one: a
- * temporary file in the same directory (named so initscripts and NetworkManager ignore it),
- * fsync, rename over the target, fsync of the directory.
- * A file rewritten keeps its owner, and its mode unless `mode` is given (an admin's 0600 on a file
- * with a WPA key or a password stays 0600); a new file gets `mode`, or initscripts' 0644.
- */
-export async function writeFileAtomic(path: string, data: Buffer, mode?: number): Promise<void> {
-  const dir = dirname(path);
-  const temp = join(dir, temporaryName(basename(path)));
-  const existing = await stat(path).catch((err: unknown) => {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  });
-  const fileMode = mode ?? (existing === undefined ? IFCFG_FILE_MODE : existing.mode & 0o7777);
-  const handle = await open(temp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, fileMode & 0o777);
-  try {
-    try {
-      await handle.writeFile(data);
-      if (existing !== undefined && (existing.uid !== process.getuid?.() || existing.gid !== process.getgid?.())) await handle.chown(existing.uid, existing.gid);
-      // The umask may have narrowed the mode open() was given (and chown clears set-id bits).
-      await handle.chmod(fileMode);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
-  }
-  await syncDirectory(dir);
-}
-
-/**
  * Writes an ifcfg-style file atomically, unless our parser would misread a line of it (text from
  * formatShvar, which has read itself back already).
  */
@@ -98,34 +43,6 @@ export async function writeShvarFile(path: string, text: string): Promise<void> 
   const problems = shvarProblems(parseShvar(text));
   if (problems.length > 0) throw new IfcfgError('Internal', `refusing to write ${basename(path)}: ${problems[0]?.message ?? ''}`);
   await writeFileAtomic(path, Buffer.from(text, 'utf8'));
-}
-
-/** Removes `path` (if it exists) and makes the removal durable. */
-export async function removeFile(path: string): Promise<void> {
-  try {
-    await unlink(path);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return;
-    throw err;
-  }
-  await syncDirectory(dirname(path));
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-export async function ensurePrivateDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
-}
-
-export function isErrno(err: unknown, code: string): boolean {
-  return err instanceof Error && (err as NodeJS.ErrnoException).code === code;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 // when sharing, kept in our journal and records, checked again when read back, and turned into
 // `ip route` arguments. Every value that reaches `ip` matches a pattern here.
 import { asArray, type IpLink, type IpRoute, type IpState } from '../kernel-observer';
-import * as json from './ifcfg-json';
+import * as json from '../json-codec';
 
 export interface RouteSpec {
   readonly family: 4 | 6;

@@ -8,11 +8,13 @@ import { type Log, errorMessage } from '../../bridge/log';
 import type { ConfiguredInterface } from '../../bridge/interface-config';
 import type { Progress } from '../../bridge/progress';
 import type { HostInterface, HostSnapshot } from '../../bridge/host-network';
-import type { SettingsBackend, Transaction } from '../../bridge/settings-backend';
+import type { ChangeSummary, SettingsBackend, Transaction } from '../../bridge/settings-backend';
 import { ShareError } from '../../bridge/share-error';
 import type { SharePlan, UnsharePlan } from '../../bridge/share-plan';
 import type { IpRequirements } from '../../bridge/verify';
+import type { NmChangeRecord, NmChangeRecords } from './nm-change-record';
 import { CHECKPOINT_DELETE_NEW_CONNECTIONS, NmClient } from './nm-client';
+import { commitFromRecord, finishLeftoverRecord, reportOutcome, rollBackFromRecord } from './nm-recovery';
 import { deviceAddresses, deviceNamed, hostInterfaces, nmDevice, nmDevices, type NmDevice, NM_DEVICE } from './nm-devices';
 import { translateNmError } from './nm-errors';
 import { configuredInterface } from './nm-interface-config';
@@ -62,16 +64,19 @@ export class NmBackend implements SettingsBackend {
   private checkpointTurn: Promise<void> = Promise.resolve();
   /** The latest reading of every profile (GetSettings each), started by the cache's (re)load. */
   private profilesLoaded: Promise<void> = Promise.resolve();
+  /** The record of each change in progress, by NIC: what applyShare/applyUnshare add goes into it first. */
+  private readonly changing = new Map<string, (added: readonly string[], persist: boolean) => Promise<void>>();
 
   private constructor(
     private readonly cache: NmObjectCache,
     private readonly client: NmClient,
     private readonly log: Log,
+    private readonly records: NmChangeRecords,
   ) {}
 
-  static async start(bus: BusConnection, log: Log): Promise<NmBackend> {
+  static async start(bus: BusConnection, log: Log, records: NmChangeRecords): Promise<NmBackend> {
     const cache = new NmObjectCache(bus);
-    const backend = new NmBackend(cache, new NmClient(bus), log);
+    const backend = new NmBackend(cache, new NmClient(bus), log, records);
     cache.onChange((path) => backend.onObjectChange(path));
     try {
       backend.unsubscribers.push(await bus.subscribe(
@@ -80,21 +85,46 @@ export class NmBackend implements SettingsBackend {
       ));
       await cache.start();
       await backend.profilesLoaded;
+      records.networkManagerStarted();
     } catch (err) {
       // A start that fails (NetworkManager left meanwhile) takes back its listeners and match rules.
       await backend.close().catch((closeErr: unknown) => log.error(`after a failed start: ${errorMessage(closeErr)}`));
       throw err;
     }
+    // Outside start: the daemon is ready (and its listing true) while they are finished.
+    void backend.finishLeftovers();
     return backend;
+  }
+
+  /**
+   * Finishes every change record no transaction of ours holds: left by a daemon that died, or
+   * across a reboot. Each NIC is held meanwhile, so a new change of it waits its turn (Busy).
+   */
+  private async finishLeftovers(): Promise<void> {
+    let leftovers: NmChangeRecord[];
+    try {
+      leftovers = (await this.records.list()).filter((r) => !this.records.isHeld(r.nic));
+    } catch (err) {
+      this.log.error(`cannot read the change records in ${this.records.dir}: ${errorMessage(err)}`);
+      return;
+    }
+    await Promise.all(leftovers.map(async (record) => {
+      const release = this.records.hold(record.nic, () => undefined);
+      try {
+        await finishLeftoverRecord(this.client, this.records, record, 'in its record', this.log);
+      } catch (err) {
+        this.log.error(`finishing the change record of ${record.nic}: ${errorMessage(err)}`);
+      } finally {
+        release();
+        this.forgetDeletedProfiles();
+        this.invalidate();
+      }
+    }));
   }
 
   snapshot(): HostSnapshot {
     if (this.cached === undefined) {
-      const shared = new Map<string, string>();
-      for (const settings of this.profiles.values()) {
-        const tag = ourTag(settings);
-        if (tag?.role === 'port') shared.set(tag.nic, tag.bridge);
-      }
+      const { shared, leftovers } = this.ourPairs();
       // The interfaces are made when first asked for: during a Share, NetworkManager's signals
       // renew the snapshot dozens of times and each renewal is asked for `shared` only (the Shared
       // property), which must not cost a reading of every device of a host with thousands.
@@ -107,7 +137,8 @@ export class NmBackend implements SettingsBackend {
           const device = byName.get(iface.name);
           const active = device === undefined ? undefined : this.activeProfile(device);
           if (active !== undefined && isPrivateProfile(active.settings)) return { ...iface, refusal: privateProfileRefusal(iface.name) };
-          return ipv6AddressesWillChange(active?.settings) ? { ...iface, shareNotes: [IPV6_STABLE_PRIVACY_NOTE] } : iface;
+          const notes = [...(ipv6AddressesWillChange(active?.settings) ? [IPV6_STABLE_PRIVACY_NOTE] : []), ...(leftovers.get(iface.name) ?? [])];
+          return notes.length > 0 ? { ...iface, shareNotes: notes } : iface;
         });
       };
       this.cached = {
@@ -123,6 +154,37 @@ export class NmBackend implements SettingsBackend {
 
   onChange(listener: () => void): void {
     this.listeners.push(listener);
+  }
+
+  /**
+   * What our profiles say now, whoever changed them: a NIC is shared while both its port profile
+   * and its bridge's profile are there. One left alone (the other deleted with nmcli or Cockpit)
+   * shares nothing; it is a note on the NIC, with how to remove it. A change in progress is
+   * between the two by design and gets no note.
+   */
+  private ourPairs(): { shared: Map<string, string>; leftovers: Map<string, string[]> } {
+    const ports = new Map<string, { bridge: string; settings: NmSettings }>();
+    const bridges = new Map<string, { bridge: string; settings: NmSettings }>();
+    for (const settings of this.profiles.values()) {
+      const tag = ourTag(settings);
+      if (tag !== undefined) (tag.role === 'port' ? ports : bridges).set(tag.nic, { bridge: tag.bridge, settings });
+    }
+    const shared = new Map<string, string>();
+    const leftovers = new Map<string, string[]>();
+    const leftover = (nic: string, settings: NmSettings, missing: string) => {
+      if (this.changing.has(nic)) return;
+      const id = getSetting(settings, 'connection', 'id', t.string) ?? '';
+      const note = `${nic} is not shared: the profile '${id}' is left over from sharing it (its ${missing} profile was deleted); remove it with: nmcli connection delete ${connectionUuid(settings)}`;
+      leftovers.set(nic, [...(leftovers.get(nic) ?? []), note]);
+    };
+    for (const [nic, port] of ports) {
+      if (bridges.get(nic)?.bridge === port.bridge) shared.set(nic, port.bridge);
+      else leftover(nic, port.settings, `bridge ${port.bridge}'s`);
+    }
+    for (const [nic, bridge] of bridges) {
+      if (ports.get(nic)?.bridge !== bridge.bridge) leftover(nic, bridge.settings, 'port');
+    }
+    return { shared, leftovers };
   }
 
   async configuration(name: string): Promise<ConfiguredInterface | undefined> {
@@ -159,7 +221,7 @@ export class NmBackend implements SettingsBackend {
     return { ipv4Dhcp: getSetting(bridge, 'ipv4', 'method', t.string) === 'auto', ipv6Required: getSetting(bridge, 'ipv6', 'may-fail', t.boolean) === false };
   }
 
-  async begin(interfaces: readonly string[], rollbackTimeoutSeconds: number): Promise<Transaction> {
+  async begin(interfaces: readonly string[], rollbackTimeoutSeconds: number, change: ChangeSummary): Promise<Transaction> {
     // One checkpoint at a time: rolling back DELETE_NEW_CONNECTIONS deletes every profile made
     // since its checkpoint, so a second change's new profiles would go with the first's rollback.
     // Changes of different NICs wait their turn here (a few seconds) rather than being refused.
@@ -167,7 +229,33 @@ export class NmBackend implements SettingsBackend {
     let release = (): void => undefined;
     this.checkpointTurn = new Promise((resolve) => { release = resolve; });
     await previous;
+    const { nic } = change;
+    let releaseRecord = (): void => undefined;
+    const finish = () => {
+      releaseRecord();
+      this.changing.delete(nic);
+      release();
+    };
     try {
+      if (this.records.isHeld(nic) || await this.records.exists(nic)) {
+        throw new ShareError('Busy', `an earlier change of ${nic} is still being finished`, 'try again in a few seconds');
+      }
+      // Written before NetworkManager is touched: what to bring back, whatever happens next.
+      let record = this.changeRecord(change, rollbackTimeoutSeconds);
+      let writing: Promise<void> = Promise.resolve();
+      const update = (changes: Partial<NmChangeRecord>): Promise<void> => {
+        record = { ...record, ...changes };
+        const snapshot = record;
+        writing = writing.catch(() => undefined).then(() => this.records.write(snapshot));
+        return writing;
+      };
+      await this.records.write(record);
+      let interrupt = (_why: string): void => undefined;
+      const interrupted = new Promise<string>((resolve) => { interrupt = resolve; });
+      const generation = this.records.currentGeneration;
+      releaseRecord = this.records.hold(nic, (why) => interrupt(why));
+      this.changing.set(nic, (added, persist) => update({ added: [...record.added, ...added], persist }));
+      const what = `${change.operation} ${nic}`;
       // A bridge taken down by hand is unrealized: CheckpointCreate refuses such a device, and
       // there is nothing of it to restore. Nor does a checkpoint name the bridge a NIC is shared
       // through: Unshare deletes it, NM 1.42 then fails to restore the device itself ("restoring it
@@ -178,38 +266,98 @@ export class NmBackend implements SettingsBackend {
         .map((d) => d.path);
       // With our new profiles deleted on rollback (and by NM itself if we die), the bridge goes too.
       const checkpoint = await this.client.checkpointCreate(devices, rollbackTimeoutSeconds, CHECKPOINT_DELETE_NEW_CONNECTIONS);
+      await update({ checkpoint });
+      // Verified under a NetworkManager that restarted since (or is gone): its checkpoint went with
+      // it, and what was verified is no longer what was applied under it; undone like any failure.
+      const stillUnderCheckpoint = () => {
+        if (record.state === 'applying' && !this.records.sameNetworkManager(generation)) {
+          throw new ShareError('Failed', `NetworkManager restarted during the change of ${nic}, and its checkpoint went with it`);
+        }
+      };
       return {
-        // Counts from now: if we die while a change awaits confirmation, NM rolls it back.
-        keep: (seconds) => this.client.checkpointAdjustRollbackTimeout(checkpoint, seconds),
-        commit: () => this.client.checkpointDestroy(checkpoint).finally(release),
+        interrupted,
+        keep: async (seconds) => {
+          stillUnderCheckpoint();
+          await update({ state: 'awaiting-confirmation', deadline: Date.now() + seconds * 1000 });
+          // Counts from now: if we die while a change awaits confirmation, NM rolls it back.
+          if (this.records.sameNetworkManager(generation)) await this.client.checkpointAdjustRollbackTimeout(checkpoint, seconds);
+        },
+        commit: async () => {
+          stillUnderCheckpoint();
+          try {
+            // The decision is on disk first: a crash from here on finishes the commit.
+            await update({ state: 'committed' });
+            const outcome = await commitFromRecord(this.client, this.records, record, this.records.sameNetworkManager(generation));
+            if (outcome.unrestored.length > 0) throw new ShareError('Failed', `${what} was made, but not all of it is saved: ${outcome.unrestored.join('; ')}`, 'ask for it again to finish it');
+          } finally {
+            finish();
+          }
+        },
         rollback: async () => {
           try {
-            const results = await this.client.checkpointRollback(checkpoint);
-            return [...results].filter(([, result]) => result !== ROLLBACK_OK).map(([path, result]) => this.unrestoredDevice(path, result));
+            if (this.records.sameNetworkManager(generation)) {
+              try {
+                const results = await this.client.checkpointRollback(checkpoint);
+                await this.records.remove(nic);
+                return [...results].filter(([, result]) => result !== ROLLBACK_OK).map(([path, result]) => this.unrestoredDevice(path, result));
+              } catch (err) {
+                this.log.warn(`${what}: the checkpoint could not be rolled back (${errorMessage(err)}); rolling back from the record`);
+              }
+            }
+            // NetworkManager restarted (the checkpoint went with it): the record alone says what to undo.
+            const outcome = await rollBackFromRecord(this.client, this.records, record, false);
+            reportOutcome(this.log, what, outcome);
+            return [...outcome.unrestored, ...outcome.problems];
           } finally {
             this.forgetDeletedProfiles();
-            release();
+            finish();
           }
         },
       };
     } catch (err) {
-      release();
+      // Not begun: nothing was touched but the record, which is taken back with it.
+      if (this.changing.has(nic)) await this.records.remove(nic).catch(() => undefined);
+      finish();
       throw err;
     }
+  }
+
+  /** The record of a change about to begin: what is active and addressed now. */
+  private changeRecord(change: ChangeSummary, rollbackTimeoutSeconds: number): NmChangeRecord {
+    const devices = nmDevices(this.cache);
+    const nicDevice = devices.find((d) => d.name === change.nic);
+    const original = nicDevice === undefined ? undefined : this.activeProfile(nicDevice);
+    const addressesOn = change.operation === 'share' ? change.nic : change.bridge;
+    const carrier = devices.find((d) => d.name === addressesOn);
+    return {
+      version: 1, operation: change.operation, nic: change.nic, bridge: change.bridge, state: 'applying',
+      deadline: Date.now() + rollbackTimeoutSeconds * 1000, checkpoint: '',
+      original: original === undefined ? '' : connectionUuid(original.settings),
+      addressesOn, addresses: carrier === undefined ? [] : deviceAddresses(this.cache, carrier.path).filter((a) => !a.includes(':')),
+      added: [], persist: true,
+    };
+  }
+
+  /** Notes in the change's record, before NetworkManager has them, the profiles about to be added. */
+  private async noteAdded(nic: string, profiles: readonly NmSettings[], persist = true): Promise<void> {
+    await this.changing.get(nic)?.(profiles.map((p) => connectionUuid(p)), persist);
   }
 
   async applyShare(plan: SharePlan, progress: Progress, ready: Promise<void>): Promise<void> {
     const device = this.device(plan.nic);
     const original = this.activeProfile(device);
     const profiles = shareProfiles(plan, original?.settings);
+    // In memory until the commit saves them: a reboot before it (a change awaiting Confirm) finds
+    // them gone and the NIC's own profile back.
     const add = async (settings: NmSettings): Promise<string> => {
-      const path = await this.client.addConnection(settings, plan.persist);
+      const path = await this.client.addConnection(settings, false);
       this.profiles.set(path, settings);
       return path;
     };
     // A static NIC's bridge comes up with its address before the port exists (see bridgeFirst).
     const staticBridge = getSetting(profiles.bridge, 'ipv4', 'method', t.string) === 'manual' ? staticAddresses(profiles.bridge) : [];
     try {
+      await this.noteAdded(plan.nic, [profiles.bridge, profiles.port], plan.persist);
       let portPath: string;
       if (staticBridge.length > 0) {
         const bridgePath = await add(profiles.bridge);
@@ -297,7 +445,9 @@ export class NmBackend implements SettingsBackend {
       // The NIC had no profile before (or it was deleted meanwhile): give it DHCP.
       this.log.info(`${plan.nic}: its original profile is gone or not for ${plan.nic}; activating a DHCP profile`);
       const nicType = this.snapshot().interfaces.find((i) => i.name === plan.nic)?.type ?? 'ethernet';
-      originalPath = await this.client.addConnection(dhcpProfile(plan.nic, nicType), true);
+      const dhcp = dhcpProfile(plan.nic, nicType);
+      await this.noteAdded(plan.nic, [dhcp]);
+      originalPath = await this.client.addConnection(dhcp, false);
     }
     await this.client.activateConnection(originalPath, device.path);
     const bridgeDevice = deviceNamed(this.cache, plan.bridge);
@@ -319,6 +469,7 @@ export class NmBackend implements SettingsBackend {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.records.networkManagerLeft();
     for (const unsubscribe of this.unsubscribers.splice(0)) await unsubscribe();
     await this.cache.stop();
   }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // NetworkManager's D-Bus methods that we use, typed; every failure goes through translateNmError.
-import type { BusConnection } from '../../dbus-wire/bus-connection';
+import { BusCallError, type BusConnection } from '../../dbus-wire/bus-connection';
 import * as t from '../../dbus-wire/bus-value';
 import { translateNmError } from './nm-errors';
 import { NM_BUS_NAME, NM_PATH } from './nm-object-cache';
@@ -38,6 +38,44 @@ export class NmClient {
     const [path] = await this.call(SETTINGS_PATH, SETTINGS, 'AddConnection2', 'a{sa{sv}}ua{sv}',
       [nmSettingsCodec.encode(settings), persist ? ADD_TO_DISK : ADD_IN_MEMORY, {}], 'adding a profile');
     return t.objectPath.decode(path, 'AddConnection2');
+  }
+
+  /** The profile's object path, or undefined when NetworkManager has no profile with that UUID. */
+  connectionByUuid(uuid: string): Promise<string | undefined> {
+    return this.lookUp(SETTINGS_PATH, SETTINGS, 'GetConnectionByUuid', uuid, `${NM}.Settings.InvalidConnection`, 'looking up a profile');
+  }
+
+  /** Writes an in-memory profile to disk (NM: Save persists an unsaved or in-memory profile). */
+  async saveConnection(connectionPath: string): Promise<void> {
+    await this.call(connectionPath, CONNECTION, 'Save', '', [], 'saving a profile');
+  }
+
+  /** The device object of an interface, or undefined when NetworkManager has none of that name. */
+  deviceByName(name: string): Promise<string | undefined> {
+    return this.lookUp(NM_PATH, NM, 'GetDeviceByIpIface', name, `${NM}.UnknownDevice`, `looking up ${name}`);
+  }
+
+  /** An object path found by a key; undefined when NetworkManager answers `absent`. */
+  private async lookUp(path: string, iface: string, member: string, key: string, absent: string, doing: string): Promise<string | undefined> {
+    try {
+      const [found] = await this.bus.call({ destination: NM_BUS_NAME, path, interface: iface, member, signature: 's', body: [key], noAutoStart: true });
+      return t.objectPath.decode(found, member);
+    } catch (err) {
+      if (err instanceof BusCallError && err.errorName === absent) return undefined;
+      throw translateNmError(err, doing);
+    }
+  }
+
+  /** Removes a software device (a bridge) from the kernel. */
+  async deleteDevice(devicePath: string): Promise<void> {
+    await this.call(devicePath, `${NM}.Device`, 'Delete', '', [], 'deleting a device');
+  }
+
+  /** One property of one of NetworkManager's objects, read now (not from the object cache). */
+  async property<T>(path: string, iface: string, name: string, codec: t.Codec<T>): Promise<T | undefined> {
+    const [value] = await this.call(path, 'org.freedesktop.DBus.Properties', 'Get', 'ss', [iface, name], `reading ${name}`);
+    const variant = t.variant.decode(value, `${iface}.${name}`);
+    return variant.signature === codec.signature ? codec.decode(variant.value, `${iface}.${name}`) : undefined;
   }
 
   async deleteConnection(connectionPath: string): Promise<void> {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Codecs for the JSON the ifcfg backend keeps in its state directory (the journal's manifest, the
-// record of a shared NIC, the IP configuration to restore): what we read back is `unknown` until
+// Codecs for the JSON the backends keep in the state directory (the ifcfg journal's manifest, the
+// record of a shared NIC, NetworkManager's change records): what we read back is `unknown` until
 // one codec per shape has checked it, as the bus-value codecs do for D-Bus values. A codec either
 // returns the typed value or throws JsonShapeError naming the field.
 

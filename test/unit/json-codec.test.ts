@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The codecs for the ifcfg backend's own JSON: typed values out, or an error naming the field.
 import test from 'ava';
-import * as json from '../../src/settings/ifcfg/ifcfg-json';
+import * as json from '../../src/settings/json-codec';
 
 const entry = json.object<{ path: string; mode: number; note?: string }>({ path: json.string(/^\//), mode: json.integer(0), note: json.optional(json.string()) });
 
