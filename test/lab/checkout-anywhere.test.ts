@@ -12,9 +12,10 @@ test('a clone under /tmp starts the lab, installs into it and answers ListInterf
   const clone = mkdtempSync('/tmp/shared-interface-clone.');
   try {
     execFileSync('git', ['clone', '--quiet', '--shared', REPO_ROOT, clone], { stdio: 'pipe' });
-    // The working tree's tracked edits too, not only its last commit (`stash create` leaves it as is).
-    const edits = execFileSync('git', ['-C', REPO_ROOT, 'stash', 'create'], { encoding: 'utf8' }).trim();
-    if (edits !== '') execFileSync('git', ['-C', clone, 'checkout', '--quiet', edits], { stdio: 'pipe' });
+    // The working tree's tracked edits too, not only its last commit. A diff only reads: `stash
+    // create` writes the index, and fails without a word while another test's git holds its lock.
+    const edits = execFileSync('git', ['-C', REPO_ROOT, 'diff', '--binary', 'HEAD'], { maxBuffer: 64 * 1024 * 1024 });
+    if (edits.length > 0) execFileSync('git', ['-C', clone, 'apply', '--whitespace=nowarn', '-'], { input: edits, stdio: ['pipe', 'pipe', 'pipe'] });
     symlinkSync(join(REPO_ROOT, 'node_modules'), join(clone, 'node_modules'));
     cpSync(join(REPO_ROOT, 'dist'), join(clone, 'dist'), { recursive: true });
     const out = execFileSync('node', [join(clone, 'dist', 'test', 'lab', 'lab-from-checkout.js')], { encoding: 'utf8', timeout: 240_000 });

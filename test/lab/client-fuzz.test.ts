@@ -22,10 +22,11 @@ const CASE_DEADLINE_MS = 30_000;
 
 const NEAR_LIMITS = [0x7fff_fff8, 0x7fff_fff9, 0x7fff_ffff, 0x8000_0000, 0xffff_fff8, 0xffff_fff9, 0xffff_ffff, 0x0800_0000, 0x0800_0001, 0x1_0000 + 1];
 
-/** The honest answer to `msg`: Hello's name, or a one-entry listing. */
+/** The honest answer to `msg`: Hello's name, no change pending (Properties.Get), or a one-entry listing. */
 function honest(msg: LibraryMessage): Buffer {
   const base = { type: MESSAGE_TYPE_METHOD_RETURN, serial: 5000, replySerial: msg.serial, destination: CLIENT_NAME } as const;
   if (msg.member === 'Hello') return marshalMessage({ ...base, sender: 'org.freedesktop.DBus', signature: 's', body: [CLIENT_NAME] });
+  if (msg.member === 'Get') return marshalMessage({ ...base, sender: PEER_NAME, signature: 'v', body: [makeVariant('a{s(sst)}', {})] });
   return marshalMessage({
     ...base, sender: PEER_NAME, signature: 'a(ssa{sv})',
     body: [[['eth0', '', { type: makeVariant('s', 'ethernet'), mac: makeVariant('s', '52:54:00:12:34:56'), addresses: makeVariant('as', ['192.0.2.5/24']) }]]],
@@ -131,7 +132,9 @@ test(`the CLI turns ${CASES} hostile answers of a remote end into errors, none i
   t.log(`seed ${SEED}: ${results.length} cases, ${failed} ended in an error, slowest ${slowest} ms`);
   // The honest answer gives a listing: the fake remote end itself is sound.
   const fake = await FakeBus.start();
-  fake.onCall = (msg) => fake.reply(msg, 'a(ssa{sv})', [[['eth0', '', { type: makeVariant('s', 'ethernet') }]]]);
+  fake.onCall = (msg) => (msg.member === 'Get'
+    ? fake.reply(msg, 'v', [makeVariant('a{s(sst)}', {})])
+    : fake.reply(msg, 'a(ssa{sv})', [[['eth0', '', { type: makeVariant('s', 'ethernet') }]]]));
   try {
     const ok = await runCli(fake.address);
     t.is(ok.code, 0, ok.stderr);
