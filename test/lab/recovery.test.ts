@@ -153,9 +153,11 @@ test.serial('the bridge profile deleted with nmcli: not shared any more, the lef
     t.is(await client.share('eth0'), 'br-eth0');
     await lab.sh(`nmcli connection delete "$(nmcli -t -f NAME connection show | grep -x 'br-eth0.*' | head -1)"`);
     await waitFor('Shared without eth0', async () => ((await client.shared()).size === 0 ? true : undefined), 10_000);
-    const eth0 = (await client.listInterfaces()).find((i) => i.name === 'eth0');
-    t.is(eth0?.bridge, '');
-    const note = eth0?.notes.find((n) => n.includes('left over'));
+    // Listed again once it is no port any more (the listing leaves ports out), with the leftover noted.
+    const eth0 = await waitFor('eth0 listed with its leftover profile noted', async () => (await client.listInterfaces())
+      .find((i) => i.name === 'eth0' && i.notes.some((n) => n.includes('left over'))), 10_000);
+    t.is(eth0.bridge, '');
+    const note = eth0.notes.find((n) => n.includes('left over'));
     t.regex(note ?? '', /the profile 'eth0 .*' is left over from sharing it .*remove it with: nmcli connection delete [0-9a-f-]+/);
     const uuid = /nmcli connection delete ([0-9a-f-]+)/.exec(note ?? '')?.[1] ?? '';
     await lab.sh(`nmcli connection delete ${uuid}`);

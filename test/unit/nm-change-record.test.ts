@@ -6,7 +6,9 @@ import test, { type ExecutionContext } from 'ava';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NmChangeRecords, type NmChangeRecord } from '../../src/settings/nm/nm-change-record';
+import { NmChangeRecords, processStart, type NmChangeRecord } from '../../src/settings/nm/nm-change-record';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 
 const RECORD: NmChangeRecord = {
   version: 1, operation: 'share', nic: 'eth0', bridge: 'br-eth0', state: 'applying', deadline: 1_700_000_000_000,
@@ -33,7 +35,9 @@ test('a record is written privately and read back whole; removed, it is gone', w
   t.is(statSync(join(dir, 'eth0.json')).mode & 0o777, 0o600);
   t.is(statSync(dir).mode & 0o777, 0o700);
   const [back] = await records.list();
-  t.deepEqual(back, RECORD);
+  // Stamped with its writer: this process, told from a later one with its pid by its start.
+  t.deepEqual(back, { ...RECORD, owner: { pid: process.pid, start: await processStart(process.pid) } });
+  t.false(await records.ownedElsewhere(back ?? RECORD), 'its own record is not another\'s');
   await records.write({ ...RECORD, state: 'committed' });
   t.is((await records.list())[0]?.state, 'committed');
   t.true(await records.exists('eth0'));
@@ -78,4 +82,20 @@ test('NetworkManager starting again interrupts the changes begun under the earli
   t.true(await records.whenPresent(10));
   records.networkManagerLeft();
   t.false(await records.whenPresent(10));
+}));
+
+test('a record owned by another daemon process that still runs is not a leftover; once that process is gone, or another started with its pid, it is', withRecords(async (t, records) => {
+  const child = spawn('sleep', ['30']);
+  try {
+    const pid = child.pid ?? 0;
+    const start = await processStart(pid);
+    t.not(start, undefined);
+    t.true(await records.ownedElsewhere({ ...RECORD, owner: { pid, start: start ?? 0 } }));
+    t.false(await records.ownedElsewhere({ ...RECORD, owner: { pid, start: (start ?? 0) + 1 } }), 'the same pid, a later process');
+  } finally {
+    child.kill();
+    await once(child, 'exit');
+  }
+  t.false(await records.ownedElsewhere({ ...RECORD, owner: { pid: child.pid ?? 0, start: 0 } }), 'gone');
+  t.false(await records.ownedElsewhere(RECORD), 'a record without an owner');
 }));

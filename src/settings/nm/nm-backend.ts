@@ -31,6 +31,8 @@ const SETTINGS_FLAG_EXTERNAL = 0x8;
 
 // NetworkManager hashes the interface name into stable-privacy addresses (RFC 7217), and offers no
 // way to keep the old name's: say so rather than surprise the user.
+// How often a record another daemon process still owns is looked at again.
+const OWNER_POLL_MS = 250;
 const IPV6_STABLE_PRIVACY_NOTE = 'its autoconfigured IPv6 addresses will change: its profile uses stable-privacy addresses, which depend on the interface name (set ipv6.addr-gen-mode eui64 to keep them)';
 
 
@@ -108,12 +110,19 @@ export class NmBackend implements SettingsBackend {
       this.log.error(`cannot read the change records in ${this.records.dir}: ${errorMessage(err)}`);
       return;
     }
-    await Promise.all(leftovers.map(async (record) => {
-      const release = this.records.hold(record.nic, () => undefined);
+    await Promise.all(leftovers.map(async (found) => {
+      const release = this.records.hold(found.nic, () => undefined);
       try {
+        // A daemon told to stop still finishes its change: its record is left over only once it is gone.
+        let record: NmChangeRecord | undefined = found;
+        while (record !== undefined && await this.records.ownedElsewhere(record)) {
+          await new Promise((resolve) => setTimeout(resolve, OWNER_POLL_MS));
+          record = await this.records.read(found.nic);
+        }
+        if (record === undefined) return;
         await finishLeftoverRecord(this.client, this.records, record, 'in its record', this.log);
       } catch (err) {
-        this.log.error(`finishing the change record of ${record.nic}: ${errorMessage(err)}`);
+        this.log.error(`finishing the change record of ${found.nic}: ${errorMessage(err)}`);
       } finally {
         release();
         this.forgetDeletedProfiles();

@@ -4,7 +4,7 @@
 // restarts, never past a reboot); this record is on disk, written before NetworkManager is touched,
 // so whoever comes next (our own transaction, the daemon started after a crash or at boot) can
 // finish the change from it alone (nm-recovery.ts). One file per NIC in <state>/nm-changes/.
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Log, errorMessage } from '../../bridge/log';
 import { ensurePrivateDir, isErrno, PRIVATE_FILE_MODE, readIfExists, removeFile, writeFileAtomic } from '../durable-file';
@@ -38,6 +38,28 @@ export interface NmChangeRecord {
   readonly added: readonly string[];
   /** Whether the commit saves the added profiles to disk. */
   readonly persist: boolean;
+  /** The daemon process that wrote it (stamped by write()): while it lives, the record is its own. */
+  readonly owner?: ProcessIdentity;
+}
+
+/** A process, told apart from a later one with the same pid by when it started. */
+export interface ProcessIdentity {
+  readonly pid: number;
+  /** /proc/PID/stat's starttime, in clock ticks since boot. */
+  readonly start: number;
+}
+
+/** When process `pid` started (/proc/PID/stat), or undefined when there is no such process. */
+export async function processStart(pid: number): Promise<number | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // After the command name in parentheses (which may hold anything): field 3 on; starttime is field 22.
+    const start = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    return Number.isSafeInteger(start) ? start : undefined;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ESRCH')) return undefined;
+    throw err;
+  }
 }
 
 const interfaceName = json.refine(json.string(), (name) => interfaceNameProblem(name) === undefined, 'is not an interface name');
@@ -54,6 +76,7 @@ const recordCodec = json.object<NmChangeRecord>({
   addresses: json.array(json.string(/^[0-9.]+\/[0-9]+$/)),
   added: json.array(json.string(/^[0-9a-fA-F-]+$/)),
   persist: json.boolean,
+  owner: json.optional(json.object<ProcessIdentity>({ pid: json.integer(1), start: json.integer(0) })),
 });
 
 const RECORD_SUFFIX = '.json';
@@ -69,6 +92,7 @@ export class NmChangeRecords {
   private present = false;
   private readonly presenceWaiters = new Set<() => void>();
   private readonly held = new Map<string, { readonly generation: number; readonly interrupt: (why: string) => void }>();
+  private self: Promise<ProcessIdentity> | undefined;
 
   constructor(readonly dir: string, private readonly log: Log) {}
 
@@ -82,7 +106,25 @@ export class NmChangeRecords {
 
   async write(record: NmChangeRecord): Promise<void> {
     await ensurePrivateDir(this.dir);
-    await writeFileAtomic(this.path(record.nic), Buffer.from(`${JSON.stringify(record, null, 2)}\n`), PRIVATE_FILE_MODE);
+    this.self ??= processStart(process.pid).then((start) => ({ pid: process.pid, start: start ?? 0 }));
+    const owned: NmChangeRecord = { ...record, owner: await this.self };
+    await writeFileAtomic(this.path(record.nic), Buffer.from(`${JSON.stringify(owned, null, 2)}\n`), PRIVATE_FILE_MODE);
+  }
+
+  /**
+   * Whether another daemon process that is still running owns `record`: one told to stop (SIGTERM,
+   * bus activation of the next one meanwhile) finishes its call first, and its record is not a
+   * leftover until it is gone.
+   */
+  async ownedElsewhere(record: NmChangeRecord): Promise<boolean> {
+    const owner = record.owner;
+    if (owner === undefined || owner.pid === process.pid) return false;
+    return (await processStart(owner.pid)) === owner.start;
+  }
+
+  /** `nic`'s record as it is on disk now, or undefined when there is none (or it is damaged). */
+  async read(nic: string): Promise<NmChangeRecord | undefined> {
+    return (await this.list()).find((r) => r.nic === nic);
   }
 
   async remove(nic: string): Promise<void> {
