@@ -7,26 +7,17 @@
 # A password prompt (pkttyagent's, getpass(3)'s) prints its prompt, then turns the echo off with
 # TCSAFLUSH, which discards whatever was typed in between: an answer typed as soon as the prompt
 # shows can vanish, and the prompt then waits for a line that never comes. So, as a person who
-# sees the prompt settle, the answer is typed once the terminal no longer echoes (Linux answers
-# tcgetattr on the master with the terminal's own modes); should it still be echoed back (a
-# prompt that never turns the echo off), it is typed again.
+# reads the prompt first, the answer is typed once the prompt has settled; should it still be
+# echoed back (it came before the echo went off, and was discarded), it is typed again after the
+# same pause. The terminal's own modes can't tell: the command may forward to another terminal
+# (systemd-run --pty), which is where the prompt runs.
 import os
 import pty
 import select
 import sys
-import termios
 import time
 
-ECHO_OFF_WAIT_S = 10
-
-
-def wait_for_echo_off(fd):
-    deadline = time.monotonic() + ECHO_OFF_WAIT_S
-    while time.monotonic() < deadline:
-        if not termios.tcgetattr(fd)[3] & termios.ECHO:
-            return
-        time.sleep(0.02)
-
+SETTLE_S = 2
 
 prompt, answer = sys.argv[1].encode(), sys.argv[2].encode()
 command = sys.argv[4:]
@@ -52,7 +43,7 @@ while True:
     prompted = typed_at is None and shown.rstrip().endswith(prompt)
     echoed = typed_at is not None and answer in shown[typed_at:]
     if (prompted or echoed) and attempts < 5:
-        wait_for_echo_off(terminal)
+        time.sleep(SETTLE_S)
         typed_at = len(shown)
         attempts += 1
         os.write(terminal, answer + b'\n')

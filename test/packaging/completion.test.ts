@@ -108,12 +108,12 @@ test('bash: interface names come from the service', async (t) => {
     symlinkSync(join(REPO_ROOT, 'bin', 'shared-interface'), join(bin, 'shared-interface'));
     const names = async (line: string) => (await lab.exec(['bash', '--norc', '--noprofile', '-c', completeScript(generated.bashCompletion, line)], { env: { PATH: `${bin}:/usr/bin:/bin` } })).stdout.split('\n').filter((l) => l);
     t.deepEqual(await names('shared-interface share e'), ['eth0']);
-    t.deepEqual(await names('shared-interface unshare --force l'), ['lo']);
+    t.deepEqual(await names('shared-interface unshare --force e'), ['eth0']);
     t.true((await names('shared-interface share ')).includes('eth0'));
     t.deepEqual(await names('shared-interface confirm '), [], 'nothing awaits confirmation');
     const zshNames = async (line: string) => (await lab.exec(['timeout', '60', 'zsh', '-f', join(REPO_ROOT, 'test', 'packaging', 'zsh-complete.zsh'), dirname(generated.zshCompletion), line], { env: { PATH: `${bin}:/usr/bin:/bin`, HOME: generated.dir } })).stdout.split(/\r?\n/).filter((l) => l);
     t.deepEqual(await zshNames('shared-interface share e'), ['eth0']);
-    t.deepEqual(await zshNames('shared-interface unshare --force l'), ['lo']);
+    t.deepEqual(await zshNames('shared-interface unshare --force e'), ['eth0']);
   } finally {
     await lab.stop();
   }
@@ -142,7 +142,7 @@ test('-H HOST: interface names come from that host over SSH, and none where SSH 
     const zsh = async (line: string) => (await lab.exec(['timeout', '60', 'zsh', '-f', join(REPO_ROOT, 'test', 'packaging', 'zsh-complete.zsh'), dirname(generated.zshCompletion), line], { env })).stdout.split(/\r?\n/).filter((l) => l);
     t.deepEqual(await bash('shared-interface share e'), []);
     t.deepEqual(await bash('shared-interface -H root@127.0.0.1 share e'), ['eth0']);
-    t.deepEqual(await bash('shared-interface unshare --host=root@127.0.0.1 --force l'), ['lo']);
+    t.deepEqual(await bash('shared-interface unshare --host=root@127.0.0.1 --force e'), ['eth0']);
     t.deepEqual(await zsh('shared-interface -H root@127.0.0.1 share e'), ['eth0']);
     t.deepEqual(await zsh('shared-interface share --host root@127.0.0.1 e'), ['eth0']);
     // 127.0.0.2 is the same sshd under a name whose host key is not known: ssh would ask whether
