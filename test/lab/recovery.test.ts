@@ -9,23 +9,12 @@ import { makeVariant } from '../../src/dbus-wire/bus-value';
 import { Lab, type LabProcess, waitFor } from './lab';
 import { globalAddresses, ipv4, keyfiles, links, networkState } from './nm-state';
 import { ourProfiles, pauseDhcp, restartNetworkManagerMidChange, restored, resumeDhcp } from './recovery-lab';
-import { callError, ServiceClient } from './service-client';
+import { callError, ServiceClient, withLabService } from './service-client';
 
 const ERROR = 'org.fedoraproject.SharedInterface.Error';
 
-async function withLab(run: (lab: Lab, client: ServiceClient, daemon: LabProcess) => Promise<void>): Promise<void> {
-  const lab = await Lab.start();
-  const bus = await lab.connect();
-  try {
-    const daemon = await lab.startDaemon();
-    await run(lab, new ServiceClient(bus), daemon);
-  } finally {
-    bus.close();
-    // The LAN's server may be stopped still when a check failed.
-    await resumeDhcp(lab).catch(() => undefined);
-    await lab.stop();
-  }
-}
+/** A lab with NetworkManager and our daemon (lab.stop() ends a LAN server a check left stopped, too). */
+const withLab = (run: (lab: Lab, client: ServiceClient, daemon: LabProcess) => Promise<void>) => withLabService({}, run);
 
 test.serial('NetworkManager restarted during a Share: RolledBack from the record, eth0 back on its profile', async (t) => {
   await withLab(async (lab, client, daemon) => {
