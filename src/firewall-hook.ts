@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { FirewallKeeper } from './bridge/firewall-keeper';
 import { interfaceNameProblem } from './bridge/interface-name';
-import { errorMessage, journalLog } from './bridge/log';
+import { errorMessage, journalLog } from './log';
 import { FirewallTools } from './settings/firewall/firewall-tools';
 import { firewallHookAction } from './settings/nm/nm-dispatcher-profile';
 

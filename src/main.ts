@@ -5,7 +5,7 @@ import { BusConnection } from './dbus-wire/bus-connection';
 import { FirewallKeeper } from './bridge/firewall-keeper';
 import { Sharing, systemClock } from './bridge/sharing';
 import { parseArgs } from 'node:util';
-import { errorMessage, journalLog, LOG_LEVELS, type LogLevel } from './bridge/log';
+import { errorMessage, journalLog, LOG_LEVELS, type LogLevel } from './log';
 import { LibvirtInterfaces } from './bridge/libvirt-interfaces';
 import { Dispatcher } from './service/dispatcher';
 import { DEFAULT_INTERACTIVE_TIMEOUT_SECONDS, PolkitAuthority } from './service/polkit-authority';

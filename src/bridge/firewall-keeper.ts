@@ -6,7 +6,7 @@
 // one new reading in the background (at most one at a time, whoever and however often asks).
 // Every change (Share, Unshare, the hook) reads afresh, and the next listing reads again.
 import { type FirewallFacts, type FirewallHost, firewallNote, ourRules, rulesToAdd } from './firewall';
-import { type Log, errorMessage } from './log';
+import { type Log, errorMessage } from '../log';
 
 export const FIREWALL_REFRESH_MS = 10_000;
 

@@ -5,7 +5,7 @@
 // element against the schema's rules, so that anything the schema refuses is refused here with
 // its line and column. Nothing here knows the host; libvirt-interface-view.ts does.
 import { ShareError } from './share-error';
-import { formatXml, parseXmlDocument, XmlSyntaxError, type XmlElement, type XmlNode } from './xml-document';
+import { formatXml, parseXmlDocument, XmlSyntaxError, type XmlElement, type XmlNode } from '../xml-document';
 
 export type LibvirtInterfaceType = 'ethernet' | 'bridge' | 'bond' | 'vlan';
 export type LibvirtStartMode = 'onboot' | 'none' | 'hotplug';

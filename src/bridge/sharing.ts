@@ -6,7 +6,7 @@
 // read the state before, open a transaction (an NM checkpoint), apply, verify against the
 // kernel's real state, and commit, or roll back and say why.
 import type { FirewallKeeper } from './firewall-keeper';
-import { type Log, errorMessage } from './log';
+import { type Log, errorMessage } from '../log';
 import type { Progress, ProgressStep } from './progress';
 import { listedByDefault, shareability, type HostInterface, type HostSnapshot, type Shareability } from './host-network';
 import { validateInterfaceName } from './interface-name';

@@ -3,7 +3,7 @@
 // administrator came in: a NEW connection (with -H, a new SSH session over the network as it is
 // now) calls Confirm. If that can't be done in time, the host rolls the change back by itself.
 import { BusCallError, type BusConnection } from '../dbus-wire/bus-connection';
-import { errorMessage } from '../bridge/log';
+import { errorMessage } from '../log';
 import { ERROR_PREFIX } from '../service/shared-interface-spec';
 import { callService } from './cli-service';
 

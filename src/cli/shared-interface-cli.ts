@@ -3,7 +3,7 @@
 // The commands are a table (cli-commands.ts); this file parses, dispatches, and turns failures into
 // messages and exit codes (exit-codes.ts).
 import { BusCallError, BusConnection } from '../dbus-wire/bus-connection';
-import { errorMessage } from '../bridge/log';
+import { errorMessage } from '../log';
 import { VERSION } from '../version';
 import { UsageError, type CliOutput, type Invocation } from './command';
 import { COMMANDS } from './cli-commands';

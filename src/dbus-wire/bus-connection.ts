@@ -17,7 +17,7 @@ import { connect as netConnect, Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { parseBusAddress } from './bus-address';
 import { readFileSync } from 'node:fs';
-import { consoleLog, errorMessage, type Log } from '../bridge/log';
+import { consoleLog, errorMessage, type Log } from '../log';
 import {
   marshalMessage, MESSAGE_TYPE_ERROR, MESSAGE_TYPE_METHOD_CALL, MESSAGE_TYPE_METHOD_RETURN, MESSAGE_TYPE_SIGNAL, MarshalledBody,
   type OutgoingMessage,

@@ -11,7 +11,7 @@
 import type { BusConnection, BusMessage, PeerCredentials } from '../dbus-wire/bus-connection';
 import { BusDecodeError, makeVariant, type BusValue, type Codec } from '../dbus-wire/bus-value';
 import { marshalBody, type MarshalledBody } from '../dbus-wire/bus-marshal';
-import { type Log, errorDetail, errorMessage } from '../bridge/log';
+import { type Log, errorDetail, errorMessage } from '../log';
 import type { AnyArgs, Caller, ErrorMapping, Implementation, InterfaceDefinition, Prepared, SignalArgs } from './interface-definition';
 import { signatureOf } from './interface-definition';
 import { introspectionXml } from './introspection-xml';

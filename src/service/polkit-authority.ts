@@ -13,7 +13,7 @@
 // leaves the bus and when our own deadline passes.
 import { BUS_DRIVER_NAME, BusCallError, type BusConnection, type PeerCredentials } from '../dbus-wire/bus-connection';
 import * as t from '../dbus-wire/bus-value';
-import { type Log, errorMessage } from '../bridge/log';
+import { type Log, errorMessage } from '../log';
 import type { Caller } from './interface-definition';
 import { errorNameOf } from './shared-interface-spec';
 

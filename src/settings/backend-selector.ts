@@ -4,7 +4,7 @@
 // switches the backend; a request in flight keeps the backend object it started with.
 import type { BusConnection } from '../dbus-wire/bus-connection';
 import * as t from '../dbus-wire/bus-value';
-import { type Log, errorDetail } from '../bridge/log';
+import { type Log, errorDetail } from '../log';
 import type { SettingsBackend } from '../bridge/settings-backend';
 import { NmBackend } from './nm/nm-backend';
 import type { NmChangeRecords } from './nm/nm-change-record';

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
 import { promisify } from 'node:util';
-import { consoleLog, errorMessage, type Log } from '../bridge/log';
+import { consoleLog, errorMessage, type Log } from '../log';
 import type { HostChanges, HostObserver, LiveAddress, LiveHost, LiveLink, LiveRoute } from '../bridge/verify';
 
 const run = promisify(execFile);

@@ -13,7 +13,7 @@ import { GLOBAL_OPTIONS } from '../../src/cli/global-options';
 import { formatDeadline, pendingAdvice, secondsLeft } from '../../src/cli/pending-commands';
 import { escapeTerse, fieldNames, tableChoice, tableLines, tableOptionsProblem, type FieldTable } from '../../src/cli/table-output';
 import { main, type CliEnvironment } from '../../src/cli/shared-interface-cli';
-import { journalLines } from '../../src/bridge/log';
+import { journalLines } from '../../src/log';
 import { parseDaemonArgs } from '../../src/main';
 import { VERSION } from '../../src/version';
 

@@ -5,7 +5,7 @@
 import test from 'ava';
 import type { BusMessage, PeerCredentials } from '../../src/dbus-wire/bus-connection';
 import * as t from '../../src/dbus-wire/bus-value';
-import type { Log } from '../../src/bridge/log';
+import type { Log } from '../../src/log';
 import { COSTLY_LIMITS, Dispatcher, type DispatcherBus } from '../../src/service/dispatcher';
 import { arg, method, mutatingMethod, property, signal, type Caller, type ErrorMapping, type Implementation } from '../../src/service/interface-definition';
 import { AuthorizationError, type Authority } from '../../src/service/polkit-authority';

@@ -7,7 +7,7 @@ import test from 'ava';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Log } from '../../src/bridge/log';
+import type { Log } from '../../src/log';
 import type { IpState } from '../../src/settings/kernel-observer';
 import { InitscriptsLive } from '../../src/settings/ifcfg/ifcfg-live-initscripts';
 

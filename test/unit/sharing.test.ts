@@ -4,7 +4,7 @@
 // The real thing is proven in the lab (test/lab/nm-share.test.ts, nm-hostile.test.ts, confirm.test.ts).
 import test from 'ava';
 import type { HostInterface, HostSnapshot } from '../../src/bridge/host-network';
-import type { Log } from '../../src/bridge/log';
+import type { Log } from '../../src/log';
 import type { SettingsBackend, Transaction } from '../../src/bridge/settings-backend';
 import { ShareError } from '../../src/bridge/share-error';
 import type { SharePlan, UnsharePlan } from '../../src/bridge/share-plan';

@@ -26,7 +26,7 @@ import * as json from '../json-codec';
 import type { LiveApplier } from './ifcfg-live';
 import { Iproute2Live } from './ifcfg-live-iproute2';
 import { InitscriptsLive } from './ifcfg-live-initscripts';
-import { type Log, errorMessage } from '../../bridge/log';
+import { type Log, errorMessage } from '../../log';
 import { translateIfcfgError } from './ifcfg-share-error';
 import { parseShvar, shvarGet, type ShvarFile } from './ifcfg-shvar';
 import { readIfcfgIpConfig, translateIfcfgShare, type IfcfgShareFiles } from './ifcfg-translate';

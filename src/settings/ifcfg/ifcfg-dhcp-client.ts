@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Log } from '../../bridge/log';
+import type { Log } from '../../log';
 import { ensurePrivateDir, readIfExists, writeFileAtomic } from './ifcfg-files';
 import { findProgram, underSystemd } from './ifcfg-systemd-run';
 import { UDHCPC_SCRIPT } from './ifcfg-udhcpc-script';

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { type Log, errorMessage } from '../../bridge/log';
+import { type Log, errorMessage } from '../../log';
 import { readIpState, type IpState } from '../kernel-observer';
 import { linkInfo } from './ifcfg-host-interfaces';
 import { checkNames, runIp, type LiveApplier, type SharedShape, type UnsharedShape } from './ifcfg-live';

@@ -7,7 +7,7 @@
 // checked again against a pattern.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { errorMessage } from '../../bridge/log';
+import { errorMessage } from '../../log';
 import type { IpConfig } from './ifcfg-ip-config';
 import { isInterfaceName } from './ifcfg-validate';
 

@@ -3,7 +3,7 @@
 // does for NetworkManager's). Codes are mapped, never messages matched.
 import { ShareError, isShareError, type ShareErrorCode } from '../../bridge/share-error';
 import { IfcfgError, type IfcfgErrorCode } from './ifcfg-error';
-import { errorMessage } from '../../bridge/log';
+import { errorMessage } from '../../log';
 
 const CODES: Readonly<Record<IfcfgErrorCode, ShareErrorCode>> = {
   // A file or a name that cannot be written or read safely: the request is refused as it stands.

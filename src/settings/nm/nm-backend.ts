@@ -4,7 +4,7 @@
 // state costs no round trip and changes made with nmcli behind our back show up at once.
 import type { BusConnection } from '../../dbus-wire/bus-connection';
 import * as t from '../../dbus-wire/bus-value';
-import { type Log, errorMessage } from '../../bridge/log';
+import { type Log, errorMessage } from '../../log';
 import type { ConfiguredInterface } from '../../bridge/interface-config';
 import type { Progress } from '../../bridge/progress';
 import type { HostInterface, HostSnapshot } from '../../bridge/host-network';

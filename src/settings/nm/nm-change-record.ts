@@ -6,7 +6,7 @@
 // finish the change from it alone (nm-recovery.ts). One file per NIC in <state>/nm-changes/.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Log, errorMessage } from '../../bridge/log';
+import { type Log, errorMessage } from '../../log';
 import { ensurePrivateDir, isErrno, PRIVATE_FILE_MODE, readIfExists, removeFile, writeFileAtomic } from '../durable-file';
 import * as json from '../json-codec';
 import { interfaceNameProblem } from '../../bridge/interface-name';

@@ -2,7 +2,7 @@
 // The one function that turns NetworkManager's errors into the domain's.
 import { BusCallError } from '../../dbus-wire/bus-connection';
 import { ShareError, isShareError } from '../../bridge/share-error';
-import { errorMessage } from '../../bridge/log';
+import { errorMessage } from '../../log';
 
 export function translateNmError(err: unknown, doing: string): ShareError {
   if (isShareError(err)) return err;

@@ -5,7 +5,7 @@
 // result is verified from NetworkManager's live objects (read now, not from a cache that may
 // belong to an earlier NetworkManager) until it holds or a bound passes, and reported.
 import * as t from '../../dbus-wire/bus-value';
-import { type Log, errorMessage } from '../../bridge/log';
+import { type Log, errorMessage } from '../../log';
 import type { NmClient } from './nm-client';
 import type { NmChangeRecord, NmChangeRecords } from './nm-change-record';
 import { NM_PATH } from './nm-object-cache';
