@@ -55,6 +55,7 @@ export function decodeInterfaces(reply: unknown): ListedInterface[] {
       reason: variant(details, 'reason', 's', isString, ''),
       addresses: variant(details, 'addresses', 'as', isStrings, []),
       notes: variant(details, 'notes', 'as', isStrings, []),
+      mode: variant(details, 'mode', 's', isString, ''),
     };
   });
 }

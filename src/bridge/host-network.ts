@@ -34,6 +34,8 @@ export interface HostSnapshot {
   readonly interfaces: readonly HostInterface[];
   /** NIC name → bridge name, for every NIC shared through us. */
   readonly shared: ReadonlyMap<string, string>;
+  /** The NICs of `shared` shared routed (their bridge has no port to the LAN); the rest are bridged. */
+  readonly routed?: ReadonlySet<string>;
 }
 
 export interface Shareability {
@@ -41,17 +43,35 @@ export interface Shareability {
   /** Why not, in words a user can act on; '' when shareable. */
   readonly reason: string;
   readonly hint?: string;
+  /**
+   * Set when bridging cannot work but routed sharing can (a Wi-Fi station): how it would be
+   * shared, for the listing's notes. Share with mode `auto` then shares it routed.
+   */
+  readonly routedOnly?: string;
+}
+
+/** Why a Wi-Fi station is shared routed, said once: the listing's note and auto's Progress line. */
+export const WIFI_STATION_ROUTED = 'Wi-Fi in station mode cannot be a bridge port (the access point accepts only its own MAC address), so it is shared routed: guests get addresses from the LAN\'s DHCP server through the host, which answers ARP for them and routes to each';
+
+/** Which backends can share routed: routed sharing needs NetworkManager's dispatcher and a systemd unit. */
+export function routedSupported(backendName: string): boolean {
+  return backendName === 'NetworkManager';
 }
 
 /** The domain's rules for what may be shared; backends don't decide this. */
 export function shareability(iface: HostInterface, backendName: string): Shareability {
   const no = (reason: string, hint?: string | undefined): Shareability => (hint === undefined ? { shareable: false, reason } : { shareable: false, reason, hint });
   if (iface.sharedThrough !== undefined) return no(`already shared through bridge ${iface.sharedThrough}`);
+  let routedOnly: string | undefined;
   switch (iface.type) {
     case 'loopback': return no('the loopback interface carries no traffic to other machines');
     case 'bridge': return no('it is a bridge itself; guests can attach to it directly');
     case 'wifi':
-      if (iface.wifiMode !== 'ap') return no('a Wi-Fi interface in station mode cannot be a bridge port (the access point accepts only its own MAC address)', 'use a NATed virtual network or a wired interface');
+      if (iface.wifiMode === 'ap') break;
+      if (!routedSupported(backendName)) {
+        return no('a Wi-Fi interface in station mode cannot be a bridge port (the access point accepts only its own MAC address), and routed sharing needs NetworkManager', 'use a NATed virtual network or a wired interface, or start NetworkManager');
+      }
+      routedOnly = WIFI_STATION_ROUTED;
       break;
     case 'tun': return no('it is a tunnel or tap device, not a link to the LAN');
     case 'other': return no('it is not a kind of interface that can be a bridge port (ethernet, bond, team or VLAN)');
@@ -63,7 +83,7 @@ export function shareability(iface: HostInterface, backendName: string): Shareab
     return no(`${backendName} does not manage it`, hint);
   }
   if (iface.refusal !== undefined) return no(iface.refusal.reason, iface.refusal.hint);
-  return { shareable: true, reason: '' };
+  return routedOnly === undefined ? { shareable: true, reason: '' } : { shareable: true, reason: '', routedOnly };
 }
 
 /**

@@ -47,7 +47,8 @@ export class LibvirtInterfaces {
     // No process runs before authorization: the kernel's MTU comes from sysfs.
     const mtu = configured.mtu ?? this.observer.linkMtu(nic);
     const share = definedShare(def, { iface, mtu, configured });
-    return this.sharing.prepareShare(share.nic, { ...options, bridge: share.bridge, stp: share.stp, forwardDelay: share.forwardDelay });
+    // libvirt's XML describes a bridge with the NIC as its port: bridged sharing, never routed.
+    return this.sharing.prepareShare(share.nic, { ...options, mode: 'bridge', bridge: share.bridge, stp: share.stp, forwardDelay: share.forwardDelay });
   }
 
   private async live(name: string): Promise<LibvirtInterface> {

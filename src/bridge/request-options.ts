@@ -5,7 +5,7 @@
 // this table; the Cockpit page and the Ansible module are checked against it by tests. Adding an
 // option is one row here, one name in METHOD_OPTIONS, and what the backends do with it.
 import {
-  DEFAULT_ROLLBACK_TIMEOUT_SECONDS, FORWARD_DELAY_DOC, MAX_CONFIRM_TIMEOUT_SECONDS, MAX_FORWARD_DELAY_SECONDS, MAX_ROLLBACK_TIMEOUT_SECONDS,
+  DEFAULT_ROLLBACK_TIMEOUT_SECONDS, FORWARD_DELAY_DOC, SHARE_MODES, MAX_CONFIRM_TIMEOUT_SECONDS, MAX_FORWARD_DELAY_SECONDS, MAX_ROLLBACK_TIMEOUT_SECONDS,
   type ShareOptions, type UnshareOptions,
 } from './share-request';
 
@@ -25,13 +25,20 @@ interface Row<Type extends 's' | 'b' | 'u', Value> {
   readonly whenFalse?: string;
 }
 
-type StringRow = Row<'s', string>;
+type StringRow = Row<'s', string> & {
+  /** The only values a string may take; any other is InvalidArgs. */
+  readonly choices?: readonly string[];
+};
 type BooleanRow = Row<'b', boolean>;
 type SecondsRow = Row<'u', number> & { readonly min: number; readonly max: number; readonly default: number };
 export type OptionRow = StringRow | BooleanRow | SecondsRow;
 
 export const REQUEST_OPTIONS = {
   bridge: { key: 'bridge', type: 's', doc: 'the bridge\'s name; default derived from the interface\'s (br-eth0 for eth0)' },
+  mode: {
+    key: 'mode', type: 's', default: 'bridge', choices: SHARE_MODES,
+    doc: 'bridge: the interface becomes a port of the guests\' bridge; routed: the interface stays as it is, and guests on a bridge of their own get addresses from the LAN\'s DHCP server through a relay while the host answers ARP for them and routes to each (for an uplink that accepts only the host\'s MAC: Wi-Fi, a MAC-locked switch port); auto: routed where bridging cannot work (a Wi-Fi station), else bridge',
+  },
   stp: { key: 'stp', type: 'b', default: false, doc: 'turn on the spanning tree protocol on the bridge (a single host NIC needs no loop protection)' },
   forwardDelay: { key: 'forward-delay', type: 'u', default: 0, min: 0, max: MAX_FORWARD_DELAY_SECONDS, doc: FORWARD_DELAY_DOC },
   rollbackTimeout: {
@@ -61,7 +68,7 @@ export type OptionName = keyof typeof REQUEST_OPTIONS;
 
 /** Which options each method takes, in the order its documentation lists them. */
 export const METHOD_OPTIONS = {
-  Share: ['bridge', 'stp', 'forwardDelay', 'rollbackTimeout', 'persist', 'firewall', 'confirmTimeout'],
+  Share: ['bridge', 'mode', 'stp', 'forwardDelay', 'rollbackTimeout', 'persist', 'firewall', 'confirmTimeout'],
   Unshare: ['force', 'rollbackTimeout', 'confirmTimeout'],
   DefineInterfaceXML: ['rollbackTimeout', 'persist', 'firewall', 'confirmTimeout'],
   GetInterfaceXML: ['inactive'],
@@ -78,10 +85,18 @@ export function optionRow(name: OptionName): OptionRow {
 export function describeOption(name: OptionName): string {
   const row = optionRow(name);
   const facts: string[] = [row.type];
+  if (row.type === 's' && row.choices !== undefined) facts.push(`one of ${row.choices.join(', ')}`);
   if (row.type === 'u') facts.push(`${row.min} to ${row.max}`);
   if (row.default !== undefined) facts.push(`default ${String(row.default)}`);
   const whenFalse = row.whenFalse === undefined ? '' : `; false: ${row.whenFalse}`;
   return `${row.key} (${facts.join(', ')}): ${row.doc.replace(/\.$/, '')}${whenFalse}`;
+}
+
+/** Why `value` is not one of a string option's choices, or undefined when it is (or any value goes). */
+export function choiceProblem(name: OptionName, value: string): string | undefined {
+  const row = optionRow(name);
+  if (row.type !== 's' || row.choices === undefined || row.choices.includes(value)) return undefined;
+  return `option '${row.key}' must be one of ${row.choices.join(', ')}, not '${value}'`;
 }
 
 /** The documentation of a method's a{sv} options, one clause per option. */

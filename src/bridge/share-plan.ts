@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // A plan: the request, checked against the host, with every name decided. Pure: built from a
 // snapshot and the options, so it can be tested without any daemon.
-import { shareability, type HostInterface, type HostSnapshot } from './host-network';
+import { routedSupported, shareability, type HostInterface, type HostSnapshot, type Shareability } from './host-network';
 import { validateInterfaceName } from './interface-name';
 import { ShareError } from './share-error';
-import { effectiveForwardDelay, minRollbackTimeout, ROLLBACK_MARGIN_SECONDS, type ShareOptions, type UnshareOptions } from './share-request';
+import { effectiveForwardDelay, minRollbackTimeout, ROLLBACK_MARGIN_SECONDS, type ShareMode, type ShareOptions, type UnshareOptions } from './share-request';
 
 export interface SharePlan {
   readonly nic: string;
+  /** bridge: the NIC becomes the bridge's port; routed: the NIC stays as it is, the bridge has no port to the LAN. */
+  readonly mode: ShareMode;
+  /** Why `auto` chose the mode, for a Progress line; '' when the caller chose it. */
+  readonly modeChoice: string;
   /** The NIC's MAC: the bridge keeps it, so the host's identity on the LAN doesn't change. */
   readonly nicMac: string;
   readonly nicType: HostInterface['type'];
@@ -21,6 +25,7 @@ export interface SharePlan {
 
 export interface UnsharePlan {
   readonly nic: string;
+  readonly mode: ShareMode;
   readonly bridge: string;
   readonly rollbackTimeout: number;
   /** Ports of the bridge other than the NIC (guests' taps) that a forced unshare cuts off. */
@@ -43,6 +48,10 @@ export function planShare(snapshot: HostSnapshot, nic: string, options: ShareOpt
   if (sharedThrough !== undefined) throw new ShareError('AlreadyShared', `${nic} is already shared through bridge ${sharedThrough}`);
   const verdict = shareability(iface, backendName);
   if (!verdict.shareable) throw new ShareError('NotShareable', `${nic} cannot be shared: ${verdict.reason}`, verdict.hint);
+  const { mode, modeChoice } = chooseMode(iface, verdict, options.mode, backendName);
+  if (mode === 'routed' && options.stp) {
+    throw new ShareError('InvalidArgs', `option 'stp' applies to bridged sharing only: ${nic} would be shared routed, and its guests' bridge has no port to the LAN`, "leave out 'stp', or share with mode bridge");
+  }
   if (options.stp && options.forwardDelay === 1) {
     throw new ShareError('InvalidArgs', "with STP on, 'forward-delay' must be between 2 and 30 seconds (the kernel's range)");
   }
@@ -57,7 +66,7 @@ export function planShare(snapshot: HostSnapshot, nic: string, options: ShareOpt
     bridge = defaultBridgeName(nic, taken);
   }
   return {
-    nic, nicMac: iface.mac, nicType: iface.type, bridge,
+    nic, mode, modeChoice, nicMac: iface.mac, nicType: iface.type, bridge,
     stp: options.stp, forwardDelay, rollbackTimeout: options.rollbackTimeout, persist: options.persist,
     firewall: options.firewall,
   };
@@ -75,7 +84,30 @@ export function planUnshare(snapshot: HostSnapshot, nic: string, options: Unshar
   if (guests.length > 0 && !options.force) {
     throw new ShareError('Busy', `guests are still attached to ${bridge}: ${guests.join(', ')}`, "stop them first, or unshare with the option 'force' to cut them off");
   }
-  return { nic, bridge, rollbackTimeout: options.rollbackTimeout, guests };
+  return { nic, mode: snapshot.routed?.has(nic) === true ? 'routed' : 'bridge', bridge, rollbackTimeout: options.rollbackTimeout, guests };
+}
+
+/**
+ * The mode a Share gets. `auto` shares routed where bridging cannot work (a Wi-Fi station, which
+ * the listing says too) and bridged everywhere else: a MAC-locked switch port cannot be told from
+ * any other from the host, so there the caller asks for `routed`.
+ */
+export function chooseMode(iface: HostInterface, verdict: Shareability, requested: ShareOptions['mode'], backendName: string): { mode: ShareMode; modeChoice: string } {
+  const routedOnly = verdict.routedOnly;
+  if (requested === 'bridge' && routedOnly !== undefined) {
+    throw new ShareError('NotShareable', `${iface.name} cannot be shared bridged: ${routedOnly.replace(/, so it is shared routed.*$/, '')}`, `share it routed: shared-interface share ${iface.name} --routed (D-Bus: option 'mode' routed or auto)`);
+  }
+  if (requested === 'routed' || (requested === 'auto' && routedOnly !== undefined)) {
+    if (!routedSupported(backendName)) {
+      throw new ShareError('NotSupported', `routed sharing needs NetworkManager; the ${backendName} backend can only share bridged`, 'start NetworkManager, or share with mode bridge');
+    }
+    if (!iface.addresses.some((a) => !a.includes(':'))) {
+      throw new ShareError('NotShareable', `${iface.name} cannot be shared routed: it has no IPv4 address, and its guests' DHCP is relayed from the host's own address on the LAN`, `connect ${iface.name} to the LAN first (nmcli device connect ${iface.name})`);
+    }
+    const modeChoice = requested === 'auto' ? `mode auto: ${iface.name} is shared routed: ${routedOnly ?? ''}` : '';
+    return { mode: 'routed', modeChoice };
+  }
+  return { mode: 'bridge', modeChoice: requested === 'auto' ? `mode auto: ${iface.name} is shared bridged (its link can be a bridge port; if its switch port accepts only one MAC, share it with mode routed)` : '' };
 }
 
 /** A rollback timer that would fire while verification still waits undoes a good change: refused. */

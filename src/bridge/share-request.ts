@@ -2,9 +2,20 @@
 // What a caller asks for, after the adapter decoded it from the bus. Defaults live here, in the
 // domain, so every client (D-Bus, CLI, tests) gets the same behaviour.
 
+/**
+ * How the guests reach the LAN: `bridge`, the NIC is a port of the guests' bridge; `routed`, the
+ * NIC stays as it is and the host routes and answers ARP for the guests (for an uplink that accepts
+ * only the host's MAC); `auto`, routed where bridging cannot work (a Wi-Fi station), else bridge.
+ */
+export const SHARE_MODES = ['bridge', 'routed', 'auto'] as const;
+export type ShareModeRequest = (typeof SHARE_MODES)[number];
+/** The mode a plan settles on. */
+export type ShareMode = Exclude<ShareModeRequest, 'auto'>;
+
 export interface ShareOptions {
   /** The bridge's name; undefined: derived from the NIC's name. */
   readonly bridge?: string;
+  readonly mode: ShareModeRequest;
   readonly stp: boolean;
   /** Seconds. */
   readonly forwardDelay: number;

@@ -12,7 +12,7 @@ import { listedByDefault, shareability, type HostInterface, type HostSnapshot, t
 import { validateInterfaceName } from './interface-name';
 import { ShareError } from './share-error';
 import { defaultBridgeName, planShare, planUnshare, type SharePlan, type UnsharePlan } from './share-plan';
-import { callSeconds, type ShareOptions, type UnshareOptions } from './share-request';
+import { callSeconds, type ShareMode, type ShareOptions, type UnshareOptions } from './share-request';
 import type { SettingsBackend, Transaction } from './settings-backend';
 import {
   bridgeProblems, defaultGateways, expectIdentityMove, identityProblems, laterArrived, NO_IP_REQUIREMENTS, unsharedProblems,
@@ -22,6 +22,8 @@ import {
 export interface InterfaceListing {
   readonly iface: HostInterface;
   readonly shareability: Shareability;
+  /** How it is shared, or how Share with mode auto would share it; undefined when it can't be. */
+  readonly mode: ShareMode | undefined;
 }
 
 /**
@@ -156,19 +158,22 @@ export class Sharing {
       && last.checked.length === checked.length && last.checked.every((iface, i) => iface.name === checked[i]?.name && iface.controller === checked[i]?.controller)) {
       return last.listing;
     }
-    const listing = this.buildListing(backend, checked, new Set(snapshot.interfaces.map((i) => i.name)));
+    const listing = this.buildListing(backend, checked, new Set(snapshot.interfaces.map((i) => i.name)), snapshot.routed);
     this.lastListing.set(all, { snapshot, notesVersion, checked, listing });
     return listing;
   }
 
-  private buildListing(backend: SettingsBackend, interfaces: readonly HostInterface[], taken: ReadonlySet<string>): InterfaceListing[] {
+  private buildListing(backend: SettingsBackend, interfaces: readonly HostInterface[], taken: ReadonlySet<string>, routed: ReadonlySet<string> = new Set()): InterfaceListing[] {
     return interfaces.map((checked) => {
       const verdict = shareability(checked, backend.name);
       // The bridge it is shared through, or the one Share would make by default.
       const bridge = checked.sharedThrough ?? (verdict.shareable ? defaultBridgeName(checked.name, taken) : undefined);
-      const note = bridge === undefined ? undefined : this.firewall?.note(bridge);
-      const listed = note === undefined ? checked : { ...checked, shareNotes: [...(checked.shareNotes ?? []), note] };
-      return { iface: listed, shareability: verdict };
+      const notes = [verdict.routedOnly, bridge === undefined ? undefined : this.firewall?.note(bridge)].filter((n) => n !== undefined);
+      const listed = notes.length === 0 ? checked : { ...checked, shareNotes: [...(checked.shareNotes ?? []), ...notes] };
+      const mode: ShareMode | undefined = checked.sharedThrough !== undefined
+        ? (routed.has(checked.name) ? 'routed' : 'bridge')
+        : verdict.shareable ? (verdict.routedOnly === undefined ? 'bridge' : 'routed') : undefined;
+      return { iface: listed, shareability: verdict, mode };
     });
   }
 

@@ -22,6 +22,7 @@ const FIELDS: FieldTable<Row> = {
   carrier: ({ nic }) => [nic.carrier ? 'yes' : 'no'],
   state: ({ nic }) => [nic.bridge ? 'shared' : nic.shareable ? 'shareable' : 'not shareable'],
   bridge: ({ nic }) => some(nic.bridge),
+  mode: ({ nic }) => some(nic.mode),
   addresses: ({ nic }) => nic.addresses,
   pending: ({ pending }) => (pending === undefined ? [] : [`${pending.operation} until ${formatDeadline(pending.deadline)}`]),
   reason: ({ nic }) => some(nic.reason),

@@ -4,7 +4,7 @@
 // the row's range before anything connects; a boolean that defaults to false is --KEY, one that
 // defaults to true is --no-KEY. Help and the man page say what the row says.
 import * as t from '../dbus-wire/bus-value';
-import { optionRow, type OptionName } from '../bridge/request-options';
+import { choiceProblem, optionRow, type OptionName } from '../bridge/request-options';
 import { flagValue, secondsBetween, stringValue, type CliOption, type OptionValues } from './command';
 
 function sentence(text: string): string {
@@ -23,6 +23,13 @@ export function requestFlag(name: OptionName, extra: Partial<Pick<CliOption, 'sh
   const row = optionRow(name);
   switch (row.type) {
     case 's':
+      if (row.choices !== undefined) {
+        const choices = row.choices;
+        return {
+          type: 'string', valueName: choices.join('|'), help: `${sentence(row.doc)} Default ${String(row.default)}.`,
+          check: (value) => choiceProblem(name, value)?.replace(/^option '([^']+)'/, '--$1'), complete: choices, ...extra,
+        };
+      }
       return { type: 'string', valueName: 'VALUE', help: sentence(row.doc), ...extra };
     case 'b':
       return { type: 'boolean', help: sentence(row.default === true ? row.whenFalse ?? `turn off ${row.key}` : row.doc), ...extra };

@@ -21,6 +21,7 @@ export function encodeInterfaceListing(interfaces: readonly ListedInterface[]): 
     ['reason', t.makeVariant('s', i.reason)],
     ['addresses', t.makeVariant('as', [...i.addresses])],
     ['notes', t.makeVariant('as', [...i.notes])],
+    ['mode', t.makeVariant('s', i.mode)],
   ])]);
 }
 
@@ -41,6 +42,7 @@ export function decodeInterfaceListing(reply: unknown): ListedInterface[] {
     reason: detail(details, 'reason', t.string, ''),
     addresses: detail(details, 'addresses', strings, []),
     notes: detail(details, 'notes', strings, []),
+    mode: detail(details, 'mode', t.string, ''),
   }));
 }
 

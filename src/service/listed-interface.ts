@@ -18,4 +18,6 @@ export interface ListedInterface {
   readonly addresses: readonly string[];
   /** What sharing would change that a user may not expect. */
   readonly notes: readonly string[];
+  /** How it is shared ('bridge' or 'routed'), or how Share with mode auto would share it; '' when it can't be. */
+  readonly mode: string;
 }

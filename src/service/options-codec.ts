@@ -6,7 +6,7 @@ import * as t from '../dbus-wire/bus-value';
 import { ShareError } from '../bridge/share-error';
 import type { DefineOptions } from '../bridge/libvirt-interfaces';
 import type { ShareOptions, UnshareOptions } from '../bridge/share-request';
-import { METHOD_OPTIONS, optionDefaults, optionRow, type OptionName, type OptionsMethod } from '../bridge/request-options';
+import { choiceProblem, METHOD_OPTIONS, optionDefaults, optionRow, type OptionName, type OptionsMethod } from '../bridge/request-options';
 
 export interface InterfaceXmlOptions {
   readonly inactive: boolean;
@@ -52,6 +52,8 @@ function decodeOptions<T>(method: OptionsMethod, options: ReadonlyMap<string, t.
         ? `option '${key}' must be at most ${row.max} seconds`
         : `option '${key}' must be between ${row.min} and ${row.max} seconds`);
     }
+    const notAChoice = typeof decoded === 'string' ? choiceProblem(name, decoded) : undefined;
+    if (notAChoice !== undefined) throw new ShareError('InvalidArgs', notAChoice);
     out[name] = decoded;
   }
   return out as T;

@@ -42,7 +42,7 @@ export function listingView(sharing: Sharing, all = false): () => readonly Liste
 }
 
 function listedInterfaces(listing: readonly InterfaceListing[]): ListedInterface[] {
-  return listing.map(({ iface, shareability }) => ({
+  return listing.map(({ iface, shareability, mode }) => ({
     name: iface.name,
     bridge: iface.sharedThrough ?? '',
     type: iface.type,
@@ -52,6 +52,7 @@ function listedInterfaces(listing: readonly InterfaceListing[]): ListedInterface
     reason: shareability.reason,
     addresses: iface.addresses,
     notes: iface.shareNotes ?? [],
+    mode: mode ?? '',
   }));
 }
 

@@ -38,7 +38,7 @@ const ERROR_DOCS: Readonly<Record<ShareErrorCode, string>> = {
   NoSuchInterface: 'No network interface has that name.',
   AlreadyShared: 'The interface is already shared.',
   NotShared: 'The interface is not shared by this service.',
-  NotShareable: 'The interface cannot be a bridge port (loopback, a bridge, Wi-Fi in station mode, already a port, unmanaged…); the message says why.',
+  NotShareable: 'The interface cannot be shared (loopback, a bridge, already a port, unmanaged…), or not in the mode asked for (Wi-Fi in station mode cannot be a bridge port; routed sharing needs its IPv4 address); the message says why.',
   Busy: 'Another change of the same interface is in progress or awaits confirmation, or guests are still attached.',
   NotPending: 'No change of the interface awaits confirmation: it was confirmed or rolled back already (its deadline passed), or was made without confirm-timeout.',
   RolledBack: 'The change was applied but could not be verified, and everything was put back as it was; the message says what failed.',
@@ -57,7 +57,7 @@ export const sharedInterfaceSpec = {
       in: [],
       out: [
         arg('interfaces', interfaceListingCodec,
-          'One entry per interface: its name; the bridge it is shared through, or "" if none; details: type (s: ethernet, bond, team, vlan, wifi, bridge, loopback, tun, other), mac (s), carrier (b), shareable (b), reason (s, why it is not shareable, "" if it is), addresses (as, CIDR), notes (as, what sharing would change that a user may not expect, e.g. IPv6 addresses that depend on the interface name, or a firewall that would drop the guests\' traffic across the bridge).'),
+          'One entry per interface: its name; the bridge it is shared through, or "" if none; details: type (s: ethernet, bond, team, vlan, wifi, bridge, loopback, tun, other), mac (s), carrier (b), shareable (b), reason (s, why it is not shareable, "" if it is), addresses (as, CIDR), notes (as, what sharing would change that a user may not expect, e.g. IPv6 addresses that depend on the interface name, a firewall that would drop the guests\' traffic across the bridge, or that a Wi-Fi station is shared routed), mode (s: how it is shared, bridge or routed, or how Share with mode auto would share it; "" when it cannot be).'),
       ],
     }),
     ListInterfacesFiltered: method({

@@ -8,7 +8,7 @@ import type { ListedInterface } from '../../src/service/listed-interface';
 import { applyChange, describeChange } from '../../src/cli/monitor-command';
 
 function nic(name: string, extra: Partial<ListedInterface> = {}): ListedInterface {
-  return { name, bridge: '', type: 'ethernet', mac: '52:54:00:00:00:01', carrier: true, shareable: true, reason: '', addresses: [], notes: [], ...extra };
+  return { name, bridge: '', type: 'ethernet', mac: '52:54:00:00:00:01', carrier: true, shareable: true, reason: '', addresses: [], notes: [], mode: 'bridge', ...extra };
 }
 
 function recorder(initial: readonly ListedInterface[]) {

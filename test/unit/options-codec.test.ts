@@ -13,9 +13,9 @@ test('no options: the domain defaults (STP off, no forward delay, persistent)', 
 
 test('every known option is decoded', (t) => {
   t.deepEqual(decodeShareOptions(opts({
-    bridge: makeVariant('s', 'br9'), stp: makeVariant('b', true), 'forward-delay': makeVariant('u', 4),
+    bridge: makeVariant('s', 'br9'), mode: makeVariant('s', 'routed'), stp: makeVariant('b', true), 'forward-delay': makeVariant('u', 4),
     'rollback-timeout': makeVariant('u', 30), persist: makeVariant('b', false), firewall: makeVariant('b', false), 'confirm-timeout': makeVariant('u', 30),
-  })), { bridge: 'br9', stp: true, forwardDelay: 4, rollbackTimeout: 30, persist: false, firewall: false, confirmTimeout: 30 });
+  })), { bridge: 'br9', mode: 'routed', stp: true, forwardDelay: 4, rollbackTimeout: 30, persist: false, firewall: false, confirmTimeout: 30 });
   t.deepEqual(decodeUnshareOptions(opts({ force: makeVariant('b', true) })), { force: true, rollbackTimeout: 60, confirmTimeout: 0 });
   t.deepEqual(decodeUnshareOptions(opts({ 'confirm-timeout': makeVariant('u', 10) })), { force: false, rollbackTimeout: 60, confirmTimeout: 10 });
 });

@@ -70,7 +70,8 @@ test('a bond and a VLAN are shareable, with deterministic bridge names', (t) => 
 test('refusals, each with a reason a user can act on', (t) => {
   t.like(refusal(() => plan('eth1')), { code: 'NotShareable', message: 'eth1 cannot be shared: it is already a port of bond0', hint: 'share bond0 instead, or remove eth1 from it first' });
   t.like(refusal(() => plan('wlan0')), { code: 'NotShareable' });
-  t.regex(verdict('wlan0').reason, /station mode/);
+  t.regex(refusal(() => plan('wlan0')).message, /cannot be shared bridged: Wi-Fi in station mode/);
+  t.regex(verdict('wlan0').routedOnly ?? '', /station mode/, 'shareable routed (share-mode.test.ts)');
   t.true(verdict('wlan1').shareable, 'a Wi-Fi access point can be a bridge port');
   t.regex(verdict('virbr0').reason, /bridge itself/);
   t.like(refusal(() => plan('eth3')), { code: 'NotShareable', hint: 'let NetworkManager manage it first: nmcli device set eth3 managed yes' });

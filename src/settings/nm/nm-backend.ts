@@ -217,6 +217,7 @@ export class NmBackend implements SettingsBackend {
   }
 
   async checkShare(plan: SharePlan): Promise<IpRequirements> {
+    if (plan.mode === 'routed') throw new ShareError('NotSupported', 'routed sharing is not built into this NetworkManager backend yet', 'share with mode bridge');
     const device = this.device(plan.nic);
     for (const settings of this.profiles.values()) {
       // A profile for that name, even an inactive one, would fight ours for the interface. A
