@@ -11,7 +11,7 @@ import type { HostInterface, HostSnapshot } from '../../bridge/host-network';
 import type { ChangeSummary, SettingsBackend, Transaction } from '../../bridge/settings-backend';
 import { ShareError } from '../../bridge/share-error';
 import type { SharePlan, UnsharePlan } from '../../bridge/share-plan';
-import type { IpRequirements } from '../../bridge/verify';
+import { NO_IP_REQUIREMENTS, type IpRequirements } from '../../bridge/verify';
 import type { NmChangeRecord, NmChangeRecords } from './nm-change-record';
 import { CHECKPOINT_DELETE_NEW_CONNECTIONS, NmClient } from './nm-client';
 import { commitFromRecord, finishLeftoverRecord, reportOutcome, rollBackFromRecord } from './nm-recovery';
@@ -22,6 +22,7 @@ import { NM_BUS_NAME, NM_PATH, NmObjectCache } from './nm-object-cache';
 import { isPrivateProfile, isSystemProfile, ourTag, privateProfileRefusal, type OurTag } from './nm-profile-owner';
 import { connectionUuid, getSetting, profileFitsInterface, type NmSettings } from './nm-settings';
 import { dhcpProfile, ipv6AddressesWillChange, shareProfiles } from './nm-translate';
+import { routedBridgeProfile } from './nm-routed-profile';
 
 const SETTINGS_CONNECTION = 'org.freedesktop.NetworkManager.Settings.Connection';
 const ACTIVE_CONNECTION = 'org.freedesktop.NetworkManager.Connection.Active';
@@ -133,7 +134,7 @@ export class NmBackend implements SettingsBackend {
 
   snapshot(): HostSnapshot {
     if (this.cached === undefined) {
-      const { shared, leftovers } = this.ourPairs();
+      const { shared, routed, leftovers } = this.ourPairs();
       // The interfaces are made when first asked for: during a Share, NetworkManager's signals
       // renew the snapshot dozens of times and each renewal is asked for `shared` only (the Shared
       // property), which must not cost a reading of every device of a host with thousands.
@@ -152,6 +153,7 @@ export class NmBackend implements SettingsBackend {
       };
       this.cached = {
         shared,
+        routed,
         get interfaces() {
           interfaces ??= describe();
           return interfaces;
@@ -171,14 +173,21 @@ export class NmBackend implements SettingsBackend {
    * shares nothing; it is a note on the NIC, with how to remove it. A change in progress is
    * between the two by design and gets no note.
    */
-  private ourPairs(): { shared: Map<string, string>; leftovers: Map<string, string[]> } {
+  private ourPairs(): { shared: Map<string, string>; routed: Set<string>; leftovers: Map<string, string[]> } {
     const ports = new Map<string, { bridge: string; settings: NmSettings }>();
     const bridges = new Map<string, { bridge: string; settings: NmSettings }>();
+    const shared = new Map<string, string>();
+    // A routed share is its guests' bridge alone: the NIC keeps its own profile.
+    const routed = new Set<string>();
     for (const settings of this.profiles.values()) {
       const tag = ourTag(settings);
-      if (tag !== undefined) (tag.role === 'port' ? ports : bridges).set(tag.nic, { bridge: tag.bridge, settings });
+      if (tag?.role === 'routed') {
+        shared.set(tag.nic, tag.bridge);
+        routed.add(tag.nic);
+      } else if (tag !== undefined) {
+        (tag.role === 'port' ? ports : bridges).set(tag.nic, { bridge: tag.bridge, settings });
+      }
     }
-    const shared = new Map<string, string>();
     const leftovers = new Map<string, string[]>();
     const leftover = (nic: string, settings: NmSettings, missing: string) => {
       if (this.changing.has(nic)) return;
@@ -193,7 +202,7 @@ export class NmBackend implements SettingsBackend {
     for (const [nic, bridge] of bridges) {
       if (ports.get(nic)?.bridge !== bridge.bridge) leftover(nic, bridge.settings, 'port');
     }
-    return { shared, leftovers };
+    return { shared, routed, leftovers };
   }
 
   async configuration(name: string): Promise<ConfiguredInterface | undefined> {
@@ -217,7 +226,6 @@ export class NmBackend implements SettingsBackend {
   }
 
   async checkShare(plan: SharePlan): Promise<IpRequirements> {
-    if (plan.mode === 'routed') throw new ShareError('NotSupported', 'routed sharing is not built into this NetworkManager backend yet', 'share with mode bridge');
     const device = this.device(plan.nic);
     for (const settings of this.profiles.values()) {
       // A profile for that name, even an inactive one, would fight ours for the interface. A
@@ -226,6 +234,8 @@ export class NmBackend implements SettingsBackend {
         throw new ShareError('InvalidArgs', `a NetworkManager profile for an interface named ${plan.bridge} already exists`, 'choose another bridge name');
       }
     }
+    // Routed: the NIC keeps its profile and its addresses; the bridge has none to wait for.
+    if (plan.mode === 'routed') return NO_IP_REQUIREMENTS;
     const bridge = shareProfiles(plan, this.activeProfile(device)?.settings).bridge;
     // NetworkManager's activation waits for IPv6 only where ipv6.may-fail is false (default true).
     return { ipv4Dhcp: getSetting(bridge, 'ipv4', 'method', t.string) === 'auto', ipv6Required: getSetting(bridge, 'ipv6', 'may-fail', t.boolean) === false };
@@ -270,7 +280,9 @@ export class NmBackend implements SettingsBackend {
       // there is nothing of it to restore. Nor does a checkpoint name the bridge a NIC is shared
       // through: Unshare deletes it, NM 1.42 then fails to restore the device itself ("restoring it
       // failed"), while restoring the NIC's port profile brings its bridge back anyway.
-      const ourBridges = new Set([...this.snapshot().shared].filter(([nic]) => interfaces.includes(nic)).map(([, bridge]) => bridge));
+      // A routed share's bridge is no port's: it is named, and restored by the checkpoint.
+      const { shared: sharedNow, routed: routedNow } = this.snapshot();
+      const ourBridges = new Set([...sharedNow].filter(([nic]) => interfaces.includes(nic) && routedNow?.has(nic) !== true).map(([, bridge]) => bridge));
       const devices = interfaces.map((name) => deviceNamed(this.cache, name))
         .filter((d): d is NmDevice => d !== undefined && d.real && !ourBridges.has(d.name))
         .map((d) => d.path);
@@ -354,6 +366,7 @@ export class NmBackend implements SettingsBackend {
   }
 
   async applyShare(plan: SharePlan, progress: Progress, ready: Promise<void>): Promise<void> {
+    if (plan.mode === 'routed') return this.applyRoutedShare(plan, progress, ready);
     const device = this.device(plan.nic);
     const original = this.activeProfile(device);
     const profiles = shareProfiles(plan, original?.settings);
@@ -396,6 +409,25 @@ export class NmBackend implements SettingsBackend {
       await this.client.activateConnection(portPath, device.path);
     } catch (err) {
       throw translateNmError(err, `sharing ${plan.nic}`);
+    }
+  }
+
+  /**
+   * Routed: the guests' bridge alone, in memory until the commit like a bridged share's profiles;
+   * the NIC and its profile are not touched. The data plane comes after, from the domain.
+   */
+  private async applyRoutedShare(plan: SharePlan, progress: Progress, ready: Promise<void>): Promise<void> {
+    const profile = routedBridgeProfile(plan);
+    try {
+      await this.noteAdded(plan.nic, [profile], plan.persist);
+      const path = await this.client.addConnection(profile, false);
+      this.profiles.set(path, profile);
+      this.invalidate();
+      progress('profiles-added', `added the profile '${getSetting(profile, 'connection', 'id', t.string) ?? plan.bridge}'; ${plan.nic} keeps its own`);
+      await ready;
+      await this.client.activateConnection(path, '/');
+    } catch (err) {
+      throw translateNmError(err, `sharing ${plan.nic} routed`);
     }
   }
 
@@ -445,6 +477,12 @@ export class NmBackend implements SettingsBackend {
 
   async applyUnshare(plan: UnsharePlan, _progress: Progress, ready: Promise<void>): Promise<void> {
     await ready;
+    if (plan.mode === 'routed') {
+      // The NIC was never touched: only the guests' bridge goes (its profile after the commit).
+      const bridgeDevice = deviceNamed(this.cache, plan.bridge);
+      if (bridgeDevice !== undefined && bridgeDevice.activeConnection !== '/') await this.client.deactivateConnection(bridgeDevice.activeConnection);
+      return;
+    }
     const device = this.device(plan.nic);
     const port = this.ourProfiles(plan.nic).find((p) => p.tag.role === 'port');
     const originalUuid = port?.tag.originalUuid ?? '';

@@ -19,7 +19,8 @@ export function isSystemProfile(settings: NmSettings): boolean {
 }
 
 export interface OurTag {
-  readonly role: 'bridge' | 'port';
+  /** bridge and port: a bridged share's two profiles; routed: a routed share's one, the guests' bridge. */
+  readonly role: 'bridge' | 'port' | 'routed';
   readonly nic: string;
   readonly bridge: string;
   /** UUID of the profile the NIC had before sharing; '' when it had none. */
@@ -39,7 +40,7 @@ export function ourTag(settings: NmSettings): OurTag | undefined {
   const role = data.get(TAG_ROLE);
   const nic = data.get(TAG_NIC);
   const bridge = data.get(TAG_BRIDGE);
-  if ((role !== 'bridge' && role !== 'port') || nic === undefined || bridge === undefined) return undefined;
+  if ((role !== 'bridge' && role !== 'port' && role !== 'routed') || nic === undefined || bridge === undefined) return undefined;
   return { role, nic, bridge, originalUuid: data.get(TAG_ORIGINAL) ?? '', firewall: data.get(TAG_FIREWALL) !== 'no' };
 }
 
