@@ -3,7 +3,8 @@
 // No logic of its own beyond start-up, readiness and exit.
 import { BusConnection } from './dbus-wire/bus-connection';
 import { FirewallKeeper } from './bridge/firewall-keeper';
-import { Sharing, systemClock } from './bridge/sharing';
+import { Sharing } from './bridge/sharing';
+import { systemClock } from './clock';
 import { parseArgs } from 'node:util';
 import { errorMessage, journalLog, LOG_LEVELS, type LogLevel } from './log';
 import { LibvirtInterfaces } from './bridge/libvirt-interfaces';

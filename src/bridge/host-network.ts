@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // What the domain knows of the host's network: interfaces as a user thinks of them, and whether
 // each could be shared. Backends fill these facts in from NetworkManager or the kernel.
+import type { BackendDescription } from './backend-description';
 
 export type InterfaceType =
   // A veth looks like an ethernet to everything above the kernel, so backends report it as one.
@@ -53,13 +54,8 @@ export interface Shareability {
 /** Why a Wi-Fi station is shared routed, said once: the listing's note and auto's Progress line. */
 export const WIFI_STATION_ROUTED = 'Wi-Fi in station mode cannot be a bridge port (the access point accepts only its own MAC address), so it is shared routed: guests get addresses from the LAN\'s DHCP server through the host, which answers ARP for them and routes to each';
 
-/** Which backends can share routed: routed sharing needs NetworkManager's dispatcher and a systemd unit. */
-export function routedSupported(backendName: string): boolean {
-  return backendName === 'NetworkManager';
-}
-
 /** The domain's rules for what may be shared; backends don't decide this. */
-export function shareability(iface: HostInterface, backendName: string): Shareability {
+export function shareability(iface: HostInterface, backend: BackendDescription): Shareability {
   const no = (reason: string, hint?: string | undefined): Shareability => (hint === undefined ? { shareable: false, reason } : { shareable: false, reason, hint });
   if (iface.sharedThrough !== undefined) return no(`already shared through bridge ${iface.sharedThrough}`);
   let routedOnly: string | undefined;
@@ -68,8 +64,8 @@ export function shareability(iface: HostInterface, backendName: string): Shareab
     case 'bridge': return no('it is a bridge itself; guests can attach to it directly');
     case 'wifi':
       if (iface.wifiMode === 'ap') break;
-      if (!routedSupported(backendName)) {
-        return no('a Wi-Fi interface in station mode cannot be a bridge port (the access point accepts only its own MAC address), and routed sharing needs NetworkManager', 'use a NATed virtual network or a wired interface, or start NetworkManager');
+      if (backend.routed !== true) {
+        return no(`a Wi-Fi interface in station mode cannot be a bridge port (the access point accepts only its own MAC address), and the ${backend.name} backend cannot share routed`, 'use a NATed virtual network or a wired interface, or start NetworkManager');
       }
       routedOnly = WIFI_STATION_ROUTED;
       break;
@@ -79,8 +75,7 @@ export function shareability(iface: HostInterface, backendName: string): Shareab
   }
   if (iface.controller !== undefined) return no(`it is already a port of ${iface.controller}`, `share ${iface.controller} instead, or remove ${iface.name} from it first`);
   if (!iface.managed) {
-    const hint = backendName === 'NetworkManager' ? `let NetworkManager manage it first: nmcli device set ${iface.name} managed yes` : undefined;
-    return no(`${backendName} does not manage it`, hint);
+    return no(`${backend.name} does not manage it`, backend.manageHint?.(iface.name));
   }
   if (iface.refusal !== undefined) return no(iface.refusal.reason, iface.refusal.hint);
   return routedOnly === undefined ? { shareable: true, reason: '' } : { shareable: true, reason: '', routedOnly };

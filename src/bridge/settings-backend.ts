@@ -2,13 +2,12 @@
 // The verbs a settings backend offers the domain (NetworkManager's settings plugins and nmstate's
 // backends are the model): read the host, open a transaction, apply a plan, and commit or roll
 // back. The domain never sees a file path or a D-Bus object path.
+import type { BackendDescription } from './backend-description';
 import type { HostSnapshot } from './host-network';
 import type { ConfiguredInterface } from './interface-config';
 import type { Progress } from './progress';
 import type { SharePlan, UnsharePlan } from './share-plan';
 import type { IpRequirements } from './verify';
-
-export type BackendName = 'NetworkManager' | 'ifcfg';
 
 /**
  * Everything done between begin() and commit() can be undone by rollback(); if neither is
@@ -38,8 +37,10 @@ export interface ChangeSummary {
   readonly bridge: string;
 }
 
+export type { BackendDescription } from './backend-description';
+
 export interface SettingsBackend {
-  readonly name: BackendName;
+  readonly description: BackendDescription;
   /** The current state; cheap (served from a cache the backend keeps current). */
   snapshot(): HostSnapshot;
   /**

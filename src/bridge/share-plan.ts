@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // A plan: the request, checked against the host, with every name decided. Pure: built from a
 // snapshot and the options, so it can be tested without any daemon.
-import { routedSupported, shareability, type HostInterface, type HostSnapshot, type Shareability } from './host-network';
+import type { BackendDescription } from './backend-description';
+import { shareability, type HostInterface, type HostSnapshot, type Shareability } from './host-network';
 import { validateInterfaceName } from './interface-name';
 import { ShareError } from './share-error';
 import { effectiveForwardDelay, minRollbackTimeout, ROLLBACK_MARGIN_SECONDS, type ShareMode, type ShareOptions, type UnshareOptions } from './share-request';
@@ -39,16 +40,16 @@ export function defaultBridgeName(nic: string, taken: ReadonlySet<string>): stri
   for (let n = 0; ; n++) if (!taken.has(`br${n}`)) return `br${n}`;
 }
 
-export function planShare(snapshot: HostSnapshot, nic: string, options: ShareOptions, backendName: string): SharePlan {
+export function planShare(snapshot: HostSnapshot, nic: string, options: ShareOptions, backend: BackendDescription): SharePlan {
   validateInterfaceName(nic);
   if (options.bridge !== undefined) validateInterfaceName(options.bridge, 'bridge');
   const iface = snapshot.interfaces.find((i) => i.name === nic);
   if (iface === undefined) throw new ShareError('NoSuchInterface', `there is no network interface named ${nic}`);
   const sharedThrough = snapshot.shared.get(nic) ?? iface.sharedThrough;
   if (sharedThrough !== undefined) throw new ShareError('AlreadyShared', `${nic} is already shared through bridge ${sharedThrough}`);
-  const verdict = shareability(iface, backendName);
+  const verdict = shareability(iface, backend);
   if (!verdict.shareable) throw new ShareError('NotShareable', `${nic} cannot be shared: ${verdict.reason}`, verdict.hint);
-  const { mode, modeChoice } = chooseMode(iface, verdict, options.mode, backendName);
+  const { mode, modeChoice } = chooseMode(iface, verdict, options.mode, backend);
   if (mode === 'routed' && options.stp) {
     throw new ShareError('InvalidArgs', `option 'stp' applies to bridged sharing only: ${nic} would be shared routed, and its guests' bridge has no port to the LAN`, "leave out 'stp', or share with mode bridge");
   }
@@ -92,14 +93,14 @@ export function planUnshare(snapshot: HostSnapshot, nic: string, options: Unshar
  * the listing says too) and bridged everywhere else: a MAC-locked switch port cannot be told from
  * any other from the host, so there the caller asks for `routed`.
  */
-export function chooseMode(iface: HostInterface, verdict: Shareability, requested: ShareOptions['mode'], backendName: string): { mode: ShareMode; modeChoice: string } {
+export function chooseMode(iface: HostInterface, verdict: Shareability, requested: ShareOptions['mode'], backend: BackendDescription): { mode: ShareMode; modeChoice: string } {
   const routedOnly = verdict.routedOnly;
   if (requested === 'bridge' && routedOnly !== undefined) {
     throw new ShareError('NotShareable', `${iface.name} cannot be shared bridged: ${routedOnly.replace(/, so it is shared routed.*$/, '')}`, `share it routed: shared-interface share ${iface.name} --routed (D-Bus: option 'mode' routed or auto)`);
   }
   if (requested === 'routed' || (requested === 'auto' && routedOnly !== undefined)) {
-    if (!routedSupported(backendName)) {
-      throw new ShareError('NotSupported', `routed sharing needs NetworkManager; the ${backendName} backend can only share bridged`, 'start NetworkManager, or share with mode bridge');
+    if (backend.routed !== true) {
+      throw new ShareError('NotSupported', `the ${backend.name} backend can only share bridged; routed sharing needs NetworkManager`, 'start NetworkManager, or share with mode bridge');
     }
     if (!iface.addresses.some((a) => !a.includes(':'))) {
       throw new ShareError('NotShareable', `${iface.name} cannot be shared routed: it has no IPv4 address, and its guests' DHCP is relayed from the host's own address on the LAN`, `connect ${iface.name} to the LAN first (nmcli device connect ${iface.name})`);

@@ -72,7 +72,7 @@ export class BackendSelector {
     const next = networkManagerPresent ? await NmBackend.start(this.bus, this.log, this.nmRecords) : await this.fallback();
     this.backend = next;
     next?.onChange(() => this.notify());
-    this.log.info(`settings backend: ${next?.name ?? 'none'}`);
+    this.log.info(`settings backend: ${next?.description.name ?? 'none'}`);
     this.notify();
   }
 

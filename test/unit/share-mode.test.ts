@@ -7,6 +7,7 @@ import { makeVariant } from '../../src/dbus-wire/bus-value';
 import { shareability, WIFI_STATION_ROUTED, type HostInterface, type HostSnapshot } from '../../src/bridge/host-network';
 import { ShareError } from '../../src/bridge/share-error';
 import { planShare, planUnshare } from '../../src/bridge/share-plan';
+import type { BackendDescription } from '../../src/bridge/backend-description';
 import { DEFAULT_SHARE_OPTIONS, DEFAULT_UNSHARE_OPTIONS, describeOption } from '../../src/bridge/request-options';
 import { decodeShareOptions } from '../../src/service/options-codec';
 import { shareCommand } from '../../src/cli/share-command';
@@ -25,7 +26,10 @@ const snapshot: HostSnapshot = {
   shared: new Map([['eth1', 'br-eth1']]),
   routed: new Set(['eth1']),
 };
-const plan = (nic: string, options: Partial<typeof DEFAULT_SHARE_OPTIONS> = {}, backend = 'NetworkManager') => planShare(snapshot, nic, { ...DEFAULT_SHARE_OPTIONS, ...options }, backend);
+// What the backends say of themselves: NetworkManager can share routed, the ifcfg files cannot.
+const NM: BackendDescription = { name: 'NetworkManager', safetyNet: 'checkpoint', routed: true };
+const IFCFG: BackendDescription = { name: 'ifcfg', safetyNet: 'snapshot of the ifcfg files' };
+const plan = (nic: string, options: Partial<typeof DEFAULT_SHARE_OPTIONS> = {}, backend = NM) => planShare(snapshot, nic, { ...DEFAULT_SHARE_OPTIONS, ...options }, backend);
 const refusal = (fn: () => unknown) => {
   try {
     fn();
@@ -80,7 +84,7 @@ test('a Wi-Fi station asked to be bridged is NotShareable, with the way that wor
 test('routed sharing needs the NIC\'s IPv4 address, NetworkManager, and no STP', (t) => {
   t.is(refusal(() => plan('wlan2', { mode: 'auto' })).code, 'NotShareable');
   t.regex(refusal(() => plan('wlan2', { mode: 'auto' })).message, /no IPv4 address/);
-  const ifcfg = refusal(() => plan('eth0', { mode: 'routed' }, 'ifcfg'));
+  const ifcfg = refusal(() => plan('eth0', { mode: 'routed' }, IFCFG));
   t.is(ifcfg.code, 'NotSupported');
   t.is(ifcfg.hint, 'start NetworkManager, or share with mode bridge');
   t.is(refusal(() => plan('eth0', { mode: 'routed', stp: true })).code, 'InvalidArgs');
@@ -88,11 +92,11 @@ test('routed sharing needs the NIC\'s IPv4 address, NetworkManager, and no STP',
 
 test('the listing\'s verdict: a Wi-Fi station is shareable under NetworkManager, with a note of how; not under ifcfg', (t) => {
   const wlan0 = snapshot.interfaces[1]!;
-  t.deepEqual(shareability(wlan0, 'NetworkManager'), { shareable: true, reason: '', routedOnly: WIFI_STATION_ROUTED });
-  const ifcfg = shareability(wlan0, 'ifcfg');
+  t.deepEqual(shareability(wlan0, NM), { shareable: true, reason: '', routedOnly: WIFI_STATION_ROUTED });
+  const ifcfg = shareability(wlan0, IFCFG);
   t.false(ifcfg.shareable);
-  t.regex(ifcfg.reason, /routed sharing needs NetworkManager/);
-  t.deepEqual(shareability(snapshot.interfaces[0]!, 'NetworkManager'), { shareable: true, reason: '' });
+  t.regex(ifcfg.reason, /the ifcfg backend cannot share routed/);
+  t.deepEqual(shareability(snapshot.interfaces[0]!, NM), { shareable: true, reason: '' });
 });
 
 test('Unshare plans the mode the NIC is shared in', (t) => {

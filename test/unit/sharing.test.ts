@@ -10,11 +10,13 @@ import { ShareError } from '../../src/bridge/share-error';
 import type { SharePlan, UnsharePlan } from '../../src/bridge/share-plan';
 import { callSeconds, minRollbackTimeout, type ShareOptions } from '../../src/bridge/share-request';
 import { DEFAULT_SHARE_OPTIONS, DEFAULT_UNSHARE_OPTIONS } from '../../src/bridge/request-options';
-import { Sharing, type ChangeStep, type Clock } from '../../src/bridge/sharing';
+import { Sharing, type ChangeStep } from '../../src/bridge/sharing';
 import type { FirewallHost } from '../../src/bridge/firewall';
 import { FirewallKeeper } from '../../src/bridge/firewall-keeper';
 import type { HostChanges, HostObserver, IpRequirements, LiveAddress, LiveHost, LiveLink } from '../../src/bridge/verify';
+import { FakeClock } from './fake-clock';
 import { parseIptablesSave } from '../../src/settings/firewall/iptables-save';
+import { NM_BACKEND_DESCRIPTION } from '../../src/settings/nm/nm-backend';
 
 const nic = (name: string, mac: string, more: Partial<HostInterface> = {}): HostInterface => ({
   name, type: 'ethernet', mac, carrier: true, addresses: [], sharedThrough: undefined, controller: undefined, managed: true, ...more,
@@ -24,7 +26,7 @@ const lease = (cidr: string) => ({ cidr, family: 4 as const, global: true, dynam
 
 /** A host with eth0 and eth1 (each with a DHCP lease); Share works unless told otherwise. */
 class FakeHost implements SettingsBackend, HostObserver {
-  readonly name = 'NetworkManager' as const;
+  readonly description = NM_BACKEND_DESCRIPTION;
   interfaces: HostInterface[] = [nic('eth0', '52:54:00:00:00:01'), nic('eth1', '52:54:00:00:00:02')];
   shared = new Map<string, string>();
   live: LiveHost = {
@@ -140,18 +142,6 @@ class FakeHost implements SettingsBackend, HostObserver {
   bridgePorts(bridge: string): string[] { return this.kernelPorts.get(bridge) ?? []; }
   linkMtu(): undefined { return undefined; }
   linkTree(name: string): string[] { return [name]; }
-}
-
-/** Time that passes only when the domain sleeps, or an operation says it took some. */
-class FakeClock implements Clock {
-  ms = 0;
-  /** Time stands still: a sleep never ends. */
-  frozen = false;
-  now(): number { return this.ms; }
-  async sleep(ms: number): Promise<void> {
-    if (this.frozen) return new Promise(() => {});
-    this.ms += ms;
-  }
 }
 
 class RecordingLog implements Log {
@@ -347,6 +337,46 @@ test('confirm-timeout: verified, the change stays open (the backend\'s own timer
   await fresh.sharing.rollbackPending('stopping');
   t.is(fresh.host.rolledBack, 1);
   t.is(fresh.sharing.pending().size, 0);
+});
+
+test('confirm-timeout on the fake clock: a change not confirmed in time is rolled back at its deadline, and not a moment before', async (t) => {
+  const { host, clock, log, sharing, events } = setup();
+  t.is(await apply(sharing.prepareShare('eth0', share({ confirmTimeout: 30 }))), 'br-eth0');
+  t.is(clock.scheduled, 1, 'the deadline runs on the injected clock');
+  clock.advance(29_999);
+  await until(() => true);
+  t.is(host.rolledBack, 0);
+  t.is(sharing.pending().size, 1);
+  clock.advance(1);
+  await until(() => events.slice(-2).join() === 'eth0 rolled-back,pending changed');
+  t.is(host.committed, 0);
+  t.deepEqual(host.steps, ['begin', 'apply', 'keep 35', 'rollback']);
+  t.is(sharing.pending().size, 0);
+  t.true(log.lines.some((l) => /^warn share eth0: not confirmed within 30 s; rolling back/.test(l)), log.lines.join('\n'));
+  // Confirm after the deadline finds nothing to confirm.
+  t.is(await codeOf(Promise.resolve().then(() => sharing.prepareConfirm('eth0'))), 'NotPending');
+});
+
+test('confirm-timeout on the fake clock: a change confirmed in time stays, and its deadline passes without a rollback', async (t) => {
+  const { host, clock, sharing } = setup();
+  await apply(sharing.prepareShare('eth0', share({ confirmTimeout: 30 })));
+  clock.advance(29_000);
+  await apply(Promise.resolve(sharing.prepareConfirm('eth0')));
+  t.is(clock.scheduled, 0, 'Confirm cancels the deadline');
+  clock.advance(60_000);
+  await until(() => true);
+  t.is(host.committed, 1);
+  t.is(host.rolledBack, 0);
+  t.deepEqual(host.steps, ['begin', 'apply', 'keep 35', 'commit']);
+
+  // So does an Unshare confirmed in time; a Rollback cancels the deadline as well.
+  const shared = sharedSetup();
+  await apply(shared.sharing.prepareUnshare('eth0', { ...DEFAULT_UNSHARE_OPTIONS, confirmTimeout: 10 }));
+  await apply(Promise.resolve(shared.sharing.prepareRollback('eth0')));
+  t.is(shared.clock.scheduled, 0);
+  shared.clock.advance(20_000);
+  await until(() => true);
+  t.is(shared.host.rolledBack, 1, 'rolled back once, on request');
 });
 
 test('a Share runs validate, then (after authorization) begin, apply, verify, commit, and reports each step', async (t) => {

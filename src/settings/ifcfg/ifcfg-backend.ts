@@ -97,7 +97,7 @@ const liveRestoreCodec: json.JsonCodec<LiveRestore> = json.either(
 );
 
 export class IfcfgBackend implements SettingsBackend {
-  readonly name = 'ifcfg' as const;
+  readonly description = { name: 'ifcfg', safetyNet: 'snapshot of the ifcfg files' };
   private readonly listeners: Array<() => void> = [];
   private cached: HostSnapshot = { interfaces: [], shared: new Map() };
   private cachedKey = '';
