@@ -19,6 +19,7 @@ import { FirewallTools } from './settings/firewall/firewall-tools';
 import { DEFAULT_IFCFG_CONFIG, ifcfgFallback, recoverIfcfgChanges } from './settings/ifcfg/ifcfg-backend';
 import { KernelObserver } from './settings/kernel-observer';
 import { NmChangeRecords } from './settings/nm/nm-change-record';
+import { hostGuestRouting } from './settings/routed/guest-routing-agents';
 import { VERSION } from './version';
 
 export interface DaemonOptions {
@@ -119,7 +120,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   const sharing = new Sharing(() => selector.current, observer, log, firewall, systemClock, {
     progress: (nic, step, message) => dispatcher?.emit('Progress', [nic, step, message]),
     pendingChanged: () => dispatcher?.emitPropertiesChanged(),
-  });
+  }, hostGuestRouting(log));
   const libvirt = new LibvirtInterfaces(sharing, () => selector.current, observer);
   dispatcher = new Dispatcher(bus, sharedInterfaceSpec, shareErrorMapping, sharedInterfaceImplementation(sharing, libvirt, VERSION), new PolkitAuthority(bus, log, options.authorizationTimeoutSeconds * 1000), log);
   dispatcher.export();

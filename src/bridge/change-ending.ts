@@ -26,6 +26,7 @@ export class ChangeEnding {
       unrestored = [errorMessage(err)];
     }
     await this.firewall.changeEnded(change, false);
+    await change.ended?.(false);
     if (unrestored.length === 0) return '';
     const left = unrestored.join('; ');
     this.log.error(`${change.what}: the rollback could not restore everything: ${left}`);
@@ -35,6 +36,7 @@ export class ChangeEnding {
   /** A change that never began (its transaction could not be opened): nothing of it may be left. */
   async notBegun(change: SharingChange): Promise<void> {
     await this.firewall.changeEnded(change, false);
+    await change.ended?.(false);
   }
 
   /**
@@ -49,6 +51,7 @@ export class ChangeEnding {
       throw new ShareError('Failed', `${change.what} was done and verified, but what follows it failed: ${errorMessage(err)}`, 'ask for it again to finish it');
     } finally {
       await this.firewall.changeEnded(change, true);
+      await change.ended?.(true);
     }
     this.followUp.follow(change.nic, identity);
   }

@@ -5,8 +5,11 @@
 /** The steps of a change, in the order they happen; a step may be skipped. */
 export const PROGRESS_STEPS = [
   'authorizing',
+  'mode-chosen',
   'checkpoint',
   'profiles-added',
+  'routing',
+  'probe-leased',
   'bridge-up',
   'nic-restored',
   'waiting-for-lease',

@@ -32,6 +32,11 @@ export interface SharingChange extends VerifiedChange {
   prerequisite(): Promise<void>;
   /** After the commit (at once, or on Confirm): what is left to do. */
   afterCommit(): Promise<void>;
+  /**
+   * However the change ended (committed, rolled back, or never begun), after the backend's part:
+   * what the backend's transaction does not undo by itself (routed sharing's data plane).
+   */
+  ended?(committed: boolean): Promise<void>;
 }
 
 /** What building a change needs besides its plan. */
@@ -51,7 +56,10 @@ export function shareChange(context: ChangeContext, backend: SettingsBackend, pl
     nic: plan.nic, operation: 'share', bridge: plan.bridge, interfaces: [plan.nic], watched: [plan.bridge],
     rollbackTimeout: plan.rollbackTimeout, confirmTimeout, what: `share ${plan.nic}`,
     deadline: context.clock.now() + callSeconds(plan) * 1000 - ROLLBACK_RESERVE_MS,
-    apply: (progress, ready) => backend.applyShare(plan, progress, ready),
+    apply: (progress, ready) => {
+      if (plan.modeChoice !== '') progress('mode-chosen', plan.modeChoice);
+      return backend.applyShare(plan, progress, ready);
+    },
     placement: (after) => bridgeProblems(after, plan.nic, plan.bridge, plan.nicMac, plan.stp),
     placed: { step: 'bridge-up', message: `${plan.bridge} is up with ${plan.nic} as its port and ${plan.nic}'s MAC` },
     readBefore: () => context.verification.expectIdentity(plan.nic, plan.bridge, ip),

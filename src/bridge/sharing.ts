@@ -23,6 +23,8 @@ import { defaultBridgeName, planShare, planUnshare, type SharePlan, type Unshare
 import type { ShareOptions, UnshareOptions } from './share-request';
 import { ShareableInterfaces, type InterfaceListing } from './shareable-interfaces';
 import { shareChange, unshareChange, type ChangeContext } from './sharing-change';
+import { routedShareChange, routedUnshareChange } from './routed-change';
+import type { GuestRouting } from './guest-routing';
 import type { HostObserver, IpRequirements } from './verify';
 
 export type { InterfaceListing } from './shareable-interfaces';
@@ -53,6 +55,8 @@ export class Sharing {
     firewall?: FirewallKeeper,
     clock: Clock = systemClock,
     events: SharingEvents = NO_EVENTS,
+    /** Routed sharing's data plane; undefined: routed sharing is NotSupported. */
+    private readonly routed?: GuestRouting,
   ) {
     this.interfaces = new ShareableInterfaces(observer, firewall);
     this.locks = new ChangeLocks(() => this.pendingChanges.awaiting());
@@ -93,11 +97,16 @@ export class Sharing {
     // Shared already through the bridge asked for (or the one it would get): the answer is known.
     const current = snapshot.shared.get(nic);
     if (current !== undefined && current === (options.bridge ?? defaultBridgeName(nic, takenNames(snapshot, current)))) {
+      const mode = snapshot.routed?.has(nic) === true ? 'routed' : 'bridge';
+      if (options.mode !== 'auto' && options.mode !== mode) {
+        throw new ShareError('AlreadyShared', `${nic} is already shared ${mode === 'routed' ? 'routed' : 'bridged'} through ${current}`, `unshare it first to share it ${options.mode === 'routed' ? 'routed' : 'bridged'}`);
+      }
       return { noOp: current };
     }
     // The backend's snapshot lists every link the kernel has (NM sees unmanaged ones too): enough
     // to keep the bridge's name free, without reading the kernel on this path.
     const plan = planShare(snapshot, nic, options, backend.description);
+    if (plan.mode === 'routed') this.requireRouted();
     this.locks.check([plan.bridge]);
     await backend.checkShare(plan);
     return {
@@ -161,14 +170,25 @@ export class Sharing {
   }
 
   private async share(backend: SettingsBackend, plan: SharePlan, ip: IpRequirements, confirmTimeout: number): Promise<string> {
-    this.log.info(`sharing ${plan.nic} through ${plan.bridge} (${backend.description.name})`);
-    await this.transaction.run(backend, shareChange(this.context, backend, plan, ip, confirmTimeout));
+    this.log.info(`sharing ${plan.nic} ${plan.mode === 'routed' ? 'routed ' : ''}through ${plan.bridge} (${backend.description.name})`);
+    const change = plan.mode === 'routed'
+      ? routedShareChange(this.context, backend, this.requireRouted(), plan, confirmTimeout)
+      : shareChange(this.context, backend, plan, ip, confirmTimeout);
+    await this.transaction.run(backend, change);
     return plan.bridge;
   }
 
   private async unshare(backend: SettingsBackend, plan: UnsharePlan, confirmTimeout: number): Promise<void> {
     this.log.info(`unsharing ${plan.nic} from ${plan.bridge} (${backend.description.name})${plan.guests.length ? `, cutting off ${plan.guests.join(', ')}` : ''}`);
-    await this.transaction.run(backend, unshareChange(this.context, backend, plan, confirmTimeout));
+    const change = plan.mode === 'routed'
+      ? routedUnshareChange(this.context, backend, this.requireRouted(), plan, confirmTimeout)
+      : unshareChange(this.context, backend, plan, confirmTimeout);
+    await this.transaction.run(backend, change);
+  }
+
+  private requireRouted(): GuestRouting {
+    if (this.routed === undefined) throw new ShareError('NotSupported', 'this service runs without routed sharing\'s data plane', 'share with mode bridge');
+    return this.routed;
   }
 
   private exclusively<T>(names: readonly string[], work: () => Promise<T>): Promise<T> {
