@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Routed sharing through the daemon, in the sealed lab with the real NetworkManager and the data
+// plane's agent (started directly: the lab's PID 1 is no systemd): Share(eth0, {mode: routed})
+// leaves eth0 and its profile as they are, adds the guests' bridge and verifies with a probe
+// guest's lease before it returns; a guest on the bridge gets a lease from the LAN's dnsmasq on the
+// LAN's subnet and the LAN reaches it; NetworkManager restarted keeps it so; Unshare leaves the
+// host as before (profiles, sysctls, routes, processes); a Share whose probe gets no lease (the
+// LAN's DHCP server stopped) is rolled back, leaving nothing.
+import test from 'ava';
+import { makeVariant } from '../../src/dbus-wire/bus-value';
+import type { Lab } from './lab';
+import { waitFor } from './lab';
+import { addGuestNamespace, guestDhcp, removeGuestNamespace } from './lab-guests';
+import { globalAddresses, keyfiles, links, networkState, parseKeyfile, pings, settledTo } from './nm-state';
+import { callError, withLabService } from './service-client';
+
+const ROUTED = { mode: makeVariant('s', 'routed') };
+
+/** What routed sharing may change and must put back: forwarding, proxy ARP, every IPv4 route, the agent and its relay. */
+async function hostState(lab: Lab): Promise<{ sysctls: string; routes: string; processes: string[] }> {
+  const sysctls = await lab.sh("sysctl -a 2>/dev/null | grep -E '^net\\.ipv4\\.(ip_forward|conf\\.(all|default|eth0)\\.(proxy_arp|forwarding|rp_filter|send_redirects))' | sort");
+  const routes = await lab.sh('ip -4 route show table all | grep -v "^local\\|^broadcast" | sort');
+  // The LAN's own dnsmasq runs throughout; a relay or an agent left behind is a second process.
+  const processes = (await lab.sh('ps -eo args= | grep -E "shared-interface-routed|dnsmasq" | grep -v grep | sort || true')).split('\n').filter((l) => l !== '' && !l.endsWith('<defunct>'));
+  return { sysctls, routes, processes };
+}
+
+test.serial('Share routed: eth0 untouched, the guests\' bridge verified by a probe\'s lease; a guest gets a LAN lease and the LAN reaches it; NM restarted keeps it; Unshare leaves the host as before', async (t) => {
+  await withLabService({}, async (lab, client) => {
+    const before = await networkState(lab);
+    const host = await hostState(lab);
+    const eth0Before = (await links(lab)).get('eth0');
+    const progress = await client.progress();
+
+    t.is(await client.share('eth0', ROUTED), 'br-eth0');
+
+    const after = await links(lab);
+    t.is(after.get('eth0')?.master, undefined, 'eth0 is no port');
+    t.deepEqual(globalAddresses(after.get('eth0')), globalAddresses(eth0Before), 'eth0 keeps its addresses');
+    t.true(after.has('br-eth0'));
+    t.true(await pings(lab, '192.0.2.1', 'eth0'));
+    const steps = progress.filter(([nic]) => nic === 'eth0').map(([, step]) => step);
+    for (const step of ['checkpoint', 'profiles-added', 'routing', 'probe-leased', 'bridge-up', 'committed']) t.true(steps.includes(step), `Progress ${step}`);
+    t.regex(progress.find(([, step]) => step === 'probe-leased')?.[2] ?? '', /got 192\.0\.2\.\d+ from the LAN's DHCP server through eth0/);
+    // One profile on disk, the guests' bridge; eth0's own keyfile exactly as before.
+    const files = keyfiles(lab);
+    t.is(files.get('Wired eth0.nmconnection'), before.keyfiles.get('Wired eth0.nmconnection'));
+    t.is(files.size, before.keyfiles.size + 1);
+    const bridgeFile = parseKeyfile(files.get('br-eth0 (routed guests of eth0).nmconnection') ?? '');
+    t.like(bridgeFile, { connection: { type: 'bridge', 'interface-name': 'br-eth0' }, ipv4: { method: 'disabled' }, ipv6: { method: 'disabled' } });
+    t.is(bridgeFile['user']?.['org.fedoraproject.shared-interface.role'], 'routed');
+    t.deepEqual(await client.shared(), new Map([['eth0', 'br-eth0']]));
+    t.like((await client.listInterfaces()).find((i) => i.name === 'eth0'), { bridge: 'br-eth0', mode: 'routed' });
+    // Shared already, routed: a no-op; asked bridged, AlreadyShared.
+    t.is(await client.share('eth0', ROUTED), 'br-eth0');
+    t.is((await callError(client.share('eth0'))).name, 'org.fedoraproject.SharedInterface.Error.AlreadyShared');
+
+    // A guest on the bridge is on the LAN: the LAN's own DHCP server leases it an address of the
+    // LAN's subnet, and the LAN reaches it at that address, through the host.
+    const guest = await addGuestNamespace(lab, 'guest1', 'br-eth0', '02:00:00:00:00:11');
+    const leased = await guestDhcp(lab, guest);
+    t.regex(leased, /^192\.0\.2\.\d+$/);
+    const lanPings = () => lab.exec(['ip', 'netns', 'exec', 'lan', 'ping', '-c', '1', '-W', '2', leased], { allowFailure: true }).then((r) => (r.code === 0 ? true : undefined));
+    await waitFor(`the LAN to reach the guest at ${leased}`, lanPings, 20_000);
+    t.pass('the LAN reaches the guest');
+
+    // NetworkManager restarted: the bridge is assumed again, the routing goes on.
+    await lab.restartNetworkManager();
+    await waitFor(`the LAN to reach the guest at ${leased} after NetworkManager's restart`, lanPings, 30_000);
+    t.deepEqual(await client.shared(), new Map([['eth0', 'br-eth0']]));
+
+    // Unshare: refused while the guest is attached, then forced.
+    t.is((await callError(client.unshare('eth0'))).name, 'org.fedoraproject.SharedInterface.Error.Busy');
+    await client.unshare('eth0', { force: makeVariant('b', true) });
+    await removeGuestNamespace(lab, guest);
+    t.deepEqual(await settledTo(() => networkState(lab), before), before, 'profiles, active profiles, eth0\'s addresses and the links as before');
+    t.deepEqual(await settledTo(() => hostState(lab), host), host, 'sysctls, routes and processes as before');
+    t.deepEqual(await client.shared(), new Map());
+  });
+});
+
+test.serial('Share routed whose probe gets no lease (the LAN\'s DHCP server stopped) is rolled back: no profile, no bridge, no agent', async (t) => {
+  await withLabService({}, async (lab, client) => {
+    const before = await networkState(lab);
+    const host = await hostState(lab);
+    await lab.sh(`kill "$(cat ${lab.dir}/dnsmasq.pid)"`);
+    const hostWithoutLanServer = await hostState(lab);
+    const failed = await callError(client.share('eth0', ROUTED));
+    t.is(failed.name, 'org.fedoraproject.SharedInterface.Error.RolledBack');
+    t.regex(failed.message, /probe guest on br-eth0 got no DHCP lease through eth0/);
+    t.deepEqual(await settledTo(() => networkState(lab), before), before);
+    t.deepEqual(await settledTo(() => hostState(lab), hostWithoutLanServer), hostWithoutLanServer);
+    t.not(host.processes.length, hostWithoutLanServer.processes.length, 'the LAN\'s server was stopped');
+    t.deepEqual(await client.shared(), new Map());
+  });
+});
+
+test.serial('Share routed asks for what it can do: an unknown mode is InvalidArgs and changes nothing', async (t) => {
+  await withLabService({}, async (lab, client) => {
+    const before = await networkState(lab);
+    const bad = await callError(client.share('eth0', { mode: makeVariant('s', 'nat') }));
+    t.is(bad.name, 'org.freedesktop.DBus.Error.InvalidArgs');
+    t.is(bad.message, "option 'mode' must be one of bridge, routed, auto, not 'nat'");
+    t.deepEqual(await networkState(lab), before);
+  });
+});
