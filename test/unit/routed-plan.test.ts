@@ -4,7 +4,7 @@
 import test from 'ava';
 import {
   bridgeAddress, hostRouteDestinations, parseNeighbours, planGuests, primaryIpv4, relayArgv, routedLinksProblem,
-  routedSysctls, routeGateways, subnetOf, sysctlName, uplinkChange, type GuestPlanInput,
+  routedSysctls, routeGateways, subnetOf, sysctlName, UNANSWERED_GRACE_MS, uplinkChange, type GuestPlanInput,
 } from '../../src/settings/routed/routed-plan';
 import { parseJson } from '../../src/settings/json-codec';
 import { routedStateCodec } from '../../src/settings/routed/routed-state';
@@ -41,7 +41,7 @@ test('the bridge borrows the uplink address as a /32; the relay gives it as giad
 });
 
 const input = (over: Partial<GuestPlanInput>): GuestPlanInput => ({
-  uplink, gateways: ['192.0.2.1'], bridgeNeighbours: [], uplinkNeighbours: [], routes: [], proxies: [], ...over,
+  uplink, gateways: ['192.0.2.1'], bridgeNeighbours: [], uplinkNeighbours: [], routes: [], proxies: [], known: [], bridgeMacs: [], nowMs: 1_000_000, ...over,
 });
 
 test('a live neighbour on the bridge on the uplink subnet is a guest: route and proxy entry added', (t) => {
@@ -67,6 +67,20 @@ test('a guest gone (entry failed or removed) loses its route and proxy entry; on
   t.deepEqual([plan.addRoutes, plan.addProxies], [[], []]);
   t.deepEqual(plan.removeRoutes, ['192.0.2.151', '192.0.2.152']);
   t.deepEqual(plan.removeProxies, ['192.0.2.151']);
+});
+
+test('a guest that stops answering ARP keeps its route while its MAC is on the bridge, for the grace time at most', (t) => {
+  const guest = { address: '192.0.2.150', mac: '52:54:00:00:00:0a' };
+  const failed = [{ address: guest.address, mac: undefined, states: ['FAILED'] }];
+  const held = planGuests(input({ bridgeNeighbours: failed, known: [guest], bridgeMacs: ['52:54:00:00:00:0A'], routes: [guest.address], proxies: [guest.address] }));
+  t.deepEqual(held.guests, [{ ...guest, unansweredSince: 1_000_000 }]);
+  t.deepEqual([held.removeRoutes, held.removeProxies], [[], []]);
+  const expired = planGuests(input({ bridgeNeighbours: failed, known: [{ ...guest, unansweredSince: 1_000_000 - UNANSWERED_GRACE_MS }], bridgeMacs: [guest.mac], routes: [guest.address], proxies: [guest.address] }));
+  t.deepEqual([expired.guests, expired.removeRoutes], [[], [guest.address]]);
+  const left = planGuests(input({ bridgeNeighbours: failed, known: [guest], bridgeMacs: [], routes: [guest.address], proxies: [guest.address] }));
+  t.deepEqual([left.guests, left.removeRoutes, left.removeProxies], [[], [guest.address], [guest.address]], 'its MAC gone from the bridge: gone at once');
+  const back = planGuests(input({ bridgeNeighbours: [{ ...guest, states: ['REACHABLE'] }], known: [{ ...guest, unansweredSince: 999_000 }], bridgeMacs: [guest.mac] }));
+  t.deepEqual(back.guests, [guest], 'answering again clears it');
 });
 
 test("a guest cannot take the gateway, the host's address, a LAN host's, or one off the subnet", (t) => {

@@ -13,7 +13,7 @@ import { errorMessage, type Log } from '../../log';
 import { namesDevice } from '../kernel-observer';
 import {
   bridgeAddress, hostRouteDestinations, parseNeighbours, planGuests, primaryIpv4, relayArgv, ROUTED_PROTOCOL,
-  routedLinksProblem, routedSysctls, routeGateways, sysctlName, uplinkChange, type Guest, type Ipv4Prefix, type RoutedLinks,
+  routedLinksProblem, routedSysctls, routeGateways, sysctlName, UNANSWERED_GRACE_MS, uplinkChange, type Guest, type Ipv4Prefix, type RoutedLinks,
 } from './routed-plan';
 import { removeFile } from '../durable-file';
 import { readRoutedState, removeRoutedState, writeRoutedState, type RoutedState, type SavedSysctl } from './routed-state';
@@ -305,6 +305,9 @@ export class RoutedDataPlane {
       uplinkNeighbours: parseNeighbours(await ipJson(['-4', 'neigh', 'show', 'dev', links.uplink])),
       routes: hostRouteDestinations(await ipJson(['-4', 'route', 'show', 'dev', links.bridge, 'proto', String(ROUTED_PROTOCOL)])),
       proxies: await ourProxies(links.uplink),
+      known: this.state.guests,
+      bridgeMacs: await bridgeMacs(links.bridge),
+      nowMs: Date.now(),
     });
     // Routes first, then the proxy entry: the kernel answers ARP for an address only while it is routed elsewhere.
     for (const address of plan.addRoutes) await ip(['-4', 'route', 'replace', `${address}/32`, 'dev', links.bridge, 'proto', String(ROUTED_PROTOCOL), 'scope', 'link']);
@@ -313,6 +316,9 @@ export class RoutedDataPlane {
     for (const address of plan.removeRoutes) await ipIfPresent(['-4', 'route', 'del', `${address}/32`, 'dev', links.bridge, 'proto', String(ROUTED_PROTOCOL)]);
     for (const guest of plan.guests.filter((g) => !this.state.guests.some((k) => k.address === g.address && k.mac === g.mac))) {
       log.info(`routed sharing of ${links.uplink}: guest ${guest.address} (${guest.mac}) on ${links.bridge} is on the LAN`);
+    }
+    for (const quiet of plan.guests.filter((g) => g.unansweredSince !== undefined && this.state.guests.some((k) => k.address === g.address && k.unansweredSince === undefined))) {
+      log.info(`routed sharing of ${links.uplink}: guest ${quiet.address} (${quiet.mac}) does not answer ARP; its route stays while its MAC is on ${links.bridge}, for ${String(UNANSWERED_GRACE_MS / 1000)} s at most`);
     }
     for (const gone of this.state.guests.filter((k) => !plan.guests.some((g) => g.address === k.address))) {
       log.info(`routed sharing of ${links.uplink}: guest ${gone.address} (${gone.mac}) is gone from ${links.bridge}`);
@@ -339,8 +345,7 @@ export class RoutedDataPlane {
    */
   private async probeSilentGuests(guests: readonly Guest[]): Promise<void> {
     if (guests.length === 0) return;
-    const { stdout } = await run('bridge', ['-j', 'fdb', 'show', 'br', this.options.links.bridge], { timeout: COMMAND_TIMEOUT_MS }).catch(() => ({ stdout: '[]' }));
-    const known = new Set((JSON.parse(stdout) as Array<{ mac?: string }>).map((e) => e.mac?.toLowerCase()));
+    const known = new Set(await bridgeMacs(this.options.links.bridge));
     for (const guest of guests.filter((g) => !known.has(g.mac))) {
       await run('ping', ['-n', '-q', '-c', '1', '-W', '1', '-I', this.options.links.bridge, guest.address], { timeout: COMMAND_TIMEOUT_MS }).catch(() => undefined);
     }
@@ -408,6 +413,17 @@ export class RoutedDataPlane {
     this.state = { ...this.state, ...change };
     await writeRoutedState(this.options.stateDir, this.state);
   }
+}
+
+/** The MACs the bridge's forwarding database holds (learned on its ports), lower case. */
+async function bridgeMacs(bridge: string): Promise<string[]> {
+  const { stdout } = await run('bridge', ['-j', 'fdb', 'show', 'br', bridge], { timeout: COMMAND_TIMEOUT_MS });
+  const out: string[] = [];
+  for (const entry of JSON.parse(stdout === '' ? '[]' : stdout) as unknown[]) {
+    const mac = (entry as { mac?: unknown }).mac;
+    if (typeof mac === 'string') out.push(mac.toLowerCase());
+  }
+  return out;
 }
 
 function addressesOf(json: unknown): string[] {

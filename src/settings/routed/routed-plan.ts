@@ -102,7 +102,16 @@ export interface Neighbour {
 export interface Guest {
   readonly address: string;
   readonly mac: string;
+  /** Since when (ms since the epoch) the guest has not answered the host's ARP while its MAC is still on the bridge. */
+  readonly unansweredSince?: number;
 }
+
+/**
+ * How long a guest that stopped answering ARP keeps its route while its MAC is still on the
+ * bridge: a guest between its DHCP offer and its acknowledgement does not answer yet (the LAN's
+ * server pings the address it is about to offer, through us), nor does one rebooting.
+ */
+export const UNANSWERED_GRACE_MS = 60_000;
 
 export interface GuestPlanInput {
   /** The uplink's address; none: no guest is routed (the uplink lost its network). */
@@ -111,12 +120,18 @@ export interface GuestPlanInput {
   readonly gateways: readonly string[];
   readonly bridgeNeighbours: readonly Neighbour[];
   readonly uplinkNeighbours: readonly Neighbour[];
+  /** The guests of the last reading, and the MACs the bridge's forwarding database holds now. */
+  readonly known: readonly Guest[];
+  readonly bridgeMacs: readonly string[];
+  readonly nowMs: number;
   /** Our routes' destinations on the bridge (/32s) and our proxy entries on the uplink now. */
   readonly routes: readonly string[];
   readonly proxies: readonly string[];
 }
 
-export interface RefusedGuest extends Guest {
+export interface RefusedGuest {
+  readonly address: string;
+  readonly mac: string;
   readonly reason: string;
 }
 
@@ -140,19 +155,30 @@ const CONFIRMED_STATES = new Set(['REACHABLE', 'DELAY', 'PROBE', 'PERMANENT']);
  * host's own address, the subnet's network and broadcast addresses, the uplink's gateways, and an
  * address a LAN host answered for on the uplink lately, so that a guest cannot take the LAN's
  * router or a neighbour's address from the host. A guest whose entry failed (the host asked and
- * it did not answer) or went away loses its route and proxy entry.
+ * it did not answer) or went away loses its route and proxy entry once its MAC is gone from the
+ * bridge too, or after UNANSWERED_GRACE_MS.
  */
 export function planGuests(input: GuestPlanInput): GuestPlan {
   const guests: Guest[] = [];
   const refused: RefusedGuest[] = [];
   const onLan = new Set(input.uplinkNeighbours.filter((n) => n.states.some((s) => CONFIRMED_STATES.has(s))).map((n) => n.address));
+  const bridgeMacs = new Set(input.bridgeMacs.map((m) => m.toLowerCase()));
+  const candidates: Guest[] = [];
   for (const neighbour of input.bridgeNeighbours) {
     if (neighbour.mac === undefined || !neighbour.states.some((s) => LIVE_STATES.has(s))) continue;
-    const guest = { address: neighbour.address, mac: neighbour.mac.toLowerCase() };
-    const reason = input.uplink === undefined ? undefined : guestRefusal(guest.address, input.uplink, input.gateways, onLan);
-    if (input.uplink === undefined) continue;
+    candidates.push({ address: neighbour.address, mac: neighbour.mac.toLowerCase() });
+  }
+  for (const known of input.known) {
+    if (candidates.some((c) => c.address === known.address) || !bridgeMacs.has(known.mac)) continue;
+    const since = known.unansweredSince ?? input.nowMs;
+    if (input.nowMs - since < UNANSWERED_GRACE_MS) candidates.push({ address: known.address, mac: known.mac, unansweredSince: since });
+  }
+  const uplink = input.uplink;
+  for (const guest of candidates) {
+    if (uplink === undefined) break;
+    const reason = guestRefusal(guest.address, uplink, input.gateways, onLan);
     if (reason === undefined) guests.push(guest);
-    else refused.push({ ...guest, reason });
+    else refused.push({ address: guest.address, mac: guest.mac, reason });
   }
   guests.sort((a, b) => ipv4Number(a.address) - ipv4Number(b.address));
   const wanted = new Set(guests.map((g) => g.address));

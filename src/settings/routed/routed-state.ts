@@ -45,7 +45,7 @@ export interface RoutedState {
   readonly refused: readonly RefusedGuest[];
 }
 
-const guestCodec: JsonCodec<Guest> = object<Guest>({ address: string(), mac: string() });
+const guestCodec: JsonCodec<Guest> = object<Guest>({ address: string(), mac: string(), unansweredSince: optional(integer(0)) });
 
 export const routedStateCodec: JsonCodec<RoutedState> = object<RoutedState>({
   uplink: string(),

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Routed sharing's data plane with real QEMU guests, on a LAN that drops every frame whose source MAC
+// is not the host's (lab-routed.ts's lockLanToMac: what an access point or a locked switch port
+// does). Bridged sharing gives a guest no lease there; routed sharing (shared-interface-routed on a
+// NetworkManager-managed bridge) gives two guests leases from the LAN's own DHCP server, on the
+// LAN's subnet, reachable from the LAN at the host's MAC, reaching another LAN host; stopping it
+// leaves the host as it was.
+import test from 'ava';
+import { join } from 'node:path';
+import { GuestError } from '../guest/guest';
+import { bootGuestOnBridge, HOST_MAC, HOST_NIC, lanLease, type GuestOnBridge } from '../guest/guest-on-lan';
+import { Lab, waitFor } from './lab';
+import { addLanHost, addRoutedBridgeProfile, lockedLanDrops, lockLanToMac, routedAgentsInLab, routedHostSnapshot } from './lab-routed';
+import { ServiceClient } from './service-client';
+
+const LAN_HOST = { name: 'lanhost', address: '192.0.2.20', mac: '52:54:00:aa:00:20' };
+const GUEST_MACS = ['52:54:00:00:00:0a', '52:54:00:00:00:0b'] as const;
+const LAN_LEASES = /^192\.0\.2\.1\d\d$/;
+
+test('on a LAN that accepts only the host\'s MAC, a guest on the bridged share gets no lease', async (t) => {
+  const lab = await Lab.start();
+  const bus = await lab.connect();
+  try {
+    await lockLanToMac(lab, HOST_MAC);
+    await lab.startDaemon();
+    // The host itself is fine: its bridge keeps the host's MAC, so Share's own lease check passes.
+    const bridge = await new ServiceClient(bus).share(HOST_NIC);
+    const before = await lockedLanDrops(lab);
+    const error = await t.throwsAsync(bootGuestOnBridge(lab, { bridge, tap: 'vnet0', mac: GUEST_MACS[0], dhcpTries: 3, logPath: join(lab.dir, 'guest.log') }), { instanceOf: GuestError });
+    t.is(error?.code, 'NoLease');
+    t.true(await lockedLanDrops(lab) > before, "the LAN dropped the guest's frames");
+    t.is(lanLease(lab, GUEST_MACS[0]), undefined);
+  } finally {
+    bus.close();
+    await lab.stop();
+  }
+});
+
+test('routed sharing: two guests leased by the LAN\'s server on its subnet, reached from the LAN at the host\'s MAC, reaching a LAN host; stopped, the host is as before', async (t) => {
+  const lab = await Lab.start();
+  const guests: GuestOnBridge[] = [];
+  try {
+    await lockLanToMac(lab, HOST_MAC);
+    await addLanHost(lab, LAN_HOST);
+    const links = { uplink: HOST_NIC, bridge: 'br-eth0' };
+    await addRoutedBridgeProfile(lab, links.bridge);
+    const before = await routedHostSnapshot(lab, links);
+    const agents = routedAgentsInLab(lab);
+
+    const started = await agents.start(links);
+    t.is(started.phase, 'running');
+    t.regex(started.uplinkAddress ?? '', /^192\.0\.2\.\d+\/24$/);
+
+    // One after the other: the LAN's dnsmasq answers nothing while it pings an address it is about
+    // to offer, and busybox's udhcpc gives up a request after three tries; both then run at once.
+    for (const [i, mac] of GUEST_MACS.entries()) {
+      guests.push(await bootGuestOnBridge(lab, {
+        bridge: links.bridge, tap: `vnet${String(i)}`, mac, pingAddress: LAN_HOST.address, logPath: join(lab.dir, `guest${String(i)}.log`),
+      }));
+    }
+    for (const guest of guests) {
+      t.log(`guest ${guest.mac} (${guest.accel}) leased ${guest.lease.address} after ${String(guest.leaseAfterMs)} ms`);
+      t.regex(guest.lease.address, LAN_LEASES, "an address from the LAN's own DHCP range");
+      t.is(guest.lease.prefixLength, 24);
+      t.is(guest.lease.router, '192.0.2.1', "the LAN's router, not the host");
+      t.is(lanLease(lab, guest.mac)?.address, guest.lease.address, "the LAN's DHCP server leased it to the guest's MAC");
+      t.true(await guest.handle.waitForPing(60_000), `the guest ${guest.mac} reaches the LAN host ${LAN_HOST.address}`);
+      const ping = await lab.exec(['ip', 'netns', 'exec', 'lan', 'ping', '-n', '-c', '3', '-i', '0.3', '-W', '2', guest.lease.address], { allowFailure: true, timeoutMs: 30_000 });
+      t.is(ping.code, 0, `the LAN reaches the guest ${guest.lease.address}:\n${ping.stdout}${ping.stderr}`);
+      const seen = JSON.parse(await lab.sh(`ip -j -n lan neigh show to ${guest.lease.address}`)) as Array<{ lladdr?: string }>;
+      t.is(seen[0]?.lladdr, HOST_MAC, "the LAN holds the host's MAC for the guest: every frame on the uplink is the host's");
+    }
+    const status = await waitFor('both guests in the status', async () => {
+      const now = await agents.status(links.uplink);
+      return now?.guests.length === 2 ? now : undefined;
+    });
+    t.deepEqual(status.guests.map((g) => g.mac).sort(), [...GUEST_MACS]);
+
+    for (const guest of guests.splice(0)) await guest.stop();
+    // NetworkManager activating the bridge's profile again flushes its addresses: the agent lends it the uplink's again.
+    await lab.exec(['nmcli', '--wait', '30', 'connection', 'up', links.bridge]);
+    await waitFor('the bridge\'s borrowed address back', async () => {
+      const address = started.uplinkAddress?.split('/')[0] ?? '';
+      return (await lab.sh(`ip -4 -o addr show dev ${links.bridge}`)).includes(`${address}/32`) ? true : undefined;
+    });
+
+    await agents.stop(links.uplink);
+    t.is(await agents.status(links.uplink), undefined);
+    const after = await routedHostSnapshot(lab, links);
+    t.deepEqual({ gone: before.filter((line) => !after.includes(line)), added: after.filter((line) => !before.includes(line)) }, { gone: [], added: [] },
+      'sysctls, addresses, routes, proxy entries and processes as before');
+  } finally {
+    for (const guest of guests) await guest.stop();
+    await lab.stop();
+  }
+});
