@@ -6,6 +6,7 @@ import type { BackendDescription } from './backend-description';
 import type { HostSnapshot } from './host-network';
 import type { ConfiguredInterface } from './interface-config';
 import type { Progress } from './progress';
+import { ShareError } from './share-error';
 import type { SharePlan, UnsharePlan } from './share-plan';
 import type { IpRequirements } from './verify';
 
@@ -71,4 +72,10 @@ export interface SettingsBackend {
   /** After a verified, committed unshare: forget what sharing kept (NM: our two profiles). */
   finishUnshare(plan: UnsharePlan): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The backend serving now, or BackendUnavailable when none applies on this host. */
+export function requireBackend(current: SettingsBackend | undefined): SettingsBackend {
+  if (current === undefined) throw new ShareError('BackendUnavailable', 'neither NetworkManager nor the ifcfg fallback is available', 'start NetworkManager, or configure the ifcfg directory');
+  return current;
 }

@@ -17,8 +17,7 @@ import type { HostSnapshot } from './host-network';
 import { validateInterfaceName } from './interface-name';
 import { Ipv6FollowUp } from './ipv6-follow-up';
 import { PendingChanges, type PendingChange, type SharingEvents } from './pending-changes';
-import type { SettingsBackend } from './settings-backend';
-import { ShareError } from './share-error';
+import { requireBackend, type SettingsBackend } from './settings-backend';
 import { defaultBridgeName, planShare, planUnshare, type SharePlan, type UnsharePlan } from './share-plan';
 import type { ShareOptions, UnshareOptions } from './share-request';
 import { ShareableInterfaces, type InterfaceListing } from './shareable-interfaces';
@@ -91,7 +90,7 @@ export class Sharing {
   async prepareShare(nic: string, options: ShareOptions): Promise<ChangeStep<string>> {
     validateInterfaceName(nic);
     if (options.bridge !== undefined) validateInterfaceName(options.bridge, 'bridge');
-    const backend = this.requireBackend();
+    const backend = requireBackend(this.currentBackend());
     this.locks.check([nic, ...(options.bridge === undefined ? [] : [options.bridge])]);
     const snapshot = this.interfaces.kernelTruth(backend.snapshot(), nic);
     // Shared already through the bridge asked for (or the one it would get): the answer is known.
@@ -125,7 +124,7 @@ export class Sharing {
 
   async prepareUnshare(nic: string, options: UnshareOptions): Promise<ChangeStep<void>> {
     validateInterfaceName(nic);
-    const backend = this.requireBackend();
+    const backend = requireBackend(this.currentBackend());
     this.locks.check([nic]);
     const plan = this.planUnshare(backend, nic, options);
     this.locks.check([plan.bridge]);
@@ -199,11 +198,6 @@ export class Sharing {
     });
   }
 
-  private requireBackend(): SettingsBackend {
-    const backend = this.currentBackend();
-    if (backend === undefined) throw new ShareError('BackendUnavailable', 'neither NetworkManager nor the ifcfg fallback is available', 'start NetworkManager, or configure the ifcfg directory');
-    return backend;
-  }
 }
 
 /** Every interface name in the snapshot but `except` (the bridge a NIC is shared through now). */

@@ -538,14 +538,3 @@ export async function recoverIfcfgChanges(config: IfcfgConfig, log: Log): Promis
     log.error(`cannot restore the snapshot in ${FileJournal.directory(config.stateDir)}: ${errorMessage(err)}`);
   }
 }
-
-/** The selector's fallback: the ifcfg backend when its directory exists, else none. */
-export function ifcfgFallback(config: IfcfgConfig, log: Log): () => Promise<SettingsBackend | undefined> {
-  return async () => {
-    if (!existsSync(config.ifcfgDir)) {
-      log.info(`no ifcfg fallback: ${config.ifcfgDir} does not exist`);
-      return undefined;
-    }
-    return IfcfgBackend.start(config, log);
-  };
-}
