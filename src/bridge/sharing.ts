@@ -18,6 +18,7 @@ import { validateInterfaceName } from './interface-name';
 import { Ipv6FollowUp } from './ipv6-follow-up';
 import { PendingChanges, type PendingChange, type SharingEvents } from './pending-changes';
 import { requireBackend, type SettingsBackend } from './settings-backend';
+import { ShareError } from './share-error';
 import { defaultBridgeName, planShare, planUnshare, type SharePlan, type UnsharePlan } from './share-plan';
 import type { ShareOptions, UnshareOptions } from './share-request';
 import { ShareableInterfaces, type InterfaceListing } from './shareable-interfaces';
