@@ -10,6 +10,8 @@ type VarDict = Record<string, { t: string; v: unknown }>;
 
 export interface ShareOptions {
   readonly bridge?: string;
+  /** 'routed': the NIC stays as it is, the guests' bridge has no port to the LAN (the service's option 'mode'). */
+  readonly mode?: 'bridge' | 'routed';
   readonly stp?: boolean;
   readonly forwardDelay?: number;
 }
@@ -105,6 +107,7 @@ export class SharedInterfaceService {
   async share(nic: string, options: ShareOptions, confirming: () => void = () => undefined): Promise<string> {
     const dict: VarDict = {};
     if (options.bridge !== undefined) dict['bridge'] = { t: 's', v: options.bridge };
+    if (options.mode !== undefined) dict['mode'] = { t: 's', v: options.mode };
     if (options.stp !== undefined) dict['stp'] = { t: 'b', v: options.stp };
     if (options.forwardDelay !== undefined) dict['forward-delay'] = { t: 'u', v: options.forwardDelay };
     const [bridge] = await this.change(nic, 'Share', dict, confirming);

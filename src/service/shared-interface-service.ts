@@ -85,7 +85,7 @@ export function sharedInterfaceImplementation(sharing: Sharing, libvirt: Libvirt
         prepare: async ([nic, options]) => {
           const decoded = decodeShareOptions(options);
           // The bridge's name when none is asked for is the plan's; the audit line has it from the reply.
-          return asPrepared(await sharing.prepareShare(nic, decoded), (bridge): [string] => [bridge], `nic=${nic} bridge=${decoded.bridge ?? '(default)'}${awaitsConfirm(decoded.confirmTimeout)}`);
+          return asPrepared(await sharing.prepareShare(nic, decoded), (bridge): [string] => [bridge], `nic=${nic} bridge=${decoded.bridge ?? '(default)'} mode=${decoded.mode}${awaitsConfirm(decoded.confirmTimeout)}`);
         },
       },
       Unshare: {

@@ -18,13 +18,13 @@ test('the page names the bus, object, interface and errors as the spec does', (t
 test('ListInterfaces as cockpit.dbus hands it over: variants as {t, v}, missing details defaulted', (t) => {
   const reply = [[
     ['eth0', 'br-eth0', { type: { t: 's', v: 'ethernet' }, mac: { t: 's', v: '52:54:00:12:34:56' }, carrier: { t: 'b', v: true },
-      shareable: { t: 'b', v: true }, reason: { t: 's', v: '' }, addresses: { t: 'as', v: ['192.0.2.10/24'] }, notes: { t: 'as', v: ['IPv6 changes'] },
+      shareable: { t: 'b', v: true }, reason: { t: 's', v: '' }, addresses: { t: 'as', v: ['192.0.2.10/24'] }, notes: { t: 'as', v: ['IPv6 changes'] }, mode: { t: 's', v: 'routed' },
       future: { t: 'u', v: 7 } }],
     ['lo', '', { type: { t: 's', v: 'loopback' }, shareable: { t: 'b', v: false }, reason: { t: 's', v: 'loopback' } }],
   ]];
   t.deepEqual(api.decodeInterfaces(reply), [
-    { name: 'eth0', bridge: 'br-eth0', type: 'ethernet', mac: '52:54:00:12:34:56', carrier: true, shareable: true, reason: '', addresses: ['192.0.2.10/24'], notes: ['IPv6 changes'] },
-    { name: 'lo', bridge: '', type: 'loopback', mac: '', carrier: false, shareable: false, reason: 'loopback', addresses: [], notes: [] },
+    { name: 'eth0', bridge: 'br-eth0', type: 'ethernet', mac: '52:54:00:12:34:56', carrier: true, shareable: true, reason: '', addresses: ['192.0.2.10/24'], notes: ['IPv6 changes'], mode: 'routed' },
+    { name: 'lo', bridge: '', type: 'loopback', mac: '', carrier: false, shareable: false, reason: 'loopback', addresses: [], notes: [], mode: '' },
   ]);
 });
 
