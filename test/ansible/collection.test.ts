@@ -407,11 +407,12 @@ test('the module\'s options are the service\'s (src/bridge/request-options.ts): 
       '        sent[member] = dict((key, sig) for key, (sig, _value) in args[1].items())',
       '        return ["br0"]',
       'client = SharedInterfaceClient(None, connect=Recording)',
-      'client.share("eth0", bridge="br0", stp=True, forward_delay=2, rollback_timeout=60, persist=False, firewall=False, confirm_timeout=30)',
+      'client.share("eth0", bridge="br0", stp=True, forward_delay=2, rollback_timeout=60, persist=False, firewall=False, confirm_timeout=30, mode="routed")',
       'client.unshare("eth0", force=True, rollback_timeout=60, confirm_timeout=30)',
       'spec = dict((name, option["type"]) for name, option in ARGUMENT_SPEC.items())',
-      'print(json.dumps(dict(sent=sent, spec=spec, ranges=OPTION_RANGES)))',
-    ], null) as { sent: Record<string, Record<string, string>>; spec: Record<string, string>; ranges: Record<string, [number, number]> };
+      'choices = dict((name, option.get("choices")) for name, option in ARGUMENT_SPEC.items())',
+      'print(json.dumps(dict(sent=sent, spec=spec, choices=choices, ranges=OPTION_RANGES)))',
+    ], null) as { sent: Record<string, Record<string, string>>; spec: Record<string, string>; choices: Record<string, string[] | null>; ranges: Record<string, [number, number]> };
     const moduleType = { s: 'str', b: 'bool', u: 'int' } as const;
     for (const method of ['Share', 'Unshare'] as const) {
       const rows = METHOD_OPTIONS[method].map((name) => REQUEST_OPTIONS[name]);
@@ -420,6 +421,7 @@ test('the module\'s options are the service\'s (src/bridge/request-options.ts): 
         const option = row.key.replace(/-/g, '_');
         t.is(out.spec[option], moduleType[row.type], `the module's ${option}`);
         if (row.type === 'u') t.deepEqual(out.ranges[option], [row.min, row.max], `the module's range of ${option}`);
+        if (row.type === 's' && 'choices' in row) t.deepEqual(out.choices[option], [...row.choices], `the module's choices of ${option}`);
       }
     }
   });

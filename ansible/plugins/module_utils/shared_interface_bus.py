@@ -122,9 +122,9 @@ class SharedInterfaceClient(object):
         return result
 
     def share(self, interface, bridge=None, stp=None, forward_delay=None, rollback_timeout=None,
-              persist=None, firewall=None, confirm_timeout=None):
+              persist=None, firewall=None, confirm_timeout=None, mode=None):
         """Share(interface, options) → the bridge's name."""
-        options = vardict({'bridge': ('s', bridge), 'stp': ('b', stp), 'forward-delay': ('u', forward_delay),
+        options = vardict({'bridge': ('s', bridge), 'mode': ('s', mode), 'stp': ('b', stp), 'forward-delay': ('u', forward_delay),
                            'rollback-timeout': ('u', rollback_timeout), 'persist': ('b', persist),
                            'firewall': ('b', firewall), 'confirm-timeout': ('u', confirm_timeout)})
         out = self.call('Share', 'sa{sv}', [interface, options])

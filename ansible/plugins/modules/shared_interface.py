@@ -64,6 +64,18 @@ options:
       - The bridge's name. Without it the service chooses C(br-<name>) (or C(br<n>) where that is
         longer than 15 bytes), and an interface shared through any bridge counts as shared.
     type: str
+  mode:
+    description:
+      - How the guests reach the LAN. C(bridge) makes the interface the bridge's port. C(routed)
+        leaves the interface and its profile as they are and gives the guests a bridge of their own
+        without it; the host relays their DHCP to the LAN's server, answers ARP for them and routes
+        to each, so every frame on the interface keeps the host's MAC (Wi-Fi in station mode, a
+        switch port that accepts one MAC). C(auto) shares routed where bridging cannot work (a
+        Wi-Fi station) and bridged elsewhere.
+      - Without it the service's default (C(bridge)) applies. An interface already shared in the
+        other mode is unshared and shared again (C(bridge) or C(routed) only; C(auto) accepts either).
+    type: str
+    choices: [bridge, routed, auto]
   stp:
     description:
       - Spanning tree on the bridge. Without it the service's default (off) applies when sharing,
@@ -132,6 +144,11 @@ EXAMPLES = r'''
     bridge: br-lan
     stp: true
     forward_delay: 4
+
+- name: Share the laptop's Wi-Fi with its guests, routed (a Wi-Fi station cannot be a bridge port)
+  fedoraproject.shared_interface.shared_interface:
+    name: wlp2s0
+    mode: routed
 
 - name: Share eth0 until the next reboot, leaving the firewall alone
   fedoraproject.shared_interface.shared_interface:
@@ -214,6 +231,7 @@ ARGUMENT_SPEC = dict(
     name=dict(type='str', required=True, aliases=['interface']),
     state=dict(type='str', default='shared', choices=['shared', 'unshared']),
     bridge=dict(type='str'),
+    mode=dict(type='str', choices=['bridge', 'routed', 'auto']),
     stp=dict(type='bool'),
     forward_delay=dict(type='int'),
     rollback_timeout=dict(type='int'),
@@ -307,6 +325,9 @@ def plan(module, listing, shared=None):
     reasons = []
     if p['bridge'] and p['bridge'] != current:
         reasons.append('%s is shared through %s, not %s' % (nic, current, p['bridge']))
+    shared_mode = (entry or {}).get('mode') or 'bridge'
+    if p['mode'] in ('bridge', 'routed') and p['mode'] != shared_mode:
+        reasons.append('%s is shared %s, not %s' % (nic, 'routed' if shared_mode == 'routed' else 'bridged', 'routed' if p['mode'] == 'routed' else 'bridged'))
     reasons += ['the bridge %s has another %s' % (current, key) for key in settings_differ(current, p['stp'], p['forward_delay'])]
     return (['unshare', 'share'], reasons) if reasons else ([], [])
 
@@ -361,7 +382,7 @@ def main():
                 else:
                     client.share(nic, bridge=p['bridge'], stp=p['stp'], forward_delay=p['forward_delay'],
                                  rollback_timeout=p['rollback_timeout'], persist=p['persist'], firewall=p['firewall'],
-                                 confirm_timeout=p['confirm_timeout'])
+                                 confirm_timeout=p['confirm_timeout'], mode=p['mode'])
             result['pending'] = bool(p['confirm_timeout'])
             if actions == ['share']:
                 # What the service said sharing would change that a user may not expect.
