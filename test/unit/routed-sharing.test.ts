@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Routed sharing's pure parts: the one NetworkManager profile it makes, what verification checks
+// of the host after a routed Share and Unshare, and the probe's MAC and its reading of udhcpc.
+import test from 'ava';
+import * as t from '../../src/dbus-wire/bus-value';
+import { routedGoneProblems, routedProblems } from '../../src/bridge/routed-change';
+import type { LiveHost, LiveLink } from '../../src/bridge/verify';
+import { ourTag } from '../../src/settings/nm/nm-profile-owner';
+import { routedBridgeProfile } from '../../src/settings/nm/nm-routed-profile';
+import { getSetting } from '../../src/settings/nm/nm-settings';
+import { leaseFromOutput, probeMac } from '../../src/settings/routed/routed-lease-probe';
+
+const link = (name: string, extra: Partial<LiveLink> = {}): LiveLink => ({ name, mac: '52:54:00:12:34:56', up: true, controller: undefined, kind: undefined, addresses: [], ...extra });
+const host = (...links: LiveLink[]): LiveHost => ({ links: new Map(links.map((l) => [l.name, l])), routes: [] });
+
+test('the guests\' bridge profile: no port, no IP configuration of its own, a stable MAC, tagged routed', (tt) => {
+  const profile = routedBridgeProfile({ nic: 'wlan0', bridge: 'br-wlan0' }, () => 'uuid-1');
+  tt.is(getSetting(profile, 'connection', 'id', t.string), 'br-wlan0 (routed guests of wlan0)');
+  tt.is(getSetting(profile, 'connection', 'type', t.string), 'bridge');
+  tt.is(getSetting(profile, 'connection', 'interface-name', t.string), 'br-wlan0');
+  tt.is(getSetting(profile, 'connection', 'master', t.string), undefined);
+  tt.is(getSetting(profile, 'bridge', 'stp', t.boolean), false);
+  tt.is(getSetting(profile, '802-3-ethernet', 'assigned-mac-address', t.string), 'stable');
+  tt.is(getSetting(profile, 'ipv4', 'method', t.string), 'disabled');
+  tt.is(getSetting(profile, 'ipv6', 'method', t.string), 'disabled');
+  tt.deepEqual(ourTag(profile), { role: 'routed', nic: 'wlan0', bridge: 'br-wlan0', originalUuid: '', firewall: true });
+});
+
+test('a routed share holds when the guests\' bridge is up and the NIC is nobody\'s port', (tt) => {
+  tt.deepEqual(routedProblems(host(link('eth0'), link('br-eth0', { kind: 'bridge' })), 'eth0', 'br-eth0'), []);
+  tt.deepEqual(routedProblems(host(link('eth0')), 'eth0', 'br-eth0'), ["the guests' bridge br-eth0 does not exist"]);
+  tt.deepEqual(routedProblems(host(link('eth0', { controller: 'br-eth0' }), link('br-eth0', { kind: 'bridge', up: false })), 'eth0', 'br-eth0'),
+    ['br-eth0 is down', 'eth0 is a port of br-eth0; routed sharing leaves it on its own']);
+  tt.deepEqual(routedGoneProblems(host(link('eth0')), 'eth0', 'br-eth0'), []);
+  tt.deepEqual(routedGoneProblems(host(link('eth0'), link('br-eth0', { kind: 'bridge' })), 'eth0', 'br-eth0'), ["the guests' bridge br-eth0 still exists"]);
+});
+
+test('the probe: one locally administered unicast MAC per bridge, and the lease read from udhcpc\'s output', (tt) => {
+  const mac = probeMac('br-eth0');
+  tt.regex(mac, /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+  tt.is(parseInt(mac.slice(0, 2), 16) & 0x03, 0x02, 'locally administered, unicast');
+  tt.is(probeMac('br-eth0'), mac);
+  tt.not(probeMac('br-wlan0'), mac);
+  tt.is(leaseFromOutput('udhcpc: started, v1.36.1\nudhcpc: broadcasting discover\nudhcpc: lease of 192.0.2.57 obtained from 192.0.2.1, lease time 3600\n'), '192.0.2.57');
+  tt.is(leaseFromOutput('udhcpc: broadcasting discover\nudhcpc: no lease, failing\n'), undefined);
+});
