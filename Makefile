@@ -109,9 +109,11 @@ install: all
 	printf '#!/bin/sh\nexec %s %s "$$@"\n' '$(NODE)' '$(APPDIR)/bin/shared-interface' >'$(DESTDIR)$(BINDIR)/shared-interface'
 	printf '#!/bin/sh\nexec %s %s "$$@"\n' '$(NODE)' '$(APPDIR)/bin/shared-interface-firewall' >'$(DESTDIR)$(LIBEXECDIR)/shared-interface-firewall'
 	printf '#!/bin/sh\nexec %s %s "$$@"\n' '$(NODE)' '$(APPDIR)/bin/shared-interface-routed' >'$(DESTDIR)$(LIBEXECDIR)/shared-interface-routed'
-	chmod 0755 '$(DESTDIR)$(LIBEXECDIR)/shared-interfaced' '$(DESTDIR)$(BINDIR)/shared-interface' '$(DESTDIR)$(LIBEXECDIR)/shared-interface-firewall' '$(DESTDIR)$(LIBEXECDIR)/shared-interface-routed'
+	printf '#!/bin/sh\nexec %s %s "$$@"\n' '$(NODE)' '$(APPDIR)/bin/shared-interface-routed-hook' >'$(DESTDIR)$(LIBEXECDIR)/shared-interface-routed-hook'
+	chmod 0755 '$(DESTDIR)$(LIBEXECDIR)/shared-interfaced' '$(DESTDIR)$(BINDIR)/shared-interface' '$(DESTDIR)$(LIBEXECDIR)/shared-interface-firewall' '$(DESTDIR)$(LIBEXECDIR)/shared-interface-routed' '$(DESTDIR)$(LIBEXECDIR)/shared-interface-routed-hook'
 	$(SUBSTITUTE) hooks/50-shared-interface-firewall.in >'$(DESTDIR)$(NMDISPATCHERDIR)/50-shared-interface-firewall'
-	chmod 0755 '$(DESTDIR)$(NMDISPATCHERDIR)/50-shared-interface-firewall'
+	$(SUBSTITUTE) hooks/50-shared-interface-routed.in >'$(DESTDIR)$(NMDISPATCHERDIR)/50-shared-interface-routed'
+	chmod 0755 '$(DESTDIR)$(NMDISPATCHERDIR)/50-shared-interface-firewall' '$(DESTDIR)$(NMDISPATCHERDIR)/50-shared-interface-routed'
 	install -d '$(DESTDIR)$(LIBEXECDIR)/shared-interface'
 	for hook in ifup-local ifdown-local; do \
 	  $(SUBSTITUTE) hooks/ifupdown-local.in >'$(DESTDIR)$(LIBEXECDIR)/shared-interface/'$$hook && \
@@ -152,7 +154,8 @@ dist: all
 uninstall:
 	rm -rf '$(DESTDIR)$(APPDIR)' '$(DESTDIR)$(COCKPITDIR)'
 	rm -f '$(DESTDIR)$(LIBEXECDIR)/shared-interfaced' '$(DESTDIR)$(BINDIR)/shared-interface' \
-	  '$(DESTDIR)$(LIBEXECDIR)/shared-interface-firewall' '$(DESTDIR)$(LIBEXECDIR)/shared-interface-routed' '$(DESTDIR)$(NMDISPATCHERDIR)/50-shared-interface-firewall' \
+	  '$(DESTDIR)$(LIBEXECDIR)/shared-interface-firewall' '$(DESTDIR)$(LIBEXECDIR)/shared-interface-routed' '$(DESTDIR)$(LIBEXECDIR)/shared-interface-routed-hook' \
+	  '$(DESTDIR)$(NMDISPATCHERDIR)/50-shared-interface-firewall' '$(DESTDIR)$(NMDISPATCHERDIR)/50-shared-interface-routed' \
 	  '$(DESTDIR)$(LIBEXECDIR)/shared-interface/ifup-local' '$(DESTDIR)$(LIBEXECDIR)/shared-interface/ifdown-local' \
 	  '$(DESTDIR)$(POLKITACTIONDIR)/$(BUS_NAME).policy' '$(DESTDIR)$(DBUSDIR)/system.d/$(BUS_NAME).conf' \
 	  '$(DESTDIR)$(DBUSDIR)/interfaces/$(BUS_NAME).xml' '$(DESTDIR)$(DBUSDIR)/system-services/$(BUS_NAME).service' \

@@ -71,8 +71,10 @@ test('make install DESTDIR= PREFIX=/usr puts every file where docs/installing.md
     t.is(readFileSync(join(destdir, INSTALLED.routedAgent), 'utf8'), `#!/bin/sh\nexec /usr/bin/node ${INSTALLED.appDir}/bin/shared-interface-routed "$@"\n`);
     t.regex(iniValues(readFileSync(join(destdir, INSTALLED.routedUnit), 'utf8')).get('ExecStart')?.[0] ?? '', new RegExp(`^${INSTALLED.routedAgent} --uplink=%I `));
     t.regex(readFileSync(join(destdir, INSTALLED.nmDispatcher), 'utf8'), new RegExp(`\nexec ${INSTALLED.firewallHook} "\\$action" "\\$iface" "\\$@"\n`));
+    t.is(readFileSync(join(destdir, INSTALLED.routedHook), 'utf8'), `#!/bin/sh\nexec /usr/bin/node ${INSTALLED.appDir}/bin/shared-interface-routed-hook "$@"\n`);
+    t.regex(readFileSync(join(destdir, INSTALLED.routedDispatcher), 'utf8'), new RegExp(`\nexec ${INSTALLED.routedHook} "\\$action" "\\$iface" --nm-keyfile "\\$CONNECTION_FILENAME"\n`));
     t.is(readFileSync(join(destdir, INSTALLED.ifupLocal), 'utf8'), readFileSync(join(destdir, INSTALLED.ifdownLocal), 'utf8'));
-    const executables: readonly string[] = [INSTALLED.daemon, INSTALLED.cli, INSTALLED.firewallHook, INSTALLED.routedAgent, INSTALLED.nmDispatcher, INSTALLED.ifupLocal, INSTALLED.ifdownLocal];
+    const executables: readonly string[] = [INSTALLED.daemon, INSTALLED.cli, INSTALLED.firewallHook, INSTALLED.routedAgent, INSTALLED.routedHook, INSTALLED.nmDispatcher, INSTALLED.routedDispatcher, INSTALLED.ifupLocal, INSTALLED.ifdownLocal];
     for (const f of executables) t.is(statSync(join(destdir, f)).mode & 0o777, 0o755, f);
     for (const f of outsideApp.filter((f) => !executables.includes(f))) t.is(statSync(join(destdir, f)).mode & 0o777, 0o644, f);
 

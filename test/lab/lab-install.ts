@@ -17,6 +17,8 @@ export const INSTALLED = {
   routedAgent: '/usr/libexec/shared-interface-routed',
   routedUnit: '/usr/lib/systemd/system/shared-interface-routed@.service',
   nmDispatcher: '/usr/lib/NetworkManager/dispatcher.d/50-shared-interface-firewall',
+  routedHook: '/usr/libexec/shared-interface-routed-hook',
+  routedDispatcher: '/usr/lib/NetworkManager/dispatcher.d/50-shared-interface-routed',
   ifupLocal: '/usr/libexec/shared-interface/ifup-local',
   ifdownLocal: '/usr/libexec/shared-interface/ifdown-local',
   appDir: '/usr/share/shared-interface',

@@ -8,11 +8,11 @@
 // LAN's DHCP server stopped) is rolled back, leaving nothing.
 import test from 'ava';
 import { makeVariant } from '../../src/dbus-wire/bus-value';
-import type { Lab } from './lab';
-import { waitFor } from './lab';
+import { Lab, waitFor } from './lab';
+import { installIntoLab } from './lab-install';
 import { addGuestNamespace, guestDhcp, removeGuestNamespace } from './lab-guests';
 import { globalAddresses, keyfiles, links, networkState, parseKeyfile, pings, settledTo } from './nm-state';
-import { callError, withLabService } from './service-client';
+import { callError, ServiceClient, withLabService } from './service-client';
 
 const ROUTED = { mode: makeVariant('s', 'routed') };
 
@@ -103,4 +103,51 @@ test.serial('Share routed asks for what it can do: an unknown mode is InvalidArg
     t.is(bad.message, "option 'mode' must be one of bridge, routed, auto, not 'nat'");
     t.deepEqual(await networkState(lab), before);
   });
+});
+
+test.serial('after a reboot without our daemon, the installed dispatcher script starts the data plane when NetworkManager brings the guests\' bridge up, and stops it when it goes down', async (t) => {
+  const lab = await Lab.start({ overlay: true });
+  const bus = await lab.connect();
+  try {
+    await installIntoLab(lab);
+    // The daemon's records where the installed hook looks for them (a change in progress is the daemon's own).
+    const daemonArgs = ['--state-dir=/var/lib/shared-interface'];
+    let daemon = await lab.startDaemon(daemonArgs);
+    const client = new ServiceClient(bus);
+    const before = await networkState(lab);
+    const host = await hostState(lab);
+    t.is(await client.share('eth0', ROUTED), 'br-eth0');
+    t.is((await hostState(lab)).processes.filter((p) => p.includes('shared-interface-routed')).length, 1, 'one agent: the hook left the Share to the daemon');
+    // The reboot: the daemon gone, and the agent with it (in the lab it is the daemon's child; the
+    // kernel's state it set goes with it, as at a reboot), NetworkManager gone, the bridge gone.
+    daemon.kill();
+    await daemon.waitForExit();
+    await lab.sh('while [ -e /run/shared-interface/routed/eth0.json ]; do sleep 0.1; done');
+    await lab.stopNetworkManager();
+    await lab.sh('ip link del br-eth0');
+    t.deepEqual((await hostState(lab)).processes, host.processes);
+    await lab.startNetworkManager();
+    const agentRuns = async () => ((await hostState(lab)).processes.some((p) => p.includes('shared-interface-routed')) ? true : undefined);
+    await waitFor('the dispatcher script to start the agent with the bridge', agentRuns, 60_000);
+    const guest = await addGuestNamespace(lab, 'guest2', 'br-eth0', '02:00:00:00:00:12');
+    const leased = await waitFor('a lease for the guest through the relay', () => guestDhcp(lab, guest).catch(() => undefined), 60_000);
+    t.regex(leased, /^192\.0\.2\.\d+$/);
+    await removeGuestNamespace(lab, guest);
+
+    // The bridge goes down (nmcli, still without our daemon): its routing goes with it; up again, it is back.
+    await lab.sh("nmcli --wait 30 connection down 'br-eth0 (routed guests of eth0)' >/dev/null");
+    await waitFor('the dispatcher script to stop the agent', async () => ((await agentRuns()) === undefined ? true : undefined), 60_000);
+    t.is((await hostState(lab)).sysctls, host.sysctls, 'the agent put the sysctls back');
+    await lab.sh("nmcli --wait 30 connection up 'br-eth0 (routed guests of eth0)' >/dev/null");
+    await waitFor('the dispatcher script to start the agent again', agentRuns, 60_000);
+
+    daemon = await lab.startDaemon(daemonArgs);
+    await waitFor('the daemon to see eth0 shared', async () => ((await client.shared()).has('eth0') ? true : undefined), 30_000);
+    await client.unshare('eth0');
+    t.deepEqual(await settledTo(() => networkState(lab), before), before);
+    t.deepEqual(await settledTo(() => hostState(lab), host), host, 'sysctls, routes and processes as before');
+  } finally {
+    bus.close();
+    await lab.stop();
+  }
 });

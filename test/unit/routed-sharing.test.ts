@@ -6,6 +6,7 @@ import * as t from '../../src/dbus-wire/bus-value';
 import { routedGoneProblems, routedProblems } from '../../src/bridge/routed-change';
 import type { LiveHost, LiveLink } from '../../src/bridge/verify';
 import { ourTag } from '../../src/settings/nm/nm-profile-owner';
+import { routedHookAction } from '../../src/settings/nm/nm-dispatcher-profile';
 import { routedBridgeProfile } from '../../src/settings/nm/nm-routed-profile';
 import { getSetting } from '../../src/settings/nm/nm-settings';
 import { leaseFromOutput, probeMac } from '../../src/settings/routed/routed-lease-probe';
@@ -43,4 +44,14 @@ test('the probe: one locally administered unicast MAC per bridge, and the lease 
   tt.not(probeMac('br-wlan0'), mac);
   tt.is(leaseFromOutput('udhcpc: started, v1.36.1\nudhcpc: broadcasting discover\nudhcpc: lease of 192.0.2.57 obtained from 192.0.2.1, lease time 3600\n'), '192.0.2.57');
   tt.is(leaseFromOutput('udhcpc: broadcasting discover\nudhcpc: no lease, failing\n'), undefined);
+});
+
+test('the dispatcher hook starts and stops the data plane for a system-wide routed profile of ours only', (tt) => {
+  const keyfile = (extra = '') => `[connection]\nid=br-eth0 (routed guests of eth0)\n${extra}\n[user]\norg.fedoraproject.shared-interface.role=routed\norg.fedoraproject.shared-interface.nic=eth0\norg.fedoraproject.shared-interface.bridge=br-eth0\n`;
+  tt.deepEqual(routedHookAction('up', 'br-eth0', keyfile()), { action: 'start', nic: 'eth0' });
+  tt.deepEqual(routedHookAction('down', 'br-eth0', keyfile()), { action: 'stop', nic: 'eth0' });
+  tt.deepEqual(routedHookAction('up', 'br-other', keyfile()), { action: 'nothing' });
+  tt.deepEqual(routedHookAction('up', 'br-eth0', keyfile('permissions=user:mallory;')), { action: 'nothing' }, "a user's private profile tagged like ours");
+  tt.deepEqual(routedHookAction('down', 'br-eth0', undefined), { action: 'nothing' }, 'deleted: whoever deleted it stopped the data plane');
+  tt.deepEqual(routedHookAction('up', 'br-eth0', keyfile().replace('role=routed', 'role=bridge')), { action: 'nothing' });
 });

@@ -57,3 +57,18 @@ export function firewallHookAction(verb: 'up' | 'down', bridge: string, keyfile:
   if (verb === 'down') return 'forget';
   return tag.firewall ? 'allow' : 'nothing';
 }
+
+/** What the dispatcher's `up` or `down` of `bridge` asks of routed sharing's data plane, and for which NIC. */
+export type RoutedHookAction = { readonly action: 'start' | 'stop'; readonly nic: string } | { readonly action: 'nothing' };
+
+/**
+ * Routed sharing's part of the dispatcher: the guests' bridge of a system-wide routed profile of
+ * ours coming up starts its NIC's data plane, going down stops it. A profile that is gone (Unshare
+ * deleted it, a rollback did) asks nothing: whoever deleted it stopped the data plane.
+ */
+export function routedHookAction(verb: 'up' | 'down', bridge: string, keyfile: string | undefined): RoutedHookAction {
+  if (keyfile === undefined) return { action: 'nothing' };
+  const tag = ourTag(keyfileOwnership(keyfile));
+  if (tag?.role !== 'routed' || tag.bridge !== bridge) return { action: 'nothing' };
+  return { action: verb === 'up' ? 'start' : 'stop', nic: tag.nic };
+}

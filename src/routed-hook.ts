@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// `shared-interface-routed-hook up|down BRIDGE --nm-keyfile FILE [--state-dir DIR]`: NetworkManager's
+// dispatcher script runs it when a routed share's guests' bridge comes up or goes down, so the data
+// plane follows the bridge NetworkManager owns (after a reboot, a restart of NetworkManager, `nmcli
+// connection down|up`) while our daemon is not running. Whose profile it is comes from the daemon's
+// own rule (nm-dispatcher-profile.ts's routedHookAction, ourTag); while the daemon changes that NIC
+// (its change record exists) the daemon starts and stops the data plane itself, and this does
+// nothing. A composition root like main.ts: the arguments, the keyfile, the exit code.
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { interfaceNameProblem } from './bridge/interface-name';
+import { errorMessage, journalLog } from './log';
+import { DEFAULT_IFCFG_CONFIG } from './settings/ifcfg/ifcfg-backend';
+import { NmChangeRecords } from './settings/nm/nm-change-record';
+import { routedHookAction } from './settings/nm/nm-dispatcher-profile';
+import { hostGuestRouting } from './settings/routed/guest-routing-agents';
+
+const USAGE = `usage: shared-interface-routed-hook up|down BRIDGE --nm-keyfile FILE [--state-dir DIR]
+  up: start the data plane of the NIC whose routed share FILE (a system-wide profile of ours for
+  BRIDGE) is; down: stop it. --state-dir: the daemon's (default ${DEFAULT_IFCFG_CONFIG.stateDir}).`;
+
+async function readKeyfile(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], strict: true, allowPositionals: true, options: { 'nm-keyfile': { type: 'string' }, 'state-dir': { type: 'string' } } });
+  } catch (err) {
+    console.error(`shared-interface-routed-hook: ${errorMessage(err)}\n${USAGE}`);
+    return 2;
+  }
+  const [verb, bridge, ...extra] = parsed.positionals;
+  const keyfile = parsed.values['nm-keyfile'];
+  const stateDir = parsed.values['state-dir'] ?? DEFAULT_IFCFG_CONFIG.stateDir;
+  const problem = bridge === undefined ? 'no bridge given' : interfaceNameProblem(bridge);
+  if ((verb !== 'up' && verb !== 'down') || bridge === undefined || problem !== undefined || extra.length > 0 || keyfile === undefined || !stateDir.startsWith('/')) {
+    console.error(`shared-interface-routed-hook: ${problem ?? 'unexpected arguments'}\n${USAGE}`);
+    return 2;
+  }
+  const log = journalLog();
+  try {
+    const decided = routedHookAction(verb, bridge, await readKeyfile(keyfile));
+    if (decided.action === 'nothing') {
+      log.debug(`shared-interface-routed-hook: ${keyfile} is no system-wide routed profile of ours for ${bridge}: nothing to do`);
+      return 0;
+    }
+    if (await new NmChangeRecords(NmChangeRecords.directory(stateDir), log).exists(decided.nic)) {
+      log.info(`shared-interface-routed-hook: the daemon is changing ${decided.nic}; its routing is the daemon's to ${decided.action}`);
+      return 0;
+    }
+    const routing = hostGuestRouting(log);
+    if (decided.action === 'start') log.info(`shared-interface-routed-hook: ${await routing.start(decided.nic, bridge)}`);
+    else {
+      await routing.stop(decided.nic);
+      log.info(`shared-interface-routed-hook: stopped routing for the guests of ${decided.nic} (${bridge} went down)`);
+    }
+    return 0;
+  } catch (err) {
+    log.error(`shared-interface-routed-hook: ${verb} ${bridge}: ${errorMessage(err)}`);
+    return 1;
+  }
+}
