@@ -95,6 +95,21 @@ test.serial('Share routed whose probe gets no lease (the LAN\'s DHCP server stop
   });
 });
 
+test.serial('Share routed with confirm-timeout awaits Confirm under its checkpoint; Rollback undoes all of it, data plane included', async (t) => {
+  await withLabService({}, async (lab, client) => {
+    const before = await networkState(lab);
+    const host = await hostState(lab);
+    t.is(await client.share('eth0', { ...ROUTED, 'confirm-timeout': makeVariant('u', 60) }), 'br-eth0');
+    const [operation, bridge] = (await client.pending()).get('eth0') ?? [];
+    t.deepEqual([operation, bridge], ['share', 'br-eth0']);
+    t.true((await hostState(lab)).processes.some((p) => p.includes('shared-interface-routed')), 'the agent runs meanwhile');
+    await client.rollback('eth0');
+    t.deepEqual(await settledTo(() => networkState(lab), before), before);
+    t.deepEqual(await settledTo(() => hostState(lab), host), host, 'sysctls, routes and processes as before');
+    t.deepEqual(await client.shared(), new Map());
+  });
+});
+
 test.serial('Share routed asks for what it can do: an unknown mode is InvalidArgs and changes nothing', async (t) => {
   await withLabService({}, async (lab, client) => {
     const before = await networkState(lab);
