@@ -6,24 +6,15 @@
 // own (src/bridge/firewall.ts for the rules, nm-profile-owner's ourTag for whose profile it is),
 // so each has one source. A composition root like main.ts: no logic beyond the arguments, reading
 // the keyfile and the exit code.
-import { readFile } from 'node:fs/promises';
 import { FirewallKeeper } from './bridge/firewall-keeper';
 import { interfaceNameProblem } from './bridge/interface-name';
 import { errorMessage, journalLog } from './log';
+import { readIfExists } from './settings/durable-file';
 import { FirewallTools } from './settings/firewall/firewall-tools';
 import { firewallHookAction } from './settings/nm/nm-dispatcher-profile';
 
 const USAGE = 'usage: shared-interface-firewall up|down BRIDGE [--nm-keyfile FILE]\n  up: accept traffic within BRIDGE where the firewall would drop it; down: remove our rules for BRIDGE\n  --nm-keyfile: only if FILE is the keyfile of a system-wide bridge profile of ours for BRIDGE (down: or FILE is gone)';
 
-/** The keyfile's text, or undefined when it is gone. */
-async function readKeyfile(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [verb, bridge, ...extra] = argv;
@@ -37,7 +28,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const keeper = new FirewallKeeper(new FirewallTools(), log);
   try {
     if (keyfilePath !== undefined) {
-      const action = firewallHookAction(verb, bridge, await readKeyfile(keyfilePath));
+      const action = firewallHookAction(verb, bridge, (await readIfExists(keyfilePath))?.toString('utf8'));
       if (action === 'nothing') {
         log.debug(`shared-interface-firewall: ${keyfilePath} is no system-wide bridge profile of ours for ${bridge} (or asks for no rules): nothing to do`);
         return 0;

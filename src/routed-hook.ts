@@ -6,10 +6,10 @@
 // own rule (nm-dispatcher-profile.ts's routedHookAction, ourTag); while the daemon changes that NIC
 // (its change record exists) the daemon starts and stops the data plane itself, and this does
 // nothing. A composition root like main.ts: the arguments, the keyfile, the exit code.
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { interfaceNameProblem } from './bridge/interface-name';
 import { errorMessage, journalLog } from './log';
+import { readIfExists } from './settings/durable-file';
 import { DEFAULT_IFCFG_CONFIG } from './settings/ifcfg/ifcfg-backend';
 import { NmChangeRecords } from './settings/nm/nm-change-record';
 import { routedHookAction } from './settings/nm/nm-dispatcher-profile';
@@ -19,14 +19,6 @@ const USAGE = `usage: shared-interface-routed-hook up|down BRIDGE --nm-keyfile F
   up: start the data plane of the NIC whose routed share FILE (a system-wide profile of ours for
   BRIDGE) is; down: stop it. --state-dir: the daemon's (default ${DEFAULT_IFCFG_CONFIG.stateDir}).`;
 
-async function readKeyfile(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
 
 export async function main(argv: readonly string[]): Promise<number> {
   let parsed;
@@ -46,7 +38,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const log = journalLog();
   try {
-    const decided = routedHookAction(verb, bridge, await readKeyfile(keyfile));
+    const decided = routedHookAction(verb, bridge, (await readIfExists(keyfile))?.toString('utf8'));
     if (decided.action === 'nothing') {
       log.debug(`shared-interface-routed-hook: ${keyfile} is no system-wide routed profile of ours for ${bridge}: nothing to do`);
       return 0;

@@ -5,9 +5,10 @@
 import test from 'ava';
 import { makeVariant } from '../../src/dbus-wire/bus-value';
 import { shareability, WIFI_STATION_ROUTED, type HostInterface, type HostSnapshot } from '../../src/bridge/host-network';
-import { ShareError } from '../../src/bridge/share-error';
+import { refusal } from './share-refusal';
 import { planShare, planUnshare } from '../../src/bridge/share-plan';
 import type { BackendDescription } from '../../src/bridge/backend-description';
+import { NM_BACKEND_DESCRIPTION } from '../../src/settings/nm/nm-backend';
 import { DEFAULT_SHARE_OPTIONS, DEFAULT_UNSHARE_OPTIONS, describeOption } from '../../src/bridge/request-options';
 import { decodeShareOptions } from '../../src/service/options-codec';
 import { shareCommand } from '../../src/cli/share-command';
@@ -27,18 +28,9 @@ const snapshot: HostSnapshot = {
   routed: new Set(['eth1']),
 };
 // What the backends say of themselves: NetworkManager can share routed, the ifcfg files cannot.
-const NM: BackendDescription = { name: 'NetworkManager', safetyNet: 'checkpoint', routed: true };
+const NM = NM_BACKEND_DESCRIPTION;
 const IFCFG: BackendDescription = { name: 'ifcfg', safetyNet: 'snapshot of the ifcfg files' };
 const plan = (nic: string, options: Partial<typeof DEFAULT_SHARE_OPTIONS> = {}, backend = NM) => planShare(snapshot, nic, { ...DEFAULT_SHARE_OPTIONS, ...options }, backend);
-const refusal = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ShareError) return { code: err.code, message: err.message, hint: err.hint };
-    throw err;
-  }
-  throw new Error('no refusal');
-};
 
 test('the option mode: bridge by default, one of bridge, routed, auto; anything else is InvalidArgs', (t) => {
   t.is(DEFAULT_SHARE_OPTIONS.mode, 'bridge');

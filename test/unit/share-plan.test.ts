@@ -4,7 +4,7 @@
 import test from 'ava';
 import * as bv from '../../src/dbus-wire/bus-value';
 import { shareability } from '../../src/bridge/host-network';
-import { ShareError } from '../../src/bridge/share-error';
+import { refusal } from './share-refusal';
 import { defaultBridgeName, planShare, planUnshare } from '../../src/bridge/share-plan';
 import { DEFAULT_SHARE_OPTIONS, DEFAULT_UNSHARE_OPTIONS } from '../../src/bridge/request-options';
 import type { HostSnapshot } from '../../src/bridge/host-network';
@@ -44,15 +44,6 @@ const verdict = (name: string) => {
   return shareability(iface, NM_BACKEND_DESCRIPTION);
 };
 const plan = (nic: string, options = {}) => planShare(snapshot, nic, { ...DEFAULT_SHARE_OPTIONS, ...options }, NM_BACKEND_DESCRIPTION);
-const refusal = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ShareError) return { code: err.code, message: err.message, hint: err.hint };
-    throw err;
-  }
-  throw new Error('no refusal');
-};
 
 test('NetworkManager device types map to the domain\'s', (t) => {
   t.deepEqual(snapshot.interfaces.map((i) => [i.name, i.type]), [
