@@ -75,7 +75,9 @@ export function routedAgentsInLab(lab: Lab): RoutedAgentsInLab {
   const logPath = join(lab.dir, 'routed-agent.log');
   const call = async (verb: string, args: readonly unknown[]): Promise<unknown> => {
     const script = `
-      const agents = require(${JSON.stringify(CONTROL)}).processRoutedAgents({ stateDir: ${JSON.stringify(stateDir)}, logPath: ${JSON.stringify(logPath)} });
+      const toStderr = (m) => process.stderr.write(m + '\\n');
+      const log = { error: toStderr, warn: toStderr, info: toStderr, debug: toStderr };
+      const agents = require(${JSON.stringify(CONTROL)}).processRoutedAgents({ stateDir: ${JSON.stringify(stateDir)}, logPath: ${JSON.stringify(logPath)}, log });
       agents[${JSON.stringify(verb)}](...${JSON.stringify(args)}).then(
         (result) => { process.stdout.write(JSON.stringify(result ?? null)); process.exit(0); },
         (err) => { process.stderr.write(String(err && err.message)); process.exit(1); });`;

@@ -158,6 +158,8 @@ export class RoutedDataPlane {
   private again = false;
   private stopping = false;
   private applied: Ipv4Prefix | undefined;
+  /** The uplink's last address, kept while it has none. */
+  private lastKnown: Ipv4Prefix | undefined;
 
   private constructor(private readonly options: RoutedDataPlaneOptions, state: RoutedState) {
     this.state = state;
@@ -288,11 +290,17 @@ export class RoutedDataPlane {
       if ((await readSysctl(setting.path)) !== setting.value) await writeFile(sysctlFile(setting.path), `${setting.value}\n`);
     }
     const uplink = primaryIpv4(await ipJson(['-4', 'addr', 'show', 'dev', links.uplink]));
-    const change = uplinkChange(this.applied, uplink);
+    let change = uplinkChange(this.applied, uplink);
     if (change !== undefined) {
+      // An address back after none (NetworkManager takes it away while it connects again, or while
+      // Wi-Fi roams): what matters to the guests is how it differs from the last one they knew.
+      if (this.applied === undefined && uplink !== undefined && this.lastKnown !== undefined) {
+        change = uplinkChange(this.lastKnown, uplink) ?? `the uplink has its address ${uplink.address}/${String(uplink.prefixLength)} again: relaying from it`;
+      }
       log.info(`routed sharing of ${links.uplink}: ${change}`);
       await this.stopRelay();
       this.applied = uplink;
+      if (uplink !== undefined) this.lastKnown = uplink;
     }
     await this.ensureLentAddress(uplink);
     const message = change ?? (uplink === undefined ? `the uplink ${links.uplink} has no IPv4 address; waiting for one` : this.state.message);
