@@ -74,7 +74,7 @@ test('routed sharing: two guests leased by the LAN\'s server on its subnet, reac
     const status = await waitFor('both guests in the status', async () => {
       const now = await agents.status(links.uplink);
       return now?.guests.length === 2 ? now : undefined;
-    });
+    }, 60_000);
     t.deepEqual(status.guests.map((g) => g.mac).sort(), [...GUEST_MACS]);
 
     for (const guest of guests.splice(0)) await guest.stop();
@@ -118,7 +118,7 @@ test('routed sharing follows the uplink\'s address (a new lease, another subnet)
     const moved = await waitFor('the agent on the new address', async () => {
       const now = await agents.status(links.uplink);
       return now?.uplinkAddress === '192.0.2.50/24' && now.guests.length === 1 ? now : undefined;
-    });
+    }, 60_000);
     t.regex(moved.message ?? '', /same subnet: guests keep their addresses/);
     t.deepEqual(moved.bridgeAddresses, ['192.0.2.50/32'], 'the bridge borrows the new address, the old one taken back');
     t.is((await lab.exec(['ip', 'netns', 'exec', 'lan', 'ping', '-n', '-c', '2', '-W', '2', firstAddress], { allowFailure: true })).code, 0, 'the first guest is still reached');
@@ -130,13 +130,13 @@ test('routed sharing follows the uplink\'s address (a new lease, another subnet)
     const roamed = await waitFor('the agent on the other subnet', async () => {
       const now = await agents.status(links.uplink);
       return now?.uplinkAddress === '198.51.100.10/24' ? now : undefined;
-    });
+    }, 60_000);
     t.regex(roamed.message ?? '', /moved from 192\.0\.2\.0\/24 to 198\.51\.100\.0\/24 .* until they renew their lease/);
     t.deepEqual(roamed.guests, []);
     t.true(roamed.refused.every((r) => /not on the uplink's subnet/.test(r.reason)));
 
     await uplinkTo(['ipv4.method', 'auto', 'ipv4.addresses', '', 'ipv4.gateway', '']);
-    await waitFor('the agent back on the DHCP address', async () => (await agents.status(links.uplink))?.uplinkAddress === started.uplinkAddress ? true : undefined);
+    await waitFor('the agent back on the DHCP address', async () => (await agents.status(links.uplink))?.uplinkAddress === started.uplinkAddress ? true : undefined, 60_000);
     for (const guest of [first, second]) await removeGuestNamespace(lab, guest);
 
     // Killed, it cannot clean up: stop() finds its state file and its relay, and undoes both.

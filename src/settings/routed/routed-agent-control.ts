@@ -38,7 +38,7 @@ import { promisify } from 'node:util';
 import { ensurePrivateDir, removeFile, writeFileAtomic } from '../durable-file';
 import { consoleLog, type Log } from '../../log';
 import { routedLinksProblem, type RoutedLinks } from './routed-plan';
-import { undoRoutedChanges } from './routed-data-plane';
+import { processAlive, undoRoutedChanges } from './routed-data-plane';
 import { DEFAULT_ROUTED_STATE_DIR, readRoutedState, type RoutedState } from './routed-state';
 
 const run = promisify(execFile);
@@ -70,18 +70,9 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function liveStatus(stateDir: string, uplink: string): Promise<RoutedState | undefined> {
   const state = await readRoutedState(stateDir, uplink);
-  return state !== undefined && alive(state.pid) && state.phase !== 'stopping' ? state : undefined;
+  return state !== undefined && processAlive(state.pid) && state.phase !== 'stopping' ? state : undefined;
 }
 
 /** Waits for an agent other than `previousPid` to have applied its first reading. */
@@ -148,14 +139,14 @@ export function processRoutedAgents(options: ProcessAgentsOptions = {}): RoutedA
     async stop(uplink) {
       const state = await readRoutedState(stateDir, uplink);
       if (state === undefined) return;
-      if (alive(state.pid)) {
+      if (processAlive(state.pid)) {
         process.kill(state.pid, 'SIGTERM');
         const deadline = Date.now() + STOP_TIMEOUT_MS;
-        while (alive(state.pid) && Date.now() < deadline) await sleep(50);
-        if (alive(state.pid)) {
+        while (processAlive(state.pid) && Date.now() < deadline) await sleep(50);
+        if (processAlive(state.pid)) {
           log.warn(`the routed agent of ${uplink} (process ${String(state.pid)}) did not stop within ${String(STOP_TIMEOUT_MS / 1000)} s; killing it`);
           process.kill(state.pid, 'SIGKILL');
-          while (alive(state.pid)) await sleep(50);
+          while (processAlive(state.pid)) await sleep(50);
         }
       }
       // A clean stop removed the file; a crashed or killed agent left it: put the host back from it.
