@@ -97,7 +97,7 @@ const liveRestoreCodec: json.JsonCodec<LiveRestore> = json.either(
 );
 
 export class IfcfgBackend implements SettingsBackend {
-  readonly name = 'ifcfg' as const;
+  readonly description = { name: 'ifcfg', safetyNet: 'snapshot of the ifcfg files' };
   private readonly listeners: Array<() => void> = [];
   private cached: HostSnapshot = { interfaces: [], shared: new Map() };
   private cachedKey = '';
@@ -537,15 +537,4 @@ export async function recoverIfcfgChanges(config: IfcfgConfig, log: Log): Promis
   } catch (err) {
     log.error(`cannot restore the snapshot in ${FileJournal.directory(config.stateDir)}: ${errorMessage(err)}`);
   }
-}
-
-/** The selector's fallback: the ifcfg backend when its directory exists, else none. */
-export function ifcfgFallback(config: IfcfgConfig, log: Log): () => Promise<SettingsBackend | undefined> {
-  return async () => {
-    if (!existsSync(config.ifcfgDir)) {
-      log.info(`no ifcfg fallback: ${config.ifcfgDir} does not exist`);
-      return undefined;
-    }
-    return IfcfgBackend.start(config, log);
-  };
 }

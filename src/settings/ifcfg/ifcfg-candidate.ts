@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The ifcfg fallback as a settings backend candidate: it applies where the ifcfg directory exists.
+import { existsSync } from 'node:fs';
+import type { Log } from '../../log';
+import type { BackendCandidate } from '../backend-candidate';
+import { IfcfgBackend, type IfcfgConfig } from './ifcfg-backend';
+
+export function ifcfgCandidate(config: IfcfgConfig, log: Log): BackendCandidate {
+  return {
+    name: 'ifcfg',
+    notApplicable: () => (existsSync(config.ifcfgDir) ? undefined : `${config.ifcfgDir} does not exist`),
+    start: () => IfcfgBackend.start(config, log),
+  };
+}
