@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { restoreJournal } from '../../src/settings/ifcfg/ifcfg-backend';
 import { FileJournal } from '../../src/settings/ifcfg/ifcfg-files';
-import type { LiveApplier } from '../../src/settings/ifcfg/ifcfg-live';
+import type { LiveApplier } from '../../src/settings/host-tools/live-applier';
 
 const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
 

@@ -19,12 +19,12 @@ import {
   removeFile, writeFileAtomic, writeShvarFile,
 } from './ifcfg-files';
 import { readIpState } from '../kernel-observer';
-import { DhcpClients } from './ifcfg-dhcp-client';
-import { hostInterfacesFromIp, sysfsWireless } from './ifcfg-host-interfaces';
-import { captureIpConfig, ipConfigCodec, type IpConfig } from './ifcfg-ip-config';
+import { DhcpClients } from '../host-tools/dhcp-client';
+import { hostInterfacesFromIp, sysfsWireless } from '../host-tools/kernel-interfaces';
+import { captureIpConfig, ipConfigCodec, type IpConfig } from '../host-tools/ip-config';
 import * as json from '../json-codec';
-import type { LiveApplier } from './ifcfg-live';
-import { Iproute2Live } from './ifcfg-live-iproute2';
+import type { LiveApplier } from '../host-tools/live-applier';
+import { Iproute2Live } from '../host-tools/iproute2-applier';
 import { InitscriptsLive } from './ifcfg-live-initscripts';
 import { type Log, errorMessage } from '../../log';
 import { translateIfcfgError } from './ifcfg-share-error';
