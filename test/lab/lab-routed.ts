@@ -102,7 +102,8 @@ export async function routedHostSnapshot(lab: Lab, links: RoutedLinks): Promise<
       done
     done
     ip -4 -o addr show | sed 's/ *valid_lft.*//; s/^/addr /'
-    ip -4 route show table all | sed 's/^/route /'
+    # Without metrics: NetworkManager renumbers its own routes' metrics when it restarts; ours have none.
+    ip -4 route show table all | sed 's/ metric [0-9]*//; s/^/route /'
     ip neigh show proxy | sed 's/^/proxy /'
     # Zombies are gone already (the lab's PID 1 reaps them in its own time).
     ps -e -o args= | grep -v -e '^ps ' -e '^bash ' -e '^nsenter' -e '^env ' -e '^sed ' -e '^grep ' -e '<defunct>$' | sed 's/^/process /'

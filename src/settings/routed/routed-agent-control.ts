@@ -18,12 +18,16 @@
 //     leaves the agent's /32 on the bridge and its routes (proto 212) alone, also across
 //     `nmcli connection up` of the bridge again. Never ipv4.method=shared (NM's NAT and its own
 //     dnsmasq) or auto (a DHCP client on a bridge whose DHCP is the relay's), and no addresses of
-//     its own: the bridge borrows the uplink's address as a /32 from the agent.
+//     its own: the bridge borrows the uplink's address as a /32 from the agent. Activating the
+//     bridge's profile again (`nmcli connection up`) flushes its addresses (the agent lends it again
+//     within a reading, tested) and detaches its ports, the guests' taps: don't, with guests on it.
 //   - The uplink keeps its own profile, untouched; it needs an IPv4 address on the LAN's subnet
 //     (the agent waits, phase 'waiting', while it has none, and follows it when it changes).
 //   - The LAN's DHCP server must answer relayed requests (it sees giaddr = the uplink's address);
 //     dnsmasq, ISC/Kea and home routers do. Absent a server address the relay broadcasts on the uplink.
-//   - Restarting the agent (NM restarted, the unit restarted, a crash): start() again; the new agent
+//   - NetworkManager's restart needs nothing: NM 1.42 takes the bridge over as it is and the agent,
+//     running through it, keeps the guests reachable (tested in routed-guest.test.ts).
+//   - Restarting the agent (the unit restarted, a crash): start() again; the new agent
 //     finds the old one's state file, puts the host back from it, and applies again from what the
 //     kernel says; guests keep their addresses and are learned again from the bridge's neighbour
 //     table. After a reboot the state file (in /run) is gone with the kernel's changes: start()
