@@ -110,3 +110,8 @@ export async function routedHostSnapshot(lab: Lab, links: RoutedLinks): Promise<
   `);
   return out.split('\n').filter((line) => line !== '').sort();
 }
+
+/** What differs between two snapshots: lines gone and lines added (both empty: the host is as before). */
+export function snapshotChanges(before: readonly string[], after: readonly string[]): { gone: string[]; added: string[] } {
+  return { gone: before.filter((line) => !after.includes(line)), added: after.filter((line) => !before.includes(line)) };
+}

@@ -11,7 +11,7 @@ import { GuestError } from '../guest/guest';
 import { bootGuestOnBridge, HOST_MAC, HOST_NIC, HOST_PROFILE, lanLease, type GuestOnBridge } from '../guest/guest-on-lan';
 import { Lab, waitFor } from './lab';
 import { addGuestNamespace, guestDhcp, removeGuestNamespace } from './lab-guests';
-import { addLanHost, addRoutedBridgeProfile, lockedLanDrops, lockLanToMac, routedAgentsInLab, routedHostSnapshot } from './lab-routed';
+import { addLanHost, addRoutedBridgeProfile, lockedLanDrops, lockLanToMac, routedAgentsInLab, routedHostSnapshot, snapshotChanges } from './lab-routed';
 import { ServiceClient } from './service-client';
 
 const LAN_HOST = { name: 'lanhost', address: '192.0.2.20', mac: '52:54:00:aa:00:20' };
@@ -87,9 +87,7 @@ test('routed sharing: two guests leased by the LAN\'s server on its subnet, reac
 
     await agents.stop(links.uplink);
     t.is(await agents.status(links.uplink), undefined);
-    const after = await routedHostSnapshot(lab, links);
-    t.deepEqual({ gone: before.filter((line) => !after.includes(line)), added: after.filter((line) => !before.includes(line)) }, { gone: [], added: [] },
-      'sysctls, addresses, routes, proxy entries and processes as before');
+    t.deepEqual(snapshotChanges(before, await routedHostSnapshot(lab, links)), { gone: [], added: [] }, 'sysctls, addresses, routes, proxy entries and processes as before');
   } finally {
     for (const guest of guests) await guest.stop();
     await lab.stop();
@@ -147,8 +145,7 @@ test('routed sharing survives NetworkManager\'s restart, follows the uplink\'s a
     // Killed, it cannot clean up: stop() finds its state file and its relay, and undoes both.
     await lab.sh(`kill -KILL ${String(started.pid)}`);
     await agents.stop(links.uplink);
-    const after = await routedHostSnapshot(lab, links);
-    t.deepEqual({ gone: before.filter((line) => !after.includes(line)), added: after.filter((line) => !before.includes(line)) }, { gone: [], added: [] });
+    t.deepEqual(snapshotChanges(before, await routedHostSnapshot(lab, links)), { gone: [], added: [] });
   } finally {
     await lab.stop();
   }
