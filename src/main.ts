@@ -16,7 +16,8 @@ import { listingView, sharedInterfaceImplementation } from './service/shared-int
 import { BUS_NAME, shareErrorMapping, sharedInterfaceSpec } from './service/shared-interface-spec';
 import { BackendSelector, settingsBackendCandidates } from './settings/backend-selector';
 import { FirewallTools } from './settings/firewall/firewall-tools';
-import { DEFAULT_IFCFG_CONFIG, recoverIfcfgChanges } from './settings/ifcfg/ifcfg-backend';
+import { recoverIfcfgChanges } from './settings/ifcfg/ifcfg-recovery';
+import { DEFAULT_IFCFG_CONFIG } from './settings/ifcfg/ifcfg-state';
 import { KernelObserver } from './settings/kernel-observer';
 import { NmChangeRecords } from './settings/nm/nm-change-record';
 import { hostGuestRouting } from './settings/routed/guest-routing-agents';

@@ -9,7 +9,7 @@ import { type Log, errorDetail } from '../log';
 import type { SettingsBackend } from '../bridge/settings-backend';
 import type { BackendCandidate, StopFollowing } from './backend-candidate';
 import { ifcfgCandidate } from './ifcfg/ifcfg-candidate';
-import type { IfcfgConfig } from './ifcfg/ifcfg-backend';
+import type { IfcfgConfig } from './ifcfg/ifcfg-state';
 import type { NmChangeRecords } from './nm/nm-change-record';
 import { networkManagerCandidate } from './nm/nm-candidate';
 

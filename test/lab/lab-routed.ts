@@ -75,7 +75,9 @@ export function routedAgentsInLab(lab: Lab): RoutedAgentsInLab {
   const logPath = join(lab.dir, 'routed-agent.log');
   const call = async (verb: string, args: readonly unknown[]): Promise<unknown> => {
     const script = `
-      const agents = require(${JSON.stringify(CONTROL)}).processRoutedAgents({ stateDir: ${JSON.stringify(stateDir)}, logPath: ${JSON.stringify(logPath)} });
+      const toStderr = (m) => process.stderr.write(m + '\\n');
+      const log = { error: toStderr, warn: toStderr, info: toStderr, debug: toStderr };
+      const agents = require(${JSON.stringify(CONTROL)}).processRoutedAgents({ stateDir: ${JSON.stringify(stateDir)}, logPath: ${JSON.stringify(logPath)}, log });
       agents[${JSON.stringify(verb)}](...${JSON.stringify(args)}).then(
         (result) => { process.stdout.write(JSON.stringify(result ?? null)); process.exit(0); },
         (err) => { process.stderr.write(String(err && err.message)); process.exit(1); });`;
@@ -100,10 +102,16 @@ export async function routedHostSnapshot(lab: Lab, links: RoutedLinks): Promise<
       done
     done
     ip -4 -o addr show | sed 's/ *valid_lft.*//; s/^/addr /'
-    ip -4 route show table all | sed 's/^/route /'
+    # Without metrics: NetworkManager renumbers its own routes' metrics when it restarts; ours have none.
+    ip -4 route show table all | sed 's/ metric [0-9]*//; s/^/route /'
     ip neigh show proxy | sed 's/^/proxy /'
     # Zombies are gone already (the lab's PID 1 reaps them in its own time).
     ps -e -o args= | grep -v -e '^ps ' -e '^bash ' -e '^nsenter' -e '^env ' -e '^sed ' -e '^grep ' -e '<defunct>$' | sed 's/^/process /'
   `);
   return out.split('\n').filter((line) => line !== '').sort();
+}
+
+/** What differs between two snapshots: lines gone and lines added (both empty: the host is as before). */
+export function snapshotChanges(before: readonly string[], after: readonly string[]): { gone: string[]; added: string[] } {
+  return { gone: before.filter((line) => !after.includes(line)), added: after.filter((line) => !before.includes(line)) };
 }

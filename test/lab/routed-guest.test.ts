@@ -8,9 +8,10 @@
 import test from 'ava';
 import { join } from 'node:path';
 import { GuestError } from '../guest/guest';
-import { bootGuestOnBridge, HOST_MAC, HOST_NIC, lanLease, type GuestOnBridge } from '../guest/guest-on-lan';
+import { bootGuestOnBridge, HOST_MAC, HOST_NIC, HOST_PROFILE, lanLease, type GuestOnBridge } from '../guest/guest-on-lan';
 import { Lab, waitFor } from './lab';
-import { addLanHost, addRoutedBridgeProfile, lockedLanDrops, lockLanToMac, routedAgentsInLab, routedHostSnapshot } from './lab-routed';
+import { addGuestNamespace, guestDhcp, removeGuestNamespace } from './lab-guests';
+import { addLanHost, addRoutedBridgeProfile, lockedLanDrops, lockLanToMac, routedAgentsInLab, routedHostSnapshot, snapshotChanges } from './lab-routed';
 import { ServiceClient } from './service-client';
 
 const LAN_HOST = { name: 'lanhost', address: '192.0.2.20', mac: '52:54:00:aa:00:20' };
@@ -73,7 +74,7 @@ test('routed sharing: two guests leased by the LAN\'s server on its subnet, reac
     const status = await waitFor('both guests in the status', async () => {
       const now = await agents.status(links.uplink);
       return now?.guests.length === 2 ? now : undefined;
-    });
+    }, 60_000);
     t.deepEqual(status.guests.map((g) => g.mac).sort(), [...GUEST_MACS]);
 
     for (const guest of guests.splice(0)) await guest.stop();
@@ -86,11 +87,66 @@ test('routed sharing: two guests leased by the LAN\'s server on its subnet, reac
 
     await agents.stop(links.uplink);
     t.is(await agents.status(links.uplink), undefined);
-    const after = await routedHostSnapshot(lab, links);
-    t.deepEqual({ gone: before.filter((line) => !after.includes(line)), added: after.filter((line) => !before.includes(line)) }, { gone: [], added: [] },
-      'sysctls, addresses, routes, proxy entries and processes as before');
+    t.deepEqual(snapshotChanges(before, await routedHostSnapshot(lab, links)), { gone: [], added: [] }, 'sysctls, addresses, routes, proxy entries and processes as before');
   } finally {
     for (const guest of guests) await guest.stop();
+    await lab.stop();
+  }
+});
+
+test('routed sharing survives NetworkManager\'s restart, follows the uplink\'s address (a new lease, another subnet); an agent killed leaves nothing stop() does not undo', async (t) => {
+  const lab = await Lab.start();
+  try {
+    await lockLanToMac(lab, HOST_MAC);
+    const links = { uplink: HOST_NIC, bridge: 'br-eth0' };
+    await addRoutedBridgeProfile(lab, links.bridge);
+    const before = await routedHostSnapshot(lab, links);
+    const agents = routedAgentsInLab(lab);
+    const started = await agents.start(links);
+    const first = await addGuestNamespace(lab, 'g1', links.bridge, GUEST_MACS[0]);
+    const firstAddress = await guestDhcp(lab, first);
+    t.regex(firstAddress, LAN_LEASES);
+
+    // NetworkManager restarted under the running agent: it takes the bridge over as it is (the
+    // borrowed address, the routes, the ports), so the guest stays reachable.
+    await lab.restartNetworkManager();
+    t.is((await lab.exec(['ip', 'netns', 'exec', 'lan', 'ping', '-n', '-c', '2', '-W', '2', firstAddress], { allowFailure: true })).code, 0, 'the guest is reached after NetworkManager restarted');
+
+    // The uplink's address changes on the same subnet (a lease renewed to another address).
+    const uplinkTo = async (method: string[]) => {
+      await lab.exec(['nmcli', 'connection', 'modify', HOST_PROFILE, ...method]);
+      await lab.exec(['nmcli', '--wait', '30', 'connection', 'up', HOST_PROFILE]);
+    };
+    await uplinkTo(['ipv4.method', 'manual', 'ipv4.addresses', '192.0.2.50/24', 'ipv4.gateway', '192.0.2.1']);
+    const moved = await waitFor('the agent on the new address', async () => {
+      const now = await agents.status(links.uplink);
+      return now?.uplinkAddress === '192.0.2.50/24' && now.guests.length === 1 ? now : undefined;
+    }, 60_000);
+    t.regex(moved.message ?? '', /same subnet: guests keep their addresses/);
+    t.deepEqual(moved.bridgeAddresses, ['192.0.2.50/32'], 'the bridge borrows the new address, the old one taken back');
+    t.is((await lab.exec(['ip', 'netns', 'exec', 'lan', 'ping', '-n', '-c', '2', '-W', '2', firstAddress], { allowFailure: true })).code, 0, 'the first guest is still reached');
+    const second = await addGuestNamespace(lab, 'g2', links.bridge, GUEST_MACS[1]);
+    t.regex(await guestDhcp(lab, second), LAN_LEASES, 'the relay gives the new address as giaddr');
+
+    // Another subnet (Wi-Fi roaming to another network): the guests cannot follow until they ask again; the agent says so.
+    await uplinkTo(['ipv4.addresses', '198.51.100.10/24', 'ipv4.gateway', '198.51.100.1']);
+    const roamed = await waitFor('the agent on the other subnet', async () => {
+      const now = await agents.status(links.uplink);
+      return now?.uplinkAddress === '198.51.100.10/24' ? now : undefined;
+    }, 60_000);
+    t.regex(roamed.message ?? '', /moved from 192\.0\.2\.0\/24 to 198\.51\.100\.0\/24 .* until they renew their lease/);
+    t.deepEqual(roamed.guests, []);
+    t.true(roamed.refused.every((r) => /not on the uplink's subnet/.test(r.reason)));
+
+    await uplinkTo(['ipv4.method', 'auto', 'ipv4.addresses', '', 'ipv4.gateway', '']);
+    await waitFor('the agent back on the DHCP address', async () => (await agents.status(links.uplink))?.uplinkAddress === started.uplinkAddress ? true : undefined, 60_000);
+    for (const guest of [first, second]) await removeGuestNamespace(lab, guest);
+
+    // Killed, it cannot clean up: stop() finds its state file and its relay, and undoes both.
+    await lab.sh(`kill -KILL ${String(started.pid)}`);
+    await agents.stop(links.uplink);
+    t.deepEqual(snapshotChanges(before, await routedHostSnapshot(lab, links)), { gone: [], added: [] });
+  } finally {
     await lab.stop();
   }
 });

@@ -3,7 +3,8 @@
 import { existsSync } from 'node:fs';
 import type { Log } from '../../log';
 import type { BackendCandidate } from '../backend-candidate';
-import { IfcfgBackend, type IfcfgConfig } from './ifcfg-backend';
+import { IfcfgBackend } from './ifcfg-backend';
+import type { IfcfgConfig } from './ifcfg-state';
 
 export function ifcfgCandidate(config: IfcfgConfig, log: Log): BackendCandidate {
   return {

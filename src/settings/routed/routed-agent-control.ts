@@ -18,12 +18,16 @@
 //     leaves the agent's /32 on the bridge and its routes (proto 212) alone, also across
 //     `nmcli connection up` of the bridge again. Never ipv4.method=shared (NM's NAT and its own
 //     dnsmasq) or auto (a DHCP client on a bridge whose DHCP is the relay's), and no addresses of
-//     its own: the bridge borrows the uplink's address as a /32 from the agent.
+//     its own: the bridge borrows the uplink's address as a /32 from the agent. Activating the
+//     bridge's profile again (`nmcli connection up`) flushes its addresses (the agent lends it again
+//     within a reading, tested) and detaches its ports, the guests' taps: don't, with guests on it.
 //   - The uplink keeps its own profile, untouched; it needs an IPv4 address on the LAN's subnet
 //     (the agent waits, phase 'waiting', while it has none, and follows it when it changes).
 //   - The LAN's DHCP server must answer relayed requests (it sees giaddr = the uplink's address);
 //     dnsmasq, ISC/Kea and home routers do. Absent a server address the relay broadcasts on the uplink.
-//   - Restarting the agent (NM restarted, the unit restarted, a crash): start() again; the new agent
+//   - NetworkManager's restart needs nothing: NM 1.42 takes the bridge over as it is and the agent,
+//     running through it, keeps the guests reachable (tested in routed-guest.test.ts).
+//   - Restarting the agent (the unit restarted, a crash): start() again; the new agent
 //     finds the old one's state file, puts the host back from it, and applies again from what the
 //     kernel says; guests keep their addresses and are learned again from the bridge's neighbour
 //     table. After a reboot the state file (in /run) is gone with the kernel's changes: start()
@@ -38,7 +42,7 @@ import { promisify } from 'node:util';
 import { ensurePrivateDir, removeFile, writeFileAtomic } from '../durable-file';
 import { consoleLog, type Log } from '../../log';
 import { routedLinksProblem, type RoutedLinks } from './routed-plan';
-import { undoRoutedChanges } from './routed-data-plane';
+import { processAlive, undoRoutedChanges } from './routed-data-plane';
 import { DEFAULT_ROUTED_STATE_DIR, readRoutedState, type RoutedState } from './routed-state';
 
 const run = promisify(execFile);
@@ -70,18 +74,9 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function liveStatus(stateDir: string, uplink: string): Promise<RoutedState | undefined> {
   const state = await readRoutedState(stateDir, uplink);
-  return state !== undefined && alive(state.pid) && state.phase !== 'stopping' ? state : undefined;
+  return state !== undefined && processAlive(state.pid) && state.phase !== 'stopping' ? state : undefined;
 }
 
 /** Waits for an agent other than `previousPid` to have applied its first reading. */
@@ -148,14 +143,14 @@ export function processRoutedAgents(options: ProcessAgentsOptions = {}): RoutedA
     async stop(uplink) {
       const state = await readRoutedState(stateDir, uplink);
       if (state === undefined) return;
-      if (alive(state.pid)) {
+      if (processAlive(state.pid)) {
         process.kill(state.pid, 'SIGTERM');
         const deadline = Date.now() + STOP_TIMEOUT_MS;
-        while (alive(state.pid) && Date.now() < deadline) await sleep(50);
-        if (alive(state.pid)) {
+        while (processAlive(state.pid) && Date.now() < deadline) await sleep(50);
+        if (processAlive(state.pid)) {
           log.warn(`the routed agent of ${uplink} (process ${String(state.pid)}) did not stop within ${String(STOP_TIMEOUT_MS / 1000)} s; killing it`);
           process.kill(state.pid, 'SIGKILL');
-          while (alive(state.pid)) await sleep(50);
+          while (processAlive(state.pid)) await sleep(50);
         }
       }
       // A clean stop removed the file; a crashed or killed agent left it: put the host back from it.

@@ -138,7 +138,8 @@ async function removeMarked(uplink: string, bridge: string): Promise<void> {
   if (linkExists(bridge)) await ipIfPresent(['-4', 'route', 'flush', 'dev', bridge, 'proto', String(ROUTED_PROTOCOL)]);
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process `pid` exists (EPERM: it does, someone else's). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -158,6 +159,10 @@ export class RoutedDataPlane {
   private again = false;
   private stopping = false;
   private applied: Ipv4Prefix | undefined;
+  /** The guests before the uplink lost its address, routed again when it has one. */
+  private remembered: Guest[] = [];
+  /** The uplink's last address, kept while it has none. */
+  private lastKnown: Ipv4Prefix | undefined;
 
   private constructor(private readonly options: RoutedDataPlaneOptions, state: RoutedState) {
     this.state = state;
@@ -288,11 +293,17 @@ export class RoutedDataPlane {
       if ((await readSysctl(setting.path)) !== setting.value) await writeFile(sysctlFile(setting.path), `${setting.value}\n`);
     }
     const uplink = primaryIpv4(await ipJson(['-4', 'addr', 'show', 'dev', links.uplink]));
-    const change = uplinkChange(this.applied, uplink);
+    let change = uplinkChange(this.applied, uplink);
     if (change !== undefined) {
+      // An address back after none (NetworkManager takes it away while it connects again, or while
+      // Wi-Fi roams): what matters to the guests is how it differs from the last one they knew.
+      if (this.applied === undefined && uplink !== undefined && this.lastKnown !== undefined) {
+        change = uplinkChange(this.lastKnown, uplink) ?? `the uplink has its address ${uplink.address}/${String(uplink.prefixLength)} again: relaying from it`;
+      }
       log.info(`routed sharing of ${links.uplink}: ${change}`);
       await this.stopRelay();
       this.applied = uplink;
+      if (uplink !== undefined) this.lastKnown = uplink;
     }
     await this.ensureLentAddress(uplink);
     const message = change ?? (uplink === undefined ? `the uplink ${links.uplink} has no IPv4 address; waiting for one` : this.state.message);
@@ -305,7 +316,7 @@ export class RoutedDataPlane {
       uplinkNeighbours: parseNeighbours(await ipJson(['-4', 'neigh', 'show', 'dev', links.uplink])),
       routes: hostRouteDestinations(await ipJson(['-4', 'route', 'show', 'dev', links.bridge, 'proto', String(ROUTED_PROTOCOL)])),
       proxies: await ourProxies(links.uplink),
-      known: this.state.guests,
+      known: [...this.state.guests, ...this.remembered.filter((r) => !this.state.guests.some((g) => g.address === r.address))],
       bridgeMacs: await bridgeMacs(links.bridge),
       nowMs: Date.now(),
     });
@@ -326,16 +337,20 @@ export class RoutedDataPlane {
     for (const refused of plan.refused.filter((r) => !this.state.refused.some((k) => k.address === r.address && k.mac === r.mac))) {
       log.warn(`routed sharing of ${links.uplink}: not routing ${refused.address} (claimed by ${refused.mac} on ${links.bridge}): ${refused.reason}`);
     }
+    // A guest the host has no answer from lately is asked once now, and again at each resync.
+    const unanswered = plan.guests.filter((g) => g.unansweredSince !== undefined && !this.state.guests.some((k) => k.address === g.address && k.unansweredSince !== undefined));
+    // Without an address the bridge loses its borrowed one, and the kernel its ARP entries there
+    // with it: the guests are kept in mind for when the address is back.
+    this.remembered = uplink === undefined ? [...this.remembered, ...this.state.guests.filter((g) => !this.remembered.some((r) => r.address === g.address))] : [];
     await this.publish({
       phase: uplink === undefined ? 'waiting' : 'running',
       ...(message === undefined ? {} : { message }),
       uplinkAddress: uplink === undefined ? null : `${uplink.address}/${String(uplink.prefixLength)}`,
       guests: plan.guests, refused: plan.refused,
     });
-    if (this.probeNext) {
-      this.probeNext = false;
-      await this.probeSilentGuests(plan.guests);
-    }
+    const probe = this.probeNext ? plan.guests : unanswered;
+    this.probeNext = false;
+    await this.probeSilentGuests(probe);
   }
 
   /**
@@ -346,9 +361,9 @@ export class RoutedDataPlane {
   private async probeSilentGuests(guests: readonly Guest[]): Promise<void> {
     if (guests.length === 0) return;
     const known = new Set(await bridgeMacs(this.options.links.bridge));
-    for (const guest of guests.filter((g) => !known.has(g.mac))) {
-      await run('ping', ['-n', '-q', '-c', '1', '-W', '1', '-I', this.options.links.bridge, guest.address], { timeout: COMMAND_TIMEOUT_MS }).catch(() => undefined);
-    }
+    await Promise.all(guests.filter((g) => !known.has(g.mac) || g.unansweredSince !== undefined).map((guest) =>
+      // Its answer, or its silence, is the neighbour event the next reading acts on.
+      run('ping', ['-n', '-q', '-c', '1', '-W', '1', '-I', this.options.links.bridge, guest.address], { timeout: COMMAND_TIMEOUT_MS }).catch(() => undefined)));
   }
 
   /**
