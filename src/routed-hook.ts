@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { interfaceNameProblem } from './bridge/interface-name';
 import { errorMessage, journalLog } from './log';
 import { readIfExists } from './settings/durable-file';
-import { DEFAULT_IFCFG_CONFIG } from './settings/ifcfg/ifcfg-backend';
+import { DEFAULT_IFCFG_CONFIG } from './settings/ifcfg/ifcfg-state';
 import { NmChangeRecords } from './settings/nm/nm-change-record';
 import { routedHookAction } from './settings/nm/nm-dispatcher-profile';
 import { hostGuestRouting } from './settings/routed/guest-routing-agents';

@@ -100,8 +100,7 @@ test.serial('Share routed with confirm-timeout awaits Confirm under its checkpoi
     const before = await networkState(lab);
     const host = await hostState(lab);
     t.is(await client.share('eth0', { ...ROUTED, 'confirm-timeout': makeVariant('u', 60) }), 'br-eth0');
-    const [operation, bridge] = (await client.pending()).get('eth0') ?? [];
-    t.deepEqual([operation, bridge], ['share', 'br-eth0']);
+    t.like((await client.pending()).get('eth0'), { operation: 'share', bridge: 'br-eth0' });
     t.true((await hostState(lab)).processes.some((p) => p.includes('shared-interface-routed')), 'the agent runs meanwhile');
     await client.rollback('eth0');
     t.deepEqual(await settledTo(() => networkState(lab), before), before);

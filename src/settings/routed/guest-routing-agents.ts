@@ -5,7 +5,7 @@
 // probe (routed-lease-probe.ts).
 import type { GuestRouting } from '../../bridge/guest-routing';
 import type { Log } from '../../log';
-import { underSystemd } from '../ifcfg/ifcfg-systemd-run';
+import { underSystemd } from '../host-tools/systemd-run';
 import { processRoutedAgents, systemdRoutedAgents, type RoutedAgents, type RoutedState } from './routed-agent-control';
 import { probeLease } from './routed-lease-probe';
 

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { errorMessage } from '../../log';
-import { findProgram } from '../ifcfg/ifcfg-systemd-run';
+import { findProgram } from '../host-tools/systemd-run';
 
 const run = promisify(execFile);
 const IP_TIMEOUT_MS = 5000;
