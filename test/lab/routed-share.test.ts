@@ -131,7 +131,9 @@ test.serial('after a reboot without our daemon, the installed dispatcher script 
     const before = await networkState(lab);
     const host = await hostState(lab);
     t.is(await client.share('eth0', ROUTED), 'br-eth0');
-    t.is((await hostState(lab)).processes.filter((p) => p.includes('shared-interface-routed')).length, 1, 'one agent: the hook left the Share to the daemon');
+    // The dispatcher ran the hook as the bridge came up: once it is done, one agent runs, the daemon's.
+    await waitFor('the dispatcher\'s hook to finish', async () => ((await hostState(lab)).processes.some((p) => p.includes('shared-interface-routed-hook')) ? undefined : true), 30_000);
+    t.is((await hostState(lab)).processes.filter((p) => p.includes('shared-interface-routed --uplink')).length, 1, 'one agent: the hook left the Share to the daemon');
     // The reboot: the daemon gone, and the agent with it (in the lab it is the daemon's child; the
     // kernel's state it set goes with it, as at a reboot), NetworkManager gone, the bridge gone.
     daemon.kill();
@@ -141,7 +143,7 @@ test.serial('after a reboot without our daemon, the installed dispatcher script 
     await lab.sh('ip link del br-eth0');
     t.deepEqual((await hostState(lab)).processes, host.processes);
     await lab.startNetworkManager();
-    const agentRuns = async () => ((await hostState(lab)).processes.some((p) => p.includes('shared-interface-routed')) ? true : undefined);
+    const agentRuns = async () => ((await hostState(lab)).processes.some((p) => p.includes('shared-interface-routed --uplink')) ? true : undefined);
     await waitFor('the dispatcher script to start the agent with the bridge', agentRuns, 60_000);
     const guest = await addGuestNamespace(lab, 'guest2', 'br-eth0', '02:00:00:00:00:12');
     const leased = await waitFor('a lease for the guest through the relay', () => guestDhcp(lab, guest).catch(() => undefined), 60_000);
