@@ -8,7 +8,8 @@
 // LAN's DHCP server stopped) is rolled back, leaving nothing.
 import test from 'ava';
 import { makeVariant } from '../../src/dbus-wire/bus-value';
-import { Lab, waitFor } from './lab';
+import { join } from 'node:path';
+import { Lab, REPO_ROOT, waitFor } from './lab';
 import { installIntoLab } from './lab-install';
 import { addGuestNamespace, guestDhcp, removeGuestNamespace } from './lab-guests';
 import { globalAddresses, keyfiles, links, networkState, parseKeyfile, pings, settledTo } from './nm-state';
@@ -106,6 +107,20 @@ test.serial('Share routed with confirm-timeout awaits Confirm under its checkpoi
     t.deepEqual(await settledTo(() => networkState(lab), before), before);
     t.deepEqual(await settledTo(() => hostState(lab), host), host, 'sysctls, routes and processes as before');
     t.deepEqual(await client.shared(), new Map());
+  });
+});
+
+test.serial('the CLI: share --routed says so, list shows the mode, --mode=nat is a usage error before any bus, unshare puts it back', async (t) => {
+  await withLabService({}, async (lab) => {
+    const cli = (args: string[]) => lab.exec([join(REPO_ROOT, 'bin', 'shared-interface'), ...args], { allowFailure: true, timeoutMs: 180_000 });
+    const shared = await cli(['share', 'eth0', '--routed']);
+    t.is(shared.code, 0, shared.stderr);
+    t.regex(shared.stdout, /^eth0 is shared routed through bridge br-eth0; attach guests to br-eth0/);
+    t.regex((await cli(['-g', 'interface,mode,bridge', 'list'])).stdout, /^eth0:routed:br-eth0$/m);
+    const bad = await cli(['share', 'eth0', '--mode=nat']);
+    t.is(bad.code, 2);
+    t.regex(bad.stderr, /--mode must be one of bridge, routed, auto, not 'nat'/);
+    t.is((await cli(['unshare', 'eth0'])).code, 0);
   });
 });
 
