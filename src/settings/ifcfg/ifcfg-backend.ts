@@ -29,7 +29,8 @@ import { translateIfcfgError } from './ifcfg-share-error';
 import { parseShvar, shvarGet, type ShvarFile } from './ifcfg-shvar';
 import { journalRoots, ShareRecords, type IfcfgConfig, type LiveRestore, type ShareRecord } from './ifcfg-state';
 import { IfcfgTransaction } from './ifcfg-transaction';
-import { readIfcfgIpConfig, translateIfcfgShare, type IfcfgShareFiles } from './ifcfg-translate';
+import { readIfcfgIpConfig } from './ifcfg-ip-reader';
+import { translateIfcfgShare, type IfcfgShareFiles } from './ifcfg-translate';
 import { configFileName } from './ifcfg-validate';
 
 const REFRESH_DEBOUNCE_MS = 100;
