@@ -36,7 +36,7 @@ import { configFileName } from './ifcfg-validate';
 const REFRESH_DEBOUNCE_MS = 100;
 
 export class IfcfgBackend implements SettingsBackend {
-  readonly name = 'ifcfg' as const;
+  readonly description = { name: 'ifcfg', safetyNet: 'snapshot of the ifcfg files' };
   private readonly listeners: Array<() => void> = [];
   private cached: HostSnapshot = { interfaces: [], shared: new Map() };
   private cachedKey = '';
@@ -275,15 +275,4 @@ export class IfcfgBackend implements SettingsBackend {
       this.log.error(`ifcfg backend: cannot watch ${this.config.ifcfgDir}: ${errorMessage(err)}`);
     }
   }
-}
-
-/** The selector's fallback: the ifcfg backend when its directory exists, else none. */
-export function ifcfgFallback(config: IfcfgConfig, log: Log): () => Promise<SettingsBackend | undefined> {
-  return async () => {
-    if (!existsSync(config.ifcfgDir)) {
-      log.info(`no ifcfg fallback: ${config.ifcfgDir} does not exist`);
-      return undefined;
-    }
-    return IfcfgBackend.start(config, log);
-  };
 }
