@@ -7,9 +7,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ShareError } from '../../src/bridge/share-error';
+import { systemClock } from '../../src/clock';
 import { FileJournal } from '../../src/settings/file-journal';
 import { journalRoots, ShareRecords, type ShareRecord } from '../../src/settings/ifcfg/ifcfg-state';
 import { IfcfgTransaction } from '../../src/settings/ifcfg/ifcfg-transaction';
+import { FakeClock } from './fake-clock';
 
 function scratch(): { ifcfgDir: string; stateDir: string; done: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'ifcfg-transaction-'));
@@ -55,9 +57,9 @@ test('one transaction at a time per state directory: the next begins once the fi
       await journal.discard();
       return [];
     };
-    const first = await IfcfgTransaction.begin(stateDir, journalRoots(config), ['eth0'], [join(ifcfgDir, 'ifcfg-eth0')], undo, () => ended.push('first'));
+    const first = await IfcfgTransaction.begin(systemClock, stateDir, journalRoots(config), ['eth0'], [join(ifcfgDir, 'ifcfg-eth0')], undo, () => ended.push('first'));
     let secondStarted = false;
-    const second = IfcfgTransaction.begin(stateDir, journalRoots(config), ['eth1'], [], undo, () => ended.push('second')).then((tx) => {
+    const second = IfcfgTransaction.begin(systemClock, stateDir, journalRoots(config), ['eth1'], [], undo, () => ended.push('second')).then((tx) => {
       secondStarted = true;
       return tx;
     });
@@ -82,14 +84,20 @@ test('one transaction at a time per state directory: the next begins once the fi
 test('a transaction neither committed nor rolled back in time rolls itself back; later steps are refused', async (t) => {
   const { ifcfgDir, stateDir, done } = scratch();
   try {
+    const clock = new FakeClock();
     let undone!: () => void;
     const wasUndone = new Promise<void>((resolve) => { undone = resolve; });
-    const tx = await IfcfgTransaction.begin(stateDir, journalRoots({ ifcfgDir, stateDir }), ['eth0'], [], async (journal) => {
+    const tx = await IfcfgTransaction.begin(clock, stateDir, journalRoots({ ifcfgDir, stateDir }), ['eth0'], [], async (journal) => {
       await journal.discard();
       undone();
       return [];
     }, () => undefined);
-    tx.expireAfter(0);
+    tx.expireAfter(30);
+    clock.advance(29_999);
+    await tx.keep(60);
+    clock.advance(59_999);
+    t.is(clock.scheduled, 1, 'kept: the deadline moved, one timer');
+    clock.advance(1);
     await wasUndone;
     await t.throwsAsync(tx.run(async () => 'late'), { instanceOf: ShareError, message: /rollback timeout/ });
     await t.throwsAsync(tx.keep(10), { instanceOf: ShareError });
