@@ -6,7 +6,7 @@
 // send to it, and its departure from the driver's NameOwnerChanged (the bus drops what it held).
 import type { Log } from '../log';
 import { DRIVER_SIGNAL } from './bus-driver';
-import { BusCallError, type BusMessage, type PeerCredentials, type SignalMatch } from './bus-messages';
+import { BusCallError, ERROR_DISCONNECTED, type BusMessage, type PeerCredentials, type SignalMatch } from './bus-messages';
 import { OutgoingBudget, type OutgoingLimits } from './outgoing-budget';
 import type { RefusalLog } from './refusal-log';
 
@@ -82,6 +82,7 @@ export class StalledReaders {
     this.pingsInFlight.set(name, cancel);
     answered.then(() => this.proven(name), (err: unknown) => {
       if (!this.pingsInFlight.has(name)) return; // cancelled: it left
+      if (err instanceof BusCallError && err.errorName === ERROR_DISCONNECTED && err.sender === undefined) return; // we are leaving
       // Any answer from the receiver itself, an error too (UnknownMethod), came after it read the Ping.
       if (err instanceof BusCallError && err.sender === name) return this.proven(name);
       this.pingsInFlight.delete(name);
