@@ -3,7 +3,8 @@
 // No logic of its own beyond start-up, readiness and exit.
 import { BusConnection, OUTGOING_LIMITS } from './dbus-wire/bus-connection';
 import { FirewallKeeper } from './bridge/firewall-keeper';
-import { Sharing, systemClock } from './bridge/sharing';
+import { Sharing } from './bridge/sharing';
+import { systemClock } from './clock';
 import { parseArgs } from 'node:util';
 import { errorMessage, journalLog, LOG_LEVELS, type LogLevel } from './log';
 import { LibvirtInterfaces } from './bridge/libvirt-interfaces';
@@ -13,9 +14,10 @@ import { encodeInterfaceListing } from './service/interface-listing';
 import { ListingChanges } from './service/listing-changes';
 import { listingView, sharedInterfaceImplementation } from './service/shared-interface-service';
 import { BUS_NAME, shareErrorMapping, sharedInterfaceSpec } from './service/shared-interface-spec';
-import { BackendSelector } from './settings/backend-selector';
+import { BackendSelector, settingsBackendCandidates } from './settings/backend-selector';
 import { FirewallTools } from './settings/firewall/firewall-tools';
-import { DEFAULT_IFCFG_CONFIG, ifcfgFallback, recoverIfcfgChanges } from './settings/ifcfg/ifcfg-backend';
+import { recoverIfcfgChanges } from './settings/ifcfg/ifcfg-recovery';
+import { DEFAULT_IFCFG_CONFIG } from './settings/ifcfg/ifcfg-state';
 import { KernelObserver } from './settings/kernel-observer';
 import { NmChangeRecords } from './settings/nm/nm-change-record';
 import { VERSION } from './version';
@@ -106,8 +108,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   await recoverIfcfgChanges(ifcfg, log);
   // NetworkManager's changes left unfinished (a crash, a restart of NetworkManager, a reboot) are
   // finished by the NM backend from these records as soon as NetworkManager is there.
-  const nmRecords = new NmChangeRecords(NmChangeRecords.directory(options.stateDir), log);
-  const selector = new BackendSelector(bus, log, nmRecords, ifcfgFallback(ifcfg, log));
+  const nmRecords = new NmChangeRecords(NmChangeRecords.directory(options.stateDir), log, systemClock);
+  const selector = new BackendSelector(settingsBackendCandidates({ bus, log, clock: systemClock, nmRecords, ifcfg }), log);
   await selector.start();
   const observer = new KernelObserver(log);
   const firewall = new FirewallKeeper(new FirewallTools(), log);
@@ -152,13 +154,15 @@ export async function main(argv: readonly string[]): Promise<void> {
   };
   if (options.idleTimeoutSeconds > 0) {
     const idleMs = options.idleTimeoutSeconds * 1000;
-    const timer = setInterval(() => {
+    const checkIdle = (): void => {
       // A change awaiting confirmation keeps us here: its deadline is ours to keep.
-      if (!dispatcher.idleFor(idleMs) || sharing.pending().size > 0) return;
-      clearInterval(timer);
+      if (!dispatcher.idleFor(idleMs) || sharing.pending().size > 0) {
+        systemClock.schedule(Math.min(idleMs, 1000), checkIdle, { background: true });
+        return;
+      }
       stop(`idle for ${options.idleTimeoutSeconds} s`);
-    }, Math.min(idleMs, 1000));
-    timer.unref();
+    };
+    systemClock.schedule(Math.min(idleMs, 1000), checkIdle, { background: true });
   }
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

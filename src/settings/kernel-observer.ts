@@ -65,6 +65,8 @@ function collect(command: string, args: readonly string[], input = ''): Promise<
     const child = spawn(command, [...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
+    // A bound on our own child process's real run time, like a socket's deadline in the wire
+    // layer: not the daemon's notion of time, so not the injected Clock (a fake one would never kill it).
     const timer = setTimeout(() => child.kill(), READ_TIMEOUT_MS);
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
@@ -283,9 +285,21 @@ export class KernelObserver implements HostObserver {
    * listing shows of the kernel beside the backend (a port's controller is read from sysfs).
    */
   watchLinks(onChange: () => void): () => void {
-    const monitor = spawn('ip', ['-o', 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    return this.monitor(['link'], onChange, "InterfacesChanged follows the backend's events only");
+  }
+
+  /**
+   * Every change of the kernel's links, addresses and routes, through one `ip monitor` until the
+   * returned function is called: what a backend without NetworkManager lists follows these.
+   */
+  watchHost(onChange: () => void): () => void {
+    return this.monitor(['link', 'address', 'route'], onChange, 'changes others make to links, addresses and routes show only after our next change');
+  }
+
+  private monitor(objects: readonly string[], onChange: () => void, without: string): () => void {
+    const monitor = spawn('ip', ['-o', 'monitor', ...objects], { stdio: ['ignore', 'pipe', 'ignore'] });
     monitor.stdout.on('data', () => onChange());
-    monitor.on('error', (err) => this.log.warn(`ip monitor did not start (${errorMessage(err)}): InterfacesChanged follows the backend's events only`));
+    monitor.on('error', (err) => this.log.warn(`ip monitor did not start (${errorMessage(err)}): ${without}`));
     return () => monitor.kill();
   }
 

@@ -4,11 +4,12 @@
 // state costs no round trip and changes made with nmcli behind our back show up at once.
 import type { BusConnection } from '../../dbus-wire/bus-connection';
 import * as t from '../../dbus-wire/bus-value';
+import { type Clock, systemClock } from '../../clock';
 import { type Log, errorMessage } from '../../log';
 import type { ConfiguredInterface } from '../../bridge/interface-config';
 import type { Progress } from '../../bridge/progress';
 import type { HostInterface, HostSnapshot } from '../../bridge/host-network';
-import type { ChangeSummary, SettingsBackend, Transaction } from '../../bridge/settings-backend';
+import type { BackendDescription, ChangeSummary, SettingsBackend, Transaction } from '../../bridge/settings-backend';
 import { ShareError } from '../../bridge/share-error';
 import type { SharePlan, UnsharePlan } from '../../bridge/share-plan';
 import type { IpRequirements } from '../../bridge/verify';
@@ -53,8 +54,14 @@ function staticAddresses(settings: NmSettings): string[] {
   });
 }
 
+export const NM_BACKEND_DESCRIPTION: BackendDescription = {
+  name: 'NetworkManager',
+  safetyNet: 'checkpoint',
+  manageHint: (iface) => `let NetworkManager manage it first: nmcli device set ${iface} managed yes`,
+};
+
 export class NmBackend implements SettingsBackend {
-  readonly name = 'NetworkManager' as const;
+  readonly description = NM_BACKEND_DESCRIPTION;
   private readonly listeners: Array<() => void> = [];
   /** Conditions an operation waits for, checked at each change of NetworkManager's objects. */
   private readonly changeWaiters = new Set<() => void>();
@@ -74,11 +81,12 @@ export class NmBackend implements SettingsBackend {
     private readonly client: NmClient,
     private readonly log: Log,
     private readonly records: NmChangeRecords,
+    private readonly clock: Clock,
   ) {}
 
-  static async start(bus: BusConnection, log: Log, records: NmChangeRecords): Promise<NmBackend> {
+  static async start(bus: BusConnection, log: Log, records: NmChangeRecords, clock: Clock = systemClock): Promise<NmBackend> {
     const cache = new NmObjectCache(bus);
-    const backend = new NmBackend(cache, new NmClient(bus), log, records);
+    const backend = new NmBackend(cache, new NmClient(bus), log, records, clock);
     cache.onChange((path) => backend.onObjectChange(path));
     try {
       backend.unsubscribers.push(await bus.subscribe(
@@ -116,11 +124,11 @@ export class NmBackend implements SettingsBackend {
         // A daemon told to stop still finishes its change: its record is left over only once it is gone.
         let record: NmChangeRecord | undefined = found;
         while (record !== undefined && await this.records.ownedElsewhere(record)) {
-          await new Promise((resolve) => setTimeout(resolve, OWNER_POLL_MS));
+          await this.clock.sleep(OWNER_POLL_MS);
           record = await this.records.read(found.nic);
         }
         if (record === undefined) return;
-        await finishLeftoverRecord(this.client, this.records, record, 'in its record', this.log);
+        await finishLeftoverRecord(this.client, this.records, record, 'in its record', this.log, this.clock);
       } catch (err) {
         this.log.error(`finishing the change record of ${found.nic}: ${errorMessage(err)}`);
       } finally {
@@ -296,7 +304,7 @@ export class NmBackend implements SettingsBackend {
           try {
             // The decision is on disk first: a crash from here on finishes the commit.
             await update({ state: 'committed' });
-            const outcome = await commitFromRecord(this.client, this.records, record, this.records.sameNetworkManager(generation));
+            const outcome = await commitFromRecord(this.client, this.records, record, this.records.sameNetworkManager(generation), this.clock);
             if (outcome.unrestored.length > 0) throw new ShareError('Failed', `${what} was made, but not all of it is saved: ${outcome.unrestored.join('; ')}`, 'ask for it again to finish it');
           } finally {
             finish();
@@ -314,7 +322,7 @@ export class NmBackend implements SettingsBackend {
               }
             }
             // NetworkManager restarted (the checkpoint went with it): the record alone says what to undo.
-            const outcome = await rollBackFromRecord(this.client, this.records, record, false);
+            const outcome = await rollBackFromRecord(this.client, this.records, record, false, this.clock);
             reportOutcome(this.log, what, outcome);
             return [...outcome.unrestored, ...outcome.problems];
           } finally {
@@ -432,12 +440,12 @@ export class NmBackend implements SettingsBackend {
     if (condition()) return Promise.resolve(true);
     return new Promise((resolve) => {
       const finish = (held: boolean) => {
-        clearTimeout(timer);
+        cancelTimeout();
         this.changeWaiters.delete(check);
         resolve(held);
       };
       const check = () => { if (condition()) finish(true); };
-      const timer = setTimeout(() => finish(false), timeoutMs);
+      const cancelTimeout = this.clock.schedule(timeoutMs, () => finish(false));
       this.changeWaiters.add(check);
     });
   }
@@ -572,6 +580,7 @@ export class NmBackend implements SettingsBackend {
     // per signal, that made Share slower with each profile on the host (+60% at 300 profiles).
     if (this.notifying) return;
     this.notifying = true;
+    // The burst is the signals already read, not a span of time: the next turn, not the Clock.
     setImmediate(() => {
       this.notifying = false;
       if (!this.closed) for (const listener of this.listeners) listener();
