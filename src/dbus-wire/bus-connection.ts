@@ -13,6 +13,7 @@
 //   bus-driver.ts         org.freedesktop.DBus: credentials, RequestName;
 //   standard-answers.ts   what a call no handler took is answered (Peer, Introspect, Properties);
 //   stalled-readers.ts    (a service's) what each caller is sent, bounded until it proves it reads.
+import type { Clock } from '../clock';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { consoleLog, errorMessage, type Log } from '../log';
@@ -51,6 +52,8 @@ export interface ConnectOptions {
   readonly address?: string;
   readonly callTimeoutMs?: number;
   readonly maxCallsInFlight?: number;
+  /** What call deadlines run on (default: the system's). */
+  readonly clock?: Clock;
   /** Where refused messages and handler failures are logged (default: stdout/stderr). */
   readonly log?: Log;
   /**
@@ -80,7 +83,7 @@ export class BusConnection {
   ) {
     this.callTimeoutMs = options.callTimeoutMs ?? 25_000;
     this.log = options.log ?? consoleLog;
-    this.pending = new PendingCalls(options.maxCallsInFlight ?? 64);
+    this.pending = new PendingCalls(options.maxCallsInFlight ?? 64, options.clock);
     this.signals = new SignalRouting((call) => this.call(call), () => this.closed, this.log);
     const refusals = new RefusalLog(this.log);
     this.stalledReaders = options.outgoing === undefined ? undefined : new StalledReaders(this, refusals, this.log, options.outgoing);

@@ -15,13 +15,14 @@ import {
 } from '../../src/dbus-wire/bus-marshal';
 import { Dispatcher } from '../../src/service/dispatcher';
 import { CLIENT_NAME, FakeBus, PEER_NAME, type LibraryMessage } from './fake-bus';
+import { FakeClock } from './fake-clock';
 
 /** What the connection logged, level and line. */
 type Logged = string[];
 
 async function withBus(
   run: (fake: FakeBus, bus: BusConnection, logged: Logged) => Promise<void>,
-  options: { callTimeoutMs?: number; maxCallsInFlight?: number } = {},
+  options: { callTimeoutMs?: number; maxCallsInFlight?: number; clock?: FakeClock } = {},
 ): Promise<void> {
   const fake = await FakeBus.start();
   const logged: Logged = [];
@@ -91,20 +92,26 @@ test('a message we cannot marshal is refused before anything is sent', async (t)
   }, { maxCallsInFlight: 1 });
 });
 
-test('a call past its deadline fails with Timeout, frees its slot, and its late reply is dropped', async (t) => {
+test('a call past its deadline (on the injected clock) fails with Timeout, frees its slot, and its late reply is dropped', async (t) => {
+  const clock = new FakeClock();
   await withBus(async (fake, bus) => {
     const late: LibraryMessage[] = [];
     fake.onCall = (msg) => {
       if (msg.member === 'Slow') late.push(msg);
       else fake.reply(msg, 's', ['fast']);
     };
-    const err = await t.throwsAsync(bus.call({ ...call, member: 'Slow', timeoutMs: 50 }), { instanceOf: BusCallError });
+    const slow = bus.call({ ...call, member: 'Slow', timeoutMs: 25_000 });
+    await fake.next((m) => m.member === 'Slow');
+    clock.advance(24_999);
+    t.is(clock.scheduled, 1, 'not a moment before its deadline');
+    clock.advance(1);
+    const err = await t.throwsAsync(slow, { instanceOf: BusCallError });
     t.is(err?.errorName, 'org.freedesktop.DBus.Error.Timeout');
     // The only slot is free again, and the late reply does not answer the next call.
     const next = bus.call({ ...call, member: 'Fast' });
     for (const msg of late) fake.reply(msg, 's', ['late']);
     t.deepEqual(await next, ['fast']);
-  }, { maxCallsInFlight: 1 });
+  }, { maxCallsInFlight: 1, clock });
 });
 
 test('calls beyond the cap wait for a slot', async (t) => {
