@@ -52,6 +52,8 @@ function authenticate(stream: Duplex, opened: Promise<unknown>, timeoutMs: numbe
       stream.destroy();
       reject(new Error(why));
     };
+    // A bound on the real socket before the connection exists (nothing is injected yet): the
+    // peer's silence, not the daemon's notion of time.
     const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
     const onData = (chunk: Buffer) => {
       received += chunk.toString('latin1');

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The calls we made and wait on: serials, each call's deadline, the reply (or error) handed to the
 // call it answers, and the pool that caps how many calls are in flight at once.
+import { type Cancel, type Clock, systemClock } from '../clock';
 import { BusCallError, ERROR_DISCONNECTED } from './bus-messages';
 
 interface PendingCall {
   readonly destination: string;
   readonly resolve: (body: unknown[]) => void;
   readonly reject: (err: BusCallError) => void;
-  readonly timer: NodeJS.Timeout | undefined;
+  readonly cancelDeadline: Cancel | undefined;
 }
 
 export class PendingCalls {
@@ -17,7 +18,11 @@ export class PendingCalls {
   private callsInFlight = 0;
   private readonly waitingForSlot: Array<() => void> = [];
 
-  constructor(private readonly maxCallsInFlight: number) {}
+  constructor(
+    private readonly maxCallsInFlight: number,
+    /** Deadlines run on it: a test's fake clock checks them without waiting. */
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   /** Serials are never 0; after 2^32 - 1 they start over at 1. */
   nextSerial(): number {
@@ -32,11 +37,11 @@ export class PendingCalls {
    */
   expect(serial: number, destination: string, timeoutMs: number | undefined, timedOut: () => BusCallError, send: () => void): Promise<unknown[]> {
     return new Promise<unknown[]>((resolve, reject) => {
-      const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+      const cancelDeadline = timeoutMs === undefined ? undefined : this.clock.schedule(timeoutMs, () => {
         this.waiting.delete(serial);
         reject(timedOut());
-      }, timeoutMs);
-      this.waiting.set(serial, { destination, resolve, reject, timer });
+      });
+      this.waiting.set(serial, { destination, resolve, reject, cancelDeadline });
       send();
     });
   }
@@ -59,7 +64,7 @@ export class PendingCalls {
   /** Fails every waiting call: the connection is gone. */
   failAll(reason: string): void {
     for (const pending of this.waiting.values()) {
-      clearTimeout(pending.timer);
+      pending.cancelDeadline?.();
       pending.reject(new BusCallError(ERROR_DISCONNECTED, `no reply: ${reason}`));
     }
     this.waiting.clear();
@@ -82,7 +87,7 @@ export class PendingCalls {
     const pending = this.waiting.get(serial);
     if (pending === undefined) return undefined;
     this.waiting.delete(serial);
-    clearTimeout(pending.timer);
+    pending.cancelDeadline?.();
     return pending;
   }
 }

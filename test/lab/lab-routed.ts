@@ -7,7 +7,7 @@
 //   - routedAgentsInLab: routed-agent-control.ts's processRoutedAgents run inside the lab (its PID 1
 //     is no systemd), as the daemon there would call it;
 //   - routedHostSnapshot: what routed sharing may change on the host (sysctls, addresses, routes,
-//     proxy entries, processes), to compare before and after.
+//     proxy entries, the processes it starts), to compare before and after.
 import { join } from 'node:path';
 import type { Lab } from './lab';
 import { REPO_ROOT } from './lab';
@@ -105,8 +105,9 @@ export async function routedHostSnapshot(lab: Lab, links: RoutedLinks): Promise<
     # Without metrics: NetworkManager renumbers its own routes' metrics when it restarts; ours have none.
     ip -4 route show table all | sed 's/ metric [0-9]*//; s/^/route /'
     ip neigh show proxy | sed 's/^/proxy /'
-    # Zombies are gone already (the lab's PID 1 reaps them in its own time).
-    ps -e -o args= | grep -v -e '^ps ' -e '^bash ' -e '^nsenter' -e '^env ' -e '^sed ' -e '^grep ' -e '<defunct>$' | sed 's/^/process /'
+    # What the data plane starts (the agent, dnsmasq, ping), not NetworkManager's helpers that come
+    # and go by themselves; zombies are gone already (the lab's PID 1 reaps them in its own time).
+    ps -e -o args= | grep -e dnsmasq -e shared-interface-routed -e '^ping ' | grep -v -e '^grep ' -e '<defunct>$' | sed 's/^/process /' || true
   `);
   return out.split('\n').filter((line) => line !== '').sort();
 }

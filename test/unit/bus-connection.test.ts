@@ -15,13 +15,14 @@ import {
 } from '../../src/dbus-wire/bus-marshal';
 import { Dispatcher } from '../../src/service/dispatcher';
 import { CLIENT_NAME, FakeBus, PEER_NAME, type LibraryMessage } from './fake-bus';
+import { FakeClock } from './fake-clock';
 
 /** What the connection logged, level and line. */
 type Logged = string[];
 
 async function withBus(
   run: (fake: FakeBus, bus: BusConnection, logged: Logged) => Promise<void>,
-  options: { callTimeoutMs?: number; maxCallsInFlight?: number } = {},
+  options: { callTimeoutMs?: number; maxCallsInFlight?: number; clock?: FakeClock } = {},
 ): Promise<void> {
   const fake = await FakeBus.start();
   const logged: Logged = [];
@@ -91,20 +92,26 @@ test('a message we cannot marshal is refused before anything is sent', async (t)
   }, { maxCallsInFlight: 1 });
 });
 
-test('a call past its deadline fails with Timeout, frees its slot, and its late reply is dropped', async (t) => {
+test('a call past its deadline (on the injected clock) fails with Timeout, frees its slot, and its late reply is dropped', async (t) => {
+  const clock = new FakeClock();
   await withBus(async (fake, bus) => {
     const late: LibraryMessage[] = [];
     fake.onCall = (msg) => {
       if (msg.member === 'Slow') late.push(msg);
       else fake.reply(msg, 's', ['fast']);
     };
-    const err = await t.throwsAsync(bus.call({ ...call, member: 'Slow', timeoutMs: 50 }), { instanceOf: BusCallError });
+    const slow = bus.call({ ...call, member: 'Slow', timeoutMs: 25_000 });
+    await fake.next((m) => m.member === 'Slow');
+    clock.advance(24_999);
+    t.is(clock.scheduled, 1, 'not a moment before its deadline');
+    clock.advance(1);
+    const err = await t.throwsAsync(slow, { instanceOf: BusCallError });
     t.is(err?.errorName, 'org.freedesktop.DBus.Error.Timeout');
     // The only slot is free again, and the late reply does not answer the next call.
     const next = bus.call({ ...call, member: 'Fast' });
     for (const msg of late) fake.reply(msg, 's', ['late']);
     t.deepEqual(await next, ['fast']);
-  }, { maxCallsInFlight: 1 });
+  }, { maxCallsInFlight: 1, clock });
 });
 
 test('calls beyond the cap wait for a slot', async (t) => {
@@ -372,4 +379,37 @@ test('the service\'s dispatcher leaves Peer and paths not its own to the connect
     const properties = await answerTo(fake, { path: '/elsewhere', interface: 'org.freedesktop.DBus.Properties', member: 'GetAll', signature: 's', body: [''] });
     t.is(properties.errorName, 'org.freedesktop.DBus.Error.UnknownObject');
   });
+});
+
+test('a service\'s connection: past the soft budget a caller gets a Ping; past the hard one its calls are refused until it answers', async (t) => {
+  const fake = await FakeBus.start();
+  const limits = { softBytes: 1000, hardBytes: 4000, perUserBytes: 8000, totalBytes: 16000, backlogBytes: 1 << 20, pingsInFlight: 4, pingsPerUser: 2 };
+  const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
+  const bus = await BusConnection.connect({ address: fake.address, outgoing: limits, log: quiet });
+  try {
+    // Departures come from one match rule for every NameOwnerChanged.
+    t.true(fake.received.some((m) => m.member === 'AddMatch' && String(m.body?.[0]).endsWith("member='NameOwnerChanged'")));
+    bus.addMethodHandler((msg) => {
+      bus.reply(msg, 's', ['x'.repeat(900)]);
+      return true;
+    });
+    const big = { path: '/', interface: 'org.example.Iface', member: 'Big' };
+    const answers: LibraryMessage[] = [];
+    for (let i = 0; i < 8; i++) answers.push(await answerTo(fake, big));
+    const ping = await fake.next((m) => m.interface === 'org.freedesktop.DBus.Peer' && m.member === 'Ping' && m.destination === PEER_NAME);
+    t.is(fake.received.filter((m) => m.member === 'Ping').length, 1, 'one Ping in flight');
+    t.deepEqual(answers.map((a) => a.errorName ?? 'reply'), [
+      // About 980 bytes each: the fifth takes it past 4000.
+      'reply', 'reply', 'reply', 'reply', 'reply',
+      'org.freedesktop.DBus.Error.LimitsExceeded', 'org.freedesktop.DBus.Error.LimitsExceeded', 'org.freedesktop.DBus.Error.LimitsExceeded',
+    ]);
+    // The Ping followed the second reply (past 1000 bytes); its answer proves those two read, which
+    // leaves the caller under the hard budget: its calls are taken again.
+    fake.reply(ping);
+    await bus.call({ ...call, destination: 'org.freedesktop.DBus' }); // a round trip: the answer is in
+    t.is((await answerTo(fake, big)).type, MESSAGE_TYPE_METHOD_RETURN);
+  } finally {
+    bus.close();
+    await fake.stop();
+  }
 });

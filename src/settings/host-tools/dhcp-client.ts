@@ -93,6 +93,7 @@ export class DhcpClients {
     const [program = client.program, ...rest] = argv;
     const child = spawn(program, rest, { detached: true, stdio: 'ignore' });
     await new Promise<void>((resolvePromise, reject) => {
+      // Real time of our own child process (a fake clock would never end it), as in kernel-observer.
       const timer = setTimeout(() => {
         child.unref();
         resolvePromise();
@@ -136,6 +137,7 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
+/** Waits for another process (a DHCP client's exit): real time, not the daemon's clock. */
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

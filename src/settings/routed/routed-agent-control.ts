@@ -34,12 +34,12 @@
 //     again once the bridge is up (the unit, enabled, does; or NM's dispatcher when the bridge comes up).
 //   - stop() returns once the host is back: relay ended, routes and proxy entries removed, the
 //     bridge's borrowed address removed, every sysctl at its value before start().
-import { spawn } from 'node:child_process';
-import { execFile } from 'node:child_process';
-import { openSync, closeSync, existsSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { ensurePrivateDir, removeFile, writeFileAtomic } from '../durable-file';
+import { systemClock, type Clock } from '../../clock';
 import { consoleLog, type Log } from '../../log';
 import { routedLinksProblem, type RoutedLinks } from './routed-plan';
 import { processAlive, undoRoutedChanges } from './routed-data-plane';
@@ -70,26 +70,22 @@ export class RoutedAgentError extends Error {
   override readonly name = 'RoutedAgentError';
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
 async function liveStatus(stateDir: string, uplink: string): Promise<RoutedState | undefined> {
   const state = await readRoutedState(stateDir, uplink);
   return state !== undefined && processAlive(state.pid) && state.phase !== 'stopping' ? state : undefined;
 }
 
 /** Waits for an agent other than `previousPid` to have applied its first reading. */
-async function awaitStarted(stateDir: string, links: RoutedLinks, previousPid: number | undefined, why: () => string): Promise<RoutedState> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
+async function awaitStarted(clock: Clock, stateDir: string, links: RoutedLinks, previousPid: number | undefined, why: () => Promise<string> | string): Promise<RoutedState> {
+  const deadline = clock.now() + START_TIMEOUT_MS;
   for (;;) {
     const state = await liveStatus(stateDir, links.uplink);
     if (state !== undefined && state.pid !== previousPid && state.bridge === links.bridge && state.phase !== 'starting') return state;
-    const failure = why();
-    if (failure !== '' || Date.now() > deadline) {
+    const failure = await why();
+    if (failure !== '' || clock.now() > deadline) {
       throw new RoutedAgentError(`routed sharing of ${links.uplink} did not start${failure === '' ? ` within ${String(START_TIMEOUT_MS / 1000)} s` : `: ${failure}`}`);
     }
-    await sleep(100);
+    await clock.sleep(100);
   }
 }
 
@@ -114,6 +110,7 @@ export interface ProcessAgentsOptions {
   /** Runs argv where the agent must run (the lab's namespaces); default: here. */
   readonly wrap?: (argv: readonly string[]) => readonly string[];
   readonly log?: Log;
+  readonly clock?: Clock;
 }
 
 /** The agent started directly as a detached process: for the lab and hosts without systemd. */
@@ -121,6 +118,7 @@ export function processRoutedAgents(options: ProcessAgentsOptions = {}): RoutedA
   const stateDir = options.stateDir ?? DEFAULT_ROUTED_STATE_DIR;
   const log = options.log ?? consoleLog;
   const wrap = options.wrap ?? ((argv) => argv);
+  const clock = options.clock ?? systemClock;
   const agents: RoutedAgents = {
     async start(links, startOptions = {}) {
       checkLinks(links);
@@ -138,23 +136,23 @@ export function processRoutedAgents(options: ProcessAgentsOptions = {}): RoutedA
       child.on('exit', (code, signal) => { exited = `the agent exited (${signal ?? `exit ${String(code)}`})${options.logPath === undefined ? '' : `; see ${options.logPath}`}`; });
       child.on('error', (err) => { exited = `the agent could not be started: ${err.message}`; });
       child.unref();
-      return awaitStarted(stateDir, links, undefined, () => exited);
+      return awaitStarted(clock, stateDir, links, undefined, () => exited);
     },
     async stop(uplink) {
       const state = await readRoutedState(stateDir, uplink);
       if (state === undefined) return;
       if (processAlive(state.pid)) {
         process.kill(state.pid, 'SIGTERM');
-        const deadline = Date.now() + STOP_TIMEOUT_MS;
-        while (processAlive(state.pid) && Date.now() < deadline) await sleep(50);
+        const deadline = clock.now() + STOP_TIMEOUT_MS;
+        while (processAlive(state.pid) && clock.now() < deadline) await clock.sleep(50);
         if (processAlive(state.pid)) {
           log.warn(`the routed agent of ${uplink} (process ${String(state.pid)}) did not stop within ${String(STOP_TIMEOUT_MS / 1000)} s; killing it`);
           process.kill(state.pid, 'SIGKILL');
-          while (processAlive(state.pid)) await sleep(50);
+          while (processAlive(state.pid)) await clock.sleep(50);
         }
       }
       // A clean stop removed the file; a crashed or killed agent left it: put the host back from it.
-      await undoRoutedChanges(stateDir, uplink, log);
+      await undoRoutedChanges(stateDir, uplink, log, clock);
     },
     status: (uplink) => liveStatus(stateDir, uplink),
   };
@@ -171,6 +169,7 @@ export interface SystemdAgentsOptions {
   /** Enable the instance too, so it starts at boot. */
   readonly persist?: boolean;
   readonly log?: Log;
+  readonly clock?: Clock;
 }
 
 export function routedUnitName(uplink: string): string {
@@ -182,6 +181,7 @@ export function systemdRoutedAgents(options: SystemdAgentsOptions = {}): RoutedA
   const stateDir = options.stateDir ?? DEFAULT_ROUTED_STATE_DIR;
   const configDir = options.configDir ?? DEFAULT_ROUTED_CONFIG_DIR;
   const log = options.log ?? consoleLog;
+  const clock = options.clock ?? systemClock;
   const systemctl = (...args: string[]) => run('systemctl', args, { timeout: STOP_TIMEOUT_MS + 5_000 });
   return {
     async start(links, startOptions = {}) {
@@ -193,20 +193,14 @@ export function systemdRoutedAgents(options: SystemdAgentsOptions = {}): RoutedA
       const unit = routedUnitName(links.uplink);
       await systemctl(...(options.persist === true ? ['enable', '--now'] : ['start']), unit);
       if (previous !== undefined) await systemctl('restart', unit);
-      let failed = '';
-      const check = setInterval(() => {
-        run('systemctl', ['is-failed', '--quiet', unit]).then(() => { failed = `${unit} failed (journalctl -u ${unit})`; }, () => undefined);
-      }, 500);
-      try {
-        return await awaitStarted(stateDir, links, previous?.pid, () => failed);
-      } finally {
-        clearInterval(check);
-      }
+      // `systemctl is-failed` exits 0 only for a failed unit.
+      const failed = () => run('systemctl', ['is-failed', '--quiet', unit]).then(() => `${unit} failed (journalctl -u ${unit})`, () => '');
+      return awaitStarted(clock, stateDir, links, previous?.pid, failed);
     },
     async stop(uplink) {
       const unit = routedUnitName(uplink);
       await systemctl('disable', '--now', unit).catch(async () => systemctl('stop', unit));
-      await undoRoutedChanges(stateDir, uplink, log);
+      await undoRoutedChanges(stateDir, uplink, log, clock);
       await removeFile(join(configDir, `${uplink}.conf`));
     },
     status: (uplink) => liveStatus(stateDir, uplink),

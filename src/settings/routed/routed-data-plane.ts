@@ -9,6 +9,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { systemClock, type Cancel, type Clock } from '../../clock';
 import { errorMessage, type Log } from '../../log';
 import { namesDevice } from '../kernel-observer';
 import {
@@ -37,6 +38,8 @@ export interface RoutedDataPlaneOptions {
   readonly dhcpServer?: string;
   readonly log: Log;
   readonly resyncMs?: number;
+  /** Default: systemClock. */
+  readonly clock?: Clock;
 }
 
 async function ip(args: readonly string[]): Promise<string> {
@@ -92,7 +95,7 @@ function relayPidFile(stateDir: string, uplink: string): string {
 }
 
 /** Ends a relay a crashed agent left behind: only a process whose command line names our pid file. */
-async function killLeftoverRelay(pidFile: string): Promise<void> {
+async function killLeftoverRelay(pidFile: string, clock: Clock): Promise<void> {
   let pid: number;
   try {
     pid = Number((await readFile(pidFile, 'utf8')).trim());
@@ -107,7 +110,7 @@ async function killLeftoverRelay(pidFile: string): Promise<void> {
   } catch {
     return; // exited meanwhile
   }
-  for (let i = 0; i < 50 && existsSync(`/proc/${String(pid)}`); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 50 && existsSync(`/proc/${String(pid)}`); i++) await clock.sleep(100);
 }
 
 /**
@@ -115,10 +118,10 @@ async function killLeftoverRelay(pidFile: string): Promise<void> {
  * routes, the address lent to the bridge, each sysctl's original value; then removes the file.
  * Returns false when there was no state file. Safe to run twice.
  */
-export async function undoRoutedChanges(stateDir: string, uplink: string, log: Log): Promise<boolean> {
+export async function undoRoutedChanges(stateDir: string, uplink: string, log: Log, clock: Clock = systemClock): Promise<boolean> {
   const state = await readRoutedState(stateDir, uplink);
   if (state === undefined) return false;
-  await killLeftoverRelay(relayPidFile(stateDir, state.uplink));
+  await killLeftoverRelay(relayPidFile(stateDir, state.uplink), clock);
   await removeFile(relayPidFile(stateDir, state.uplink));
   await removeMarked(state.uplink, state.bridge);
   for (const cidr of state.bridgeAddresses) await ipIfPresent(['addr', 'del', cidr, 'dev', state.bridge]);
@@ -153,8 +156,8 @@ export class RoutedDataPlane {
   private relay: ChildProcess | undefined;
   private relayAddress: string | undefined;
   private monitor: ChildProcess | undefined;
-  private resyncTimer: NodeJS.Timeout | undefined;
-  private settleTimer: NodeJS.Timeout | undefined;
+  private cancelResync: Cancel | undefined;
+  private cancelSettle: Cancel | undefined;
   private running: Promise<void> | undefined;
   private again = false;
   private stopping = false;
@@ -219,14 +222,14 @@ export class RoutedDataPlane {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    if (this.resyncTimer !== undefined) clearInterval(this.resyncTimer);
-    if (this.settleTimer !== undefined) clearTimeout(this.settleTimer);
+    this.cancelResync?.();
+    this.cancelSettle?.();
     this.monitor?.kill();
     await this.running?.catch(() => undefined);
     await this.stopRelay();
     this.state = { ...this.state, phase: 'stopping' };
     await writeRoutedState(this.options.stateDir, this.state);
-    await undoRoutedChanges(this.options.stateDir, this.state.uplink, this.options.log);
+    await undoRoutedChanges(this.options.stateDir, this.state.uplink, this.options.log, this.clock);
   }
 
   private watch(): void {
@@ -241,7 +244,15 @@ export class RoutedDataPlane {
       if (lines.some((line) => namesDevice(line, [uplink, bridge]))) this.soon();
     });
     monitor.on('error', (err) => this.options.log.warn(`ip monitor did not start (${errorMessage(err)}): guests are learned by the reading every ${String(this.resyncMs / 1000)} s only`));
-    this.resyncTimer = setInterval(() => this.soon(true), this.resyncMs);
+    const resync = () => {
+      this.soon(true);
+      this.cancelResync = this.clock.schedule(this.resyncMs, resync);
+    };
+    this.cancelResync = this.clock.schedule(this.resyncMs, resync);
+  }
+
+  private get clock(): Clock {
+    return this.options.clock ?? systemClock;
   }
 
   private get resyncMs(): number {
@@ -253,11 +264,11 @@ export class RoutedDataPlane {
   private soon(probe = false): void {
     if (this.stopping) return;
     if (probe) this.probeNext = true;
-    if (this.settleTimer !== undefined) return;
-    this.settleTimer = setTimeout(() => {
-      this.settleTimer = undefined;
+    if (this.cancelSettle !== undefined) return;
+    this.cancelSettle = this.clock.schedule(EVENT_SETTLE_MS, () => {
+      this.cancelSettle = undefined;
       this.reconcile().catch((err: unknown) => this.options.log.error(`routed sharing of ${this.options.links.uplink}: ${errorMessage(err)}`));
-    }, EVENT_SETTLE_MS);
+    });
   }
 
   /** One reading and what it asks for; a call while one runs makes that one read again. */
@@ -318,7 +329,7 @@ export class RoutedDataPlane {
       proxies: await ourProxies(links.uplink),
       known: [...this.state.guests, ...this.remembered.filter((r) => !this.state.guests.some((g) => g.address === r.address))],
       bridgeMacs: await bridgeMacs(links.bridge),
-      nowMs: Date.now(),
+      nowMs: this.clock.now(),
     });
     // Routes first, then the proxy entry: the kernel answers ARP for an address only while it is routed elsewhere.
     for (const address of plan.addRoutes) await ip(['-4', 'route', 'replace', `${address}/32`, 'dev', links.bridge, 'proto', String(ROUTED_PROTOCOL), 'scope', 'link']);
@@ -403,7 +414,7 @@ export class RoutedDataPlane {
       this.relay = undefined;
       if (this.stopping) return;
       log.warn(`the DHCP relay (dnsmasq) ended (${signal ?? `exit ${String(code)}`}); starting it again in ${String(RELAY_RESTART_MS / 1000)} s`);
-      setTimeout(() => this.soon(), RELAY_RESTART_MS);
+      this.clock.schedule(RELAY_RESTART_MS, () => this.soon());
     });
     log.info(`relaying DHCP from ${links.bridge} to the LAN on ${links.uplink} as ${uplink.address}${this.options.dhcpServer === undefined ? ' (broadcast)' : ` to ${this.options.dhcpServer}`}`);
   }
