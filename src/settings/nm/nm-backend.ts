@@ -18,7 +18,7 @@ import { commitFromRecord, finishLeftoverRecord, reportOutcome, rollBackFromReco
 import { deviceAddresses, deviceNamed, hostInterfaces, nmDevice, nmDevices, type NmDevice, NM_DEVICE } from './nm-devices';
 import { translateNmError } from './nm-errors';
 import { configuredInterface } from './nm-interface-config';
-import { NM_BUS_NAME, NM_PATH, NmObjectCache } from './nm-object-cache';
+import { inTurns, NM_BUS_NAME, NM_PATH, NmObjectCache } from './nm-object-cache';
 import { isPrivateProfile, isSystemProfile, ourTag, privateProfileRefusal, type OurTag } from './nm-profile-owner';
 import { connectionUuid, getSetting, profileFitsInterface, type NmSettings } from './nm-settings';
 import { dhcpProfile, ipv6AddressesWillChange, shareProfiles } from './nm-translate';
@@ -85,8 +85,11 @@ export class NmBackend implements SettingsBackend {
         { sender: NM_BUS_NAME, pathNamespace: `${NM_PATH}/Settings`, interface: SETTINGS_CONNECTION, member: 'Updated' },
         (msg) => backend.refreshProfile(msg.path),
       ));
+      const started = Date.now();
       await cache.start();
+      const read = Date.now();
       await backend.profilesLoaded;
+      log.debug(`read NetworkManager's objects in ${read - started} ms, its profiles in ${Date.now() - read} ms`);
       records.networkManagerStarted();
     } catch (err) {
       // A start that fails (NetworkManager left meanwhile) takes back its listeners and match rules.
@@ -533,7 +536,7 @@ export class NmBackend implements SettingsBackend {
 
   private async loadProfiles(): Promise<void> {
     const paths = [...this.cache.withInterface(SETTINGS_CONNECTION)].map(([path]) => path);
-    await Promise.all(paths.map((path) => this.refreshProfile(path)));
+    await inTurns(paths, (path) => this.refreshProfile(path));
     this.invalidate();
   }
 
