@@ -15,7 +15,7 @@ import type { IpRequirements } from '../../bridge/verify';
 import type { NmChangeRecord, NmChangeRecords } from './nm-change-record';
 import { CHECKPOINT_DELETE_NEW_CONNECTIONS, NmClient } from './nm-client';
 import { commitFromRecord, finishLeftoverRecord, reportOutcome, rollBackFromRecord } from './nm-recovery';
-import { deviceAddresses, deviceNamed, hostInterfaces, nmDevice, nmDevices, type NmDevice, NM_DEVICE } from './nm-devices';
+import { deviceAddresses, DeviceDescriptions, deviceNamed, nmDevice, type NmDevice, NM_DEVICE } from './nm-devices';
 import { translateNmError } from './nm-errors';
 import { configuredInterface } from './nm-interface-config';
 import { inTurns, NM_BUS_NAME, NM_PATH, NmObjectCache } from './nm-object-cache';
@@ -61,6 +61,8 @@ export class NmBackend implements SettingsBackend {
   private readonly profiles = new Map<string, NmSettings>();
   private readonly unsubscribers: Array<() => Promise<void>> = [];
   private cached: HostSnapshot | undefined;
+  /** The devices as the domain sees them, each described again only after it changed. */
+  private readonly descriptions: DeviceDescriptions;
   private closed = false;
   private notifying = false;
   private checkpointTurn: Promise<void> = Promise.resolve();
@@ -74,7 +76,9 @@ export class NmBackend implements SettingsBackend {
     private readonly client: NmClient,
     private readonly log: Log,
     private readonly records: NmChangeRecords,
-  ) {}
+  ) {
+    this.descriptions = new DeviceDescriptions(cache);
+  }
 
   static async start(bus: BusConnection, log: Log, records: NmChangeRecords): Promise<NmBackend> {
     const cache = new NmObjectCache(bus);
@@ -143,9 +147,9 @@ export class NmBackend implements SettingsBackend {
       let interfaces: readonly HostInterface[] | undefined;
       const describe = () => {
         // One read of the devices serves both the listing and the notes.
-        const devices = nmDevices(this.cache);
+        const devices = this.descriptions.devices();
         const byName = new Map(devices.map((d) => [d.name, d]));
-        return hostInterfaces(this.cache, shared, devices).map((iface) => {
+        return this.descriptions.interfaces(shared).map((iface) => {
           const device = byName.get(iface.name);
           const active = device === undefined ? undefined : this.activeProfile(device);
           if (active !== undefined && isPrivateProfile(active.settings)) return { ...iface, refusal: privateProfileRefusal(iface.name) };
@@ -208,7 +212,7 @@ export class NmBackend implements SettingsBackend {
       const flags = this.cache.property(path, SETTINGS_CONNECTION, 'Flags', t.uint32);
       return flags !== undefined && (flags & (SETTINGS_FLAG_NM_GENERATED | SETTINGS_FLAG_EXTERNAL)) === 0 && isSystemProfile(settings);
     };
-    const devices = nmDevices(this.cache);
+    const devices = this.descriptions.devices();
     const activeOn = new Map<string, NmSettings>();
     for (const device of devices) {
       const active = this.activeProfile(device);
@@ -336,11 +340,10 @@ export class NmBackend implements SettingsBackend {
 
   /** The record of a change about to begin: what is active and addressed now. */
   private changeRecord(change: ChangeSummary, rollbackTimeoutSeconds: number): NmChangeRecord {
-    const devices = nmDevices(this.cache);
-    const nicDevice = devices.find((d) => d.name === change.nic);
+    const nicDevice = deviceNamed(this.cache, change.nic);
     const original = nicDevice === undefined ? undefined : this.activeProfile(nicDevice);
     const addressesOn = change.operation === 'share' ? change.nic : change.bridge;
-    const carrier = devices.find((d) => d.name === addressesOn);
+    const carrier = deviceNamed(this.cache, addressesOn);
     return {
       version: 1, operation: change.operation, nic: change.nic, bridge: change.bridge, state: 'applying',
       deadline: Date.now() + rollbackTimeoutSeconds * 1000, checkpoint: '',

@@ -45,6 +45,9 @@ interface DeviceReference {
 export class NmObjects {
   /** Device name → object path, made when first asked for after a device came, went or was renamed. */
   private devicePaths: Map<string, string> | undefined;
+  /** A number that changes whenever the object at a path does: what is made of it is made again only then. */
+  private readonly versions = new Map<string, number>();
+  private lastVersion = 0;
 
   constructor(protected objects: Map<string, NmObject> = new Map()) {}
 
@@ -69,6 +72,19 @@ export class NmObjects {
 
   protected devicesChanged(): void {
     this.devicePaths = undefined;
+  }
+
+  /** The object's version: equal while it is unchanged (0: never seen changing). */
+  version(path: string): number {
+    return this.versions.get(path) ?? 0;
+  }
+
+  protected touched(path: string): void {
+    this.versions.set(path, ++this.lastVersion);
+  }
+
+  protected forget(path: string): void {
+    this.versions.delete(path);
   }
 
   /** Builds from GetManagedObjects' reply: checks it once, here. */
@@ -196,6 +212,7 @@ export class NmObjectCache extends NmObjects {
     const object = this.objects.get(path) ?? new Map<string, Map<string, t.Variant>>();
     object.set(iface, props);
     this.objects.set(path, object);
+    this.touched(path);
   }
 
   /** Called with the changed object's path ('' when everything may have changed). */
@@ -208,6 +225,7 @@ export class NmObjectCache extends NmObjects {
     const object = this.objects.get(path) ?? new Map();
     for (const [iface, props] of ifaces) object.set(iface, props);
     this.objects.set(path, object);
+    this.touched(path);
     if (ifaces.has(NM_DEVICE)) this.devicesChanged();
     this.notify(path);
   }
@@ -217,8 +235,12 @@ export class NmObjectCache extends NmObjects {
     const object = this.objects.get(path);
     if (object === undefined) return;
     for (const iface of ifaces) object.delete(iface);
+    this.touched(path);
     if (ifaces.includes(NM_DEVICE)) this.devicesChanged();
-    if (object.size === 0) this.objects.delete(path);
+    if (object.size === 0) {
+      this.objects.delete(path);
+      this.forget(path);
+    }
     this.notify(path);
   }
 
@@ -227,6 +249,7 @@ export class NmObjectCache extends NmObjects {
     const props = this.objects.get(msg.path)?.get(iface);
     if (props === undefined) return; // not announced yet; InterfacesAdded will carry it
     for (const [name, value] of changed) props.set(name, value);
+    this.touched(msg.path);
     if (iface === NM_DEVICE && changed.has('Interface')) this.devicesChanged();
     this.notify(msg.path);
   }
