@@ -3,7 +3,8 @@
 // No logic of its own beyond start-up, readiness and exit.
 import { BusConnection } from './dbus-wire/bus-connection';
 import { FirewallKeeper } from './bridge/firewall-keeper';
-import { Sharing, systemClock } from './bridge/sharing';
+import { Sharing } from './bridge/sharing';
+import { systemClock } from './clock';
 import { parseArgs } from 'node:util';
 import { errorMessage, journalLog, LOG_LEVELS, type LogLevel } from './log';
 import { LibvirtInterfaces } from './bridge/libvirt-interfaces';
@@ -13,9 +14,10 @@ import { encodeInterfaceListing } from './service/interface-listing';
 import { ListingChanges } from './service/listing-changes';
 import { listingView, sharedInterfaceImplementation } from './service/shared-interface-service';
 import { BUS_NAME, shareErrorMapping, sharedInterfaceSpec } from './service/shared-interface-spec';
-import { BackendSelector } from './settings/backend-selector';
+import { BackendSelector, settingsBackendCandidates } from './settings/backend-selector';
 import { FirewallTools } from './settings/firewall/firewall-tools';
-import { DEFAULT_IFCFG_CONFIG, ifcfgFallback, recoverIfcfgChanges } from './settings/ifcfg/ifcfg-backend';
+import { recoverIfcfgChanges } from './settings/ifcfg/ifcfg-recovery';
+import { DEFAULT_IFCFG_CONFIG } from './settings/ifcfg/ifcfg-state';
 import { KernelObserver } from './settings/kernel-observer';
 import { NmChangeRecords } from './settings/nm/nm-change-record';
 import { VERSION } from './version';
@@ -107,7 +109,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   // NetworkManager's changes left unfinished (a crash, a restart of NetworkManager, a reboot) are
   // finished by the NM backend from these records as soon as NetworkManager is there.
   const nmRecords = new NmChangeRecords(NmChangeRecords.directory(options.stateDir), log);
-  const selector = new BackendSelector(bus, log, nmRecords, ifcfgFallback(ifcfg, log));
+  const selector = new BackendSelector(settingsBackendCandidates({ bus, log, nmRecords, ifcfg }), log);
   // The name is owned before the backend's first reading of the host (seconds at thousands of
   // links): bus activation answers within its timeout, and calls wait for the reading instead.
   const backendReady = selector.start();

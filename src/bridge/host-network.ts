@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // What the domain knows of the host's network: interfaces as a user thinks of them, and whether
 // each could be shared. Backends fill these facts in from NetworkManager or the kernel.
+import type { BackendDescription } from './backend-description';
 
 export type InterfaceType =
   // A veth looks like an ethernet to everything above the kernel, so backends report it as one.
@@ -44,7 +45,7 @@ export interface Shareability {
 }
 
 /** The domain's rules for what may be shared; backends don't decide this. */
-export function shareability(iface: HostInterface, backendName: string): Shareability {
+export function shareability(iface: HostInterface, backend: BackendDescription): Shareability {
   const no = (reason: string, hint?: string | undefined): Shareability => (hint === undefined ? { shareable: false, reason } : { shareable: false, reason, hint });
   if (iface.sharedThrough !== undefined) return no(`already shared through bridge ${iface.sharedThrough}`);
   switch (iface.type) {
@@ -59,8 +60,7 @@ export function shareability(iface: HostInterface, backendName: string): Shareab
   }
   if (iface.controller !== undefined) return no(`it is already a port of ${iface.controller}`, `share ${iface.controller} instead, or remove ${iface.name} from it first`);
   if (!iface.managed) {
-    const hint = backendName === 'NetworkManager' ? `let NetworkManager manage it first: nmcli device set ${iface.name} managed yes` : undefined;
-    return no(`${backendName} does not manage it`, hint);
+    return no(`${backend.name} does not manage it`, backend.manageHint?.(iface.name));
   }
   if (iface.refusal !== undefined) return no(iface.refusal.reason, iface.refusal.hint);
   return { shareable: true, reason: '' };

@@ -9,7 +9,7 @@ import { formatInterfaceXml, parseInterfaceXml, type LibvirtInterface } from './
 import { validateInterfaceName } from './interface-name';
 import { ShareError } from './share-error';
 import type { ShareOptions } from './share-request';
-import type { SettingsBackend } from './settings-backend';
+import { requireBackend, type SettingsBackend } from './settings-backend';
 import type { ChangeStep, Sharing } from './sharing';
 import { SingleFlight } from './single-flight';
 import type { HostObserver, LiveHost } from './verify';
@@ -75,8 +75,6 @@ export class LibvirtInterfaces {
   }
 
   private backend(): SettingsBackend {
-    const backend = this.currentBackend();
-    if (backend === undefined) throw new ShareError('BackendUnavailable', 'neither NetworkManager nor the ifcfg fallback is available', 'start NetworkManager, or configure the ifcfg directory');
-    return backend;
+    return requireBackend(this.currentBackend());
   }
 }

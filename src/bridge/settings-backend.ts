@@ -2,13 +2,13 @@
 // The verbs a settings backend offers the domain (NetworkManager's settings plugins and nmstate's
 // backends are the model): read the host, open a transaction, apply a plan, and commit or roll
 // back. The domain never sees a file path or a D-Bus object path.
+import type { BackendDescription } from './backend-description';
 import type { HostSnapshot } from './host-network';
 import type { ConfiguredInterface } from './interface-config';
 import type { Progress } from './progress';
+import { ShareError } from './share-error';
 import type { SharePlan, UnsharePlan } from './share-plan';
 import type { IpRequirements } from './verify';
-
-export type BackendName = 'NetworkManager' | 'ifcfg';
 
 /**
  * Everything done between begin() and commit() can be undone by rollback(); if neither is
@@ -38,8 +38,10 @@ export interface ChangeSummary {
   readonly bridge: string;
 }
 
+export type { BackendDescription } from './backend-description';
+
 export interface SettingsBackend {
-  readonly name: BackendName;
+  readonly description: BackendDescription;
   /** The current state; cheap (served from a cache the backend keeps current). */
   snapshot(): HostSnapshot;
   /**
@@ -70,4 +72,10 @@ export interface SettingsBackend {
   /** After a verified, committed unshare: forget what sharing kept (NM: our two profiles). */
   finishUnshare(plan: UnsharePlan): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The backend serving now, or BackendUnavailable when none applies on this host. */
+export function requireBackend(current: SettingsBackend | undefined): SettingsBackend {
+  if (current === undefined) throw new ShareError('BackendUnavailable', 'neither NetworkManager nor the ifcfg fallback is available', 'start NetworkManager, or configure the ifcfg directory');
+  return current;
 }

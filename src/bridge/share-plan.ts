@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // A plan: the request, checked against the host, with every name decided. Pure: built from a
 // snapshot and the options, so it can be tested without any daemon.
+import type { BackendDescription } from './backend-description';
 import { shareability, type HostInterface, type HostSnapshot } from './host-network';
 import { validateInterfaceName } from './interface-name';
 import { ShareError } from './share-error';
@@ -34,14 +35,14 @@ export function defaultBridgeName(nic: string, taken: ReadonlySet<string>): stri
   for (let n = 0; ; n++) if (!taken.has(`br${n}`)) return `br${n}`;
 }
 
-export function planShare(snapshot: HostSnapshot, nic: string, options: ShareOptions, backendName: string): SharePlan {
+export function planShare(snapshot: HostSnapshot, nic: string, options: ShareOptions, backend: BackendDescription): SharePlan {
   validateInterfaceName(nic);
   if (options.bridge !== undefined) validateInterfaceName(options.bridge, 'bridge');
   const iface = snapshot.interfaces.find((i) => i.name === nic);
   if (iface === undefined) throw new ShareError('NoSuchInterface', `there is no network interface named ${nic}`);
   const sharedThrough = snapshot.shared.get(nic) ?? iface.sharedThrough;
   if (sharedThrough !== undefined) throw new ShareError('AlreadyShared', `${nic} is already shared through bridge ${sharedThrough}`);
-  const verdict = shareability(iface, backendName);
+  const verdict = shareability(iface, backend);
   if (!verdict.shareable) throw new ShareError('NotShareable', `${nic} cannot be shared: ${verdict.reason}`, verdict.hint);
   if (options.stp && options.forwardDelay === 1) {
     throw new ShareError('InvalidArgs', "with STP on, 'forward-delay' must be between 2 and 30 seconds (the kernel's range)");

@@ -16,10 +16,16 @@ export function changeTimeoutMs(options: Partial<Pick<ShareOptions, 'stp' | 'for
   return (callSeconds(options) + AUTHORIZATION_PROMPT_SECONDS) * 1000;
 }
 
-export async function callService(bus: BusConnection, member: string, signature = '', body: unknown[] = [], timeoutMs = 180_000): Promise<unknown[]> {
+/**
+ * A method of the service. A person at the CLI can answer a polkit agent's prompt, so the call
+ * allows interactive authorization unless told not to (as busctl and gdbus call by default).
+ */
+export async function callService(
+  bus: BusConnection, member: string, signature = '', body: unknown[] = [], timeoutMs = 180_000, allowInteractiveAuthorization = true,
+): Promise<unknown[]> {
   return bus.call({
     destination: BUS_NAME, path: OBJECT_PATH, interface: INTERFACE_NAME, member, signature, body,
-    allowInteractiveAuthorization: true,
+    allowInteractiveAuthorization,
     timeoutMs,
   });
 }
@@ -30,21 +36,26 @@ export async function listInterfaces(bus: BusConnection, all = false): Promise<L
   return decodeInterfaceListing(reply);
 }
 
-async function serviceProperty<T>(bus: BusConnection, name: string, codec: t.Codec<T>): Promise<T> {
+/** A property of the service, as the variant it came in. */
+export async function serviceProperty(bus: BusConnection, name: string): Promise<t.Variant> {
   const [value] = await bus.call({
     destination: BUS_NAME, path: OBJECT_PATH, interface: 'org.freedesktop.DBus.Properties', member: 'Get',
     signature: 'ss', body: [INTERFACE_NAME, name], timeoutMs: 30_000,
   });
-  return t.fromVariant(codec, t.variant.decode(value), name);
+  return t.variant.decode(value);
+}
+
+async function typedProperty<T>(bus: BusConnection, name: string, codec: t.Codec<T>): Promise<T> {
+  return t.fromVariant(codec, await serviceProperty(bus, name), name);
 }
 
 export function serviceVersion(bus: BusConnection): Promise<string> {
-  return serviceProperty(bus, 'Version', t.string);
+  return typedProperty(bus, 'Version', t.string);
 }
 
 /** The Shared property: every shared NIC → its bridge. */
 export function sharedInterfaces(bus: BusConnection): Promise<Map<string, string>> {
-  return serviceProperty(bus, 'Shared', t.dict(t.string));
+  return typedProperty(bus, 'Shared', t.dict(t.string));
 }
 
 /** A change awaiting Confirm, from the Pending property. */
@@ -59,7 +70,7 @@ const pendingCodec = t.dict(t.struct<[string, string, number]>(t.string, t.strin
 
 /** The Pending property: every interface whose change awaits Confirm. */
 export async function pendingChanges(bus: BusConnection): Promise<Map<string, PendingChange>> {
-  const pending = await serviceProperty(bus, 'Pending', pendingCodec);
+  const pending = await typedProperty(bus, 'Pending', pendingCodec);
   return new Map([...pending].map(([nic, [operation, bridge, deadlineUs]]) => [nic, { operation, bridge, deadline: Math.floor(deadlineUs / 1000) }]));
 }
 

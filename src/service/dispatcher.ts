@@ -6,8 +6,10 @@
 //   3. authorize through the one polkit path (mutating methods only: the type system makes a
 //      mutating method's implementation hand back its change instead of making it);
 //   4. apply; 5. map failures to typed error names, once; 6. emit PropertiesChanged; 7. reply.
-// It also answers Properties and Introspectable for the object (Peer is the connection's, on
-// every path), so no library code with weaker checks ever sees a call to us.
+// It also answers Properties and Introspectable for the object and Introspect for its ancestors,
+// so no code with weaker checks ever sees a call to our object. What it leaves
+// (leaveToStandardAnswers) the connection's standard answers take: Peer on every path, and for
+// paths that are not ours an empty node, UnknownObject, UnknownMethod (standard-answers.ts).
 import type { BusConnection, BusMessage, PeerCredentials } from '../dbus-wire/bus-connection';
 import { BusDecodeError, makeVariant, type BusValue, type Codec } from '../dbus-wire/bus-value';
 import { marshalBody, type MarshalledBody } from '../dbus-wire/bus-marshal';
@@ -16,7 +18,7 @@ import type { AnyArgs, Caller, ErrorMapping, Implementation, InterfaceDefinition
 import { signatureOf } from './interface-definition';
 import { introspectionXml } from './introspection-xml';
 import { AuthorizationError, type Authority } from './polkit-authority';
-import { MESSAGE_FLAG_ALLOW_INTERACTIVE_AUTHORIZATION } from '../dbus-wire/bus-connection';
+import { leaveToStandardAnswers, MESSAGE_FLAG_ALLOW_INTERACTIVE_AUTHORIZATION } from '../dbus-wire/bus-connection';
 import { AdmissionRefused, UserAdmission, type AdmissionLimits } from './user-admission';
 
 const PROPERTIES = 'org.freedesktop.DBus.Properties';
@@ -151,13 +153,13 @@ export class Dispatcher<I extends InterfaceDefinition> {
 
   private take(msg: BusMessage): boolean {
     // Peer is answered by the connection itself, on every path (one reader of the machine id).
-    if (msg.interface === PEER) return false;
+    if (msg.interface === PEER) return leaveToStandardAnswers(msg);
     if (msg.path !== this.spec.path) {
       if (msg.interface === INTROSPECTABLE && msg.member === 'Introspect' && this.isAncestorPath(msg.path)) {
         this.bus.reply(msg, 's', [this.ancestorXml(msg.path)]);
         return true;
       }
-      return false;
+      return leaveToStandardAnswers(msg);
     }
     // A cap per caller (its unique name): one connection can't queue work without bound.
     const callerCalls = this.callsByCaller.get(msg.sender) ?? 0;

@@ -1,31 +1,43 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Chooses the settings backend: NetworkManager while it is on the bus, otherwise the ifcfg
-// fallback (when configured). Watches NameOwnerChanged, so NetworkManager appearing or leaving
-// switches the backend; a request in flight keeps the backend object it started with.
+// Chooses the settings backend: the first of an ordered list of candidates that applies on this
+// host. Each candidate says when that may have changed (NetworkManager appearing on the bus or
+// leaving it), and the choice is made again; a request in flight keeps the backend object it
+// started with.
 import type { BusConnection } from '../dbus-wire/bus-connection';
-import * as t from '../dbus-wire/bus-value';
 import { type Log, errorDetail } from '../log';
 import type { SettingsBackend } from '../bridge/settings-backend';
-import { NmBackend } from './nm/nm-backend';
+import type { BackendCandidate, StopFollowing } from './backend-candidate';
+import { ifcfgCandidate } from './ifcfg/ifcfg-candidate';
+import type { IfcfgConfig } from './ifcfg/ifcfg-state';
 import type { NmChangeRecords } from './nm/nm-change-record';
-import { NM_BUS_NAME } from './nm/nm-object-cache';
+import { networkManagerCandidate } from './nm/nm-candidate';
 
+/** What the backends need from the composition root. */
+export interface BackendDependencies {
+  readonly bus: BusConnection;
+  readonly log: Log;
+  /** NetworkManager's change records, kept across its restarts (each NmBackend finishes what it finds). */
+  readonly nmRecords: NmChangeRecords;
+  readonly ifcfg: IfcfgConfig;
+}
 
-const nameOwnerChanged = t.struct<[string, string, string]>(t.string, t.string, t.string);
+/** The settings backends, in order of preference: the first that applies on this host serves. */
+export function settingsBackendCandidates(deps: BackendDependencies): BackendCandidate[] {
+  return [
+    networkManagerCandidate(deps.bus, deps.log, deps.nmRecords),
+    ifcfgCandidate(deps.ifcfg, deps.log),
+  ];
+}
 
 export class BackendSelector {
   private backend: SettingsBackend | undefined;
   private readonly listeners: Array<() => void> = [];
   private switching: Promise<void> = Promise.resolve();
-  private unsubscribe: (() => Promise<void>) | undefined;
+  private readonly stops: StopFollowing[] = [];
 
   constructor(
-    private readonly bus: BusConnection,
+    private readonly candidates: readonly BackendCandidate[],
     private readonly log: Log,
-    /** NetworkManager's change records, kept across its restarts (each NmBackend finishes what it finds). */
-    private readonly nmRecords: NmChangeRecords,
-    /** The fallback when NetworkManager is absent; undefined: none. */
-    private readonly fallback: () => Promise<SettingsBackend | undefined> = async () => undefined,
   ) {}
 
   get current(): SettingsBackend | undefined {
@@ -37,42 +49,39 @@ export class BackendSelector {
   }
 
   async start(): Promise<void> {
-    // Believed only from the bus driver (BusConnection checks the sender before reading the body).
-    this.unsubscribe = await this.bus.subscribe(
-      { sender: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'NameOwnerChanged', arg0: NM_BUS_NAME },
-      (msg) => {
-        const [, , newOwner] = nameOwnerChanged.decode(msg.body, 'NameOwnerChanged');
-        this.queueSwitch(newOwner !== '');
-      },
-    );
-    const [hasOwner] = await this.bus.call({
-      destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus',
-      member: 'NameHasOwner', signature: 's', body: [NM_BUS_NAME],
-    });
-    this.queueSwitch(hasOwner === true);
+    for (const candidate of this.candidates) {
+      if (candidate.follow !== undefined) this.stops.push(await candidate.follow(() => this.queueSwitch()));
+    }
+    this.queueSwitch();
     await this.switching;
   }
 
   async close(): Promise<void> {
-    await this.unsubscribe?.();
+    await Promise.all(this.stops.map((stop) => stop()));
     await this.switching;
     await this.backend?.close();
   }
 
-  private queueSwitch(networkManagerPresent: boolean): void {
-    this.switching = this.switching.then(() => this.switchTo(networkManagerPresent)).catch((err: unknown) => {
+  private queueSwitch(): void {
+    this.switching = this.switching.then(() => this.switchBackend()).catch((err: unknown) => {
       this.log.error(`cannot switch settings backend: ${errorDetail(err)}`);
     });
   }
 
-  private async switchTo(networkManagerPresent: boolean): Promise<void> {
+  private async switchBackend(): Promise<void> {
     const previous = this.backend;
     this.backend = undefined;
     await previous?.close();
-    const next = networkManagerPresent ? await NmBackend.start(this.bus, this.log, this.nmRecords) : await this.fallback();
+    const reasons: string[] = [];
+    const chosen = this.candidates.find((candidate) => {
+      const why = candidate.notApplicable();
+      if (why !== undefined) reasons.push(`${candidate.name}: ${why}`);
+      return why === undefined;
+    });
+    const next = await chosen?.start();
     this.backend = next;
     next?.onChange(() => this.notify());
-    this.log.info(`settings backend: ${next?.name ?? 'none'}`);
+    this.log.info(`settings backend: ${next?.description.name ?? `none (${reasons.join('; ')})`}`);
     this.notify();
   }
 

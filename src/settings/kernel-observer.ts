@@ -283,9 +283,21 @@ export class KernelObserver implements HostObserver {
    * listing shows of the kernel beside the backend (a port's controller is read from sysfs).
    */
   watchLinks(onChange: () => void): () => void {
-    const monitor = spawn('ip', ['-o', 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    return this.monitor(['link'], onChange, "InterfacesChanged follows the backend's events only");
+  }
+
+  /**
+   * Every change of the kernel's links, addresses and routes, through one `ip monitor` until the
+   * returned function is called: what a backend without NetworkManager lists follows these.
+   */
+  watchHost(onChange: () => void): () => void {
+    return this.monitor(['link', 'address', 'route'], onChange, 'changes others make to links, addresses and routes show only after our next change');
+  }
+
+  private monitor(objects: readonly string[], onChange: () => void, without: string): () => void {
+    const monitor = spawn('ip', ['-o', 'monitor', ...objects], { stdio: ['ignore', 'pipe', 'ignore'] });
     monitor.stdout.on('data', () => onChange());
-    monitor.on('error', (err) => this.log.warn(`ip monitor did not start (${errorMessage(err)}): InterfacesChanged follows the backend's events only`));
+    monitor.on('error', (err) => this.log.warn(`ip monitor did not start (${errorMessage(err)}): ${without}`));
     return () => monitor.kill();
   }
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Lab, REPO_ROOT, waitFor } from './lab';
 import { addGuestNamespace } from './lab-guests';
 import { asUser, NOBODY } from './lab-install';
+import { nmCheckpoints } from './nm-state';
 import { makeVariant } from '../../src/dbus-wire/bus-value';
 import { ServiceClient } from './service-client';
 
@@ -140,7 +141,7 @@ test('pending, confirm and rollback: the CLI against the daemon; list shows a pe
     t.deepEqual(JSON.parse(confirmed.stdout), { schema: 1, interface: 'eth0', confirmed: true });
     t.deepEqual(await client.pending(), new Map());
     t.deepEqual(await client.shared(), new Map([['eth0', 'br-eth0']]));
-    t.is(await lab.sh('busctl get-property org.freedesktop.NetworkManager /org/freedesktop/NetworkManager org.freedesktop.NetworkManager Checkpoints'), 'ao 0\n');
+    t.is(await nmCheckpoints(lab), 'ao 0');
   } finally {
     bus.close();
     await lab.stop();

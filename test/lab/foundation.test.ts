@@ -3,10 +3,9 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BusCallError } from '../../src/dbus-wire/bus-connection';
 import { makeVariant } from '../../src/dbus-wire/bus-value';
 import { Lab, REPO_ROOT } from './lab';
-import { withLabService } from './service-client';
+import { expectBusError, withLabService } from './service-client';
 
 interface IpLink { ifname: string; address: string }
 
@@ -44,11 +43,7 @@ test('busctl introspect in the lab shows the interface exactly as the committed 
 test('bad input gets typed D-Bus errors', async (t) => {
   await withLabService({ nicProfile: 'none' }, async (_lab, client) => {
     const bus = client.bus;
-    const expectError = async (promise: Promise<unknown>, name: string, message?: RegExp) => {
-      const err = await t.throwsAsync(promise, { instanceOf: BusCallError });
-      t.is(err?.errorName, name);
-      if (message) t.regex(err?.message ?? '', message);
-    };
+    const expectError = (promise: Promise<unknown>, name: string, message?: RegExp) => expectBusError(t, promise, name, message);
     await expectError(client.share('et/h0'), 'org.freedesktop.DBus.Error.InvalidArgs', /et\/h0/);
     await expectError(client.share('x'.repeat(16)), 'org.freedesktop.DBus.Error.InvalidArgs', /16 bytes/);
     await expectError(client.share('eth0', { colour: makeVariant('s', 'red') }), 'org.freedesktop.DBus.Error.InvalidArgs', /colour/);

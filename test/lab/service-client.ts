@@ -1,24 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// A typed client of our D-Bus API for tests: what any other client would send and receive.
+// A typed client of our D-Bus API for tests: the CLI's own calls (src/cli/cli-service.ts), as one
+// object per connection, plus what only tests ask for (the Progress signals they compare).
+import type { ExecutionContext } from 'ava';
 import { BusCallError, type BusConnection } from '../../src/dbus-wire/bus-connection';
 import { Lab, type LabOptions, type LabProcess } from './lab';
 import * as t from '../../src/dbus-wire/bus-value';
-import { decodeInterfaceListing, type ListedInterface } from '../../src/service/interface-listing';
+import {
+  callService, listInterfaces, pendingChanges, serviceProperty, sharedInterfaces, type ListedInterface, type PendingChange,
+} from '../../src/cli/cli-service';
 import { BUS_NAME, INTERFACE_NAME, OBJECT_PATH } from '../../src/service/shared-interface-spec';
 
-export type { ListedInterface };
+export type { ListedInterface, PendingChange };
 
 export class ServiceClient {
   constructor(readonly bus: BusConnection) {}
 
+  /** Without interactive authorization, as busctl and gdbus call by default: polkit answers at once. */
   call(member: string, signature = '', body: unknown[] = [], timeoutMs = 180_000): Promise<unknown[]> {
-    return this.bus.call({ destination: BUS_NAME, path: OBJECT_PATH, interface: INTERFACE_NAME, member, signature, body, timeoutMs });
+    return callService(this.bus, member, signature, body, timeoutMs, false);
   }
 
   /** ListInterfaces; with `all`, ListInterfacesFiltered's every interface. */
-  async listInterfaces(all = false): Promise<ListedInterface[]> {
-    const [reply] = all ? await this.call('ListInterfacesFiltered', 'a{sv}', [{ all: t.makeVariant('b', true) }]) : await this.call('ListInterfaces');
-    return decodeInterfaceListing(reply);
+  listInterfaces(all = false): Promise<ListedInterface[]> {
+    return listInterfaces(this.bus, all);
   }
 
   async share(nic: string, options: Record<string, t.Variant> = {}): Promise<string> {
@@ -30,16 +34,12 @@ export class ServiceClient {
     await this.call('Unshare', 'sa{sv}', [nic, options]);
   }
 
-  async property(name: string): Promise<t.Variant> {
-    const [value] = await this.bus.call({
-      destination: BUS_NAME, path: OBJECT_PATH, interface: 'org.freedesktop.DBus.Properties', member: 'Get',
-      signature: 'ss', body: [INTERFACE_NAME, name],
-    });
-    return t.variant.decode(value);
+  property(name: string): Promise<t.Variant> {
+    return serviceProperty(this.bus, name);
   }
 
-  async shared(): Promise<Map<string, string>> {
-    return t.fromVariant(t.dict(t.string), await this.property('Shared'));
+  shared(): Promise<Map<string, string>> {
+    return sharedInterfaces(this.bus);
   }
 
   async confirm(nic: string): Promise<void> {
@@ -50,9 +50,9 @@ export class ServiceClient {
     await this.call('Rollback', 's', [nic]);
   }
 
-  /** NIC → [operation, bridge, deadline in CLOCK_REALTIME µs]. */
-  async pending(): Promise<Map<string, [string, string, number]>> {
-    return t.fromVariant(t.dict(t.struct<[string, string, number]>(t.string, t.string, t.uint64)), await this.property('Pending'));
+  /** The Pending property: NIC → operation, bridge and deadline (ms since the epoch). */
+  pending(): Promise<Map<string, PendingChange>> {
+    return pendingChanges(this.bus);
   }
 
   /** Collects every Progress signal from now on, as [interface, step, message]. */
@@ -98,4 +98,12 @@ export async function callError(promise: Promise<unknown>): Promise<{ name: stri
     throw err;
   }
   return { name: 'succeeded', message: '' };
+}
+
+/** Asserts that a call fails with the D-Bus error `name`, its message matching `message` if given. */
+export async function expectBusError(t: ExecutionContext, promise: Promise<unknown>, name: string, message?: RegExp): Promise<void> {
+  const err = await t.throwsAsync(promise, { instanceOf: BusCallError });
+  t.is(err?.errorName, name, err?.message);
+  t.log(`${err?.errorName ?? ''}: ${err?.message ?? ''}`);
+  if (message) t.regex(err?.message ?? '', message);
 }

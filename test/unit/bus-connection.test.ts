@@ -13,6 +13,7 @@ import {
   MESSAGE_TYPE_ERROR, MESSAGE_TYPE_METHOD_CALL, MESSAGE_TYPE_METHOD_RETURN, MESSAGE_TYPE_SIGNAL,
   type OutgoingMessage,
 } from '../../src/dbus-wire/bus-marshal';
+import { Dispatcher } from '../../src/service/dispatcher';
 import { CLIENT_NAME, FakeBus, PEER_NAME, type LibraryMessage } from './fake-bus';
 
 /** What the connection logged, level and line. */
@@ -351,3 +352,24 @@ function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+test('the service\'s dispatcher leaves Peer and paths not its own to the connection\'s standard answers', async (t) => {
+  await withBus(async (fake, bus) => {
+    const spec = { name: 'org.example.Toy', path: '/org/example/Toy', doc: 'A toy.', methods: {}, properties: {}, signals: {}, errors: {} } as const;
+    const errors = { reply: () => undefined, isRollback: () => false, failedName: 'org.example.Toy.Error.Failed' };
+    const authority = { authorize: () => Promise.resolve() };
+    const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
+    new Dispatcher(bus, spec, errors, { methods: {}, properties: {} }, authority, quiet).export();
+    const ping = await answerTo(fake, { path: spec.path, interface: 'org.freedesktop.DBus.Peer', member: 'Ping' });
+    t.is(ping.type, MESSAGE_TYPE_METHOD_RETURN);
+    const id = await answerTo(fake, { path: spec.path, interface: 'org.freedesktop.DBus.Peer', member: 'GetMachineId' });
+    t.deepEqual(id.body, [readFileSync('/etc/machine-id', 'utf8').trim()]);
+    // The object's ancestors are the dispatcher's; other paths the standard answers'.
+    const ancestor = await answerTo(fake, { path: '/org/example', interface: 'org.freedesktop.DBus.Introspectable', member: 'Introspect' });
+    t.regex(String(ancestor.body?.[0]), /<node name="Toy"\/>/);
+    const elsewhere = await answerTo(fake, { path: '/elsewhere', interface: 'org.freedesktop.DBus.Introspectable', member: 'Introspect' });
+    t.regex(String(elsewhere.body?.[0]), /<node\/>/);
+    const properties = await answerTo(fake, { path: '/elsewhere', interface: 'org.freedesktop.DBus.Properties', member: 'GetAll', signature: 's', body: [''] });
+    t.is(properties.errorName, 'org.freedesktop.DBus.Error.UnknownObject');
+  });
+});

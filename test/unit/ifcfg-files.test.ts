@@ -1,15 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The ifcfg backend's file I/O, in a temporary directory: atomic writes that initscripts and
-// NetworkManager never see half-done, read-back checks, and the journal that undoes a change.
+// NetworkManager never see half-done, read-back checks, and the bridges we wrote found again.
 import test from 'ava';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IfcfgError } from '../../src/settings/ifcfg/ifcfg-error';
-import {
-  FileJournal, decodeIfcfgText, ignoredByIfcfgReaders, temporaryName, writeFileAtomic, writeShvarFile,
-} from '../../src/settings/ifcfg/ifcfg-files';
-import { readSharedMap } from '../../src/settings/ifcfg/ifcfg-backend';
+import { temporaryName, writeFileAtomic } from '../../src/settings/durable-file';
+import { decodeIfcfgText, ignoredByIfcfgReaders, readSharedMap, writeShvarFile } from '../../src/settings/ifcfg/ifcfg-files';
 import { configFileName } from '../../src/settings/ifcfg/ifcfg-validate';
 
 function scratch(): { dir: string; done: () => void } {
@@ -90,63 +88,6 @@ test('a rewritten file keeps its mode and owner; a new one is 0644', async (t) =
 test('decodeIfcfgText refuses bytes that are not UTF-8', (t) => {
   t.is(decodeIfcfgText(Buffer.from('A=é\n'), 'ifcfg-x'), 'A=é\n');
   t.throws(() => decodeIfcfgText(Buffer.from([0x41, 0x3d, 0xff, 0x0a]), 'ifcfg-x'), { instanceOf: IfcfgError });
-});
-
-test('a journal restores changed, created and removed files byte for byte, also from disk after a crash', async (t) => {
-  const { dir, done } = scratch();
-  try {
-    const ifcfg = join(dir, 'network-scripts');
-    const state = join(dir, 'state');
-    const roots = [ifcfg, join(state, 'shared')];
-    // The original files: one to change (odd bytes, odd mode), one to remove; one will be created.
-    mkdirSync(ifcfg);
-    const eth0 = Buffer.from("# comment\nDEVICE=eth0\nDOMAIN=$'a\\tb'\n\n", 'utf8');
-    writeFileSync(join(ifcfg, 'ifcfg-eth0'), eth0);
-    chmodSync(join(ifcfg, 'ifcfg-eth0'), 0o640);
-    writeFileSync(join(ifcfg, 'ifcfg-old'), 'DEVICE=old');
-
-    const journal = await FileJournal.create(state, roots);
-    await journal.track([join(ifcfg, 'ifcfg-eth0'), join(ifcfg, 'ifcfg-br0'), join(ifcfg, 'ifcfg-old')]);
-    await journal.setLiveState({ shape: 'unshared', nic: 'eth0' });
-    await t.throwsAsync(FileJournal.create(state, roots), undefined, 'a second journal is refused');
-
-    await writeFileAtomic(join(ifcfg, 'ifcfg-eth0'), Buffer.from('DEVICE=eth0\nBRIDGE=br0\n'));
-    await writeFileAtomic(join(ifcfg, 'ifcfg-br0'), Buffer.from('DEVICE=br0\nTYPE=Bridge\n'));
-    rmSync(join(ifcfg, 'ifcfg-old'));
-
-    // "The daemon died": a new process finds the journal on disk.
-    const found = await FileJournal.load(state, roots);
-    t.truthy(found);
-    t.deepEqual(found?.liveState, { shape: 'unshared', nic: 'eth0' });
-    await found?.restore();
-    await found?.discard();
-    t.deepEqual(readdirSync(ifcfg), ['ifcfg-eth0', 'ifcfg-old']);
-    t.true(readFileSync(join(ifcfg, 'ifcfg-eth0')).equals(eth0));
-    t.is(statSync(join(ifcfg, 'ifcfg-eth0')).mode & 0o777, 0o640);
-    t.is(readFileSync(join(ifcfg, 'ifcfg-old'), 'utf8'), 'DEVICE=old');
-    t.is(await FileJournal.load(state, roots), undefined, 'the journal is gone');
-  } finally {
-    done();
-  }
-});
-
-test('a journal never touches a path outside its roots, also when its manifest says so', async (t) => {
-  const { dir, done } = scratch();
-  try {
-    const ifcfg = join(dir, 'network-scripts');
-    const state = join(dir, 'state');
-    const journal = await FileJournal.create(state, [ifcfg]);
-    await t.throwsAsync(journal.track([join(dir, 'elsewhere')]), { instanceOf: IfcfgError });
-    await t.throwsAsync(journal.track([join(ifcfg, '..', 'x')]), { instanceOf: IfcfgError });
-    await t.throwsAsync(journal.track([join(ifcfg, 'sub', 'x')]), { instanceOf: IfcfgError });
-    const manifest = join(FileJournal.directory(state), 'manifest.json');
-    const m = JSON.parse(readFileSync(manifest, 'utf8')) as { entries: unknown[] };
-    m.entries.push({ path: '/etc/passwd', existed: false, mode: 420, copy: '0' });
-    writeFileSync(manifest, JSON.stringify(m));
-    await t.throwsAsync(FileJournal.load(state, [ifcfg]), { instanceOf: IfcfgError });
-  } finally {
-    done();
-  }
 });
 
 test('the shared map lists NICs whose BRIDGE names a bridge file we wrote, and nothing else', async (t) => {

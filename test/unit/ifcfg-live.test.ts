@@ -3,9 +3,9 @@
 // their IP configuration, and which processes are DHCP clients of a device.
 import test from 'ava';
 import type { IpState } from '../../src/settings/kernel-observer';
-import { isDhcpClientFor } from '../../src/settings/ifcfg/ifcfg-dhcp-client';
-import { hostInterfacesFromIp, interfaceType } from '../../src/settings/ifcfg/ifcfg-host-interfaces';
-import { captureIpConfig, checkIpConfig } from '../../src/settings/ifcfg/ifcfg-ip-config';
+import { isDhcpClientFor } from '../../src/settings/host-tools/dhcp-client';
+import { hostInterfacesFromIp, interfaceType } from '../../src/settings/host-tools/kernel-interfaces';
+import { captureIpConfig, checkIpConfig } from '../../src/settings/host-tools/ip-config';
 import { initscriptsSteps } from '../../src/settings/ifcfg/ifcfg-live-initscripts';
 
 // Trimmed from `ip -j -d link show`, `ip -j addr show`, `ip -j -4/-6 route show table main` in the lab.

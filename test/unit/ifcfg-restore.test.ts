@@ -7,9 +7,9 @@ import test from 'ava';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { restoreJournal } from '../../src/settings/ifcfg/ifcfg-backend';
-import { FileJournal } from '../../src/settings/ifcfg/ifcfg-files';
-import type { LiveApplier } from '../../src/settings/ifcfg/ifcfg-live';
+import { FileJournal } from '../../src/settings/file-journal';
+import { restoreJournal } from '../../src/settings/ifcfg/ifcfg-recovery';
+import type { LiveApplier } from '../../src/settings/host-tools/live-applier';
 
 const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
 

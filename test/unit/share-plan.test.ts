@@ -8,6 +8,7 @@ import { ShareError } from '../../src/bridge/share-error';
 import { defaultBridgeName, planShare, planUnshare } from '../../src/bridge/share-plan';
 import { DEFAULT_SHARE_OPTIONS, DEFAULT_UNSHARE_OPTIONS } from '../../src/bridge/request-options';
 import type { HostSnapshot } from '../../src/bridge/host-network';
+import { NM_BACKEND_DESCRIPTION } from '../../src/settings/nm/nm-backend';
 import { hostInterfaces } from '../../src/settings/nm/nm-devices';
 import { NmObjects, type NmObject } from '../../src/settings/nm/nm-object-cache';
 
@@ -40,9 +41,9 @@ const snapshot: HostSnapshot = { interfaces: hostInterfaces(objects, new Map()),
 const verdict = (name: string) => {
   const iface = snapshot.interfaces.find((i) => i.name === name);
   if (iface === undefined) throw new Error(name);
-  return shareability(iface, 'NetworkManager');
+  return shareability(iface, NM_BACKEND_DESCRIPTION);
 };
-const plan = (nic: string, options = {}) => planShare(snapshot, nic, { ...DEFAULT_SHARE_OPTIONS, ...options }, 'NetworkManager');
+const plan = (nic: string, options = {}) => planShare(snapshot, nic, { ...DEFAULT_SHARE_OPTIONS, ...options }, NM_BACKEND_DESCRIPTION);
 const refusal = (fn: () => unknown) => {
   try {
     fn();
@@ -80,12 +81,12 @@ test('refusals, each with a reason a user can act on', (t) => {
   t.like(refusal(() => plan('eth0', { bridge: 'virbr0' })), { code: 'InvalidArgs' });
   t.like(refusal(() => plan('eth0', { bridge: 'a b' })), { code: 'InvalidArgs' });
   t.like(refusal(() => plan('eth0', { stp: true, forwardDelay: 1 })), { code: 'InvalidArgs' });
-  t.like(refusal(() => planShare({ ...snapshot, shared: new Map([['eth0', 'br-eth0']]) }, 'eth0', DEFAULT_SHARE_OPTIONS, 'NetworkManager')), { code: 'AlreadyShared' });
+  t.like(refusal(() => planShare({ ...snapshot, shared: new Map([['eth0', 'br-eth0']]) }, 'eth0', DEFAULT_SHARE_OPTIONS, NM_BACKEND_DESCRIPTION)), { code: 'AlreadyShared' });
 });
 
 test("a backend's own refusal (NM: a user's private profile is active) makes the NIC not shareable, with its hint", (t) => {
   const refusedEth0 = { ...snapshot, interfaces: snapshot.interfaces.map((i) => (i.name === 'eth0' ? { ...i, refusal: { reason: 'its profile is private', hint: 'make it system-wide' } } : i)) };
-  t.like(refusal(() => planShare(refusedEth0, 'eth0', DEFAULT_SHARE_OPTIONS, 'NetworkManager')), { code: 'NotShareable', message: 'eth0 cannot be shared: its profile is private', hint: 'make it system-wide' });
+  t.like(refusal(() => planShare(refusedEth0, 'eth0', DEFAULT_SHARE_OPTIONS, NM_BACKEND_DESCRIPTION)), { code: 'NotShareable', message: 'eth0 cannot be shared: its profile is private', hint: 'make it system-wide' });
   t.true(verdict('eth0').shareable);
 });
 

@@ -3,164 +3,15 @@
 // before authorization (the prepare step), the locks, the deadlines and the honest rollback.
 // The real thing is proven in the lab (test/lab/nm-share.test.ts, nm-hostile.test.ts, confirm.test.ts).
 import test from 'ava';
-import type { HostInterface, HostSnapshot } from '../../src/bridge/host-network';
-import type { Log } from '../../src/log';
-import type { SettingsBackend, Transaction } from '../../src/bridge/settings-backend';
 import { ShareError } from '../../src/bridge/share-error';
-import type { SharePlan, UnsharePlan } from '../../src/bridge/share-plan';
 import { callSeconds, minRollbackTimeout, type ShareOptions } from '../../src/bridge/share-request';
 import { DEFAULT_SHARE_OPTIONS, DEFAULT_UNSHARE_OPTIONS } from '../../src/bridge/request-options';
-import { Sharing, type ChangeStep, type Clock } from '../../src/bridge/sharing';
+import { Sharing, type ChangeStep } from '../../src/bridge/sharing';
 import type { FirewallHost } from '../../src/bridge/firewall';
 import { FirewallKeeper } from '../../src/bridge/firewall-keeper';
-import type { HostChanges, HostObserver, IpRequirements, LiveAddress, LiveHost, LiveLink } from '../../src/bridge/verify';
+import { FakeClock } from './fake-clock';
 import { parseIptablesSave } from '../../src/settings/firewall/iptables-save';
-
-const nic = (name: string, mac: string, more: Partial<HostInterface> = {}): HostInterface => ({
-  name, type: 'ethernet', mac, carrier: true, addresses: [], sharedThrough: undefined, controller: undefined, managed: true, ...more,
-});
-const link = (name: string, mac: string, more: Partial<LiveLink> = {}): LiveLink => ({ name, mac, up: true, controller: undefined, kind: undefined, addresses: [], ...more });
-const lease = (cidr: string) => ({ cidr, family: 4 as const, global: true, dynamic: true });
-
-/** A host with eth0 and eth1 (each with a DHCP lease); Share works unless told otherwise. */
-class FakeHost implements SettingsBackend, HostObserver {
-  readonly name = 'NetworkManager' as const;
-  interfaces: HostInterface[] = [nic('eth0', '52:54:00:00:00:01'), nic('eth1', '52:54:00:00:00:02')];
-  shared = new Map<string, string>();
-  live: LiveHost = {
-    links: new Map([['eth0', link('eth0', '52:54:00:00:00:01', { addresses: [lease('192.0.2.10/24')] })], ['eth1', link('eth1', '52:54:00:00:00:02', { addresses: [lease('192.0.2.11/24')] })]]),
-    routes: [],
-  };
-  kernelControllers = new Map<string, string>();
-  kernelPorts = new Map<string, string[]>();
-  /** Share makes the bridge, but it never gets the NIC's lease (no DHCP server). */
-  noLease = false;
-  /** What rollback() says it could not restore. */
-  unrestored: string[] = [];
-  applied: string[] = [];
-  rolledBack = 0;
-  committed = 0;
-  /** The seconds each keep() was given. */
-  kept: number[] = [];
-  observed = 0;
-  /** When set, applyShare waits for it. */
-  gate: Promise<void> | undefined;
-  /** The transaction's verbs and the applies, in order. */
-  steps: string[] = [];
-  /** Which verb fails (with a plain Error naming it). */
-  failing: ReadonlySet<'begin' | 'apply' | 'commit' | 'rollback' | 'observe'> = new Set();
-  /** observe() calls before the bridge gets the NIC's lease, when noLease is false. */
-  leaseAfter = 0;
-  /** observe() calls before the bridge gets its autoconfigured IPv6 addresses (a router advertisement). */
-  slaacAfter = 0;
-  /** What checkShare says the bridge's profile requires. */
-  ip: IpRequirements = { ipv4Dhcp: true, ipv6Required: false };
-
-  snapshot(): HostSnapshot { return { interfaces: this.interfaces, shared: this.shared }; }
-  onChange(): void {}
-  async configuration(): Promise<undefined> { return undefined; }
-  async checkShare(): Promise<IpRequirements> { return this.ip; }
-  async begin(): Promise<Transaction> {
-    this.step('begin');
-    return {
-      keep: async (seconds) => { this.kept.push(seconds); this.step(`keep ${seconds}`); },
-      commit: async () => { this.committed++; this.step('commit'); },
-      rollback: async () => { this.rolledBack++; this.step('rollback'); return this.unrestored; },
-    };
-  }
-
-  private step(name: 'begin' | 'apply' | 'commit' | 'rollback' | 'observe' | `keep ${number}`): void {
-    if (name !== 'observe') this.steps.push(name);
-    if ((this.failing as ReadonlySet<string>).has(name)) throw new Error(`${name} failed`);
-  }
-
-  async applyShare(plan: SharePlan, _progress: unknown, ready: Promise<void>): Promise<void> {
-    await ready;
-    this.applied.push(`share ${plan.nic} ${plan.bridge}`);
-    await this.gate;
-    this.step('apply');
-    const links = new Map(this.live.links);
-    const port = links.get(plan.nic);
-    if (port === undefined) throw new Error(`no ${plan.nic}`);
-    links.set(plan.nic, { ...port, controller: plan.bridge, addresses: [] });
-    links.set(plan.bridge, link(plan.bridge, plan.nicMac, { kind: 'bridge', stp: false, addresses: this.noLease ? [] : port.addresses }));
-    this.live = { ...this.live, links };
-    this.interfaces = [...this.interfaces, nic(plan.bridge, plan.nicMac, { type: 'bridge' })];
-    this.shared.set(plan.nic, plan.bridge);
-  }
-
-  async applyUnshare(plan: UnsharePlan, _progress: unknown, ready: Promise<void>): Promise<void> {
-    await ready;
-    this.applied.push('unshare');
-    this.step('apply');
-    const links = new Map(this.live.links);
-    const port = links.get(plan.nic);
-    links.delete(plan.bridge);
-    if (port !== undefined) links.set(plan.nic, { ...port, controller: undefined, addresses: [lease('192.0.2.10/24')] });
-    this.live = { ...this.live, links };
-    this.interfaces = this.interfaces.filter((i) => i.name !== plan.bridge);
-    this.shared.delete(plan.nic);
-  }
-  async finishUnshare(): Promise<void> {}
-  async close(): Promise<void> {}
-
-  /** Like the kernel observer: only the devices asked for, so the domain must ask for the right ones. */
-  async observe(devices: readonly string[]): Promise<LiveHost> {
-    this.observed++;
-    this.step('observe');
-    // Until then the bridge is up without its lease (the DHCP client is still asking), or without
-    // its autoconfigured IPv6 addresses (no router advertisement yet).
-    const lacks = (a: LiveAddress) => (this.observed <= this.leaseAfter) || (a.family === 6 && a.dynamic && this.observed <= this.slaacAfter);
-    const links = new Map([...this.live.links].filter(([name]) => devices.includes(name))
-      .map(([name, l]) => [name, l.kind === 'bridge' ? { ...l, addresses: l.addresses.filter((a) => !lacks(a)) } : l]));
-    return { links, routes: this.live.routes.filter((r) => devices.includes(r.dev)) };
-  }
-  async answers(): Promise<boolean> { return true; }
-  /** Watches not closed yet. */
-  watching = 0;
-  /** The kernel's notifications never come here: the domain's safety poll (on the fake clock) carries verification. */
-  watch(_devices: readonly string[]): HostChanges {
-    this.watching++;
-    let closed = false;
-    let wake = () => {};
-    const closing = new Promise<void>((r) => { wake = r; });
-    return {
-      count: () => 0,
-      after: () => closing,
-      close: () => {
-        if (closed) return;
-        closed = true;
-        this.watching--;
-        wake();
-      },
-    };
-  }
-  async linkSpeed(): Promise<undefined> { return undefined; }
-  controllerOf(name: string): string | undefined { return this.kernelControllers.get(name); }
-  bridgePorts(bridge: string): string[] { return this.kernelPorts.get(bridge) ?? []; }
-  linkMtu(): undefined { return undefined; }
-  linkTree(name: string): string[] { return [name]; }
-}
-
-/** Time that passes only when the domain sleeps, or an operation says it took some. */
-class FakeClock implements Clock {
-  ms = 0;
-  /** Time stands still: a sleep never ends. */
-  frozen = false;
-  now(): number { return this.ms; }
-  async sleep(ms: number): Promise<void> {
-    if (this.frozen) return new Promise(() => {});
-    this.ms += ms;
-  }
-}
-
-class RecordingLog implements Log {
-  readonly lines: string[] = [];
-  debug(m: string): void { this.lines.push(`debug ${m}`); }
-  info(m: string): void { this.lines.push(`info ${m}`); }
-  warn(m: string): void { this.lines.push(`warn ${m}`); }
-  error(m: string): void { this.lines.push(`error ${m}`); }
-}
+import { FakeHost, lease, link, nic, RecordingLog } from './fake-host';
 
 function setup(firewall?: FirewallHost) {
   const host = new FakeHost();
@@ -347,6 +198,46 @@ test('confirm-timeout: verified, the change stays open (the backend\'s own timer
   await fresh.sharing.rollbackPending('stopping');
   t.is(fresh.host.rolledBack, 1);
   t.is(fresh.sharing.pending().size, 0);
+});
+
+test('confirm-timeout on the fake clock: a change not confirmed in time is rolled back at its deadline, and not a moment before', async (t) => {
+  const { host, clock, log, sharing, events } = setup();
+  t.is(await apply(sharing.prepareShare('eth0', share({ confirmTimeout: 30 }))), 'br-eth0');
+  t.is(clock.scheduled, 1, 'the deadline runs on the injected clock');
+  clock.advance(29_999);
+  await until(() => true);
+  t.is(host.rolledBack, 0);
+  t.is(sharing.pending().size, 1);
+  clock.advance(1);
+  await until(() => events.slice(-2).join() === 'eth0 rolled-back,pending changed');
+  t.is(host.committed, 0);
+  t.deepEqual(host.steps, ['begin', 'apply', 'keep 35', 'rollback']);
+  t.is(sharing.pending().size, 0);
+  t.true(log.lines.some((l) => /^warn share eth0: not confirmed within 30 s; rolling back/.test(l)), log.lines.join('\n'));
+  // Confirm after the deadline finds nothing to confirm.
+  t.is(await codeOf(Promise.resolve().then(() => sharing.prepareConfirm('eth0'))), 'NotPending');
+});
+
+test('confirm-timeout on the fake clock: a change confirmed in time stays, and its deadline passes without a rollback', async (t) => {
+  const { host, clock, sharing } = setup();
+  await apply(sharing.prepareShare('eth0', share({ confirmTimeout: 30 })));
+  clock.advance(29_000);
+  await apply(Promise.resolve(sharing.prepareConfirm('eth0')));
+  t.is(clock.scheduled, 0, 'Confirm cancels the deadline');
+  clock.advance(60_000);
+  await until(() => true);
+  t.is(host.committed, 1);
+  t.is(host.rolledBack, 0);
+  t.deepEqual(host.steps, ['begin', 'apply', 'keep 35', 'commit']);
+
+  // So does an Unshare confirmed in time; a Rollback cancels the deadline as well.
+  const shared = sharedSetup();
+  await apply(shared.sharing.prepareUnshare('eth0', { ...DEFAULT_UNSHARE_OPTIONS, confirmTimeout: 10 }));
+  await apply(Promise.resolve(shared.sharing.prepareRollback('eth0')));
+  t.is(shared.clock.scheduled, 0);
+  shared.clock.advance(20_000);
+  await until(() => true);
+  t.is(shared.host.rolledBack, 1, 'rolled back once, on request');
 });
 
 test('a Share runs validate, then (after authorization) begin, apply, verify, commit, and reports each step', async (t) => {

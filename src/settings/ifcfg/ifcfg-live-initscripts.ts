@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Log, errorMessage } from '../../log';
 import { readIpState, type IpState } from '../kernel-observer';
-import { linkInfo } from './ifcfg-host-interfaces';
-import { checkNames, runIp, type LiveApplier, type SharedShape, type UnsharedShape } from './ifcfg-live';
-import { findProgram, underSystemd, type SystemdTools } from './ifcfg-systemd-run';
+import { linkInfo } from '../host-tools/kernel-interfaces';
+import { checkNames, runIp, type LiveApplier, type SharedShape, type UnsharedShape } from '../host-tools/live-applier';
+import { findProgram, underSystemd, type SystemdTools } from '../host-tools/systemd-run';
 import { isInterfaceName } from './ifcfg-validate';
 
 const run = promisify(execFile);

@@ -167,6 +167,9 @@ function movedKeyKind(key: string): KeyKind | undefined {
 
 
 /** Builds ifcfg-<bridge> and the rewritten ifcfg-<nic>. Every input is validated before use. */
+/** The first words of every file we write: how a bridge file is recognised as ours. */
+export const OUR_FILE_MARKER = '# Created by shared-interface:';
+
 export function translateIfcfgShare(input: IfcfgShareInput): IfcfgShareFiles {
   const nic = checkInterfaceName(input.nic, 'NIC name');
   const bridge = checkInterfaceName(input.bridge, 'Bridge name');
@@ -180,7 +183,7 @@ export function translateIfcfgShare(input: IfcfgShareInput): IfcfgShareFiles {
   if (nicFile !== undefined) checkNicFile(nicFile, nic, mac);
 
   let br = parseShvar(
-    `# Created by shared-interface: ${bridge} carries the IP configuration of ${nic}.\n` +
+    `${OUR_FILE_MARKER} ${bridge} carries the IP configuration of ${nic}.\n` +
       '# Unsharing restores the previous files.\n',
   );
   br = shvarSet(br, 'DEVICE', bridge);
@@ -228,7 +231,7 @@ export function translateIfcfgShare(input: IfcfgShareInput): IfcfgShareFiles {
 }
 
 function newPortFile(nic: string, bridge: string): ShvarFile {
-  let f = parseShvar(`# Created by shared-interface: ${nic} is a port of ${bridge}.\n`);
+  let f = parseShvar(`${OUR_FILE_MARKER} ${nic} is a port of ${bridge}.\n`);
   f = shvarSet(f, 'DEVICE', nic);
   f = shvarSet(f, 'TYPE', 'Ethernet');
   return f;

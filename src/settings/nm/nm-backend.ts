@@ -8,7 +8,7 @@ import { type Log, errorMessage } from '../../log';
 import type { ConfiguredInterface } from '../../bridge/interface-config';
 import type { Progress } from '../../bridge/progress';
 import type { HostInterface, HostSnapshot } from '../../bridge/host-network';
-import type { ChangeSummary, SettingsBackend, Transaction } from '../../bridge/settings-backend';
+import type { BackendDescription, ChangeSummary, SettingsBackend, Transaction } from '../../bridge/settings-backend';
 import { ShareError } from '../../bridge/share-error';
 import type { SharePlan, UnsharePlan } from '../../bridge/share-plan';
 import type { IpRequirements } from '../../bridge/verify';
@@ -53,8 +53,14 @@ function staticAddresses(settings: NmSettings): string[] {
   });
 }
 
+export const NM_BACKEND_DESCRIPTION: BackendDescription = {
+  name: 'NetworkManager',
+  safetyNet: 'checkpoint',
+  manageHint: (iface) => `let NetworkManager manage it first: nmcli device set ${iface} managed yes`,
+};
+
 export class NmBackend implements SettingsBackend {
-  readonly name = 'NetworkManager' as const;
+  readonly description = NM_BACKEND_DESCRIPTION;
   private readonly listeners: Array<() => void> = [];
   /** Conditions an operation waits for, checked at each change of NetworkManager's objects. */
   private readonly changeWaiters = new Set<() => void>();

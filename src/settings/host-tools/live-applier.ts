@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Live apply for the ifcfg backend: makes the running system match the files without a reboot.
-// With initscripts installed (and the standard directory) that is their own ifup/ifdown
-// (ifcfg-live-initscripts.ts); otherwise iproute2 and the DHCP client the system has
-// (ifcfg-live-iproute2.ts). Every command runs with an argument vector, never through a shell;
+// Live apply without NetworkManager: makes the running system match a shared or unshared shape
+// without a reboot. The ifcfg backend uses initscripts' own ifup/ifdown where they are installed
+// (ifcfg/ifcfg-live-initscripts.ts), otherwise iproute2 and the DHCP client the system has
+// (iproute2-applier.ts). Every command runs with an argument vector, never through a shell;
 // every value passed on comes from the kernel's JSON or from names validated before, and is
 // checked again against a pattern.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { errorMessage } from '../../log';
-import type { IpConfig } from './ifcfg-ip-config';
-import { isInterfaceName } from './ifcfg-validate';
+import type { IpConfig } from './ip-config';
+import { isInterfaceName } from '../../bridge/interface-name';
 
 const run = promisify(execFile);
 

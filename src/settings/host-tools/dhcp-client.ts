@@ -6,10 +6,10 @@ import { randomBytes } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Log } from '../../log';
-import { ensurePrivateDir, readIfExists, writeFileAtomic } from './ifcfg-files';
-import { findProgram, underSystemd } from './ifcfg-systemd-run';
-import { UDHCPC_SCRIPT } from './ifcfg-udhcpc-script';
-import { isInterfaceName } from './ifcfg-validate';
+import { ensurePrivateDir, readIfExists, writeFileAtomic } from '../durable-file';
+import { findProgram, underSystemd } from './systemd-run';
+import { UDHCPC_SCRIPT } from './udhcpc-script';
+import { isInterfaceName } from '../../bridge/interface-name';
 
 const DHCP_PROGRAMS = new Set(['udhcpc', 'dhclient', 'dhcpcd']);
 

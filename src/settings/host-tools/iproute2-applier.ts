@@ -3,10 +3,10 @@
 // system has (dhclient, or busybox udhcpc with our event script).
 import { isMacAddress } from '../../bridge/mac-address';
 import { readIpState } from '../kernel-observer';
-import { DhcpClients } from './ifcfg-dhcp-client';
-import { linkInfo } from './ifcfg-host-interfaces';
-import { routeArgs, type IpConfig } from './ifcfg-ip-config';
-import { checkNames, runIp as ip, type LiveApplier, type SharedShape, type UnsharedShape } from './ifcfg-live';
+import { DhcpClients } from './dhcp-client';
+import { linkInfo } from './kernel-interfaces';
+import { routeArgs, type IpConfig } from './ip-config';
+import { checkNames, runIp as ip, type LiveApplier, type SharedShape, type UnsharedShape } from './live-applier';
 
 export class Iproute2Live implements LiveApplier {
   readonly name = 'iproute2';

@@ -30,7 +30,7 @@ const IPV6_CHANGES_NOTE = 'its autoconfigured IPv6 addresses will change: the ke
 
 /**
  * The domain's view of the links. Every link counts as managed: without NetworkManager nothing
- * else claims them, and the ifcfg files say how each one is configured.
+ * else claims them, and the backend's own files say how each one is configured.
  */
 export function hostInterfacesFromIp(state: IpState, shared: ReadonlyMap<string, string>, isWireless: (name: string) => boolean): HostInterface[] {
   const addressesOf = new Map<string, string[]>();
