@@ -144,8 +144,8 @@ export class NmObjectCache extends NmObjects {
   async reload(): Promise<void> {
     const generation = ++this.generation;
     this.objects = new Map();
-    const [manager, settings] = await Promise.all([this.read(NM_PATH, NM), this.read(SETTINGS_PATH, SETTINGS)]);
-    if (generation !== this.generation) return; // a newer reload won
+    const [manager, settings] = await Promise.all([this.readRoot(generation, NM_PATH, NM), this.readRoot(generation, SETTINGS_PATH, SETTINGS)]);
+    if (generation !== this.generation) return; // stopped, or a newer reload won
     const paths = (object: Map<string, t.Variant> | undefined, name: string) => {
       const value = object?.get(name);
       return value?.signature === 'ao' ? objectPaths.decode(value.value, name) : [];
@@ -182,6 +182,21 @@ export class NmObjectCache extends NmObjects {
       const config = this.property(device, NM_DEVICE, prop, t.objectPath);
       return config === undefined || config === '/' || this.objects.get(config)?.has(iface) === true ? [] : [[config, iface, { device, prop }] as const];
     }));
+  }
+
+  /**
+   * The manager's or the settings' object. NetworkManager owns its bus name before it has exported
+   * them: a backend started on an empty mirror would tell the change records NetworkManager is
+   * back, and their rollback would ask for objects it does not have yet.
+   */
+  private async readRoot(generation: number, path: string, iface: string): Promise<Map<string, t.Variant> | undefined> {
+    const deadline = Date.now() + READ_TIMEOUT_MS;
+    for (;;) {
+      const props = await this.read(path, iface);
+      if (props !== undefined || generation !== this.generation) return props;
+      if (Date.now() > deadline) throw new Error(`NetworkManager has no ${path} after ${READ_TIMEOUT_MS / 1000} s on the bus`);
+      await new Promise((resolve) => setTimeout(resolve, ROOT_RETRY_MS));
+    }
   }
 
   /** One interface of one object, read now; undefined when the object is gone. */
@@ -261,6 +276,8 @@ export class NmObjectCache extends NmObjects {
 
 // A reading waits as long as NetworkManager needs on a busy host rather than leave it without its backend.
 const READ_TIMEOUT_MS = 300_000;
+// How often a NetworkManager that is starting is asked again for its manager and settings objects.
+const ROOT_RETRY_MS = 100;
 const GONE_ERRORS = new Set(['org.freedesktop.DBus.Error.UnknownObject', 'org.freedesktop.DBus.Error.UnknownMethod', 'org.freedesktop.DBus.Error.UnknownInterface', 'org.freedesktop.DBus.Error.InvalidArgs']);
 
 /** Runs `work` on each item, at most READS_IN_FLIGHT at a time; rejects with the first failure. */
