@@ -108,8 +108,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   await recoverIfcfgChanges(ifcfg, log);
   // NetworkManager's changes left unfinished (a crash, a restart of NetworkManager, a reboot) are
   // finished by the NM backend from these records as soon as NetworkManager is there.
-  const nmRecords = new NmChangeRecords(NmChangeRecords.directory(options.stateDir), log);
-  const selector = new BackendSelector(settingsBackendCandidates({ bus, log, nmRecords, ifcfg }), log);
+  const nmRecords = new NmChangeRecords(NmChangeRecords.directory(options.stateDir), log, systemClock);
+  const selector = new BackendSelector(settingsBackendCandidates({ bus, log, clock: systemClock, nmRecords, ifcfg }), log);
   // The name is owned before the backend's first reading of the host (seconds at thousands of
   // links): bus activation answers within its timeout, and calls wait for the reading instead.
   const backendReady = selector.start();
@@ -158,13 +158,15 @@ export async function main(argv: readonly string[]): Promise<void> {
   };
   if (options.idleTimeoutSeconds > 0) {
     const idleMs = options.idleTimeoutSeconds * 1000;
-    const timer = setInterval(() => {
+    const checkIdle = (): void => {
       // A change awaiting confirmation keeps us here: its deadline is ours to keep.
-      if (!dispatcher.idleFor(idleMs) || sharing.pending().size > 0) return;
-      clearInterval(timer);
+      if (!dispatcher.idleFor(idleMs) || sharing.pending().size > 0) {
+        systemClock.schedule(Math.min(idleMs, 1000), checkIdle, { background: true });
+        return;
+      }
       stop(`idle for ${options.idleTimeoutSeconds} s`);
-    }, Math.min(idleMs, 1000));
-    timer.unref();
+    };
+    systemClock.schedule(Math.min(idleMs, 1000), checkIdle, { background: true });
   }
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

@@ -87,7 +87,7 @@ export class ChangeTransaction {
   }
 }
 
-/** Resolves after the I/O already due: a request written now goes out before what follows. */
+/** Resolves after the I/O already due: a request written now goes out before what follows (a turn of the event loop, not a span of time: no Clock). */
 function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }

@@ -4,6 +4,7 @@
 // with the one it announced last, and announces only the entries a ListInterfaces reply would now
 // show differently. What it announces is what ListInterfaces shows to anyone: an event that
 // changes nothing there (a user's private NetworkManager profile edited, say) announces nothing.
+import { type Cancel, type Clock, systemClock } from '../clock';
 import type { ListedInterface } from './listed-interface';
 
 export interface ListingChangeTiming {
@@ -24,7 +25,7 @@ export class ListingChanges {
   private announced = new Map<string, ListedInterface>();
   /** The listing the announced forms are of: the same array again means nothing changed. */
   private announcedListing: readonly ListedInterface[] | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private cancelTimer: Cancel | undefined;
   private burstStart = 0;
   private closed = false;
 
@@ -32,6 +33,7 @@ export class ListingChanges {
     private readonly listing: () => readonly ListedInterface[],
     private readonly announce: ListingChangeListener,
     private readonly timing: ListingChangeTiming = LISTING_CHANGE_TIMING,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** The listing as it is now is what clients know (they read it with ListInterfaces). */
@@ -43,20 +45,20 @@ export class ListingChanges {
   /** Something the listing is made of may have changed. */
   changed(): void {
     if (this.closed) return;
-    const now = Date.now();
-    if (this.timer === undefined) this.burstStart = now;
-    else clearTimeout(this.timer);
+    const now = this.clock.now();
+    if (this.cancelTimer === undefined) this.burstStart = now;
+    else this.cancelTimer();
     const wait = Math.max(0, Math.min(this.timing.quietMs, this.burstStart + this.timing.maxDelayMs - now));
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
+    this.cancelTimer = this.clock.schedule(wait, () => {
+      this.cancelTimer = undefined;
       this.compare();
-    }, wait);
+    });
   }
 
   close(): void {
     this.closed = true;
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
   }
 
   private compare(): void {

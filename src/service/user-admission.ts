@@ -7,6 +7,7 @@
 // long as the reading whose end freed its turn took: a user with a queue gets half of the time
 // at most, so the work it keeps going cannot crowd out the rest (an admin's Share); a user with
 // nothing waiting never pauses.
+import { type Clock, systemClock } from '../clock';
 
 export class AdmissionRefused extends Error {
   constructor(message: string) {
@@ -29,12 +30,12 @@ export class UserAdmission {
   private readonly queues = new Map<number, Array<() => void>>();
   private waitingCount = 0;
 
-  constructor(private readonly limits: AdmissionLimits) {}
+  constructor(private readonly limits: AdmissionLimits, private readonly clock: Clock = systemClock) {}
 
   /** Resolves when one more of `uid`'s readings may run, with the function that ends it; rejects with AdmissionRefused. */
   async admit(uid: number): Promise<() => void> {
-    let startedAt = Date.now();
-    const release = () => this.release(uid, Date.now() - startedAt);
+    let startedAt = this.clock.now();
+    const release = () => this.release(uid, this.clock.now() - startedAt);
     const running = this.running.get(uid) ?? 0;
     if (running < this.limits.runningPerUser) {
       this.running.set(uid, running + 1);
@@ -51,7 +52,7 @@ export class UserAdmission {
     this.waitingCount++;
     // The running count stays as it is: release() hands its slot straight to the next in the queue.
     await new Promise<void>((resolve) => queue.push(resolve));
-    startedAt = Date.now();
+    startedAt = this.clock.now();
     return release;
   }
 
@@ -61,7 +62,7 @@ export class UserAdmission {
     if (next !== undefined) {
       this.waitingCount--;
       if (queue?.length === 0) this.queues.delete(uid);
-      setTimeout(next, tookMs);
+      this.clock.schedule(tookMs, next);
       return;
     }
     const left = (this.running.get(uid) ?? 1) - 1;

@@ -3,6 +3,7 @@
 // host. Each candidate says when that may have changed (NetworkManager appearing on the bus or
 // leaving it), and the choice is made again; a request in flight keeps the backend object it
 // started with.
+import type { Clock } from '../clock';
 import type { BusConnection } from '../dbus-wire/bus-connection';
 import { type Log, errorDetail } from '../log';
 import type { SettingsBackend } from '../bridge/settings-backend';
@@ -16,6 +17,7 @@ import { networkManagerCandidate } from './nm/nm-candidate';
 export interface BackendDependencies {
   readonly bus: BusConnection;
   readonly log: Log;
+  readonly clock: Clock;
   /** NetworkManager's change records, kept across its restarts (each NmBackend finishes what it finds). */
   readonly nmRecords: NmChangeRecords;
   readonly ifcfg: IfcfgConfig;
@@ -24,7 +26,7 @@ export interface BackendDependencies {
 /** The settings backends, in order of preference: the first that applies on this host serves. */
 export function settingsBackendCandidates(deps: BackendDependencies): BackendCandidate[] {
   return [
-    networkManagerCandidate(deps.bus, deps.log, deps.nmRecords),
+    networkManagerCandidate(deps.bus, deps.log, deps.nmRecords, deps.clock),
     ifcfgCandidate(deps.ifcfg, deps.log),
   ];
 }

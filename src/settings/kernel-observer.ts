@@ -65,6 +65,8 @@ function collect(command: string, args: readonly string[], input = ''): Promise<
     const child = spawn(command, [...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
+    // A bound on our own child process's real run time, like a socket's deadline in the wire
+    // layer: not the daemon's notion of time, so not the injected Clock (a fake one would never kill it).
     const timer = setTimeout(() => child.kill(), READ_TIMEOUT_MS);
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));

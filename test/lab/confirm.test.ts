@@ -45,7 +45,7 @@ async function withConfirmLab(body: (lab: Lab, client: ServiceClient, before: Ne
   }
 }
 
-test('unconfirmed, a share is rolled back at its deadline by the daemon, which stays for it; Pending, Progress and PropertiesChanged say so; a user polkit refuses may not confirm', async (t) => {
+test('unconfirmed, a share is rolled back at its deadline by the daemon, which stays for it; Pending, Progress and PropertiesChanged say so', async (t) => {
   await withConfirmLab(async (lab, client, before) => {
     t.is((await links(lab)).get('eth0')?.address, NIC_MAC);
     // A short idle timeout: a pending change must keep the daemon alive, or its deadline is not kept.
@@ -73,16 +73,6 @@ test('unconfirmed, a share is rolled back at its deadline by the daemon, which s
     for (const step of ['authorizing', 'checkpoint', 'profiles-added', 'bridge-up', 'gateway-answers', 'awaiting-confirmation']) t.true(shareSteps.includes(step), `${step} in ${shareSteps.join(' ')}`);
     t.is(shareSteps.at(-1), 'awaiting-confirmation');
 
-    // Confirm or Rollback by a user polkit does not authorize: AccessDenied, and it still awaits confirmation.
-    const denied = await callAs(lab, NOBODY, 'Confirm', 's', ['eth0']);
-    t.is(denied.errorName, 'org.freedesktop.DBus.Error.AccessDenied', denied.errorMessage);
-    const deniedRollback = await callAs(lab, NOBODY, 'Rollback', 's', ['eth0']);
-    t.is(deniedRollback.errorName, 'org.freedesktop.DBus.Error.AccessDenied', deniedRollback.errorMessage);
-    t.deepEqual([...(await client.pending()).keys()], ['eth0']);
-    t.is((await links(lab)).get('eth0')?.master, 'br-eth0');
-    // Another change of the NIC waits for the answer.
-    t.is((await callError(client.unshare('eth0'))).name, `${ERROR}.Busy`);
-
     await waitFor('the unconfirmed share rolled back', () => (steps(progress).at(-1) === 'rolled-back' ? true : undefined), 60_000);
     // The daemon itself kept the deadline: the idle timeout did not end it while the change was pending.
     t.regex(daemon.output, /share eth0: not confirmed within 10 s; rolling back/);
@@ -93,6 +83,22 @@ test('unconfirmed, a share is rolled back at its deadline by the daemon, which s
     t.true(pendingChanges.length >= 2, 'PropertiesChanged told of Pending twice');
     // Nothing pending any more: now the idle timeout ends it.
     t.is(await daemon.waitForExit(), 0);
+  });
+});
+
+test('while a share awaits confirmation, a user polkit refuses may neither confirm nor roll it back, and another change of the NIC is Busy', async (t) => {
+  await withConfirmLab(async (lab, client) => {
+    await lab.startDaemon();
+    t.is(await client.share('eth0', { 'confirm-timeout': makeVariant('u', 120) }), 'br-eth0');
+    const denied = await callAs(lab, NOBODY, 'Confirm', 's', ['eth0']);
+    t.is(denied.errorName, 'org.freedesktop.DBus.Error.AccessDenied', denied.errorMessage);
+    const deniedRollback = await callAs(lab, NOBODY, 'Rollback', 's', ['eth0']);
+    t.is(deniedRollback.errorName, 'org.freedesktop.DBus.Error.AccessDenied', deniedRollback.errorMessage);
+    t.deepEqual([...(await client.pending()).keys()], ['eth0']);
+    t.is((await links(lab)).get('eth0')?.master, 'br-eth0');
+    // Transactions take turns: a change awaiting its answer holds the checkpoint.
+    t.is((await callError(client.unshare('eth0'))).name, `${ERROR}.Busy`);
+    t.deepEqual([...(await client.pending()).keys()], ['eth0']);
   });
 });
 
@@ -111,19 +117,26 @@ test('Rollback undoes a pending share at once, without waiting for the deadline;
   });
 });
 
-test('Confirm commits a share and an unshare; an unconfirmed unshare undone by Rollback shares the NIC again', async (t) => {
-  await withConfirmLab(async (lab, client, before) => {
+test('Confirm commits a share: nothing is left that could undo it, neither our deadline nor a checkpoint', async (t) => {
+  await withConfirmLab(async (lab, client) => {
     await lab.startDaemon();
     const progress = await client.progress();
-    // Confirm commits: nothing is left that could undo it, neither our deadline nor a checkpoint.
     await client.share('eth0', { 'confirm-timeout': makeVariant('u', 30) });
     progress.length = 0;
     await client.confirm('eth0');
     t.deepEqual(steps(progress), ['authorizing', 'committed']);
     t.deepEqual(await client.pending(), new Map());
     t.is(await nmCheckpoints(lab), 'ao 0');
-    // An unconfirmed Unshare undone by Rollback: the NIC is shared again, the bridge carries the
-    // host's address again, and the rollback says it restored everything (no RolledBack).
+    t.deepEqual(await client.shared(), new Map([['eth0', 'br-eth0']]));
+  });
+});
+
+test('an unconfirmed unshare undone by Rollback shares the NIC again; a confirmed one leaves the lab as it was before the share', async (t) => {
+  await withConfirmLab(async (lab, client, before) => {
+    await lab.startDaemon();
+    await client.share('eth0');
+    // Rolled back: the NIC is shared again, the bridge carries the host's address again, and the
+    // rollback says it restored everything (no RolledBack).
     const sharedAddress = ipv4((await links(lab)).get('br-eth0'));
     await client.unshare('eth0', { 'confirm-timeout': makeVariant('u', 60) });
     t.false((await links(lab)).has('br-eth0'));
@@ -133,7 +146,7 @@ test('Confirm commits a share and an unshare; an unconfirmed unshare undone by R
       return now.get('eth0')?.master === 'br-eth0' && ipv4(now.get('br-eth0')) === sharedAddress ? true : undefined;
     }, 30_000);
     t.deepEqual(await client.shared(), new Map([['eth0', 'br-eth0']]));
-    // Unshare with confirmation too; once confirmed, our profiles are gone.
+    // Confirmed: our profiles are gone.
     await client.unshare('eth0', { 'confirm-timeout': makeVariant('u', 60) });
     t.like((await client.pending()).get('eth0'), { operation: 'unshare', bridge: 'br-eth0' });
     await client.confirm('eth0');

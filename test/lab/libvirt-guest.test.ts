@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Issue 6, the path virt-manager uses: libvirt's own daemon in the lab starts the guest with
+// A guest on the shared NIC the way virt-manager puts it there: libvirt's own daemon in the lab starts the guest with
 // `virsh create` and <interface type='bridge'><source bridge='…'/><model type='virtio'/></interface>
 // on the bridge Share made. libvirt must be installed (test/guest/ensure-libvirt.sh, which
 // test/run-tests.sh runs): without it this test fails, it never skips.

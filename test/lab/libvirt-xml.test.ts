@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Issue 14: libvirt's interface XML, in one lab with NetworkManager, our daemon, and libvirt's own
+// libvirt's interface XML (what virt-manager and virsh iface-* read and define), in one lab with NetworkManager, our daemon, and libvirt's own
 // libvirtd (its udev interface backend, the one left where netcf is gone). Every XML we answer is
 // checked by xmllint against libvirt's interface.rng; ours and `virsh iface-dumpxml` agree on what
 // both describe; the XML `virsh iface-bridge eth0 br0 --no-stp` would define shares eth0 and a

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The flood of issue 21 measured: uid 65534 with 16 connections × 8 GetInterfaceXML calls in
+// A flood of costly readings by one unprivileged user, measured: uid 65534 with 16 connections × 8 GetInterfaceXML calls in
 // flight (reading-flooder.ts) against the daemon of a lab with a static NIC, while root lists
 // and shares. Figures, quiet and under the flood: ListInterfaces' median and p95, root's Share
 // time, and the most tasks (threads and child processes) the daemon had at once, against the

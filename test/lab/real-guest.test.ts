@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Issue 6: a real QEMU guest on the shared interface is on the host's LAN, like any physical
+// The point of sharing: a real QEMU guest on the shared interface is on the host's LAN, like any physical
 // machine, while the host keeps its identity; Unshare brings the host's own profile back.
 import test from 'ava';
 import { join } from 'node:path';

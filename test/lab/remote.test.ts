@@ -57,7 +57,7 @@ test('-H over SSH from the LAN: share --confirm rides the moved NIC and is confi
     const config = await writeSshClientConfig(lab, adminKey, new Map([[address, sshd.hostKey]]));
     const bin = sshWrapper(lab, config);
 
-    // (1) Share over SSH, confirmed through a second SSH session.
+    // Share over SSH, confirmed through a second SSH session.
     const shared = await admin(lab, bin, ['-H', `root@${address}`, 'share', 'eth0', '--confirm']);
     t.is(shared.code, 0, shared.stderr);
     t.regex(shared.stdout, /eth0 is shared through bridge br-eth0/);

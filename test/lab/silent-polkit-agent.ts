@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const bus = await BusConnection.connect({ maxCallsInFlight: count + 8, log: quiet });
   bus.addMethodHandler((msg) => {
     if (msg.path !== AGENT_PATH || msg.interface !== AGENT_INTERFACE) return false;
-    // BeginAuthentication is never answered: the silent agent of the issue. Cancel is.
+    // BeginAuthentication is never answered (an agent whose user walked away); Cancel is.
     if (msg.member === 'BeginAuthentication') {
       console.log('begin');
       return true;

@@ -4,6 +4,7 @@
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ListingChanges } from '../../src/service/listing-changes';
+import { FakeClock } from './fake-clock';
 import type { ListedInterface } from '../../src/service/listed-interface';
 import { applyChange, describeChange } from '../../src/cli/monitor-command';
 
@@ -60,4 +61,31 @@ test('monitor words each change of an interface in a line', (t) => {
   const known = new Map([['eth0', nic('eth0')]]);
   t.deepEqual(applyChange(known, { changed: [nic('eth0', { carrier: false })], removed: ['eth0', 'gone0'] }), ['eth0: carrier off', 'eth0: gone']);
   t.deepEqual([...known.keys()], []);
+});
+
+test('on the injected clock: a burst is announced quietMs after its last event, a steady stream maxDelayMs after its first', (t) => {
+  const clock = new FakeClock();
+  let listing: readonly ListedInterface[] = [nic('eth0')];
+  const announced: string[][] = [];
+  const changes = new ListingChanges(() => listing, (changed) => announced.push(changed.map((i) => i.name)), { quietMs: 20, maxDelayMs: 200 }, clock);
+  changes.start();
+  listing = [nic('eth0', { carrier: false })];
+  changes.changed();
+  clock.advance(19);
+  t.deepEqual(announced, []);
+  clock.advance(1);
+  t.deepEqual(announced, [['eth0']]);
+
+  listing = [nic('eth0'), nic('eth1')];
+  let events = 0;
+  while (announced.length === 1) {
+    changes.changed();
+    events++;
+    clock.advance(10);
+  }
+  t.is(events, 20, 'announced 200 ms after the first event, though events kept coming every 10 ms');
+  changes.changed();
+  t.is(clock.scheduled, 1);
+  changes.close();
+  t.is(clock.scheduled, 0, 'close cancels the timer');
 });

@@ -7,7 +7,7 @@ import { ShareError } from '../../src/bridge/share-error';
 import { callSeconds, minRollbackTimeout, type ShareOptions } from '../../src/bridge/share-request';
 import { DEFAULT_SHARE_OPTIONS, DEFAULT_UNSHARE_OPTIONS } from '../../src/bridge/request-options';
 import { Sharing, type ChangeStep } from '../../src/bridge/sharing';
-import type { FirewallHost } from '../../src/bridge/firewall';
+import { ruleComment, type FirewallHost } from '../../src/bridge/firewall';
 import { FirewallKeeper } from '../../src/bridge/firewall-keeper';
 import { FakeClock } from './fake-clock';
 import { parseIptablesSave } from '../../src/settings/firewall/iptables-save';
@@ -300,6 +300,57 @@ test('the firewall\'s rules go in while the transaction opens; when they cannot,
   t.deepEqual(s.host.steps, ['begin', 'rollback'], 'the NIC untouched; whatever the backend did before is undone');
   t.deepEqual(s.host.applied, []);
   t.is(refusing.removed, 0, 'no rule of ours went in, none to take out');
+});
+
+/** An iptables FORWARD chain of policy DROP that keeps the rules inserted into it, as the host's would. */
+function keepingFirewall(): FirewallHost & { readonly bridges: Set<string> } {
+  const bridges = new Set<string>();
+  return {
+    bridges,
+    read: async () => {
+      const rules = [...bridges].map((b) => `-A FORWARD -i ${b} -o ${b} -m comment --comment "${ruleComment(b)}" -j ACCEPT\n`).join('');
+      const filter = parseIptablesSave(`*filter\n:FORWARD DROP [0:0]\n${rules}COMMIT\n`, 'iptables-nft', 4);
+      if (filter === undefined) throw new Error('no filter table');
+      return { bridgeNfCall: { 4: true, 6: true }, tables: [filter] };
+    },
+    insert: async (rule) => { bridges.add(rule.bridge); },
+    remove: async (rule) => { bridges.delete(rule.bridge); },
+  };
+}
+
+test('our firewall rules live as long as their bridge, however the change ends', async (t) => {
+  // A share committed keeps them; its unshare, committed, takes them out.
+  let firewall = keepingFirewall();
+  let s = setup(firewall);
+  await apply(s.sharing.prepareShare('eth0', share()));
+  t.deepEqual([...firewall.bridges], ['br-eth0']);
+  await apply(s.sharing.prepareUnshare('eth0', DEFAULT_UNSHARE_OPTIONS));
+  t.deepEqual([...firewall.bridges], []);
+
+  // A share that fails, one rolled back on request and one left to its confirm deadline take them out.
+  firewall = keepingFirewall();
+  s = setup(firewall);
+  s.host.noLease = true;
+  t.is(await codeOf(apply(s.sharing.prepareShare('eth0', share()))), 'RolledBack');
+  t.deepEqual([...firewall.bridges], []);
+  firewall = keepingFirewall();
+  s = setup(firewall);
+  await apply(s.sharing.prepareShare('eth0', share({ confirmTimeout: 30 })));
+  t.deepEqual([...firewall.bridges], ['br-eth0'], 'in while the share awaits confirmation');
+  await apply(Promise.resolve(s.sharing.prepareRollback('eth0')));
+  t.deepEqual([...firewall.bridges], []);
+  await apply(s.sharing.prepareShare('eth1', share({ confirmTimeout: 30 })));
+  t.deepEqual([...firewall.bridges], ['br-eth1']);
+  s.clock.advance(30_000);
+  await until(() => firewall.bridges.size === 0 && s.sharing.pending().size === 0);
+
+  // An unshare rolled back leaves the bridge, so its rules too.
+  firewall = keepingFirewall();
+  s = setup(firewall);
+  await apply(s.sharing.prepareShare('eth0', share()));
+  await apply(s.sharing.prepareUnshare('eth0', { ...DEFAULT_UNSHARE_OPTIONS, confirmTimeout: 30 }));
+  await apply(Promise.resolve(s.sharing.prepareRollback('eth0')));
+  t.deepEqual([...firewall.bridges], ['br-eth0']);
 });
 
 test('IPv6 not required: the call does not wait for autoconfigured IPv6 addresses; the log follows them after it', async (t) => {

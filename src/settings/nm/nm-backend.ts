@@ -4,6 +4,7 @@
 // state costs no round trip and changes made with nmcli behind our back show up at once.
 import type { BusConnection } from '../../dbus-wire/bus-connection';
 import * as t from '../../dbus-wire/bus-value';
+import { type Clock, systemClock } from '../../clock';
 import { type Log, errorMessage } from '../../log';
 import type { ConfiguredInterface } from '../../bridge/interface-config';
 import type { Progress } from '../../bridge/progress';
@@ -82,24 +83,25 @@ export class NmBackend implements SettingsBackend {
     private readonly client: NmClient,
     private readonly log: Log,
     private readonly records: NmChangeRecords,
+    private readonly clock: Clock,
   ) {
     this.descriptions = new DeviceDescriptions(cache);
   }
 
-  static async start(bus: BusConnection, log: Log, records: NmChangeRecords): Promise<NmBackend> {
-    const cache = new NmObjectCache(bus);
-    const backend = new NmBackend(cache, new NmClient(bus), log, records);
+  static async start(bus: BusConnection, log: Log, records: NmChangeRecords, clock: Clock = systemClock): Promise<NmBackend> {
+    const cache = new NmObjectCache(bus, clock);
+    const backend = new NmBackend(cache, new NmClient(bus), log, records, clock);
     cache.onChange((path) => backend.onObjectChange(path));
     try {
       backend.unsubscribers.push(await bus.subscribe(
         { sender: NM_BUS_NAME, pathNamespace: `${NM_PATH}/Settings`, interface: SETTINGS_CONNECTION, member: 'Updated' },
         (msg) => backend.refreshProfile(msg.path),
       ));
-      const started = Date.now();
+      const started = clock.now();
       await cache.start();
-      const read = Date.now();
+      const read = clock.now();
       await backend.profilesLoaded;
-      log.debug(`read NetworkManager's objects in ${read - started} ms, its profiles in ${Date.now() - read} ms`);
+      log.debug(`read NetworkManager's objects in ${read - started} ms, its profiles in ${clock.now() - read} ms`);
       records.networkManagerStarted();
     } catch (err) {
       // A start that fails (NetworkManager left meanwhile) takes back its listeners and match rules.
@@ -129,11 +131,11 @@ export class NmBackend implements SettingsBackend {
         // A daemon told to stop still finishes its change: its record is left over only once it is gone.
         let record: NmChangeRecord | undefined = found;
         while (record !== undefined && await this.records.ownedElsewhere(record)) {
-          await new Promise((resolve) => setTimeout(resolve, OWNER_POLL_MS));
+          await this.clock.sleep(OWNER_POLL_MS);
           record = await this.records.read(found.nic);
         }
         if (record === undefined) return;
-        await finishLeftoverRecord(this.client, this.records, record, 'in its record', this.log);
+        await finishLeftoverRecord(this.client, this.records, record, 'in its record', this.log, this.clock);
       } catch (err) {
         this.log.error(`finishing the change record of ${found.nic}: ${errorMessage(err)}`);
       } finally {
@@ -309,7 +311,7 @@ export class NmBackend implements SettingsBackend {
           try {
             // The decision is on disk first: a crash from here on finishes the commit.
             await update({ state: 'committed' });
-            const outcome = await commitFromRecord(this.client, this.records, record, this.records.sameNetworkManager(generation));
+            const outcome = await commitFromRecord(this.client, this.records, record, this.records.sameNetworkManager(generation), this.clock);
             if (outcome.unrestored.length > 0) throw new ShareError('Failed', `${what} was made, but not all of it is saved: ${outcome.unrestored.join('; ')}`, 'ask for it again to finish it');
           } finally {
             finish();
@@ -327,7 +329,7 @@ export class NmBackend implements SettingsBackend {
               }
             }
             // NetworkManager restarted (the checkpoint went with it): the record alone says what to undo.
-            const outcome = await rollBackFromRecord(this.client, this.records, record, false);
+            const outcome = await rollBackFromRecord(this.client, this.records, record, false, this.clock);
             reportOutcome(this.log, what, outcome);
             return [...outcome.unrestored, ...outcome.problems];
           } finally {
@@ -444,12 +446,12 @@ export class NmBackend implements SettingsBackend {
     if (condition()) return Promise.resolve(true);
     return new Promise((resolve) => {
       const finish = (held: boolean) => {
-        clearTimeout(timer);
+        cancelTimeout();
         this.changeWaiters.delete(check);
         resolve(held);
       };
       const check = () => { if (condition()) finish(true); };
-      const timer = setTimeout(() => finish(false), timeoutMs);
+      const cancelTimeout = this.clock.schedule(timeoutMs, () => finish(false));
       this.changeWaiters.add(check);
     });
   }
@@ -584,6 +586,7 @@ export class NmBackend implements SettingsBackend {
     // per signal, that made Share slower with each profile on the host (+60% at 300 profiles).
     if (this.notifying) return;
     this.notifying = true;
+    // The burst is the signals already read, not a span of time: the next turn, not the Clock.
     setImmediate(() => {
       this.notifying = false;
       if (!this.closed) for (const listener of this.listeners) listener();

@@ -6,6 +6,7 @@
 // finish the change from it alone (nm-recovery.ts). One file per NIC in <state>/nm-changes/.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type Clock, systemClock } from '../../clock';
 import { type Log, errorMessage } from '../../log';
 import { ensurePrivateDir, isErrno, PRIVATE_FILE_MODE, readIfExists, removeFile, writeFileAtomic } from '../durable-file';
 import * as json from '../json-codec';
@@ -94,7 +95,7 @@ export class NmChangeRecords {
   private readonly held = new Map<string, { readonly generation: number; readonly interrupt: (why: string) => void }>();
   private self: Promise<ProcessIdentity> | undefined;
 
-  constructor(readonly dir: string, private readonly log: Log) {}
+  constructor(readonly dir: string, private readonly log: Log, private readonly clock: Clock = systemClock) {}
 
   static directory(stateDir: string): string {
     return join(stateDir, 'nm-changes');
@@ -196,11 +197,11 @@ export class NmChangeRecords {
     if (this.present) return Promise.resolve(true);
     return new Promise((resolve) => {
       const wake = () => {
-        clearTimeout(timer);
+        cancelTimeout();
         this.presenceWaiters.delete(wake);
         resolve(this.present);
       };
-      const timer = setTimeout(wake, timeoutMs);
+      const cancelTimeout = this.clock.schedule(timeoutMs, wake);
       this.presenceWaiters.add(wake);
     });
   }

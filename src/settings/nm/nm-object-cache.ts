@@ -4,6 +4,7 @@
 // PropertiesChanged. Queries are then answered from memory: ListInterfaces costs no bus round trip.
 import { BusCallError, type BusConnection, type BusMessage } from '../../dbus-wire/bus-connection';
 import * as t from '../../dbus-wire/bus-value';
+import { type Clock, systemClock } from '../../clock';
 
 export const NM_BUS_NAME = 'org.freedesktop.NetworkManager';
 export const NM_PATH = '/org/freedesktop/NetworkManager';
@@ -114,7 +115,7 @@ export class NmObjectCache extends NmObjects {
   private readonly unsubscribers: Array<() => Promise<void>> = [];
   private generation = 0;
 
-  constructor(private readonly bus: BusConnection) {
+  constructor(private readonly bus: BusConnection, private readonly clock: Clock = systemClock) {
     super();
   }
 
@@ -190,12 +191,12 @@ export class NmObjectCache extends NmObjects {
    * back, and their rollback would ask for objects it does not have yet.
    */
   private async readRoot(generation: number, path: string, iface: string): Promise<Map<string, t.Variant> | undefined> {
-    const deadline = Date.now() + READ_TIMEOUT_MS;
+    const deadline = this.clock.now() + READ_TIMEOUT_MS;
     for (;;) {
       const props = await this.read(path, iface);
       if (props !== undefined || generation !== this.generation) return props;
-      if (Date.now() > deadline) throw new Error(`NetworkManager has no ${path} after ${READ_TIMEOUT_MS / 1000} s on the bus`);
-      await new Promise((resolve) => setTimeout(resolve, ROOT_RETRY_MS));
+      if (this.clock.now() > deadline) throw new Error(`NetworkManager has no ${path} after ${READ_TIMEOUT_MS / 1000} s on the bus`);
+      await this.clock.sleep(ROOT_RETRY_MS);
     }
   }
 

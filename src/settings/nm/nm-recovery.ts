@@ -5,6 +5,7 @@
 // result is verified from NetworkManager's live objects (read now, not from a cache that may
 // belong to an earlier NetworkManager) until it holds or a bound passes, and reported.
 import * as t from '../../dbus-wire/bus-value';
+import type { Clock } from '../../clock';
 import { type Log, errorMessage } from '../../log';
 import type { NmClient } from './nm-client';
 import type { NmChangeRecord, NmChangeRecords } from './nm-change-record';
@@ -33,10 +34,10 @@ export interface RecoveryOutcome {
 }
 
 /** Rolls back a change from its record; the record is removed once every step succeeded. */
-export async function rollBackFromRecord(client: NmClient, records: NmChangeRecords, record: NmChangeRecord, useCheckpoint: boolean): Promise<RecoveryOutcome> {
-  const started = Date.now();
+export async function rollBackFromRecord(client: NmClient, records: NmChangeRecords, record: NmChangeRecord, useCheckpoint: boolean, clock: Clock): Promise<RecoveryOutcome> {
+  const started = clock.now();
   if (!(await records.whenPresent(NM_RETURN_WAIT_MS))) {
-    return { how: 'rolled back', unrestored: [`NetworkManager is not running; the change of ${record.nic} is undone when it comes back`], problems: [], ms: Date.now() - started };
+    return { how: 'rolled back', unrestored: [`NetworkManager is not running; the change of ${record.nic} is undone when it comes back`], problems: [], ms: clock.now() - started };
   }
   const unrestored: string[] = [];
   const step = async (what: string, work: () => Promise<void>) => {
@@ -89,14 +90,14 @@ export async function rollBackFromRecord(client: NmClient, records: NmChangeReco
       if ((await activeUuid(client, device)) !== record.original) await client.activateConnection(profile, device);
     });
   }
-  const problems = unrestored.length > 0 ? [] : await verified(() => rollbackProblems(client, record));
+  const problems = unrestored.length > 0 ? [] : await verified(() => rollbackProblems(client, record), clock);
   if (unrestored.length === 0) await records.remove(record.nic);
-  return { how: 'rolled back', unrestored, problems, ms: Date.now() - started };
+  return { how: 'rolled back', unrestored, problems, ms: clock.now() - started };
 }
 
 /** Commits a change whose record says it was decided: the profiles go to disk, the checkpoint away. */
-export async function commitFromRecord(client: NmClient, records: NmChangeRecords, record: NmChangeRecord, useCheckpoint: boolean): Promise<RecoveryOutcome> {
-  const started = Date.now();
+export async function commitFromRecord(client: NmClient, records: NmChangeRecords, record: NmChangeRecord, useCheckpoint: boolean, clock: Clock): Promise<RecoveryOutcome> {
+  const started = clock.now();
   const unrestored: string[] = [];
   if (record.persist) {
     for (const uuid of record.added) {
@@ -113,16 +114,16 @@ export async function commitFromRecord(client: NmClient, records: NmChangeRecord
     await client.checkpointDestroy(record.checkpoint).catch(() => undefined);
   }
   if (unrestored.length === 0) await records.remove(record.nic);
-  return { how: 'committed', unrestored, problems: [], ms: Date.now() - started };
+  return { how: 'committed', unrestored, problems: [], ms: clock.now() - started };
 }
 
 /** Finishes a record left over (no transaction of ours holds it): rolled back unless it was committed. */
-export async function finishLeftoverRecord(client: NmClient, records: NmChangeRecords, record: NmChangeRecord, why: string, log: Log): Promise<RecoveryOutcome> {
+export async function finishLeftoverRecord(client: NmClient, records: NmChangeRecords, record: NmChangeRecord, why: string, log: Log, clock: Clock): Promise<RecoveryOutcome> {
   const what = `${record.operation} ${record.nic}${record.operation === 'share' ? ` through ${record.bridge}` : ` from ${record.bridge}`}`;
   log.warn(`${what}: found unfinished (${record.state}) ${why}; ${record.state === 'committed' ? 'finishing its commit' : 'rolling it back from its record'}`);
   const outcome = record.state === 'committed'
-    ? await commitFromRecord(client, records, record, true)
-    : await rollBackFromRecord(client, records, record, true);
+    ? await commitFromRecord(client, records, record, true, clock)
+    : await rollBackFromRecord(client, records, record, true, clock);
   reportOutcome(log, what, outcome);
   return outcome;
 }
@@ -140,8 +141,8 @@ export function reportOutcome(log: Log, what: string, outcome: RecoveryOutcome):
 }
 
 /** Waits until `check` finds nothing wrong, or the bound passes: what is still wrong then. */
-async function verified(check: () => Promise<string[]>): Promise<string[]> {
-  const deadline = Date.now() + RECOVERY_VERIFY_MS;
+async function verified(check: () => Promise<string[]>, clock: Clock): Promise<string[]> {
+  const deadline = clock.now() + RECOVERY_VERIFY_MS;
   for (;;) {
     let left: string[];
     try {
@@ -149,8 +150,8 @@ async function verified(check: () => Promise<string[]>): Promise<string[]> {
     } catch (err) {
       left = [errorMessage(err)];
     }
-    if (left.length === 0 || Date.now() >= deadline) return left;
-    await new Promise((r) => setTimeout(r, RECOVERY_POLL_MS));
+    if (left.length === 0 || clock.now() >= deadline) return left;
+    await clock.sleep(RECOVERY_POLL_MS);
   }
 }
 
