@@ -35,6 +35,7 @@ DESTDIR ?=
 BUS_NAME = org.fedoraproject.SharedInterface
 UNIT = shared-interface.service
 RECOVERY_UNIT = shared-interface-recovery.path
+ROUTED_UNIT = shared-interface-routed@.service
 SOURCES := $(shell find src -name '*.ts') tsconfig.json
 PAGE_SOURCES := $(shell find cockpit -name '*.ts' -o -name '*.css' -o -name '*.json' -o -name '*.html' -o -name '*.mjs')
 PAGE_FILES = index.html index.js index.css manifest.json
@@ -107,7 +108,8 @@ install: all
 	printf '#!/bin/sh\nexec %s %s %s "$$@"\n' '$(NODE)' '$(DAEMON_NODE_FLAGS)' '$(APPDIR)/bin/shared-interfaced' >'$(DESTDIR)$(LIBEXECDIR)/shared-interfaced'
 	printf '#!/bin/sh\nexec %s %s "$$@"\n' '$(NODE)' '$(APPDIR)/bin/shared-interface' >'$(DESTDIR)$(BINDIR)/shared-interface'
 	printf '#!/bin/sh\nexec %s %s "$$@"\n' '$(NODE)' '$(APPDIR)/bin/shared-interface-firewall' >'$(DESTDIR)$(LIBEXECDIR)/shared-interface-firewall'
-	chmod 0755 '$(DESTDIR)$(LIBEXECDIR)/shared-interfaced' '$(DESTDIR)$(BINDIR)/shared-interface' '$(DESTDIR)$(LIBEXECDIR)/shared-interface-firewall'
+	printf '#!/bin/sh\nexec %s %s "$$@"\n' '$(NODE)' '$(APPDIR)/bin/shared-interface-routed' >'$(DESTDIR)$(LIBEXECDIR)/shared-interface-routed'
+	chmod 0755 '$(DESTDIR)$(LIBEXECDIR)/shared-interfaced' '$(DESTDIR)$(BINDIR)/shared-interface' '$(DESTDIR)$(LIBEXECDIR)/shared-interface-firewall' '$(DESTDIR)$(LIBEXECDIR)/shared-interface-routed'
 	$(SUBSTITUTE) hooks/50-shared-interface-firewall.in >'$(DESTDIR)$(NMDISPATCHERDIR)/50-shared-interface-firewall'
 	chmod 0755 '$(DESTDIR)$(NMDISPATCHERDIR)/50-shared-interface-firewall'
 	install -d '$(DESTDIR)$(LIBEXECDIR)/shared-interface'
@@ -120,7 +122,8 @@ install: all
 	install -m 0644 introspection/$(BUS_NAME).xml '$(DESTDIR)$(DBUSDIR)/interfaces/$(BUS_NAME).xml'
 	$(SUBSTITUTE) dbus-services/$(BUS_NAME).service.in >'$(DESTDIR)$(DBUSDIR)/system-services/$(BUS_NAME).service'
 	$(SUBSTITUTE) dbus-services/$(UNIT).in >'$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)'
-	chmod 0644 '$(DESTDIR)$(DBUSDIR)/system-services/$(BUS_NAME).service' '$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)'
+	$(SUBSTITUTE) dbus-services/$(ROUTED_UNIT).in >'$(DESTDIR)$(SYSTEMDUNITDIR)/$(ROUTED_UNIT)'
+	chmod 0644 '$(DESTDIR)$(DBUSDIR)/system-services/$(BUS_NAME).service' '$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)' '$(DESTDIR)$(SYSTEMDUNITDIR)/$(ROUTED_UNIT)'
 	install -m 0644 dbus-services/$(RECOVERY_UNIT) '$(DESTDIR)$(SYSTEMDUNITDIR)/$(RECOVERY_UNIT)'
 	install -d '$(DESTDIR)$(SYSTEMDUNITDIR)/paths.target.wants'
 	ln -sf ../$(RECOVERY_UNIT) '$(DESTDIR)$(SYSTEMDUNITDIR)/paths.target.wants/$(RECOVERY_UNIT)'
@@ -149,11 +152,11 @@ dist: all
 uninstall:
 	rm -rf '$(DESTDIR)$(APPDIR)' '$(DESTDIR)$(COCKPITDIR)'
 	rm -f '$(DESTDIR)$(LIBEXECDIR)/shared-interfaced' '$(DESTDIR)$(BINDIR)/shared-interface' \
-	  '$(DESTDIR)$(LIBEXECDIR)/shared-interface-firewall' '$(DESTDIR)$(NMDISPATCHERDIR)/50-shared-interface-firewall' \
+	  '$(DESTDIR)$(LIBEXECDIR)/shared-interface-firewall' '$(DESTDIR)$(LIBEXECDIR)/shared-interface-routed' '$(DESTDIR)$(NMDISPATCHERDIR)/50-shared-interface-firewall' \
 	  '$(DESTDIR)$(LIBEXECDIR)/shared-interface/ifup-local' '$(DESTDIR)$(LIBEXECDIR)/shared-interface/ifdown-local' \
 	  '$(DESTDIR)$(POLKITACTIONDIR)/$(BUS_NAME).policy' '$(DESTDIR)$(DBUSDIR)/system.d/$(BUS_NAME).conf' \
 	  '$(DESTDIR)$(DBUSDIR)/interfaces/$(BUS_NAME).xml' '$(DESTDIR)$(DBUSDIR)/system-services/$(BUS_NAME).service' \
-	  '$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)' '$(DESTDIR)$(SYSTEMDUNITDIR)/$(RECOVERY_UNIT)' \
+	  '$(DESTDIR)$(SYSTEMDUNITDIR)/$(UNIT)' '$(DESTDIR)$(SYSTEMDUNITDIR)/$(RECOVERY_UNIT)' '$(DESTDIR)$(SYSTEMDUNITDIR)/$(ROUTED_UNIT)' \
 	  '$(DESTDIR)$(SYSTEMDUNITDIR)/paths.target.wants/$(RECOVERY_UNIT)' '$(DESTDIR)$(MANDIR)/man1/shared-interface.1' \
 	  '$(DESTDIR)$(MANDIR)/man5/$(BUS_NAME).5' '$(DESTDIR)$(MANDIR)/man8/shared-interfaced.8' \
 	  '$(DESTDIR)$(BASHCOMPLETIONDIR)/shared-interface'

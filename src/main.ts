@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Composition root of the daemon: wires the bus, the backends and the exported object together.
 // No logic of its own beyond start-up, readiness and exit.
-import { BusConnection } from './dbus-wire/bus-connection';
+import { BusConnection, OUTGOING_LIMITS } from './dbus-wire/bus-connection';
 import { FirewallKeeper } from './bridge/firewall-keeper';
 import { Sharing } from './bridge/sharing';
 import { systemClock } from './clock';
@@ -97,7 +97,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   const { options } = parsed;
   const log = journalLog(options.logLevel);
   log.debug(`options: ${JSON.stringify(options)}`);
-  const bus = await BusConnection.connect({ log });
+  const bus = await BusConnection.connect({ log, outgoing: OUTGOING_LIMITS });
   // Without the bus there is nothing to serve: exit non-zero so the service manager restarts us.
   bus.onClosed((reason) => {
     log.error(`lost the system bus: ${reason}`);

@@ -39,6 +39,7 @@ const ICON_PATHS = {
   info: 'M8 0a8 8 0 1 0 0 16A8 8 0 0 0 8 0zM7 7h2v5H7zm0-3h2v2H7z',
   copy: 'M4 0h9l3 3v9h-4v4H0V4h4zm2 2v8h8V4l-2-2zM2 6v8h8v-2H4V6z',
   close: 'M2 0 0 2l6 6-6 6 2 2 6-6 6 6 2-2-6-6 6-6-2-2-6 6z',
+  search: 'M6.5 0a6.5 6.5 0 0 1 5.2 10.4l4.3 4.2-1.4 1.4-4.2-4.3A6.5 6.5 0 1 1 6.5 0zm0 2a4.5 4.5 0 1 0 0 9 4.5 4.5 0 0 0 0-9z',
 } as const;
 
 export function icon(name: keyof typeof ICON_PATHS): SVGSVGElement {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The page: the host's interfaces from ListInterfaces, kept current by the service's signals
-// (InterfacesChanged, and PropertiesChanged of Shared and Pending), with Share and Unshare for a
-// session that may change the network.
+// The page: the host's interfaces from ListInterfaces (every one with "Show all interfaces"), kept
+// current by the service's signals (InterfacesChanged, and PropertiesChanged of Shared and Pending),
+// filtered and shown a page of rows at a time, with Share and Unshare for a session that may change
+// the network.
 import type { ListedInterface, PendingChange, ProgressStep } from './api';
 import { alert, h, replaceChildren, spinner } from './dom';
 import { followShellStyle } from './dark-theme';
@@ -10,6 +11,8 @@ import { NO_PAGES, shellPages, type ShellPages } from './shell-pages';
 import { errorAlert } from './error-alert';
 import { guestSnippetsView } from './guest-snippets-view';
 import { interfaceTable } from './interface-table';
+import { listingToolbar, moreRows, noMatch } from './listing-toolbar';
+import { listingView, ROWS_PER_PAGE } from './listing-view';
 import { SharedInterfaceService } from './service';
 import { StepList } from './progress-steps';
 import { openShareDialog } from './share-dialog';
@@ -25,6 +28,11 @@ function whatWasDone(steps: StepList): HTMLElement | null {
 
 class Page {
   private interfaces: ListedInterface[] | undefined;
+  /** ListInterfacesFiltered's all: also what a person's listing leaves out. */
+  private showAll = false;
+  private filter = '';
+  /** Rows shown of those matching the filter: a page more at each "Show more". */
+  private limit = ROWS_PER_PAGE;
   private pending: ReadonlyMap<string, PendingChange> = new Map();
   private backend = '';
   private confirms = false;
@@ -77,7 +85,7 @@ class Page {
         this.again = false;
         try {
           [this.interfaces, this.pending, this.backend, this.confirms] = await Promise.all([
-            this.service.list(), this.service.pending(), this.service.backend(), this.service.canConfirm()]);
+            this.service.list(this.showAll), this.service.pending(), this.service.backend(), this.service.canConfirm()]);
           this.listError = undefined;
         } catch (err) {
           this.listError = err;
@@ -87,6 +95,19 @@ class Page {
       this.refreshing = false;
     }
     this.render();
+  }
+
+  private filterChanged(filter: string): void {
+    this.filter = filter;
+    this.limit = ROWS_PER_PAGE;
+    this.render();
+  }
+
+  private showAllChanged(showAll: boolean): void {
+    this.showAll = showAll;
+    this.limit = ROWS_PER_PAGE;
+    this.render();
+    void this.refresh();
   }
 
   private progress(step: ProgressStep): void {
@@ -143,8 +164,11 @@ class Page {
 
   private render(): void {
     // Keep keyboard focus on the same control across a re-render.
-    const focused = document.activeElement instanceof HTMLElement && this.root.contains(document.activeElement) ? document.activeElement.getAttribute('aria-label') : null;
+    const active = document.activeElement instanceof HTMLElement && this.root.contains(document.activeElement) ? document.activeElement : null;
+    const focused = active?.getAttribute('aria-label') ?? null;
+    const caret = active instanceof HTMLInputElement && active.type === 'search' ? [active.selectionStart, active.selectionEnd] : undefined;
     const list = this.interfaces;
+    const view = listingView(list ?? [], this.filter, this.limit);
     const noticed = list?.find((nic) => nic.name === this.notice?.nic);
     if (noticed !== undefined && (noticed.bridge !== '') !== this.notice?.shared) this.notice = undefined;
     replaceChildren(this.root,
@@ -158,13 +182,25 @@ class Page {
         this.actionError === undefined ? null : errorAlert(this.actionError),
         this.notice?.element ?? null,
         h('div', { class: 'pf-v6-c-card si-table-card' },
-          list === undefined
-            ? h('div', { class: 'si-loading' }, spinner(_('Loading')), h('span', {}, _('Loading interfaces…')))
-            : interfaceTable(list, this.pending, this.writable, this.busy, {
-              share: (nic) => this.share(nic), unshare: (nic) => this.unshare(nic), settle: (nic, how) => { void this.settle(nic, how); },
-            })),
+          ...(list === undefined
+            ? [h('div', { class: 'si-loading' }, spinner(_('Loading')), h('span', {}, _('Loading interfaces…')))]
+            : [
+                listingToolbar(view, {
+                  filter: this.filter, showAll: this.showAll,
+                  filterChanged: (filter) => this.filterChanged(filter), showAllChanged: (showAll) => this.showAllChanged(showAll),
+                }),
+                interfaceTable(view.rows, this.pending, this.writable, this.busy, {
+                  share: (nic) => this.share(nic), unshare: (nic) => this.unshare(nic), settle: (nic, how) => { void this.settle(nic, how); },
+                }),
+                view.matching === 0 && this.filter.trim() !== '' ? noMatch(this.filter) : null,
+                moreRows(view, () => { this.limit += ROWS_PER_PAGE; this.render(); }),
+              ])),
         ...(list ?? []).filter((nic) => nic.bridge !== '').map((nic) => guestSnippetsView(nic.name, nic.bridge, this.pages))));
-    if (focused !== null) this.root.querySelector<HTMLElement>(`[aria-label="${CSS.escape(focused)}"]`)?.focus();
+    if (focused === null) return;
+    const again = this.root.querySelector<HTMLElement>(`[aria-label="${CSS.escape(focused)}"]`);
+    again?.focus();
+    // Typing in the filter box re-renders the page: the caret stays where it was.
+    if (again instanceof HTMLInputElement && caret !== undefined) again.setSelectionRange(caret[0] ?? null, caret[1] ?? null);
   }
 }
 

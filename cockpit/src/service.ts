@@ -40,14 +40,18 @@ export class SharedInterfaceService {
     // The listing's own signal, whoever changed it (NetworkManager, ifcfg files, the kernel).
     this.client.subscribe({ path: OBJECT_PATH, interface: INTERFACE_NAME, member: 'InterfacesChanged' }, () => events.changed());
     // The service exits when idle and sees nothing while it is gone: a refresh (any call)
-    // starts it again, and what changed meanwhile shows.
-    this.client.addEventListener('owner', (_e, owner) => { if (owner === null) events.changed(); });
+    // starts it again, and what changed meanwhile shows. A service that comes after a call gave
+    // up waiting for it (a slow start on a host with thousands of links) is asked again too.
+    this.client.addEventListener('owner', () => events.changed());
     const closed = (_e: unknown, options: { problem?: string; message?: string }) => events.disconnected(cockpit.message(options));
     this.client.addEventListener('close', closed);
   }
 
-  async list(): Promise<ListedInterface[]> {
-    return decodeInterfaces(await this.client.call(OBJECT_PATH, INTERFACE_NAME, 'ListInterfaces', []));
+  /** The listing a person reads (ListInterfaces), or with `all` every interface (ListInterfacesFiltered). */
+  async list(all = false): Promise<ListedInterface[]> {
+    return decodeInterfaces(all
+      ? await this.client.call(OBJECT_PATH, INTERFACE_NAME, 'ListInterfacesFiltered', [{ all: { t: 'b', v: true } }], { type: 'a{sv}' })
+      : await this.client.call(OBJECT_PATH, INTERFACE_NAME, 'ListInterfaces', []));
   }
 
   /** The settings backend in use: "NetworkManager" or "ifcfg". */

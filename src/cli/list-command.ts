@@ -8,7 +8,7 @@ import { parseErrorMessage } from '../service/error-message';
 import { formatDeadline, pendingAdvice, pendingJson, secondsLeft } from './pending-commands';
 import { fieldNames, tableChoice, tableLines, writeLines, type FieldTable } from './table-output';
 
-interface Row {
+export interface Row {
   readonly nic: ListedInterface;
   readonly pending: PendingChange | undefined;
 }
@@ -30,17 +30,43 @@ const FIELDS: FieldTable<Row> = {
 
 export const LIST_FIELDS = fieldNames(FIELDS, ['interface', 'type', 'carrier', 'state', 'bridge', 'addresses']);
 
+/** Names shown of a group of interfaces with the same footnote; the rest are counted. */
+const NAMED_IN_GROUP = 3;
+
+/** "vb1, vb2, vb3 and 4997 more" (every name when there are few). */
+function names(group: readonly string[]): string {
+  if (group.length <= NAMED_IN_GROUP + 1) return group.join(', ');
+  return `${group.slice(0, NAMED_IN_GROUP).join(', ')} and ${group.length - NAMED_IN_GROUP} more`;
+}
+
+/**
+ * Interfaces not shareable for the same reason share one footnote: on a host with thousands of
+ * unmanaged veths (`list --all`) that is one line, not thousands. A hint naming the interface
+ * (`nmcli device set vb1 …`) counts as the same for each.
+ */
+function refusalGroups(rows: readonly Row[]): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const { nic } of rows) {
+    if (nic.shareable || nic.bridge || !nic.reason) continue;
+    const key = nic.reason.replaceAll(nic.name, '\0');
+    groups.set(key, [...groups.get(key) ?? [], nic.name]);
+  }
+  return groups;
+}
+
 /** Below the table: a change awaiting confirmation, why an interface can't be shared, what sharing it would change. */
-function footnotes(rows: readonly Row[], fields: readonly string[], columns: number): string[] {
+export function footnotes(rows: readonly Row[], fields: readonly string[], columns: number): string[] {
   const lines: string[] = [];
+  const refusals = fields.includes('reason') ? new Map<string, string[]>() : refusalGroups(rows);
   for (const { nic, pending } of rows) {
     if (pending !== undefined && !fields.includes('pending')) {
       lines.push(...wrap(`${nic.name}: the ${pending.operation} awaits confirmation until ${formatDeadline(pending.deadline)} (${secondsLeft(pending.deadline)} s left), then it is rolled back: ${pendingAdvice(nic.name)}`, columns));
     }
-    if (!nic.shareable && !nic.bridge && nic.reason && !fields.includes('reason')) {
+    const group = refusals.get(nic.reason.replaceAll(nic.name, '\0'));
+    if (group?.[0] === nic.name) {
       const { message: reason, hint } = parseErrorMessage(nic.reason);
-      lines.push(...wrap(`${nic.name}: not shareable: ${reason}`, columns));
-      if (hint !== undefined) lines.push(...wrap(`  hint: ${hint}`, columns, 4));
+      lines.push(...wrap(`${names(group)}: not shareable: ${reason}`, columns));
+      if (hint !== undefined) lines.push(...wrap(`  hint: ${hint}${group.length > 1 ? ` (and likewise for the others)` : ''}`, columns, 4));
     }
     if (!fields.includes('notes')) for (const note of nic.notes) lines.push(...wrap(`${nic.name}: note: ${note}`, columns));
   }

@@ -11,7 +11,8 @@
 //   refusal-log.ts        the rate-limited log of what was refused;
 //   signal-routing.ts     subscriptions, match-rule reference counts, owners of well-known names;
 //   bus-driver.ts         org.freedesktop.DBus: credentials, RequestName;
-//   standard-answers.ts   what a call no handler took is answered (Peer, Introspect, Properties).
+//   standard-answers.ts   what a call no handler took is answered (Peer, Introspect, Properties);
+//   stalled-readers.ts    (a service's) what each caller is sent, bounded until it proves it reads.
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { consoleLog, errorMessage, type Log } from '../log';
@@ -29,7 +30,9 @@ import { MessageAdmission } from './message-admission';
 import { PendingCalls } from './pending-calls';
 import { RefusalLog } from './refusal-log';
 import { SignalRouting } from './signal-routing';
-import { answerStandardCall } from './standard-answers';
+import { answerStandardCall, PEER } from './standard-answers';
+import { StalledReaders } from './stalled-readers';
+import type { OutgoingLimits } from './outgoing-budget';
 import { openStream } from './bus-transport';
 
 // The connection's users import what they exchange with it from here.
@@ -41,6 +44,7 @@ export { BUS_DRIVER_NAME } from './bus-driver';
 export { CALL_LIMITS, MAX_CALL_BODY_BYTES } from './message-admission';
 export { leaveToStandardAnswers, readMachineId } from './standard-answers';
 export { openAuthenticated } from './bus-transport';
+export { OUTGOING_LIMITS, type OutgoingLimits } from './outgoing-budget';
 
 export interface ConnectOptions {
   /** A D-Bus address; defaults to DBUS_SYSTEM_BUS_ADDRESS or the standard system bus socket. */
@@ -49,6 +53,11 @@ export interface ConnectOptions {
   readonly maxCallsInFlight?: number;
   /** Where refused messages and handler failures are logged (default: stdout/stderr). */
   readonly log?: Log;
+  /**
+   * A service's: bound what each caller is sent until it proves it reads (stalled-readers.ts),
+   * so one that never reads can't make the bus stop reading from us.
+   */
+  readonly outgoing?: OutgoingLimits;
 }
 
 export class BusConnection {
@@ -57,6 +66,8 @@ export class BusConnection {
   private readonly pending: PendingCalls;
   private readonly signals: SignalRouting;
   private readonly admission: MessageAdmission;
+  /** Set for a service (ConnectOptions.outgoing). */
+  private readonly stalledReaders: StalledReaders | undefined;
   private readonly methodHandlers: MethodCallHandler[] = [];
   private readonly closedListeners: Array<(reason: string) => void> = [];
   private readonly framer: MessageFramer;
@@ -72,12 +83,14 @@ export class BusConnection {
     this.pending = new PendingCalls(options.maxCallsInFlight ?? 64);
     this.signals = new SignalRouting((call) => this.call(call), () => this.closed, this.log);
     const refusals = new RefusalLog(this.log);
+    this.stalledReaders = options.outgoing === undefined ? undefined : new StalledReaders(this, refusals, this.log, options.outgoing);
     this.admission = new MessageAdmission({
       ownName: () => this.name,
       pending: this.pending,
       signals: this.signals,
       refusals,
       replyError: (call, errorName, text) => this.replyError(call, errorName, text),
+      unread: (sender) => this.stalledReaders?.blocks(sender) ?? false,
     });
     this.framer = new MessageFramer({
       decide: (header) => this.admission.admit(header),
@@ -108,6 +121,7 @@ export class BusConnection {
       const [name] = await bus.call({ ...DRIVER, member: 'Hello', timeoutMs });
       if (typeof name !== 'string' || name === '') throw new Error('Hello did not return a unique name');
       bus.name = name;
+      await bus.stalledReaders?.start();
       return bus;
     } catch (err) {
       bus.abort('connecting failed');
@@ -172,6 +186,19 @@ export class BusConnection {
     return connectionCredentials((call) => this.call(call), busName);
   }
 
+  /**
+   * Sends Peer.Ping to a connection, outside the pool and with no deadline (a stalled reader may
+   * take any time); `cancel` fails it at once (the connection left). For stalled-readers.ts.
+   */
+  ping(destination: string): { answered: Promise<unknown>; cancel(): void } {
+    const serial = this.pending.nextSerial();
+    const data = marshalMessage({ type: MESSAGE_TYPE_METHOD_CALL, serial, destination, path: '/', interface: PEER, member: 'Ping', signature: '', body: [] });
+    const answered = this.closed
+      ? Promise.reject(new BusCallError(ERROR_DISCONNECTED, 'not connected to the bus'))
+      : this.pending.expect(serial, destination, undefined, () => new BusCallError(ERROR_FAILED, 'no deadline'), () => this.write(data));
+    return { answered, cancel: () => this.pending.fail(serial, new BusCallError(ERROR_DISCONNECTED, `${destination} left the bus`)) };
+  }
+
   /** Requests a well-known name, refusing to queue; resolves true when we own it. */
   requestName(name: string): Promise<boolean> {
     return requestName((call) => this.call(call), name);
@@ -210,10 +237,22 @@ export class BusConnection {
     this.send({ type: MESSAGE_TYPE_SIGNAL, path, interface: iface, member, signature, body, ...(destination === undefined ? {} : { destination }) });
   }
 
-  /** Marshals (bus-marshal.ts) and writes a message that expects no reply. No SENDER field: the bus sets it. */
+  /**
+   * Marshals (bus-marshal.ts) and writes a message that expects no reply. No SENDER field: the bus
+   * sets it. On a service's connection, one to a caller over its budget is dropped (stalled-readers.ts).
+   */
   private send(message: Omit<OutgoingMessage, 'serial'>): void {
     if (this.closed) return;
-    this.write(marshalMessage({ ...message, serial: this.pending.nextSerial() }));
+    const data = marshalMessage({ ...message, serial: this.pending.nextSerial() });
+    const to = message.destination;
+    if (to !== undefined && this.stalledReaders !== undefined) {
+      const what = message.type === MESSAGE_TYPE_SIGNAL ? `signal ${message.member ?? ''}` : message.type === MESSAGE_TYPE_ERROR ? `error ${message.errorName ?? ''}` : 'reply';
+      if (!this.stalledReaders.mayWrite(to, data.length, what, this.socket.writableLength)) return;
+      this.write(data);
+      this.stalledReaders.wrote(to);
+      return;
+    }
+    this.write(data);
   }
 
   /** One write() per message, so messages never interleave on the socket. */
@@ -257,7 +296,7 @@ export class BusConnection {
     if (h.replySerial === undefined) return;
     if (h.type === MESSAGE_TYPE_ERROR) {
       const text = typeof body[0] === 'string' ? body[0] : '';
-      this.pending.fail(h.replySerial, new BusCallError(h.errorName ?? ERROR_FAILED, text));
+      this.pending.fail(h.replySerial, new BusCallError(h.errorName ?? ERROR_FAILED, text, h.sender));
     } else {
       this.pending.resolve(h.replySerial, body);
     }

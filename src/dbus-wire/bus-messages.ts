@@ -50,6 +50,8 @@ export class BusCallError extends Error {
   constructor(
     readonly errorName: string,
     message: string,
+    /** Who sent the error reply (a peer, or the bus driver on its behalf); undefined for our own errors. */
+    readonly sender?: string,
   ) {
     super(message);
     this.name = 'BusCallError';

@@ -4,8 +4,9 @@
 // limits. A method call to us with fds, an fd type or a body above MAX_CALL_BODY_BYTES is refused
 // unread; a signal is read only when a subscription wants it from its sender as it is now, and one
 // addressed to us (unicast) only as a subscription wants it, from that sender; a reply only for a
-// call of ours waiting for it, from whom we called. A refused method call is answered with a
-// typed error; whatever is refused is logged (refusal-log.ts).
+// call of ours waiting for it, from whom we called (or the bus driver on its behalf); a call from
+// a caller over its budget of unread replies (stalled-readers.ts) is refused unread. A refused
+// method call is answered with a typed error; whatever is refused is logged (refusal-log.ts).
 import { BusCallError, ERROR_FAILED, ERROR_INVALID_ARGS, ERROR_LIMITS_EXCEEDED, type BusMessage } from './bus-messages';
 import {
   MESSAGE_TYPE_ERROR, MESSAGE_TYPE_METHOD_CALL, MESSAGE_TYPE_METHOD_RETURN, MESSAGE_TYPE_SIGNAL,
@@ -36,6 +37,8 @@ export interface AdmissionContext {
   readonly refusals: RefusalLog;
   /** Answers a refused method call. */
   readonly replyError: (call: Pick<BusMessage, 'flags' | 'serial' | 'sender'>, errorName: string, text: string) => void;
+  /** Is the caller over its budget of unread replies (stalled-readers.ts)? Its calls are refused unread. */
+  readonly unread: (sender: string) => boolean;
 }
 
 export class MessageAdmission {
@@ -74,6 +77,11 @@ export class MessageAdmission {
         if (fds) {
           refusals.refused(`call ${h.interface ?? ''}.${h.member ?? ''} from ${call.sender}: unix fds (signature '${h.signature}', ${h.unixFds} fd(s))`);
           replyError(call, ERROR_INVALID_ARGS, 'this service takes no unix file descriptors');
+          return false;
+        }
+        if (this.context.unread(call.sender)) {
+          refusals.refused(`call ${h.interface ?? ''}.${h.member ?? ''} from ${call.sender}: it has not read its earlier replies`);
+          replyError(call, ERROR_LIMITS_EXCEEDED, 'this connection has not read the replies it was sent; read them (and answer Peer.Ping) before calling again');
           return false;
         }
         if (h.bodyLength > MAX_CALL_BODY_BYTES) {

@@ -5,7 +5,7 @@
 // is believed only from its sender as it is now: the bus driver's from org.freedesktop.DBus, a
 // well-known name's from its current owner.
 import type { Log } from '../log';
-import { DRIVER, DRIVER_SIGNAL, isWellKnownName } from './bus-driver';
+import { BUS_DRIVER_NAME, DRIVER, DRIVER_SIGNAL, isWellKnownName } from './bus-driver';
 import { BusCallError, type BusCall, type BusMessage, type SignalMatch } from './bus-messages';
 import type { MessageHeader } from './bus-unmarshal';
 
@@ -74,10 +74,12 @@ export class SignalRouting {
   }
 
   /**
-   * Is `sender` who `name` is now? A unique name only itself; a well-known name its tracked owner,
-   * or anyone while it is not tracked or has no owner (a reply to a call of ours: the bus routed it).
+   * May `sender` answer a call of ours to `name`? The bus driver always (it answers for a
+   * receiver that left, or that it refused a call to); a unique name only itself; a well-known
+   * name its tracked owner, or anyone while it is not tracked or has no owner (the bus routed it).
    */
   mayAnswerFor(name: string, sender: string): boolean {
+    if (sender === BUS_DRIVER_NAME) return true;
     if (!isWellKnownName(name)) return sender === name;
     const owner = this.owners.get(name);
     return owner === undefined || owner === '' || owner === sender;

@@ -27,7 +27,7 @@ export interface BackendDependencies {
 export function settingsBackendCandidates(deps: BackendDependencies): BackendCandidate[] {
   return [
     networkManagerCandidate(deps.bus, deps.log, deps.nmRecords, deps.clock),
-    ifcfgCandidate(deps.ifcfg, deps.log),
+    ifcfgCandidate(deps.ifcfg, deps.log, deps.clock),
   ];
 }
 

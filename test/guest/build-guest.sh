@@ -208,7 +208,7 @@ build() {
 		[[ $applet == bin/busybox ]] && continue
 		ln -sf /bin/busybox "$INITRD_ROOT/$applet"
 	done < <("$INITRD_ROOT/bin/busybox" --list-full)
-	for applet in sh insmod ip udhcpc poweroff sleep mount hostname cat; do
+	for applet in sh insmod ip udhcpc poweroff sleep mount hostname cat ping; do
 		[[ -L $INITRD_ROOT/bin/$applet || -L $INITRD_ROOT/sbin/$applet ]] || die "busybox lacks the $applet applet"
 	done
 

@@ -9,10 +9,12 @@
 #   si.dhcp_tries=N       DHCP discover attempts; default 10.
 #   si.dhcp_timeout=S     seconds between attempts; default 2.
 #   si.hostname=NAME      hostname sent in the DHCP request; default si-guest.
+#   si.ping=ADDRESS       after the lease, ping ADDRESS (a host on the LAN) and report it.
 #
 # Lines printed on the console (ttyS0) for the host to read, each on its own line:
 #   GUEST-BOOTED kernel=<release>
 #   GUEST-LEASE mac=<mac> ip=<ip/prefix> router=<gw|none>
+#   GUEST-PING <address> ok|failed      (with si.ping)
 #   GUEST-NO-LEASE mac=<mac|none> reason=<word>
 #   GUEST-POWEROFF
 # PID 1 must never exit (that panics the kernel), so every path ends in poweroff -f.
@@ -49,6 +51,7 @@ UPTIME=30
 DHCP_TRIES=10
 DHCP_TIMEOUT=2
 GUEST_HOSTNAME=si-guest
+PING_ADDRESS=
 # shellcheck disable=SC2013 # the command line is words, not lines
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
@@ -57,6 +60,7 @@ for arg in $(cat /proc/cmdline); do
 	si.dhcp_tries=*) DHCP_TRIES=${arg#si.dhcp_tries=} ;;
 	si.dhcp_timeout=*) DHCP_TIMEOUT=${arg#si.dhcp_timeout=} ;;
 	si.hostname=*) GUEST_HOSTNAME=${arg#si.hostname=} ;;
+	si.ping=*) PING_ADDRESS=${arg#si.ping=} ;;
 	esac
 done
 hostname "$GUEST_HOSTNAME"
@@ -98,6 +102,14 @@ udhcpc -i "$IFACE" -f -q -n -t "$DHCP_TRIES" -T "$DHCP_TIMEOUT" \
 . /run/lease
 
 say "GUEST-LEASE mac=$MAC ip=$LEASE_IP/$LEASE_PREFIX router=${LEASE_ROUTER:-none}"
+
+if [ -n "$PING_ADDRESS" ]; then
+	if ping -c 3 -W 2 "$PING_ADDRESS" >/dev/null 2>&1; then
+		say "GUEST-PING $PING_ADDRESS ok"
+	else
+		say "GUEST-PING $PING_ADDRESS failed"
+	fi
+fi
 
 # The kernel answers ICMP echo by itself; nothing to do but wait.
 sleep "$UPTIME"

@@ -63,6 +63,8 @@ export interface GuestOnBridgeOptions {
   readonly logPath?: string;
   /** DHCP discover attempts, a second apart; default 20. */
   readonly dhcpTries?: number;
+  /** After its lease the guest pings this address (GuestHandle.waitForPing tells the answer). */
+  readonly pingAddress?: string;
 }
 
 /**
@@ -83,6 +85,7 @@ export async function bootGuestOnBridge(lab: Lab, options: GuestOnBridgeOptions)
       // It stays up until stop(); the caller's checks must not race its power-off.
       uptimeSeconds: 600,
       dhcpTries: options.dhcpTries ?? 20, dhcpTimeoutSeconds: 1,
+      ...(options.pingAddress === undefined ? {} : { pingAddress: options.pingAddress }),
       ...(options.logPath === undefined ? {} : { logPath: options.logPath }),
     });
     const lease = await handle.waitForLease(LEASE_TIMEOUT_MS);

@@ -69,6 +69,8 @@ export interface BootOptions {
   /** DHCP discover attempts and the seconds between them; defaults 10 and 2. */
   readonly dhcpTries?: number;
   readonly dhcpTimeoutSeconds?: number;
+  /** After its lease the guest pings this address (a host on the LAN) and reports the answer. */
+  readonly pingAddress?: string;
   readonly memoryMiB?: number;
 }
 
@@ -93,6 +95,8 @@ export interface GuestHandle {
   readonly pid: number;
   readonly argv: readonly string[];
   waitForLease(timeoutMs: number): Promise<GuestLease>;
+  /** What the guest's ping of BootOptions.pingAddress gave: true when the address answered. */
+  waitForPing(timeoutMs: number): Promise<boolean>;
   waitForExit(timeoutMs?: number): Promise<GuestExit>;
   /** SIGKILLs qemu (if still running) and resolves once it is gone. Safe to call twice. */
   kill(): Promise<GuestExit>;
@@ -105,6 +109,7 @@ const IFNAME_PATTERN = /^[A-Za-z0-9_.-]{1,15}$/;
 const LEASE_LINE = /^GUEST-LEASE mac=(\S+) ip=([0-9.]+)\/(\d+) router=(\S+)$/;
 const NO_LEASE_LINE = /^GUEST-NO-LEASE (.*)$/;
 const BOOTED_LINE = /^GUEST-BOOTED kernel=(\S+)$/;
+const PING_LINE = /^GUEST-PING (\S+) (ok|failed)$/;
 const BUILD_TIMEOUT_MS = 15 * 60_000;
 // TCG reaches /init in ~3 s on these machines; a KVM guest that has not after this long hangs
 // (and spins a core in the kernel meanwhile), so waiting longer can only pick the slower one.
@@ -121,6 +126,7 @@ export type ConsoleEvent =
   | { readonly kind: 'booted'; readonly kernelRelease: string }
   | { readonly kind: 'lease'; readonly lease: GuestLease }
   | { readonly kind: 'no-lease'; readonly reason: string }
+  | { readonly kind: 'ping'; readonly address: string; readonly ok: boolean }
   | { readonly kind: 'poweroff' };
 
 export function parseConsoleLine(raw: string): ConsoleEvent | undefined {
@@ -132,6 +138,8 @@ export function parseConsoleLine(raw: string): ConsoleEvent | undefined {
   }
   const noLease = NO_LEASE_LINE.exec(line);
   if (noLease !== null) return { kind: 'no-lease', reason: noLease[1] ?? '' };
+  const ping = PING_LINE.exec(line);
+  if (ping !== null) return { kind: 'ping', address: ping[1] ?? '', ok: ping[2] === 'ok' };
   const booted = BOOTED_LINE.exec(line);
   if (booted !== null) return { kind: 'booted', kernelRelease: booted[1] ?? '' };
   return line === 'GUEST-POWEROFF' ? { kind: 'poweroff' } : undefined;
@@ -355,7 +363,7 @@ export async function removeTap(options: { readonly tap: string; readonly exec: 
 }
 
 /** What the guest does once booted (guest-init.sh's si.* parameters). */
-export type GuestBehaviour = Pick<BootOptions, 'uptimeSeconds' | 'dhcpTries' | 'dhcpTimeoutSeconds'>;
+export type GuestBehaviour = Pick<BootOptions, 'uptimeSeconds' | 'dhcpTries' | 'dhcpTimeoutSeconds' | 'pingAddress'>;
 
 function guestParameters(options: GuestBehaviour): string {
   const uptime = options.uptimeSeconds ?? 30;
@@ -364,7 +372,9 @@ function guestParameters(options: GuestBehaviour): string {
   checkCount('uptimeSeconds', uptime, 0);
   checkCount('dhcpTries', dhcpTries, 1);
   checkCount('dhcpTimeoutSeconds', dhcpTimeout, 1);
-  return `si.uptime=${String(uptime)} si.dhcp_tries=${String(dhcpTries)} si.dhcp_timeout=${String(dhcpTimeout)}`;
+  if (options.pingAddress !== undefined) checkName('address to ping', options.pingAddress, /^\d{1,3}(\.\d{1,3}){3}$/);
+  const ping = options.pingAddress === undefined ? '' : ` si.ping=${options.pingAddress}`;
+  return `si.uptime=${String(uptime)} si.dhcp_tries=${String(dhcpTries)} si.dhcp_timeout=${String(dhcpTimeout)}${ping}`;
 }
 
 /**
@@ -437,6 +447,7 @@ class GuestProcess implements GuestHandle {
   private pending = '';
   private lease: GuestLease | undefined;
   private noLease: string | undefined;
+  private ping: boolean | undefined;
   private poweredOff = false;
   private exit: GuestExit | undefined;
   private spawnError: Error | undefined;
@@ -498,6 +509,7 @@ class GuestProcess implements GuestHandle {
     const event = parseConsoleLine(raw);
     if (event?.kind === 'lease') this.lease = event.lease;
     else if (event?.kind === 'no-lease') this.noLease = event.reason;
+    else if (event?.kind === 'ping') this.ping = event.ok;
     else if (event?.kind === 'poweroff') this.poweredOff = true;
   }
 
@@ -545,6 +557,14 @@ class GuestProcess implements GuestHandle {
         throw new GuestError('NoLease', `guest got no DHCP lease (${this.noLease}); console:\n${tail(this.serial)}`);
       }
       if (this.exit !== undefined) throw this.exitedError('before its lease');
+      return undefined;
+    });
+  }
+
+  waitForPing(timeoutMs: number): Promise<boolean> {
+    return this.waitFor('ping report', timeoutMs, () => {
+      if (this.ping !== undefined) return this.ping;
+      if (this.exit !== undefined) throw this.exitedError('before its ping report');
       return undefined;
     });
   }

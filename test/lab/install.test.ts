@@ -68,9 +68,11 @@ test('make install DESTDIR= PREFIX=/usr puts every file where docs/installing.md
     t.is(readFileSync(join(destdir, INSTALLED.daemon), 'utf8'), `#!/bin/sh\nexec /usr/bin/node ${DAEMON_NODE_FLAGS} ${INSTALLED.appDir}/bin/shared-interfaced "$@"\n`);
     t.is(readFileSync(join(destdir, INSTALLED.cli), 'utf8'), `#!/bin/sh\nexec /usr/bin/node ${INSTALLED.appDir}/bin/shared-interface "$@"\n`);
     t.is(readFileSync(join(destdir, INSTALLED.firewallHook), 'utf8'), `#!/bin/sh\nexec /usr/bin/node ${INSTALLED.appDir}/bin/shared-interface-firewall "$@"\n`);
+    t.is(readFileSync(join(destdir, INSTALLED.routedAgent), 'utf8'), `#!/bin/sh\nexec /usr/bin/node ${INSTALLED.appDir}/bin/shared-interface-routed "$@"\n`);
+    t.regex(iniValues(readFileSync(join(destdir, INSTALLED.routedUnit), 'utf8')).get('ExecStart')?.[0] ?? '', new RegExp(`^${INSTALLED.routedAgent} --uplink=%I `));
     t.regex(readFileSync(join(destdir, INSTALLED.nmDispatcher), 'utf8'), new RegExp(`\nexec ${INSTALLED.firewallHook} "\\$action" "\\$iface" "\\$@"\n`));
     t.is(readFileSync(join(destdir, INSTALLED.ifupLocal), 'utf8'), readFileSync(join(destdir, INSTALLED.ifdownLocal), 'utf8'));
-    const executables: readonly string[] = [INSTALLED.daemon, INSTALLED.cli, INSTALLED.firewallHook, INSTALLED.nmDispatcher, INSTALLED.ifupLocal, INSTALLED.ifdownLocal];
+    const executables: readonly string[] = [INSTALLED.daemon, INSTALLED.cli, INSTALLED.firewallHook, INSTALLED.routedAgent, INSTALLED.nmDispatcher, INSTALLED.ifupLocal, INSTALLED.ifdownLocal];
     for (const f of executables) t.is(statSync(join(destdir, f)).mode & 0o777, 0o755, f);
     for (const f of outsideApp.filter((f) => !executables.includes(f))) t.is(statSync(join(destdir, f)).mode & 0o777, 0o644, f);
 

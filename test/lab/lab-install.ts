@@ -14,6 +14,8 @@ export const INSTALLED = {
   daemon: '/usr/libexec/shared-interfaced',
   cli: '/usr/bin/shared-interface',
   firewallHook: '/usr/libexec/shared-interface-firewall',
+  routedAgent: '/usr/libexec/shared-interface-routed',
+  routedUnit: '/usr/lib/systemd/system/shared-interface-routed@.service',
   nmDispatcher: '/usr/lib/NetworkManager/dispatcher.d/50-shared-interface-firewall',
   ifupLocal: '/usr/libexec/shared-interface/ifup-local',
   ifdownLocal: '/usr/libexec/shared-interface/ifdown-local',

@@ -373,3 +373,36 @@ test('the service\'s dispatcher leaves Peer and paths not its own to the connect
     t.is(properties.errorName, 'org.freedesktop.DBus.Error.UnknownObject');
   });
 });
+
+test('a service\'s connection: past the soft budget a caller gets a Ping; past the hard one its calls are refused until it answers', async (t) => {
+  const fake = await FakeBus.start();
+  const limits = { softBytes: 1000, hardBytes: 4000, perUserBytes: 8000, totalBytes: 16000, backlogBytes: 1 << 20, pingsInFlight: 4, pingsPerUser: 2 };
+  const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
+  const bus = await BusConnection.connect({ address: fake.address, outgoing: limits, log: quiet });
+  try {
+    // Departures come from one match rule for every NameOwnerChanged.
+    t.true(fake.received.some((m) => m.member === 'AddMatch' && String(m.body?.[0]).endsWith("member='NameOwnerChanged'")));
+    bus.addMethodHandler((msg) => {
+      bus.reply(msg, 's', ['x'.repeat(900)]);
+      return true;
+    });
+    const big = { path: '/', interface: 'org.example.Iface', member: 'Big' };
+    const answers: LibraryMessage[] = [];
+    for (let i = 0; i < 8; i++) answers.push(await answerTo(fake, big));
+    const ping = await fake.next((m) => m.interface === 'org.freedesktop.DBus.Peer' && m.member === 'Ping' && m.destination === PEER_NAME);
+    t.is(fake.received.filter((m) => m.member === 'Ping').length, 1, 'one Ping in flight');
+    t.deepEqual(answers.map((a) => a.errorName ?? 'reply'), [
+      // About 980 bytes each: the fifth takes it past 4000.
+      'reply', 'reply', 'reply', 'reply', 'reply',
+      'org.freedesktop.DBus.Error.LimitsExceeded', 'org.freedesktop.DBus.Error.LimitsExceeded', 'org.freedesktop.DBus.Error.LimitsExceeded',
+    ]);
+    // The Ping followed the second reply (past 1000 bytes); its answer proves those two read, which
+    // leaves the caller under the hard budget: its calls are taken again.
+    fake.reply(ping);
+    await bus.call({ ...call, destination: 'org.freedesktop.DBus' }); // a round trip: the answer is in
+    t.is((await answerTo(fake, big)).type, MESSAGE_TYPE_METHOD_RETURN);
+  } finally {
+    bus.close();
+    await fake.stop();
+  }
+});

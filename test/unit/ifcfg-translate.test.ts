@@ -3,11 +3,8 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { IfcfgError } from '../../src/settings/ifcfg/ifcfg-error';
 import { parseShvar, shvarEntries, shvarGet, type ShvarFile } from '../../src/settings/ifcfg/ifcfg-shvar';
-import {
-  readIfcfgIpConfig,
-  translateIfcfgShare,
-  type IfcfgShareInput,
-} from '../../src/settings/ifcfg/ifcfg-translate';
+import { readIfcfgIpConfig } from '../../src/settings/ifcfg/ifcfg-ip-reader';
+import { translateIfcfgShare, type IfcfgShareInput } from '../../src/settings/ifcfg/ifcfg-translate';
 import { configFileName } from '../../src/settings/ifcfg/ifcfg-validate';
 import { effectiveForwardDelay } from '../../src/bridge/share-request';
 import { expectedPath, listCases, loadCase, renderCase } from '../fixtures/ifcfg/golden';

@@ -16,13 +16,13 @@ test('the Cockpit page sends each option under the table\'s key with the table\'
   const service = cockpitSource('service.ts');
   const sent = [...service.matchAll(/(?:dict\['([a-z-]+)'\]\s*=|'([a-z-]+)':|\{ ([a-z]+):)\s*\{ t: '([a-z]+)'/g)].map((m): [string, string] => [m[1] ?? m[2] ?? m[3] ?? '', m[4] ?? '']);
   t.true(sent.length >= 5, `found ${sent.map(([k]) => k).join(', ')}`);
-  const shareOrUnshare: readonly OptionName[] = [...METHOD_OPTIONS.Share, ...METHOD_OPTIONS.Unshare];
+  const pageMethods: readonly OptionName[] = [...METHOD_OPTIONS.Share, ...METHOD_OPTIONS.Unshare, ...METHOD_OPTIONS.ListInterfacesFiltered];
   for (const [key, type] of sent) {
     const name = byKey.get(key);
     t.not(name, undefined, `'${key}' is an option of the table`);
     if (name === undefined) continue;
     t.is(type, optionRow(name).type, `'${key}' is sent as ${optionRow(name).type}`);
-    t.true(shareOrUnshare.includes(name), `'${key}' is Share's or Unshare's`);
+    t.true(pageMethods.includes(name), `'${key}' is Share's, Unshare's or ListInterfacesFiltered's`);
   }
   const confirm = optionRow('confirmTimeout');
   t.true(confirm.type === 'u' && CONFIRM_TIMEOUT_SECONDS >= 1 && CONFIRM_TIMEOUT_SECONDS <= confirm.max);

@@ -379,6 +379,16 @@ class Connection(object):
         data, self.pending = self.pending[:total], self.pending[total:]
         return decode_message(data)
 
+    def _answer_peer(self, message):
+        """Answers Peer.Ping, as every D-Bus library does: the service pings a caller that was sent a
+        lot, to learn that it reads its replies (until it answers, its calls are refused)."""
+        sender = message.fields.get(FIELD_SENDER)
+        if (message.fields.get(FIELD_INTERFACE) != 'org.freedesktop.DBus.Peer' or message.fields.get(FIELD_MEMBER) != 'Ping'
+                or message.flags & 1 or not sender):
+            return
+        self.serial += 1
+        self.sock.sendall(encode_message(self.serial, METHOD_RETURN, {FIELD_REPLY_SERIAL: message.serial, FIELD_DESTINATION: sender}))
+
     def call(self, destination, path, interface, member, signature='', args=(), timeout=25.0):
         """The method's out arguments as a list; an error reply raises DBusErrorReply. Interactive
         authorization is not allowed (the flag is unset): a caller without a prompt gets polkit's no at once."""
@@ -403,6 +413,9 @@ class Connection(object):
             try:
                 message = self._read_message()
             except socket.timeout:
+                continue
+            if message.type == METHOD_CALL:
+                self._answer_peer(message)
                 continue
             if message.type not in (METHOD_RETURN, ERROR) or message.fields.get(FIELD_REPLY_SERIAL) != serial:
                 continue  # a signal (NameAcquired) or another call's reply

@@ -8,6 +8,7 @@
 import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Cancel, Clock } from '../../clock';
 import type { Progress } from '../../bridge/progress';
 import type { HostSnapshot } from '../../bridge/host-network';
 import type { SettingsBackend, Transaction } from '../../bridge/settings-backend';
@@ -29,7 +30,8 @@ import { translateIfcfgError } from './ifcfg-share-error';
 import { parseShvar, shvarGet, type ShvarFile } from './ifcfg-shvar';
 import { journalRoots, ShareRecords, type IfcfgConfig, type LiveRestore, type ShareRecord } from './ifcfg-state';
 import { IfcfgTransaction } from './ifcfg-transaction';
-import { readIfcfgIpConfig, translateIfcfgShare, type IfcfgShareFiles } from './ifcfg-translate';
+import { readIfcfgIpConfig } from './ifcfg-ip-reader';
+import { translateIfcfgShare, type IfcfgShareFiles } from './ifcfg-translate';
 import { configFileName } from './ifcfg-validate';
 
 const REFRESH_DEBOUNCE_MS = 100;
@@ -40,7 +42,7 @@ export class IfcfgBackend implements SettingsBackend {
   private cached: HostSnapshot = { interfaces: [], shared: new Map() };
   private cachedKey = '';
   private refreshing: Promise<void> = Promise.resolve();
-  private refreshTimer: NodeJS.Timeout | undefined;
+  private cancelRefresh: Cancel | undefined;
   private stopMonitor: (() => void) | undefined;
   private watcher: FSWatcher | undefined;
   private readonly open = new Map<string, IfcfgTransaction>();
@@ -51,12 +53,13 @@ export class IfcfgBackend implements SettingsBackend {
     private readonly config: IfcfgConfig,
     private readonly live: LiveApplier,
     private readonly log: Log,
+    private readonly clock: Clock,
   ) {
     this.records = new ShareRecords(config.stateDir);
   }
 
-  static async start(config: IfcfgConfig, log: Log): Promise<IfcfgBackend> {
-    const backend = new IfcfgBackend(config, chooseLiveApplier(config, log), log);
+  static async start(config: IfcfgConfig, log: Log, clock: Clock): Promise<IfcfgBackend> {
+    const backend = new IfcfgBackend(config, chooseLiveApplier(config, log), log, clock);
     log.info(`ifcfg backend: files in ${config.ifcfgDir}, state in ${config.stateDir}, live changes with ${backend.live.name}`);
     await backend.refresh();
     backend.watch();
@@ -118,7 +121,7 @@ export class IfcfgBackend implements SettingsBackend {
 
   async begin(interfaces: readonly string[], rollbackTimeoutSeconds: number): Promise<Transaction> {
     const paths = interfaces.flatMap((i) => [this.path(configFileName('ifcfg', i)), this.records.path(i)]);
-    const tx: IfcfgTransaction = await IfcfgTransaction.begin(this.config.stateDir, journalRoots(this.config), interfaces, paths, (journal) => this.undo(journal), () => {
+    const tx: IfcfgTransaction = await IfcfgTransaction.begin(this.clock, this.config.stateDir, journalRoots(this.config), interfaces, paths, (journal) => this.undo(journal), () => {
       for (const i of interfaces) if (this.open.get(i) === tx) this.open.delete(i);
     });
     for (const i of interfaces) this.open.set(i, tx);
@@ -206,7 +209,7 @@ export class IfcfgBackend implements SettingsBackend {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.refreshTimer !== undefined) clearTimeout(this.refreshTimer);
+    this.cancelRefresh?.();
     this.watcher?.close();
     this.stopMonitor?.();
     await this.refreshing;
@@ -257,11 +260,11 @@ export class IfcfgBackend implements SettingsBackend {
   }
 
   private scheduleRefresh(): void {
-    if (this.closed || this.refreshTimer !== undefined) return;
-    this.refreshTimer = setTimeout(() => {
-      this.refreshTimer = undefined;
+    if (this.closed || this.cancelRefresh !== undefined) return;
+    this.cancelRefresh = this.clock.schedule(REFRESH_DEBOUNCE_MS, () => {
+      this.cancelRefresh = undefined;
       void this.refresh();
-    }, REFRESH_DEBOUNCE_MS);
+    });
   }
 
   /** Changes behind our back: links and addresses (ip monitor) and files (inotify). */

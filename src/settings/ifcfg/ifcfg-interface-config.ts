@@ -3,7 +3,7 @@
 // `--inactive` describes; netcf, libvirt's old writable backend, read the same files this way).
 import type { ConfiguredInterface } from '../../bridge/interface-config';
 import { shvarGet, type ShvarFile } from './ifcfg-shvar';
-import { readIfcfgIpConfig } from './ifcfg-translate';
+import { readIfcfgIpConfig } from './ifcfg-ip-reader';
 
 const isYes = (v: string | undefined): boolean => v !== undefined && /^(yes|true|y|t|1|on)$/i.test(v);
 const isNo = (v: string | undefined): boolean => v !== undefined && /^(no|false|n|f|0|off)$/i.test(v);

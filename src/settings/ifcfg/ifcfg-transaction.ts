@@ -3,6 +3,7 @@
 // checkpoint is to the NM backend. It holds the state directory's lock and its journal for as long
 // as it is open, and rolls itself back when neither commit nor rollback came in time.
 import type { Transaction } from '../../bridge/settings-backend';
+import type { Cancel, Clock } from '../../clock';
 import { ShareError } from '../../bridge/share-error';
 import { isErrno } from '../durable-file';
 import { FileJournal, lockStateDir } from '../file-journal';
@@ -12,11 +13,12 @@ const EXPIRED = 'the change took longer than its rollback timeout and was undone
 
 export class IfcfgTransaction implements Transaction {
   private done = false;
-  private timer: NodeJS.Timeout | undefined;
+  private cancelExpiry: Cancel | undefined;
   /** The apply in progress: the expiry timer waits for it rather than undo files being written. */
   private applying: Promise<unknown> = Promise.resolve();
 
   private constructor(
+    private readonly clock: Clock,
     readonly journal: FileJournal,
     private readonly interfaces: readonly string[],
     private readonly undo: (journal: FileJournal) => Promise<readonly string[]>,
@@ -29,7 +31,7 @@ export class IfcfgTransaction implements Transaction {
    * runs once the transaction has ended either way, after the lock is released.
    */
   static async begin(
-    stateDir: string, roots: readonly string[], interfaces: readonly string[], paths: readonly string[],
+    clock: Clock, stateDir: string, roots: readonly string[], interfaces: readonly string[], paths: readonly string[],
     undo: (journal: FileJournal) => Promise<readonly string[]>, finish: () => void,
   ): Promise<IfcfgTransaction> {
     const release = await lockStateDir(stateDir);
@@ -42,7 +44,7 @@ export class IfcfgTransaction implements Transaction {
         throw new ShareError('Failed', `an earlier change was not finished and could not be undone (${FileJournal.directory(stateDir)} is still there)`, 'restart the service to restore it, or see its log');
       }
       await journal.track(paths);
-      return new IfcfgTransaction(journal, interfaces, undo, () => {
+      return new IfcfgTransaction(clock, journal, interfaces, undo, () => {
         finish();
         release();
       });
@@ -54,13 +56,13 @@ export class IfcfgTransaction implements Transaction {
 
   /** Like an NM checkpoint: rolled back by itself when neither commit nor rollback came in time. */
   expireAfter(seconds: number): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
+    this.cancelExpiry?.();
+    // In the background: a daemon exiting leaves the journal, and its next start undoes it.
+    this.cancelExpiry = this.clock.schedule(seconds * 1000, () => {
       void this.applying.catch(() => undefined).then(() => this.rollback()).catch(() => {
         // rollback() failed to put the files back: the journal stays for the next start
       });
-    }, seconds * 1000);
-    this.timer.unref();
+    }, { background: true });
   }
 
   /**
@@ -83,7 +85,7 @@ export class IfcfgTransaction implements Transaction {
   async commit(): Promise<void> {
     if (this.done) return;
     this.done = true;
-    clearTimeout(this.timer);
+    this.cancelExpiry?.();
     try {
       await this.journal.discard();
     } finally {
@@ -98,7 +100,7 @@ export class IfcfgTransaction implements Transaction {
   async rollback(): Promise<readonly string[]> {
     if (this.done) return [];
     this.done = true;
-    clearTimeout(this.timer);
+    this.cancelExpiry?.();
     try {
       return await this.undo(this.journal);
     } catch (err) {
