@@ -111,7 +111,9 @@ export async function main(argv: readonly string[]): Promise<void> {
   // finished by the NM backend from these records as soon as NetworkManager is there.
   const nmRecords = new NmChangeRecords(NmChangeRecords.directory(options.stateDir), log, systemClock);
   const selector = new BackendSelector(settingsBackendCandidates({ bus, log, clock: systemClock, nmRecords, ifcfg }), log);
-  await selector.start();
+  // The name is owned before the backend's first reading of the host (seconds at thousands of
+  // links): bus activation answers within its timeout, and calls wait for the reading instead.
+  const backendReady = selector.start();
   const observer = new KernelObserver(log);
   const firewall = new FirewallKeeper(new FirewallTools(), log);
   // The first reading, so the first listing has the firewall's notes.
@@ -124,7 +126,13 @@ export async function main(argv: readonly string[]): Promise<void> {
   }, hostGuestRouting(log));
   const libvirt = new LibvirtInterfaces(sharing, () => selector.current, observer);
   dispatcher = new Dispatcher(bus, sharedInterfaceSpec, shareErrorMapping, sharedInterfaceImplementation(sharing, libvirt, VERSION), new PolkitAuthority(bus, log, options.authorizationTimeoutSeconds * 1000), log);
-  dispatcher.export();
+  dispatcher.export(backendReady);
+  if (!(await bus.requestName(BUS_NAME))) {
+    log.error(`cannot own ${BUS_NAME}: another process owns it, or the bus policy does not allow us`);
+    process.exit(1);
+  }
+  log.info(`shared-interfaced ${VERSION} ready on ${BUS_NAME}`);
+  await backendReady;
   // InterfacesChanged: the listing compared once per burst of the backend's or the kernel's events.
   const listingChanges = new ListingChanges(listingView(sharing), (changed, removed) => {
     dispatcher.emit('InterfacesChanged', [encodeInterfaceListing(changed), [...removed]]);
@@ -137,11 +145,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     dispatcher.emitPropertiesChanged();
     listingChanges.changed();
   });
-  if (!(await bus.requestName(BUS_NAME))) {
-    log.error(`cannot own ${BUS_NAME}: another process owns it, or the bus policy does not allow us`);
-    process.exit(1);
-  }
-  log.info(`shared-interfaced ${VERSION} ready on ${BUS_NAME} (backend: ${sharing.backendName() || 'none'})`);
+  log.info(`serving (backend: ${sharing.backendName() || 'none'})`);
   let stopping = false;
   const stop = (why: string) => {
     if (stopping) return;

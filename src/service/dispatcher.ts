@@ -62,6 +62,8 @@ export class Dispatcher<I extends InterfaceDefinition> {
   /** Credentials by caller (looked up once per connection, shared by concurrent calls), oldest first. */
   private readonly knownCallers = new Map<string, Promise<PeerCredentials>>();
   private lastActivity = Date.now();
+  private ready: Promise<void> = Promise.resolve();
+  private serving = false;
   private readonly drainWaiters: Array<() => void> = [];
 
   constructor(
@@ -75,9 +77,16 @@ export class Dispatcher<I extends InterfaceDefinition> {
     this.xml = introspectionXml(spec);
   }
 
-  /** Starts taking calls. Property values are remembered so later changes can be signalled. */
-  export(): void {
-    for (const name of Object.keys(this.spec.properties)) this.lastEmitted.set(name, this.fingerprint(name));
+  /**
+   * Starts taking calls; each waits for `ready` (what the implementation reads: the daemon owns its
+   * name before its first reading of the host, which may take seconds on a host with thousands of
+   * links). Property values are remembered once ready, so later changes can be signalled.
+   */
+  export(ready: Promise<void> = Promise.resolve()): void {
+    this.ready = ready.then(() => {
+      for (const name of Object.keys(this.spec.properties)) this.lastEmitted.set(name, this.fingerprint(name));
+      this.serving = true;
+    });
     this.bus.addMethodHandler((msg) => this.take(msg));
   }
 
@@ -112,6 +121,7 @@ export class Dispatcher<I extends InterfaceDefinition> {
 
   /** Emits PropertiesChanged for every property whose value differs from what was last emitted. */
   emitPropertiesChanged(): void {
+    if (!this.serving) return; // nobody could have read them yet
     const changed: Record<string, BusValue> = {};
     for (const [name, definition] of Object.entries(this.spec.properties)) {
       if (definition.emitsChangedSignal !== 'true') continue;
@@ -179,6 +189,7 @@ export class Dispatcher<I extends InterfaceDefinition> {
   }
 
   private async handle(msg: BusMessage): Promise<[string, unknown[] | MarshalledBody]> {
+    if (msg.interface !== INTROSPECTABLE) await this.ready;
     switch (msg.interface) {
       case PROPERTIES: return this.handleProperties(msg);
       case INTROSPECTABLE:

@@ -175,13 +175,13 @@ export class Lab {
     return process;
   }
 
-  /** Starts our daemon inside the lab and waits until it says it is ready. */
+  /** Starts our daemon inside the lab and waits until it serves (its name owned, its backend's first reading done). */
   async startDaemon(args: readonly string[] = [], env: Readonly<Record<string, string>> = {}): Promise<LabProcess> {
     // Run the script itself, so its #! line (with the daemon's V8 flags) is honoured.
     // Its state (change records, ifcfg snapshots) in the lab's directory, never the host's /var/lib.
     const state = args.some((a) => a.startsWith('--state-dir')) ? [] : [`--state-dir=${this.stateDir}`];
     const daemon = this.spawn([join(REPO_ROOT, 'bin', 'shared-interfaced'), ...state, ...args], env);
-    await daemon.waitForOutput(/ready on /, 30_000);
+    await daemon.waitForOutput(/^<6>serving \(backend: /m, 30_000);
     return daemon;
   }
 

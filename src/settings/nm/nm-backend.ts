@@ -16,10 +16,10 @@ import { NO_IP_REQUIREMENTS, type IpRequirements } from '../../bridge/verify';
 import type { NmChangeRecord, NmChangeRecords } from './nm-change-record';
 import { CHECKPOINT_DELETE_NEW_CONNECTIONS, NmClient } from './nm-client';
 import { commitFromRecord, finishLeftoverRecord, reportOutcome, rollBackFromRecord } from './nm-recovery';
-import { deviceAddresses, deviceNamed, hostInterfaces, nmDevice, nmDevices, type NmDevice, NM_DEVICE } from './nm-devices';
+import { deviceAddresses, DeviceDescriptions, deviceNamed, nmDevice, type NmDevice, NM_DEVICE } from './nm-devices';
 import { translateNmError } from './nm-errors';
 import { configuredInterface } from './nm-interface-config';
-import { NM_BUS_NAME, NM_PATH, NmObjectCache } from './nm-object-cache';
+import { inTurns, NM_BUS_NAME, NM_PATH, NmObjectCache } from './nm-object-cache';
 import { isPrivateProfile, isSystemProfile, ourTag, privateProfileRefusal, type OurTag } from './nm-profile-owner';
 import { connectionUuid, getSetting, profileFitsInterface, type NmSettings } from './nm-settings';
 import { dhcpProfile, ipv6AddressesWillChange, shareProfiles } from './nm-translate';
@@ -70,6 +70,8 @@ export class NmBackend implements SettingsBackend {
   private readonly profiles = new Map<string, NmSettings>();
   private readonly unsubscribers: Array<() => Promise<void>> = [];
   private cached: HostSnapshot | undefined;
+  /** The devices as the domain sees them, each described again only after it changed. */
+  private readonly descriptions: DeviceDescriptions;
   private closed = false;
   private notifying = false;
   private checkpointTurn: Promise<void> = Promise.resolve();
@@ -84,10 +86,12 @@ export class NmBackend implements SettingsBackend {
     private readonly log: Log,
     private readonly records: NmChangeRecords,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.descriptions = new DeviceDescriptions(cache);
+  }
 
   static async start(bus: BusConnection, log: Log, records: NmChangeRecords, clock: Clock = systemClock): Promise<NmBackend> {
-    const cache = new NmObjectCache(bus);
+    const cache = new NmObjectCache(bus, clock);
     const backend = new NmBackend(cache, new NmClient(bus), log, records, clock);
     cache.onChange((path) => backend.onObjectChange(path));
     try {
@@ -95,8 +99,11 @@ export class NmBackend implements SettingsBackend {
         { sender: NM_BUS_NAME, pathNamespace: `${NM_PATH}/Settings`, interface: SETTINGS_CONNECTION, member: 'Updated' },
         (msg) => backend.refreshProfile(msg.path),
       ));
+      const started = clock.now();
       await cache.start();
+      const read = clock.now();
       await backend.profilesLoaded;
+      log.debug(`read NetworkManager's objects in ${read - started} ms, its profiles in ${clock.now() - read} ms`);
       records.networkManagerStarted();
     } catch (err) {
       // A start that fails (NetworkManager left meanwhile) takes back its listeners and match rules.
@@ -150,9 +157,9 @@ export class NmBackend implements SettingsBackend {
       let interfaces: readonly HostInterface[] | undefined;
       const describe = () => {
         // One read of the devices serves both the listing and the notes.
-        const devices = nmDevices(this.cache);
+        const devices = this.descriptions.devices();
         const byName = new Map(devices.map((d) => [d.name, d]));
-        return hostInterfaces(this.cache, shared, devices).map((iface) => {
+        return this.descriptions.interfaces(shared).map((iface) => {
           const device = byName.get(iface.name);
           const active = device === undefined ? undefined : this.activeProfile(device);
           if (active !== undefined && isPrivateProfile(active.settings)) return { ...iface, refusal: privateProfileRefusal(iface.name) };
@@ -223,7 +230,7 @@ export class NmBackend implements SettingsBackend {
       const flags = this.cache.property(path, SETTINGS_CONNECTION, 'Flags', t.uint32);
       return flags !== undefined && (flags & (SETTINGS_FLAG_NM_GENERATED | SETTINGS_FLAG_EXTERNAL)) === 0 && isSystemProfile(settings);
     };
-    const devices = nmDevices(this.cache);
+    const devices = this.descriptions.devices();
     const activeOn = new Map<string, NmSettings>();
     for (const device of devices) {
       const active = this.activeProfile(device);
@@ -355,11 +362,10 @@ export class NmBackend implements SettingsBackend {
 
   /** The record of a change about to begin: what is active and addressed now. */
   private changeRecord(change: ChangeSummary, rollbackTimeoutSeconds: number): NmChangeRecord {
-    const devices = nmDevices(this.cache);
-    const nicDevice = devices.find((d) => d.name === change.nic);
+    const nicDevice = deviceNamed(this.cache, change.nic);
     const original = nicDevice === undefined ? undefined : this.activeProfile(nicDevice);
     const addressesOn = change.operation === 'share' ? change.nic : change.bridge;
-    const carrier = devices.find((d) => d.name === addressesOn);
+    const carrier = deviceNamed(this.cache, addressesOn);
     return {
       version: 1, operation: change.operation, nic: change.nic, bridge: change.bridge, state: 'applying',
       deadline: Date.now() + rollbackTimeoutSeconds * 1000, checkpoint: '',
@@ -581,7 +587,7 @@ export class NmBackend implements SettingsBackend {
 
   private async loadProfiles(): Promise<void> {
     const paths = [...this.cache.withInterface(SETTINGS_CONNECTION)].map(([path]) => path);
-    await Promise.all(paths.map((path) => this.refreshProfile(path)));
+    await inTurns(paths, (path) => this.refreshProfile(path));
     this.invalidate();
   }
 

@@ -77,25 +77,86 @@ export function deviceAddresses(cache: NmObjects, devicePath: string): string[] 
   return out;
 }
 
-/** The domain's view of every device; `sharedThrough` comes from our profiles (see nm-profiles). */
-export function hostInterfaces(cache: NmObjects, sharedThrough: ReadonlyMap<string, string>, devices: readonly NmDevice[] = nmDevices(cache)): HostInterface[] {
-  const controllerOf = new Map<string, string>();
-  for (const device of devices) for (const port of device.ports) controllerOf.set(port, device.name);
-  return devices.filter((d) => d.name !== '' && d.real).map((d) => {
-    const flags = cache.property(d.path, NM_DEVICE, 'InterfaceFlags', t.uint32) ?? 0;
+/** A device's description as far as it depends on its own objects (the device, its IP configurations). */
+interface DeviceEntry {
+  readonly versions: readonly [number, number, number];
+  readonly ipConfigs: readonly [string, string];
+  readonly device: NmDevice;
+  /** Without controller and sharedThrough; undefined for what is no interface of the host (unrealized, nameless). */
+  readonly iface: HostInterface | undefined;
+}
+
+/**
+ * The domain's view of every device, each described again only when one of its own objects
+ * changed: on a host with thousands of devices, a listing after a change reads what changed.
+ */
+export class DeviceDescriptions {
+  private entries = new Map<string, DeviceEntry>();
+
+  constructor(private readonly cache: NmObjects) {}
+
+  /** Every device NetworkManager has (also unrealized ones). */
+  devices(): NmDevice[] {
+    return this.current().map((entry) => entry.device);
+  }
+
+  /** The host's interfaces; `sharedThrough` comes from our profiles (see nm-profiles). */
+  interfaces(sharedThrough: ReadonlyMap<string, string>): HostInterface[] {
+    const entries = this.current();
+    const controllerOf = new Map<string, string>();
+    for (const { device } of entries) for (const port of device.ports) controllerOf.set(port, device.name);
+    const out: HostInterface[] = [];
+    for (const { device, iface } of entries) {
+      if (iface === undefined) continue;
+      const controller = controllerOf.get(device.path);
+      const shared = sharedThrough.get(device.name);
+      out.push(controller === undefined && shared === undefined ? iface : { ...iface, controller, sharedThrough: shared });
+    }
+    return out;
+  }
+
+  private current(): DeviceEntry[] {
+    const entries = new Map<string, DeviceEntry>();
+    for (const [path] of this.cache.withInterface(NM_DEVICE)) entries.set(path, this.entry(path));
+    this.entries = entries;
+    return [...entries.values()];
+  }
+
+  private entry(path: string): DeviceEntry {
+    const old = this.entries.get(path);
+    const version = (p: string) => (p === '/' ? 0 : this.cache.version(p));
+    if (old !== undefined && old.versions[0] === this.cache.version(path)
+      && old.versions[1] === version(old.ipConfigs[0]) && old.versions[2] === version(old.ipConfigs[1])) return old;
+    const device = nmDevice(this.cache, path);
+    const ipConfigs = [this.cache.property(path, NM_DEVICE, 'Ip4Config', t.objectPath) ?? '/', this.cache.property(path, NM_DEVICE, 'Ip6Config', t.objectPath) ?? '/'] as const;
+    return {
+      versions: [this.cache.version(path), version(ipConfigs[0]), version(ipConfigs[1])],
+      ipConfigs,
+      device,
+      iface: device.name !== '' && device.real ? this.describe(device) : undefined,
+    };
+  }
+
+  private describe(d: NmDevice): HostInterface {
+    const flags = this.cache.property(d.path, NM_DEVICE, 'InterfaceFlags', t.uint32) ?? 0;
     const iface: HostInterface = {
       name: d.name,
       type: DEVICE_TYPES[d.deviceType] ?? 'other',
       mac: d.mac,
       carrier: (flags & INTERFACE_FLAG_CARRIER) !== 0,
-      addresses: deviceAddresses(cache, d.path),
-      sharedThrough: sharedThrough.get(d.name),
-      controller: controllerOf.get(d.path),
+      addresses: deviceAddresses(this.cache, d.path),
+      sharedThrough: undefined,
+      controller: undefined,
       managed: d.managed,
       ...(d.deviceType === DEVICE_TYPE_VETH ? { veth: true } : {}),
     };
     if (d.deviceType !== 2) return iface;
-    const mode = cache.property(d.path, NM_WIRELESS, 'Mode', t.uint32) ?? 0;
+    const mode = this.cache.property(d.path, NM_WIRELESS, 'Mode', t.uint32) ?? 0;
     return { ...iface, wifiMode: WIFI_MODES[mode] ?? 'unknown' };
-  });
+  }
+}
+
+/** The domain's view of every device; `sharedThrough` comes from our profiles (see nm-profiles). */
+export function hostInterfaces(cache: NmObjects, sharedThrough: ReadonlyMap<string, string>): HostInterface[] {
+  return new DeviceDescriptions(cache).interfaces(sharedThrough);
 }

@@ -1,28 +1,61 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// A live mirror of NetworkManager's D-Bus objects: one GetManagedObjects at start (and whenever
-// NetworkManager restarts), then kept current by InterfacesAdded/Removed and PropertiesChanged.
-// Queries are then answered from memory: ListInterfaces costs no bus round trip.
-import type { BusConnection, BusMessage } from '../../dbus-wire/bus-connection';
+// A live mirror of the NetworkManager objects we read: each object read by itself at start
+// (Properties.GetAll of the one interface we use), then kept current by InterfacesAdded/Removed and
+// PropertiesChanged. Queries are then answered from memory: ListInterfaces costs no bus round trip.
+import { BusCallError, type BusConnection, type BusMessage } from '../../dbus-wire/bus-connection';
 import * as t from '../../dbus-wire/bus-value';
+import { type Clock, systemClock } from '../../clock';
 
 export const NM_BUS_NAME = 'org.freedesktop.NetworkManager';
 export const NM_PATH = '/org/freedesktop/NetworkManager';
 const OBJECT_MANAGER_PATH = '/org/freedesktop';
-export const NM_DEVICE = 'org.freedesktop.NetworkManager.Device';
-const MANAGED_OBJECTS_TIMEOUT_MS = 300_000;
+const NM = 'org.freedesktop.NetworkManager';
+export const NM_DEVICE = `${NM}.Device`;
+const NM_WIRELESS = `${NM}.Device.Wireless`;
+const SETTINGS_PATH = `${NM_PATH}/Settings`;
+const SETTINGS = `${NM}.Settings`;
+export const SETTINGS_CONNECTION = `${NM}.Settings.Connection`;
+export const ACTIVE_CONNECTION = `${NM}.Connection.Active`;
+export const IP_CONFIGS = [['Ip4Config', `${NM}.IP4Config`], ['Ip6Config', `${NM}.IP6Config`]] as const;
+// NMDeviceType values whose unmanaged devices no listing for a person shows (host-network.ts'
+// listedByDefault): their addresses are read after the start, not before the first call.
+const DEVICE_TYPE_TUN = 16;
+const DEVICE_TYPE_VETH = 20;
+const DEVICE_TYPE_LOOPBACK = 32;
+const DEVICE_TYPE_WIFI = 2;
+// The properties read of the objects there are thousands of (nm-devices.ts, nm-backend.ts): only
+// these are kept, and a change of any other is no change (at 5000 links the rest took ~15 MB).
+const KEPT: Readonly<Record<string, ReadonlySet<string>>> = {
+  [NM_DEVICE]: new Set(['Interface', 'DeviceType', 'HwAddress', 'Managed', 'State', 'Ports', 'ActiveConnection', 'Real', 'InterfaceFlags', 'AvailableConnections', 'Ip4Config', 'Ip6Config']),
+  [IP_CONFIGS[0][1]]: new Set(['AddressData']),
+  [IP_CONFIGS[1][1]]: new Set(['AddressData']),
+};
+// The system bus lets a connection wait for 128 replies at once (dbus-daemon's
+// max_replies_per_connection); the readings at start stay well below it.
+const READS_IN_FLIGHT = 64;
 
 /** interface name → property name → value (still a variant: decoded where it is used). */
 export type NmObject = Map<string, Map<string, t.Variant>>;
 
 const managedObjects = t.dict(t.dict(t.vardict));
+const objectPaths = t.array(t.objectPath);
 const interfacesAdded = t.struct<[string, Map<string, Map<string, t.Variant>>]>(t.objectPath, t.dict(t.vardict));
 const interfacesRemoved = t.struct<[string, string[]]>(t.objectPath, t.array(t.string));
 const propertiesChanged = t.struct<[string, Map<string, t.Variant>, string[]]>(t.string, t.vardict, t.array(t.string));
+
+/** The device naming an IP configuration, and by which property. */
+interface DeviceReference {
+  readonly device: string;
+  readonly prop: string;
+}
 
 /** Read access to a set of NetworkManager objects (the live cache, or fixed data in tests). */
 export class NmObjects {
   /** Device name → object path, made when first asked for after a device came, went or was renamed. */
   private devicePaths: Map<string, string> | undefined;
+  /** A number that changes whenever the object at a path does: what is made of it is made again only then. */
+  private readonly versions = new Map<string, number>();
+  private lastVersion = 0;
 
   constructor(protected objects: Map<string, NmObject> = new Map()) {}
 
@@ -47,6 +80,19 @@ export class NmObjects {
 
   protected devicesChanged(): void {
     this.devicePaths = undefined;
+  }
+
+  /** The object's version: equal while it is unchanged (0: never seen changing). */
+  version(path: string): number {
+    return this.versions.get(path) ?? 0;
+  }
+
+  protected touched(path: string): void {
+    this.versions.set(path, ++this.lastVersion);
+  }
+
+  protected forget(path: string): void {
+    this.versions.delete(path);
   }
 
   /** Builds from GetManagedObjects' reply: checks it once, here. */
@@ -76,7 +122,7 @@ export class NmObjectCache extends NmObjects {
   private readonly unsubscribers: Array<() => Promise<void>> = [];
   private generation = 0;
 
-  constructor(private readonly bus: BusConnection) {
+  constructor(private readonly bus: BusConnection, private readonly clock: Clock = systemClock) {
     super();
   }
 
@@ -92,24 +138,104 @@ export class NmObjectCache extends NmObjects {
   }
 
   async stop(): Promise<void> {
+    this.generation++;
     for (const unsubscribe of this.unsubscribers.splice(0)) await unsubscribe();
   }
 
-  /** Reads every object afresh (at start, and when NetworkManager came back). */
+  /**
+   * Reads the objects we use, each by itself: NetworkManager 1.42 builds GetManagedObjects' answer
+   * in one go, and at 5000 links that costs it a minute of CPU on a busy machine (docs/scale.md),
+   * while reading each device's own interface costs it ~40 times less. Resolves once the devices,
+   * the active connections, the profiles' objects and the addresses of devices a person's listing
+   * may show are here; the addresses of the rest (unmanaged veths, taps) follow.
+   */
   async reload(): Promise<void> {
     const generation = ++this.generation;
-    const [reply] = await this.bus.call({
-      destination: NM_BUS_NAME, path: OBJECT_MANAGER_PATH, interface: 'org.freedesktop.DBus.ObjectManager',
-      member: 'GetManagedObjects', noAutoStart: true,
-      // NetworkManager 1.42 builds this answer in one go: at 5000 links it costs it seconds of CPU
-      // (docs/scale.md), longer than a call's usual 25 s on a busy machine. A slow answer is
-      // still the answer; giving up would leave the host without its backend.
-      timeoutMs: MANAGED_OBJECTS_TIMEOUT_MS,
-    });
-    if (generation !== this.generation) return; // a newer reload won
-    this.objects = managedObjects.decode(reply, 'GetManagedObjects');
+    this.objects = new Map();
+    const [manager, settings] = await Promise.all([this.readRoot(generation, NM_PATH, NM), this.readRoot(generation, SETTINGS_PATH, SETTINGS)]);
+    if (generation !== this.generation) return; // stopped, or a newer reload won
+    const paths = (object: Map<string, t.Variant> | undefined, name: string) => {
+      const value = object?.get(name);
+      return value?.signature === 'ao' ? objectPaths.decode(value.value, name) : [];
+    };
+    await inTurns([
+      ...paths(manager, 'AllDevices').map((path) => [path, NM_DEVICE] as const),
+      ...paths(manager, 'ActiveConnections').map((path) => [path, ACTIVE_CONNECTION] as const),
+      ...paths(settings, 'Connections').map((path) => [path, SETTINGS_CONNECTION] as const),
+    ], ([path, iface]) => this.readInto(generation, path, iface));
+    if (generation !== this.generation) return;
+    const devices = [...this.withInterface(NM_DEVICE)].map(([path]) => path);
+    const wifi = devices.filter((path) => this.property(path, NM_DEVICE, 'DeviceType', t.uint32) === DEVICE_TYPE_WIFI);
+    const [shown, hidden] = partition(devices, (path) => this.mayBeListed(path));
+    await inTurns([...wifi.map((path) => [path, NM_WIRELESS, undefined] as const), ...this.ipConfigsOf(shown)], ([path, iface, of]) => this.readInto(generation, path, iface, of));
+    if (generation !== this.generation) return;
     this.devicesChanged();
     this.notify('');
+    // Told as a change of the manager's object: '' would mean everything, profiles too, again.
+    void inTurns(this.ipConfigsOf(hidden), ([path, iface, of]) => this.readInto(generation, path, iface, of))
+      .then(() => { if (generation === this.generation) this.notify(NM_PATH); })
+      .catch(() => undefined); // NetworkManager left: the next backend reads afresh
+  }
+
+  /** Whether a listing for a person may show the device: the rest's addresses can wait. */
+  private mayBeListed(path: string): boolean {
+    const type = this.property(path, NM_DEVICE, 'DeviceType', t.uint32);
+    if (type === DEVICE_TYPE_LOOPBACK || type === DEVICE_TYPE_TUN) return false;
+    return type !== DEVICE_TYPE_VETH || this.property(path, NM_DEVICE, 'Managed', t.boolean) === true;
+  }
+
+  /** The devices' IP configurations not read yet, each with the device that names it. */
+  private ipConfigsOf(devices: readonly string[]): Array<readonly [string, string, DeviceReference]> {
+    return devices.flatMap((device) => IP_CONFIGS.flatMap(([prop, iface]) => {
+      const config = this.property(device, NM_DEVICE, prop, t.objectPath);
+      return config === undefined || config === '/' || this.objects.get(config)?.has(iface) === true ? [] : [[config, iface, { device, prop }] as const];
+    }));
+  }
+
+  /**
+   * The manager's or the settings' object. NetworkManager owns its bus name before it has exported
+   * them: a backend started on an empty mirror would tell the change records NetworkManager is
+   * back, and their rollback would ask for objects it does not have yet.
+   */
+  private async readRoot(generation: number, path: string, iface: string): Promise<Map<string, t.Variant> | undefined> {
+    const deadline = this.clock.now() + READ_TIMEOUT_MS;
+    for (;;) {
+      const props = await this.read(path, iface);
+      if (props !== undefined || generation !== this.generation) return props;
+      if (this.clock.now() > deadline) throw new Error(`NetworkManager has no ${path} after ${READ_TIMEOUT_MS / 1000} s on the bus`);
+      await this.clock.sleep(ROOT_RETRY_MS);
+    }
+  }
+
+  /** One interface of one object, read now; undefined when the object is gone. */
+  private async read(path: string, iface: string): Promise<Map<string, t.Variant> | undefined> {
+    try {
+      const [props] = await this.bus.call({
+        destination: NM_BUS_NAME, path, interface: 'org.freedesktop.DBus.Properties', member: 'GetAll',
+        signature: 's', body: [iface], noAutoStart: true, timeoutMs: READ_TIMEOUT_MS,
+      });
+      return t.vardict.decode(props, `${path} ${iface}`);
+    } catch (err) {
+      // Gone between its listing and its reading: its removal signal came (or comes) too.
+      if (err instanceof BusCallError && GONE_ERRORS.has(err.errorName)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Reads into the mirror. NetworkManager answers and signals in order on one connection: a
+   * change signalled before this answer is in it, one signalled after it follows it. An object
+   * gone meanwhile (an IP configuration the device replaced) is not kept.
+   */
+  private async readInto(generation: number, path: string, iface: string, of?: DeviceReference): Promise<void> {
+    if (generation !== this.generation) return; // stopped, or a newer reload began
+    const props = await this.read(path, iface);
+    if (props === undefined || generation !== this.generation) return;
+    if (of !== undefined && this.property(of.device, NM_DEVICE, of.prop, t.objectPath) !== path) return;
+    const object = this.objects.get(path) ?? new Map<string, Map<string, t.Variant>>();
+    object.set(iface, kept(iface, props));
+    this.objects.set(path, object);
+    this.touched(path);
   }
 
   /** Called with the changed object's path ('' when everything may have changed). */
@@ -120,8 +246,9 @@ export class NmObjectCache extends NmObjects {
   private onAdded(msg: BusMessage): void {
     const [path, ifaces] = interfacesAdded.decode(msg.body, 'InterfacesAdded');
     const object = this.objects.get(path) ?? new Map();
-    for (const [iface, props] of ifaces) object.set(iface, props);
+    for (const [iface, props] of ifaces) object.set(iface, kept(iface, props));
     this.objects.set(path, object);
+    this.touched(path);
     if (ifaces.has(NM_DEVICE)) this.devicesChanged();
     this.notify(path);
   }
@@ -131,8 +258,12 @@ export class NmObjectCache extends NmObjects {
     const object = this.objects.get(path);
     if (object === undefined) return;
     for (const iface of ifaces) object.delete(iface);
+    this.touched(path);
     if (ifaces.includes(NM_DEVICE)) this.devicesChanged();
-    if (object.size === 0) this.objects.delete(path);
+    if (object.size === 0) {
+      this.objects.delete(path);
+      this.forget(path);
+    }
     this.notify(path);
   }
 
@@ -140,7 +271,15 @@ export class NmObjectCache extends NmObjects {
     const [iface, changed] = propertiesChanged.decode(msg.body, 'PropertiesChanged');
     const props = this.objects.get(msg.path)?.get(iface);
     if (props === undefined) return; // not announced yet; InterfacesAdded will carry it
-    for (const [name, value] of changed) props.set(name, value);
+    const names = KEPT[iface];
+    let any = false;
+    for (const [name, value] of changed) {
+      if (names !== undefined && !names.has(name)) continue;
+      props.set(name, value);
+      any = true;
+    }
+    if (!any) return;
+    this.touched(msg.path);
     if (iface === NM_DEVICE && changed.has('Interface')) this.devicesChanged();
     this.notify(msg.path);
   }
@@ -148,4 +287,38 @@ export class NmObjectCache extends NmObjects {
   private notify(path: string): void {
     for (const listener of this.listeners) listener(path);
   }
+}
+
+// A reading waits as long as NetworkManager needs on a busy host rather than leave it without its backend.
+const READ_TIMEOUT_MS = 300_000;
+// How often a NetworkManager that is starting is asked again for its manager and settings objects.
+const ROOT_RETRY_MS = 100;
+const GONE_ERRORS = new Set(['org.freedesktop.DBus.Error.UnknownObject', 'org.freedesktop.DBus.Error.UnknownMethod', 'org.freedesktop.DBus.Error.UnknownInterface', 'org.freedesktop.DBus.Error.InvalidArgs']);
+
+/** What is kept of an interface's properties (all of them where KEPT does not say). */
+function kept(iface: string, props: Map<string, t.Variant>): Map<string, t.Variant> {
+  const names = KEPT[iface];
+  if (names === undefined) return props;
+  const out = new Map<string, t.Variant>();
+  for (const [name, value] of props) if (names.has(name)) out.set(name, value);
+  return out;
+}
+
+/** Runs `work` on each item, at most READS_IN_FLIGHT at a time; rejects with the first failure. */
+export async function inTurns<T>(items: readonly T[], work: (item: T) => Promise<void>, inFlight = READS_IN_FLIGHT): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await work(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(inFlight, items.length) }, worker));
+}
+
+function partition<T>(items: readonly T[], test: (item: T) => boolean): [T[], T[]] {
+  const yes: T[] = [];
+  const no: T[] = [];
+  for (const item of items) (test(item) ? yes : no).push(item);
+  return [yes, no];
 }
