@@ -6,6 +6,8 @@
 // says when each runs.
 
 export interface GuestRouting {
+  /** What the host lacks for it (programs), or undefined: asked before anything is changed. */
+  lacking(): string | undefined;
   /**
    * Starts (or restarts) the data plane of `nic` for the guests on `bridge`, which exists; resolves
    * once it runs, with a line saying what it does. After a reboot or a restart of NetworkManager it

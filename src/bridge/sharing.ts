@@ -106,7 +106,12 @@ export class Sharing {
     // The backend's snapshot lists every link the kernel has (NM sees unmanaged ones too): enough
     // to keep the bridge's name free, without reading the kernel on this path.
     const plan = planShare(snapshot, nic, options, backend.description);
-    if (plan.mode === 'routed') this.requireRouted();
+    if (plan.mode === 'routed') {
+      const lacking = this.requireRouted().lacking();
+      if (lacking !== undefined) {
+        throw new ShareError('NotSupported', `routed sharing needs ${lacking}, which this host does not have`, 'install dnsmasq and busybox, or share with mode bridge');
+      }
+    }
     this.locks.check([plan.bridge]);
     await backend.checkShare(plan);
     return {

@@ -496,3 +496,16 @@ test('a person\'s listing leaves out the loopback, taps, unmanaged veths and por
   t.deepEqual(names(false), ['eth0', 'eth1', 'br-eth0', 'veth2a']);
   t.deepEqual(names(true), host.interfaces.map((i) => i.name));
 });
+
+test('routed sharing on a host without its programs is NotSupported, saying which, before polkit and before anything changes', async (t) => {
+  const host = new FakeHost();
+  host.interfaces = [nic('eth0', '52:54:00:00:00:01', { addresses: ['192.0.2.10/24'] })];
+  const untouched = () => Promise.reject(new Error('the data plane must not be touched'));
+  const sharing = new Sharing(() => host, host, new RecordingLog(), undefined, new FakeClock(), undefined, {
+    lacking: () => 'dnsmasq (the DHCP relay)', start: untouched, stop: untouched, probeLease: untouched,
+  });
+  const err = await t.throwsAsync(sharing.prepareShare('eth0', share({ mode: 'routed' })), { instanceOf: ShareError });
+  t.is(err?.code, 'NotSupported');
+  t.regex(err?.message ?? '', /needs dnsmasq \(the DHCP relay\)/);
+  t.deepEqual(host.steps, []);
+});

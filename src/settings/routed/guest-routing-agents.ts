@@ -5,9 +5,9 @@
 // probe (routed-lease-probe.ts).
 import type { GuestRouting } from '../../bridge/guest-routing';
 import type { Log } from '../../log';
-import { underSystemd } from '../host-tools/systemd-run';
+import { findProgram, underSystemd } from '../host-tools/systemd-run';
 import { processRoutedAgents, systemdRoutedAgents, type RoutedAgents, type RoutedState } from './routed-agent-control';
-import { probeLease } from './routed-lease-probe';
+import { probeLease, udhcpcCommand } from './routed-lease-probe';
 
 /** What the agent does now, in a line for Progress. */
 export function describeRouting(state: RoutedState): string {
@@ -18,6 +18,13 @@ export function describeRouting(state: RoutedState): string {
 
 export function guestRouting(agents: RoutedAgents): GuestRouting {
   return {
+    lacking: () => {
+      const lacks = [
+        ...(findProgram('dnsmasq') === undefined ? ['dnsmasq (the DHCP relay)'] : []),
+        ...(udhcpcCommand() === undefined ? ['busybox\'s udhcpc (the probe that proves a lease comes through)'] : []),
+      ];
+      return lacks.length === 0 ? undefined : lacks.join(' and ');
+    },
     start: async (nic, bridge) => describeRouting(await agents.start({ uplink: nic, bridge })),
     stop: (nic) => agents.stop(nic),
     probeLease: (bridge, timeoutMs) => probeLease(bridge, timeoutMs),
