@@ -2,6 +2,7 @@
 // NetworkManager's devices as the domain's HostInterfaces: pure translation from the object cache.
 import * as t from '../../dbus-wire/bus-value';
 import type { HostInterface, InterfaceType } from '../../bridge/host-network';
+import { ShareError } from '../../bridge/share-error';
 import { NM_DEVICE, type NmObjects } from './nm-object-cache';
 
 export { NM_DEVICE };
@@ -61,6 +62,13 @@ export function nmDevice(cache: NmObjects, path: string): NmDevice {
 export function deviceNamed(cache: NmObjects, name: string): NmDevice | undefined {
   const path = cache.devicePath(name);
   return path === undefined ? undefined : nmDevice(cache, path);
+}
+
+/** The device named `name`; a typed refusal when NetworkManager has none. */
+export function requiredDevice(cache: NmObjects, name: string): NmDevice {
+  const device = deviceNamed(cache, name);
+  if (device === undefined) throw new ShareError('NoSuchInterface', `NetworkManager has no device named ${name}`);
+  return device;
 }
 
 export function deviceAddresses(cache: NmObjects, devicePath: string): string[] {

@@ -143,6 +143,10 @@ export function dhcpProfile(nic: string, nicType: SharePlan['nicType'], newUuid:
   return settings;
 }
 
+// NetworkManager hashes the interface name into stable-privacy addresses (RFC 7217), and offers no
+// way to keep the old name's: say so rather than surprise the user.
+export const IPV6_STABLE_PRIVACY_NOTE = 'its autoconfigured IPv6 addresses will change: its profile uses stable-privacy addresses, which depend on the interface name (set ipv6.addr-gen-mode eui64 to keep them)';
+
 /** True when the bridge's IPv6 addresses will differ from the NIC's (they hash the interface name). */
 export function ipv6AddressesWillChange(original: NmSettings | undefined): boolean {
   if (original === undefined) return false;
