@@ -24,9 +24,9 @@ import { NmClient } from './nm-client';
 import { finishLeftoverRecord } from './nm-recovery';
 import { DeviceDescriptions, requiredDevice } from './nm-devices';
 import { configuredInterface } from './nm-interface-config';
-import { NM_BUS_NAME, NM_PATH, NmObjectCache } from './nm-object-cache';
+import { NM_BUS_NAME, NM_PATH, NmObjectCache, SETTINGS_CONNECTION } from './nm-object-cache';
 import { isPrivateProfile, isSystemProfile, ourTag, privateProfileRefusal } from './nm-profile-owner';
-import { NmProfileStore, SETTINGS_CONNECTION } from './nm-profile-store';
+import { NmProfileStore } from './nm-profile-store';
 import { connectionUuid, getSetting, type NmSettings } from './nm-settings';
 import { IPV6_STABLE_PRIVACY_NOTE, ipv6AddressesWillChange, shareProfiles } from './nm-translate';
 

@@ -23,7 +23,7 @@ const DEVICE_TYPE_TUN = 16;
 const DEVICE_TYPE_VETH = 20;
 const DEVICE_TYPE_LOOPBACK = 32;
 const DEVICE_TYPE_WIFI = 2;
-// The properties read of the objects there are thousands of (nm-devices.ts, nm-backend.ts): only
+// The properties read of the objects there are thousands of (nm-devices.ts, nm-profile-store.ts, nm-apply-share.ts): only
 // these are kept, and a change of any other is no change (at 5000 links the rest took ~15 MB).
 const KEPT: Readonly<Record<string, ReadonlySet<string>>> = {
   [NM_DEVICE]: new Set(['Interface', 'DeviceType', 'HwAddress', 'Managed', 'State', 'Ports', 'ActiveConnection', 'Real', 'InterfaceFlags', 'AvailableConnections', 'Ip4Config', 'Ip6Config']),

@@ -5,12 +5,9 @@ import * as t from '../../dbus-wire/bus-value';
 import { type Log, errorMessage } from '../../log';
 import type { NmClient } from './nm-client';
 import type { NmDevice } from './nm-devices';
-import { inTurns, NM_PATH, type NmObjectCache } from './nm-object-cache';
+import { ACTIVE_CONNECTION, inTurns, NM_PATH, type NmObjectCache, SETTINGS_CONNECTION } from './nm-object-cache';
 import { ourTag, type OurTag } from './nm-profile-owner';
 import type { NmSettings } from './nm-settings';
-
-export const SETTINGS_CONNECTION = 'org.freedesktop.NetworkManager.Settings.Connection';
-const ACTIVE_CONNECTION = 'org.freedesktop.NetworkManager.Connection.Active';
 
 export class NmProfileStore {
   private readonly profiles = new Map<string, NmSettings>();
