@@ -16,8 +16,10 @@
 //  6. Recovery: a change interrupted by a crash or NetworkManager's restart, undone (recovery-bench.ts).
 //  7. A host with thousands of links (BENCH_SCALE_PAIRS veth pairs, BENCH_SCALE_PROFILES profiles)
 //     against the same lab at 3 links (host-scale-bench.ts).
+//  8. A QEMU guest's time to lease, bridged against routed sharing (lease-time-bench.ts;
+//     BENCH_LEASE_RUNS).
 // Quick mode: BENCH_RUNS=1 BENCH_LIST_CALLS=1000 BENCH_CYCLES=10 BENCH_SHARES=3; BENCH_ONLY=switch,
-// scale,profiles,activation,flood,recovery,links runs only those parts, BENCH_KINDS=ours-static,… only those switches.
+// scale,profiles,activation,flood,recovery,links,lease runs only those parts, BENCH_KINDS=ours-static,… only those switches.
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Lab, sleep, waitFor, type LabOptions } from '../lab/lab';
@@ -28,12 +30,13 @@ import { RECOVERY_VERIFY_MS } from '../../src/settings/nm/nm-recovery';
 import type { BusConnection } from '../../src/dbus-wire/bus-connection';
 import { describeFlood, measureFlood } from '../lab/reading-flood';
 import { hostScaleRows } from './host-scale-bench';
+import { leaseTimeRows } from './lease-time-bench';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const LIST_CALLS = Number(process.env['BENCH_LIST_CALLS'] ?? 10_000);
 const CYCLES = Number(process.env['BENCH_CYCLES'] ?? 200);
 const SHARES = Number(process.env['BENCH_SHARES'] ?? 7);
-const ONLY = new Set((process.env['BENCH_ONLY'] ?? 'switch,scale,profiles,activation,flood,recovery,links').split(','));
+const ONLY = new Set((process.env['BENCH_ONLY'] ?? 'switch,scale,profiles,activation,flood,recovery,links,lease').split(','));
 /** BENCH_KINDS=ours-static,nmcli: only those switches (the table then has gaps). */
 const KINDS = process.env['BENCH_KINDS'] === undefined ? undefined : new Set(process.env['BENCH_KINDS'].split(','));
 const PING_INTERVAL_MS = 16;
@@ -469,6 +472,7 @@ async function main(): Promise<void> {
   }
 
   if (ONLY.has('links')) rows.push(...await hostScaleRows((line) => console.error(line)));
+  if (ONLY.has('lease')) rows.push(...await leaseTimeRows((line) => console.error(line)));
 
   const minutes = (Date.now() - startedAt.getTime()) / 60_000;
   console.log(`Benchmark of ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC: ${RUNS} runs of each switch, load average ${load.toFixed(2)} at the start and ${(loadavg()[0] ?? NaN).toFixed(2)} at the end, ${minutes.toFixed(1)} min

@@ -117,7 +117,7 @@ test('64 interactive authorizations pending from one caller (a silent agent) del
     // Root needs no polkit, and its change (checkpoint, commit) goes through meanwhile.
     t2.is(await client.share('eth0'), 'br-eth0');
     await client.unshare('eth0');
-    t2.regex(daemon.output, /<6>audit: uid=0 pid=\d+ Share nic=eth0 bridge=\(default\): committed \(br-eth0\)/);
+    t2.regex(daemon.output, /<6>audit: uid=0 pid=\d+ Share nic=eth0 bridge=\(default\) mode=bridge: committed \(br-eth0\)/);
     t2.regex(daemon.output, /<6>audit: uid=0 pid=\d+ Unshare nic=eth0 bridge=br-eth0: committed/);
     t2.notRegex(daemon.output, /audit: uid=65534/, 'nothing of the agent\'s was applied');
 

@@ -3,7 +3,8 @@
 // sealed lab with NetworkManager and a DHCP LAN; our daemon; eth0 shared through the D-Bus API
 // (our CLI); a real QEMU guest on the bridge gets its lease from the LAN and the LAN reaches it,
 // while the host keeps its address and MAC; the guest stops; eth0 is unshared and back on its own
-// profile; the lab is torn down. The checks are the lab tests' own (test/guest/guest-on-lan.ts).
+// profile; then, on a LAN that takes only the host's MAC, eth0 shared routed and a guest leased
+// and reached there behind the host's MAC, and unshared; the lab is torn down. The checks are the lab tests' own (test/guest/guest-on-lan.ts).
 // Exits 0 after "DEMO PASSED …", 1 after "DEMO FAILED …".
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -12,10 +13,13 @@ import {
   bootGuestOnBridge, checkGuestOnLan, checkHostRestored, HOST_MAC, HOST_NIC, HOST_PROFILE, hostIdentity, type GuestOnBridge,
 } from '../guest/guest-on-lan';
 import { Lab, REPO_ROOT } from './lab';
+import { addLanHost, lockLanToMac } from './lab-routed';
 
 // Lower than the host's MAC: a bridge whose MAC were not pinned would take the guest's.
 const GUEST_MAC = '52:54:00:00:00:0a';
 const TAP = 'vnet0';
+/** Another machine on the LAN, for the routed guest to reach. */
+const LAN_HOST = { name: 'lanhost', address: '192.0.2.20', mac: '52:54:00:aa:00:20' };
 const CLI = join(REPO_ROOT, 'bin', 'shared-interface');
 
 const began = Date.now();
@@ -143,6 +147,42 @@ async function main(): Promise<string> {
     await cli(lab, 'list');
     expectNone((await checkHostRestored(lab, { address, bridge })).problems);
 
+    step('Routed sharing. The LAN now takes frames from the host\'s MAC only, as a Wi-Fi access point');
+    note('or a switch port with port security does (an nftables netdev filter on its side of the link).');
+    note('A bridged guest would get no lease here; routed sharing leaves the NIC as it is.');
+    await lockLanToMac(lab, HOST_MAC);
+    await addLanHost(lab, LAN_HOST);
+    await cli(lab, 'share', HOST_NIC, '--routed');
+    const routedBridge = `br-${HOST_NIC}`;
+    await run(lab, ['ip', '-br', 'addr', 'show', 'dev', HOST_NIC]);
+    await run(lab, ['ip', 'route', 'show', 'proto', '212']);
+    note(`${HOST_NIC} keeps its address and profile; ${routedBridge} is the guests' bridge, with no port to the LAN.`);
+
+    step(`A guest on ${routedBridge} asks for a lease: relayed to the LAN's own DHCP server.`);
+    guest = await bootGuestOnBridge(lab, { bridge: routedBridge, tap: TAP, mac: GUEST_MAC, pingAddress: LAN_HOST.address, logPath: join(lab.dir, 'routed-guest.log') });
+    const routedLease = guest.lease.address;
+    note(`The guest says: lease ${routedLease}/${String(guest.lease.prefixLength)}, router ${guest.lease.router ?? 'none'}, after ${(guest.leaseAfterMs / 1000).toFixed(1)} s.`);
+    if (!await guest.handle.waitForPing(60_000)) throw new DemoFailure(`the guest does not reach the LAN host ${LAN_HOST.address}`);
+    note(`The guest pings the LAN host ${LAN_HOST.address}.`);
+    await run(lab, ['ip', 'route', 'show', 'proto', '212']);
+    console.log(`           $ ip netns exec lan ping -c 3 ${routedLease}`);
+    const routedPing = await lab.exec(['ip', 'netns', 'exec', 'lan', 'ping', '-n', '-c', '3', '-W', '2', routedLease], { allowFailure: true, timeoutMs: 20_000 });
+    show(routedPing.stdout);
+    await run(lab, ['ip', '-n', 'lan', 'neigh', 'show', 'to', routedLease]);
+    const seen = JSON.parse(await lab.sh(`ip -j -n lan neigh show to ${routedLease}`)) as Array<{ lladdr?: string }>;
+    expectNone([
+      ...(routedPing.code === 0 ? [] : [`the LAN cannot ping the guest at ${routedLease}`]),
+      ...(seen[0]?.lladdr === HOST_MAC ? [] : [`the LAN holds ${seen[0]?.lladdr ?? 'no MAC'} for the guest, not the host's ${HOST_MAC}`]),
+    ]);
+    note(`On the LAN's subnet, reached from the LAN, and every frame carries the host's MAC ${HOST_MAC}.`);
+    await guest.stop();
+    guest = undefined;
+
+    step(`Unsharing ${HOST_NIC} (routed): the bridge, the relay, the routes and the sysctls go.`);
+    await cli(lab, 'unshare', HOST_NIC);
+    await run(lab, ['ip', 'route', 'show', 'proto', '212']);
+    expectNone((await checkHostRestored(lab, { address, bridge: routedBridge })).problems);
+
     step('Tearing the lab down: its PID 1 dies, and every daemon, device and file of the lab with it.');
     await stopLab();
     const leftovers = [
@@ -154,7 +194,8 @@ async function main(): Promise<string> {
     note(`Nothing left behind; this machine's own network devices are as before (${hostBefore}).`);
 
     return `${HOST_NIC} shared through ${bridge}; guest ${GUEST_MAC} leased ${lease} from the LAN and answered the LAN's pings; `
-      + `the host kept ${address} and ${HOST_MAC}; ${HOST_NIC} back on "${HOST_PROFILE}"; lab torn down`;
+      + `the host kept ${address} and ${HOST_MAC}; ${HOST_NIC} back on "${HOST_PROFILE}"; `
+      + `shared routed on a LAN that takes only the host's MAC: the guest leased ${routedLease} and was reached behind the host's MAC; lab torn down`;
   } finally {
     await guest?.stop().catch((error: unknown) => console.error(`stopping the guest: ${String(error)}`));
     await stopLab();

@@ -42,7 +42,7 @@ import { ensurePrivateDir, removeFile, writeFileAtomic } from '../durable-file';
 import { systemClock, type Clock } from '../../clock';
 import { consoleLog, type Log } from '../../log';
 import { routedLinksProblem, type RoutedLinks } from './routed-plan';
-import { processAlive, undoRoutedChanges } from './routed-data-plane';
+import { processAlive, undoRoutedChanges } from './routed-undo';
 import { DEFAULT_ROUTED_STATE_DIR, readRoutedState, type RoutedState } from './routed-state';
 
 const run = promisify(execFile);
