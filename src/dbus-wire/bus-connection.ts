@@ -93,7 +93,7 @@ export class BusConnection {
       signals: this.signals,
       refusals,
       replyError: (call, errorName, text) => this.replyError(call, errorName, text),
-      unread: (sender) => this.stalledReaders?.blocks(sender) ?? false,
+      unread: (sender) => this.stalledReaders?.refuses(sender) ?? false,
     });
     this.framer = new MessageFramer({
       decide: (header) => this.admission.admit(header),
@@ -289,8 +289,12 @@ export class BusConnection {
       case MESSAGE_TYPE_SIGNAL:
         this.signals.dispatch(toBusMessage(h, values));
         return;
-      default:
-        this.dispatchMethodCall(toBusMessage(h, values));
+      default: {
+        const call = toBusMessage(h, values);
+        // A caller over its budget of unread replies: its call waits until it has read them.
+        if (this.stalledReaders?.hold(call.sender, () => this.dispatchMethodCall(call)) === true) return;
+        this.dispatchMethodCall(call);
+      }
     }
   }
 

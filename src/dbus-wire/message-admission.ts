@@ -5,7 +5,8 @@
 // unread; a signal is read only when a subscription wants it from its sender as it is now, and one
 // addressed to us (unicast) only as a subscription wants it, from that sender; a reply only for a
 // call of ours waiting for it, from whom we called (or the bus driver on its behalf); a call from
-// a caller over its budget of unread replies (stalled-readers.ts) is refused unread. A refused
+// a caller over its budget of unread replies with as many calls waiting as may (stalled-readers.ts)
+// is refused unread. A refused
 // method call is answered with a typed error; whatever is refused is logged (refusal-log.ts).
 import { BusCallError, ERROR_FAILED, ERROR_INVALID_ARGS, ERROR_LIMITS_EXCEEDED, type BusMessage } from './bus-messages';
 import {
@@ -37,7 +38,7 @@ export interface AdmissionContext {
   readonly refusals: RefusalLog;
   /** Answers a refused method call. */
   readonly replyError: (call: Pick<BusMessage, 'flags' | 'serial' | 'sender'>, errorName: string, text: string) => void;
-  /** Is the caller over its budget of unread replies (stalled-readers.ts)? Its calls are refused unread. */
+  /** Is the caller over its budget of unread replies, with its calls waiting already (stalled-readers.ts)? Refused unread. */
   readonly unread: (sender: string) => boolean;
 }
 

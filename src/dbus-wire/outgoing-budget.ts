@@ -47,7 +47,9 @@ export const OUTGOING_LIMITS: OutgoingLimits = {
   hardBytes: 1 * MiB,
   perUserBytes: 2 * MiB,
   totalBytes: 16 * MiB,
-  backlogBytes: 256 * KiB,
+  // Above any one reply of ours (ListInterfacesFiltered with all at thousands of links is hundreds
+  // of KiB, which the bus takes 2 KiB a turn): a backlog that big means the bus is not keeping up.
+  backlogBytes: 8 * MiB,
   pingsInFlight: 16,
   pingsPerUser: 2,
 };

@@ -18,6 +18,12 @@ export interface GuardedBus {
   subscribe(match: SignalMatch, listener: (msg: BusMessage) => void): Promise<() => Promise<void>>;
 }
 
+/**
+ * Calls of a connection over its budget wait for its Ping's answer (a reader answers within
+ * moments, then they run in order); past this many waiting, its calls are refused.
+ */
+export const MAX_HELD_CALLS = 32;
+
 /** The driver's answers to a Ping that say its receiver is gone. */
 const RECEIVER_GONE = new Set([
   'org.freedesktop.DBus.Error.NoReply', 'org.freedesktop.DBus.Error.ServiceUnknown', 'org.freedesktop.DBus.Error.NameHasNoOwner',
@@ -26,6 +32,8 @@ const RECEIVER_GONE = new Set([
 export class StalledReaders {
   readonly budget: OutgoingBudget;
   private readonly pingsInFlight = new Map<string, () => void>();
+  /** Calls waiting until their connection proves it reads, by connection, in order. */
+  private readonly held = new Map<string, Array<() => void>>();
   private warnedUnanswerable = false;
 
   constructor(
@@ -63,9 +71,35 @@ export class StalledReaders {
     if (destination.startsWith(':')) this.pingIfDue(destination);
   }
 
-  /** Are the caller's calls refused until it reads? */
-  blocks(sender: string): boolean {
+  /** Are the caller's calls refused unread (over its budget, with as many waiting as may)? */
+  refuses(sender: string): boolean {
+    return this.blocks(sender) && (this.held.get(sender)?.length ?? 0) >= MAX_HELD_CALLS;
+  }
+
+  /**
+   * A call from a connection over its budget waits (true) until the connection has read what it
+   * was sent; `run` then handles it. False: the caller is within its budget, handle it now.
+   */
+  hold(sender: string, run: () => void): boolean {
+    if (!this.blocks(sender)) return false;
+    const queue = this.held.get(sender) ?? [];
+    queue.push(run);
+    this.held.set(sender, queue);
+    this.pingIfDue(sender);
+    return true;
+  }
+
+  private blocks(sender: string): boolean {
     return sender.startsWith(':') && this.budget.blocks(sender);
+  }
+
+  /** Runs the calls a connection may now make, in order; stops where it is over budget again. */
+  private release(name: string): void {
+    const queue = this.held.get(name);
+    while (queue !== undefined && queue.length > 0 && !this.blocks(name)) queue.shift()?.();
+    if (queue?.length === 0) this.held.delete(name);
+    // A Ping ended: connections whose calls wait may now have theirs sent.
+    for (const waiting of this.held.keys()) if (waiting !== name) this.pingIfDue(waiting);
   }
 
   private learnUser(name: string): void {
@@ -88,6 +122,7 @@ export class StalledReaders {
       this.pingsInFlight.delete(name);
       if (err instanceof BusCallError && err.sender !== undefined && RECEIVER_GONE.has(err.errorName)) return this.departed(name);
       this.budget.pingFailed(name);
+      this.release(name);
       if (!this.warnedUnanswerable) {
         this.warnedUnanswerable = true;
         this.log.warn(`cannot ask ${name} whether it reads its replies (Peer.Ping: ${err instanceof Error ? err.message : String(err)}); callers that stop reading are held to the hard budgets alone`);
@@ -98,6 +133,7 @@ export class StalledReaders {
   private proven(name: string): void {
     this.pingsInFlight.delete(name);
     this.budget.proven(name);
+    this.release(name);
     // What was sent while the Ping was on its way may call for the next one.
     this.pingIfDue(name);
   }
@@ -107,5 +143,8 @@ export class StalledReaders {
     this.pingsInFlight.delete(name);
     cancel?.();
     this.budget.departedFromBus(name);
+    // Its waiting calls have no one to answer.
+    this.held.delete(name);
+    this.release(name);
   }
 }

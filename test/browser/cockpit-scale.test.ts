@@ -107,7 +107,7 @@ test.serial('Share and Unshare of eth0 found with the filter among thousands of 
   await row(page, 'br-eth0').waitFor({ timeout: DEADLINE });
   t.is((await links(lab)).get('eth0')?.master, 'br-eth0');
 
-  await page.getByRole('button', { name: 'Unshare eth0' }).click();
+  await page.getByRole('button', { name: 'Unshare eth0' }).click({ timeout: DEADLINE });
   const unshare = page.getByRole('dialog', { name: 'Unshare eth0?' });
   await unshare.getByRole('button', { name: 'Unshare', exact: true }).click();
   await unshare.waitFor({ state: 'detached', timeout: DEADLINE });

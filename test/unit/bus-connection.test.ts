@@ -16,6 +16,7 @@ import {
 import { Dispatcher } from '../../src/service/dispatcher';
 import { CLIENT_NAME, FakeBus, PEER_NAME, type LibraryMessage } from './fake-bus';
 import { FakeClock } from './fake-clock';
+import { MAX_HELD_CALLS } from '../../src/dbus-wire/stalled-readers';
 
 /** What the connection logged, level and line. */
 type Logged = string[];
@@ -381,7 +382,7 @@ test('the service\'s dispatcher leaves Peer and paths not its own to the connect
   });
 });
 
-test('a service\'s connection: past the soft budget a caller gets a Ping; past the hard one its calls are refused until it answers', async (t) => {
+test('a service\'s connection: past the soft budget a caller gets a Ping; past the hard one its calls wait for its answer, and past as many as may wait they are refused', async (t) => {
   const fake = await FakeBus.start();
   const limits = { softBytes: 1000, hardBytes: 4000, perUserBytes: 8000, totalBytes: 16000, backlogBytes: 1 << 20, pingsInFlight: 4, pingsPerUser: 2 };
   const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
@@ -394,20 +395,49 @@ test('a service\'s connection: past the soft budget a caller gets a Ping; past t
       return true;
     });
     const big = { path: '/', interface: 'org.example.Iface', member: 'Big' };
-    const answers: LibraryMessage[] = [];
-    for (let i = 0; i < 8; i++) answers.push(await answerTo(fake, big));
+    // About 980 bytes each: the fifth takes the caller past 4000, unproven.
+    for (let i = 0; i < 5; i++) t.is((await answerTo(fake, big)).type, MESSAGE_TYPE_METHOD_RETURN);
     const ping = await fake.next((m) => m.interface === 'org.freedesktop.DBus.Peer' && m.member === 'Ping' && m.destination === PEER_NAME);
     t.is(fake.received.filter((m) => m.member === 'Ping').length, 1, 'one Ping in flight');
-    t.deepEqual(answers.map((a) => a.errorName ?? 'reply'), [
-      // About 980 bytes each: the fifth takes it past 4000.
-      'reply', 'reply', 'reply', 'reply', 'reply',
-      'org.freedesktop.DBus.Error.LimitsExceeded', 'org.freedesktop.DBus.Error.LimitsExceeded', 'org.freedesktop.DBus.Error.LimitsExceeded',
-    ]);
+    // Over the hard budget: the next calls wait, unanswered, for the Ping's answer.
+    const waiting = [1, 2, 3].map(() => answerTo(fake, big));
+    await bus.call({ ...call, destination: 'org.freedesktop.DBus' }); // a round trip: the calls are in
+    const settled: string[] = [];
+    for (const answer of waiting) void answer.then(() => settled.push('answered'));
+    await new Promise((resolve) => setImmediate(resolve));
+    t.deepEqual(settled, [], 'no answer while the caller has not proven it reads');
     // The Ping followed the second reply (past 1000 bytes); its answer proves those two read, which
-    // leaves the caller under the hard budget: its calls are taken again.
+    // leaves the caller under the hard budget: the waiting calls run, in order, until their replies
+    // take it past the budget again, and the next Ping's answer lets the last one run.
+    const nextPing = fake.next((m) => m.member === 'Ping' && m.serial !== ping.serial);
     fake.reply(ping);
-    await bus.call({ ...call, destination: 'org.freedesktop.DBus' }); // a round trip: the answer is in
-    t.is((await answerTo(fake, big)).type, MESSAGE_TYPE_METHOD_RETURN);
+    t.is((await waiting[0])?.type, MESSAGE_TYPE_METHOD_RETURN);
+    t.is((await waiting[1])?.type, MESSAGE_TYPE_METHOD_RETURN);
+    fake.reply(await nextPing);
+    t.is((await waiting[2])?.type, MESSAGE_TYPE_METHOD_RETURN);
+  } finally {
+    bus.close();
+    await fake.stop();
+  }
+});
+
+test('a caller that never answers its Ping: its calls wait, and past MAX_HELD_CALLS waiting they are refused with LimitsExceeded', async (t) => {
+  const fake = await FakeBus.start();
+  const limits = { softBytes: 1000, hardBytes: 4000, perUserBytes: 8000, totalBytes: 16000, backlogBytes: 1 << 20, pingsInFlight: 4, pingsPerUser: 2 };
+  const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
+  const bus = await BusConnection.connect({ address: fake.address, outgoing: limits, log: quiet });
+  try {
+    bus.addMethodHandler((msg) => {
+      bus.reply(msg, 's', ['x'.repeat(900)]);
+      return true;
+    });
+    const big = { path: '/', interface: 'org.example.Iface', member: 'Big' };
+    for (let i = 0; i < 5; i++) await answerTo(fake, big);
+    const held = Array.from({ length: MAX_HELD_CALLS }, () => answerTo(fake, big));
+    const refused = await answerTo(fake, big);
+    t.is(refused.errorName, 'org.freedesktop.DBus.Error.LimitsExceeded');
+    t.regex(String(refused.body?.[0]), /answer Peer\.Ping/);
+    void Promise.all(held);
   } finally {
     bus.close();
     await fake.stop();
