@@ -382,11 +382,16 @@ test('the service\'s dispatcher leaves Peer and paths not its own to the connect
   });
 });
 
-test('a service\'s connection: past the soft budget a caller gets a Ping; past the hard one its calls wait for its answer, and past as many as may wait they are refused', async (t) => {
+/** A service's connection with small outgoing budgets (soft 1000, hard 4000 bytes) on a fake bus. */
+async function budgetedService(): Promise<{ fake: FakeBus; bus: BusConnection }> {
   const fake = await FakeBus.start();
   const limits = { softBytes: 1000, hardBytes: 4000, perUserBytes: 8000, totalBytes: 16000, backlogBytes: 1 << 20, pingsInFlight: 4, pingsPerUser: 2 };
   const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
-  const bus = await BusConnection.connect({ address: fake.address, outgoing: limits, log: quiet });
+  return { fake, bus: await BusConnection.connect({ address: fake.address, outgoing: limits, log: quiet }) };
+}
+
+test('a service\'s connection: past the soft budget a caller gets a Ping; past the hard one its calls wait for its answer, and past as many as may wait they are refused', async (t) => {
+  const { fake, bus } = await budgetedService();
   try {
     // Departures come from one match rule for every NameOwnerChanged.
     t.true(fake.received.some((m) => m.member === 'AddMatch' && String(m.body?.[0]).endsWith("member='NameOwnerChanged'")));
@@ -422,10 +427,7 @@ test('a service\'s connection: past the soft budget a caller gets a Ping; past t
 });
 
 test('a caller that never answers its Ping: its calls wait, and past MAX_HELD_CALLS waiting they are refused with LimitsExceeded', async (t) => {
-  const fake = await FakeBus.start();
-  const limits = { softBytes: 1000, hardBytes: 4000, perUserBytes: 8000, totalBytes: 16000, backlogBytes: 1 << 20, pingsInFlight: 4, pingsPerUser: 2 };
-  const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
-  const bus = await BusConnection.connect({ address: fake.address, outgoing: limits, log: quiet });
+  const { fake, bus } = await budgetedService();
   try {
     bus.addMethodHandler((msg) => {
       bus.reply(msg, 's', ['x'.repeat(900)]);
