@@ -25,17 +25,11 @@ export interface DhcpRelayOptions {
 
 export class DhcpRelayProcess {
   private relay: ChildProcess | undefined;
-  private relayAddress: string | undefined;
 
   constructor(private readonly options: DhcpRelayOptions) {}
 
   get running(): boolean {
     return this.relay !== undefined;
-  }
-
-  /** The uplink's address it relays from, while it runs. */
-  get relayingFrom(): string | undefined {
-    return this.relayAddress;
   }
 
   async start(uplink: Ipv4Prefix): Promise<void> {
@@ -44,7 +38,6 @@ export class DhcpRelayProcess {
     const [command = 'dnsmasq', ...args] = argv;
     const relay = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.relay = relay;
-    this.relayAddress = uplink.address;
     const forward = (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') log.info(`relay: ${line.trim()}`);
     };
@@ -65,7 +58,6 @@ export class DhcpRelayProcess {
     const relay = this.relay;
     if (relay === undefined) return;
     this.relay = undefined;
-    this.relayAddress = undefined;
     if (relay.exitCode !== null || relay.signalCode !== null) return;
     const exited = new Promise((r) => relay.once('exit', r));
     relay.kill('SIGTERM');

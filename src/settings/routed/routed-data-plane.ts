@@ -252,11 +252,6 @@ export class RoutedDataPlane {
     await ip(['addr', 'add', wanted, 'dev', bridge, 'noprefixroute']);
   }
 
-  /** The relay's address now (the uplink's address it relays from), for tests and status. */
-  get relayingFrom(): string | undefined {
-    return this.relay.relayingFrom;
-  }
-
   private async publish(change: Partial<RoutedState>): Promise<void> {
     this.state = { ...this.state, ...change };
     await writeRoutedState(this.options.stateDir, this.state);
