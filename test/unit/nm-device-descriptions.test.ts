@@ -16,6 +16,16 @@ class ChangingObjects extends NmObjects {
     this.get(path)?.get(iface)?.set(name, value);
     this.touched(path);
   }
+
+  add(path: string, object: NmObject): void {
+    this.objects.set(path, object);
+    this.touched(path);
+  }
+
+  remove(path: string): void {
+    this.objects.delete(path);
+    this.forget(path);
+  }
 }
 
 function device(name: string, ip4: string): NmObject {
@@ -37,14 +47,39 @@ test('a device is described again only when its device or IP configuration objec
   t.deepEqual(eth0?.addresses, ['192.0.2.10/24']);
 
   objects.set('/ip4/1', IP4, 'AddressData', v('aa{sv}', [{ address: v('s', '192.0.2.11'), prefix: v('u', 24) }]));
+  descriptions.changed('/ip4/1');
   const [eth0After, eth1After] = descriptions.interfaces(new Map());
   t.deepEqual(eth0After?.addresses, ['192.0.2.11/24'], 'the changed address is read');
   t.is(eth1After, eth1, 'the other device is not read again');
 
   objects.set('/d/2', DEVICE, 'Managed', v('b', false));
+  descriptions.changed('/d/2');
   const [, eth1Unmanaged] = descriptions.interfaces(new Map([['eth1', 'br-eth1']]));
   t.false(eth1Unmanaged?.managed);
   t.is(eth1Unmanaged?.sharedThrough, 'br-eth1', 'what comes from our profiles is added at each call');
+});
+
+test('only the objects told as changed are looked at; a device that comes or goes is told too, and \'\' means all', (t) => {
+  const objects = new ChangingObjects(new Map([['/d/1', device('eth0', '/ip4/1')], ['/ip4/1', addresses('192.0.2.10')]]));
+  const descriptions = new DeviceDescriptions(objects);
+  t.deepEqual(descriptions.interfaces(new Map()).map((i) => i.name), ['eth0']);
+
+  objects.set('/ip4/1', IP4, 'AddressData', v('aa{sv}', [{ address: v('s', '192.0.2.11'), prefix: v('u', 24) }]));
+  t.deepEqual(descriptions.interfaces(new Map())[0]?.addresses, ['192.0.2.10/24'], 'a change not told is not looked for');
+
+  objects.add('/d/2', device('br-eth0', '/ip4/2'));
+  objects.add('/ip4/2', addresses('198.51.100.10'));
+  descriptions.changed('/d/2');
+  descriptions.changed('/ip4/2');
+  t.deepEqual(descriptions.interfaces(new Map()).map((i) => [i.name, i.addresses]), [['eth0', ['192.0.2.10/24']], ['br-eth0', ['198.51.100.10/24']]]);
+
+  objects.remove('/d/1');
+  descriptions.changed('/d/1');
+  t.deepEqual(descriptions.interfaces(new Map()).map((i) => i.name), ['br-eth0'], 'a device gone is no longer described');
+
+  objects.add('/d/1', device('eth0', '/ip4/1'));
+  descriptions.changed('');
+  t.deepEqual(descriptions.interfaces(new Map()).map((i) => [i.name, i.addresses]), [['br-eth0', ['198.51.100.10/24']], ['eth0', ['192.0.2.11/24']]], 'every device is looked at after a reading of all');
 });
 
 test('inTurns runs every item, never more than its limit at once, and fails with the first failure', async (t) => {

@@ -25,7 +25,7 @@ import { finishLeftoverRecord } from './nm-recovery';
 import { DeviceDescriptions, requiredDevice } from './nm-devices';
 import { configuredInterface } from './nm-interface-config';
 import { NM_BUS_NAME, NM_PATH, NmObjectCache, SETTINGS_CONNECTION } from './nm-object-cache';
-import { isPrivateProfile, isSystemProfile, ourTag, privateProfileRefusal } from './nm-profile-owner';
+import { isPrivateProfile, isSystemProfile, privateProfileRefusal } from './nm-profile-owner';
 import { NmProfileStore } from './nm-profile-store';
 import { connectionUuid, getSetting, type NmSettings } from './nm-settings';
 import { IPV6_STABLE_PRIVACY_NOTE, ipv6AddressesWillChange, shareProfiles } from './nm-translate';
@@ -181,12 +181,11 @@ export class NmBackend implements SettingsBackend {
     const shared = new Map<string, string>();
     // A routed share is its guests' bridge alone: the NIC keeps its own profile.
     const routed = new Set<string>();
-    for (const settings of this.profiles.settings()) {
-      const tag = ourTag(settings);
-      if (tag?.role === 'routed') {
+    for (const { tag, settings } of this.profiles.tagged()) {
+      if (tag.role === 'routed') {
         shared.set(tag.nic, tag.bridge);
         routed.add(tag.nic);
-      } else if (tag !== undefined) {
+      } else {
         (tag.role === 'port' ? ports : bridges).set(tag.nic, { bridge: tag.bridge, settings });
       }
     }
@@ -268,6 +267,9 @@ export class NmBackend implements SettingsBackend {
 
   private onObjectChange(path: string): void {
     if (this.closed) return;
+    // The end of the reading after the start (the other devices' addresses) is told as a change
+    // of the manager's object: every device may have changed.
+    this.descriptions.changed(path === NM_PATH ? '' : path);
     this.waiters.check();
     this.profiles.onObjectChange(path);
     this.invalidate();

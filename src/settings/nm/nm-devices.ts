@@ -97,20 +97,33 @@ interface DeviceEntry {
 /**
  * The domain's view of every device, each described again only when one of its own objects
  * changed: on a host with thousands of devices, a listing after a change reads what changed.
+ * Told of each change of the cache (`changed`), it looks at those objects only, not every device.
  */
 export class DeviceDescriptions {
   private entries = new Map<string, DeviceEntry>();
+  /** The device naming each IP configuration: a change of one is a change of its device. */
+  private readonly ipConfigOwners = new Map<string, string>();
+  /** Objects changed since the last look; undefined: look at every device again. */
+  private changedPaths: Set<string> | undefined;
+  private current: DeviceEntry[] | undefined;
 
   constructor(private readonly cache: NmObjects) {}
 
+  /** The object at `path` changed ('' for any of them, read again). */
+  changed(path: string): void {
+    this.current = undefined;
+    if (path === '') this.changedPaths = undefined;
+    else this.changedPaths?.add(path);
+  }
+
   /** Every device NetworkManager has (also unrealized ones). */
   devices(): NmDevice[] {
-    return this.current().map((entry) => entry.device);
+    return this.up().map((entry) => entry.device);
   }
 
   /** The host's interfaces; `sharedThrough` comes from our profiles (see nm-profiles). */
   interfaces(sharedThrough: ReadonlyMap<string, string>): HostInterface[] {
-    const entries = this.current();
+    const entries = this.up();
     const controllerOf = new Map<string, string>();
     for (const { device } of entries) for (const port of device.ports) controllerOf.set(port, device.name);
     const out: HostInterface[] = [];
@@ -123,11 +136,36 @@ export class DeviceDescriptions {
     return out;
   }
 
-  private current(): DeviceEntry[] {
-    const entries = new Map<string, DeviceEntry>();
-    for (const [path] of this.cache.withInterface(NM_DEVICE)) entries.set(path, this.entry(path));
-    this.entries = entries;
-    return [...entries.values()];
+  /** The entries, brought up to date: every device after a reading of all, else the changed ones. */
+  private up(): DeviceEntry[] {
+    if (this.current !== undefined) return this.current;
+    if (this.changedPaths === undefined) {
+      const entries = new Map<string, DeviceEntry>();
+      for (const [path] of this.cache.withInterface(NM_DEVICE)) entries.set(path, this.entry(path));
+      this.entries = entries;
+      this.ipConfigOwners.clear();
+      for (const [path, entry] of entries) this.own(path, entry);
+    } else {
+      for (const changed of this.changedPaths) {
+        const path = this.ipConfigOwners.get(changed) ?? changed;
+        const old = this.entries.get(path);
+        if (old !== undefined) for (const config of old.ipConfigs) this.ipConfigOwners.delete(config);
+        if (this.cache.get(path)?.has(NM_DEVICE) === true) {
+          const entry = this.entry(path);
+          this.entries.set(path, entry);
+          this.own(path, entry);
+        } else {
+          this.entries.delete(path);
+        }
+      }
+    }
+    this.changedPaths = new Set();
+    this.current = [...this.entries.values()];
+    return this.current;
+  }
+
+  private own(path: string, entry: DeviceEntry): void {
+    for (const config of entry.ipConfigs) if (config !== '/') this.ipConfigOwners.set(config, path);
   }
 
   private entry(path: string): DeviceEntry {

@@ -11,6 +11,12 @@ import type { NmSettings } from './nm-settings';
 
 export class NmProfileStore {
   private readonly profiles = new Map<string, NmSettings>();
+  /**
+   * Our profiles' tags, by object path, kept as profiles come and go: what is shared is asked at
+   * each burst of NetworkManager's signals, and reading every profile's tag then cost a Share
+   * more with each profile on the host.
+   */
+  private readonly tags = new Map<string, OurTag>();
   /** The latest reading of every profile, started by the cache's (re)load. */
   loaded: Promise<void> = Promise.resolve();
 
@@ -34,19 +40,28 @@ export class NmProfileStore {
   /** Keeps a profile we just added, before NetworkManager's signals say so. */
   set(path: string, settings: NmSettings): void {
     this.profiles.set(path, settings);
+    const tag = ourTag(settings);
+    if (tag === undefined) this.tags.delete(path);
+    else this.tags.set(path, tag);
   }
 
   delete(path: string): void {
     this.profiles.delete(path);
+    this.tags.delete(path);
+  }
+
+  /** Our profiles (tagged as ours), with their tags and settings. */
+  *tagged(): Iterable<{ path: string; tag: OurTag; settings: NmSettings }> {
+    for (const [path, tag] of this.tags) {
+      const settings = this.profiles.get(path);
+      if (settings !== undefined) yield { path, tag, settings };
+    }
   }
 
   /** Our profiles for `nic`, with their tags. */
   ours(nic: string): Array<{ path: string; tag: OurTag }> {
     const out: Array<{ path: string; tag: OurTag }> = [];
-    for (const [path, settings] of this.profiles) {
-      const tag = ourTag(settings);
-      if (tag?.nic === nic) out.push({ path, tag });
-    }
+    for (const [path, tag] of this.tags) if (tag.nic === nic) out.push({ path, tag });
     return out;
   }
 
@@ -66,7 +81,7 @@ export class NmProfileStore {
     let forgot = false;
     for (const path of [...this.profiles.keys()]) {
       if (this.exists(path)) continue;
-      this.profiles.delete(path);
+      this.delete(path);
       forgot = true;
     }
     if (forgot) this.changed();
@@ -78,7 +93,7 @@ export class NmProfileStore {
       // At start too (the cache's first reading): start() waits for this one rather than load twice.
       this.loaded = this.load();
     } else if (path.startsWith(`${NM_PATH}/Settings/`)) {
-      if (!this.exists(path)) this.profiles.delete(path);
+      if (!this.exists(path)) this.delete(path);
       else if (!this.profiles.has(path)) void this.refresh(path);
     }
   }
@@ -89,11 +104,11 @@ export class NmProfileStore {
       // NetworkManager may answer after the profile went (its reply waits for an authorization
       // check): a rollback deleting our new profiles right away must not leave them here.
       if (!this.exists(path)) return;
-      this.profiles.set(path, settings);
+      this.set(path, settings);
     } catch (err) {
       // Deleted between the signal and our read: the removal signal will follow.
       this.log.warn(`cannot read profile ${path}: ${errorMessage(err)}`);
-      this.profiles.delete(path);
+      this.delete(path);
     }
     this.changed();
   }
