@@ -30,6 +30,8 @@ const KEPT: Readonly<Record<string, ReadonlySet<string>>> = {
   [IP_CONFIGS[0][1]]: new Set(['AddressData']),
   [IP_CONFIGS[1][1]]: new Set(['AddressData']),
 };
+// Where the objects kept are, below NM_PATH, and of which interface there when not of all.
+const KEPT_NAMESPACES: ReadonlyArray<readonly [string, string?]> = [['Devices'], ['ActiveConnection'], ['IP4Config'], ['IP6Config'], ['Settings', SETTINGS_CONNECTION]];
 // The system bus lets a connection wait for 128 replies at once (dbus-daemon's
 // max_replies_per_connection); the readings at start stay well below it.
 const READS_IN_FLIGHT = 64;
@@ -51,8 +53,14 @@ interface DeviceReference {
 
 /** Read access to a set of NetworkManager objects (the live cache, or fixed data in tests). */
 export class NmObjects {
-  /** Device name → object path, made when first asked for after a device came, went or was renamed. */
-  private devicePaths: Map<string, string> | undefined;
+  /**
+   * Device name → the devices of that name (a real one, maybe an unrealized one of the same name),
+   * made when first asked for, then kept as devices come, go or are renamed: a Share adds and
+   * removes a device, which must not cost a reading of every device's name.
+   */
+  private devicesByName: Map<string, Set<string>> | undefined;
+  /** Device path → its name in devicesByName. */
+  private readonly deviceNames = new Map<string, string>();
   /** A number that changes whenever the object at a path does: what is made of it is made again only then. */
   private readonly versions = new Map<string, number>();
   private lastVersion = 0;
@@ -64,22 +72,46 @@ export class NmObjects {
    * looks its few up at each of NetworkManager's signals.
    */
   devicePath(name: string): string | undefined {
-    if (this.devicePaths === undefined) {
-      this.devicePaths = new Map();
-      for (const [path] of this.withInterface(NM_DEVICE)) {
-        const deviceName = this.property(path, NM_DEVICE, 'Interface', t.string);
-        if (deviceName === undefined || deviceName === '') continue;
-        // A software device NM knows of but the kernel has not ("unrealized") may share its name
-        // with the real one: the real one is the device.
-        const other = this.devicePaths.get(deviceName);
-        if (other === undefined || this.property(other, NM_DEVICE, 'Real', t.boolean) === false) this.devicePaths.set(deviceName, path);
-      }
+    if (this.devicesByName === undefined) {
+      this.devicesByName = new Map();
+      for (const [path] of this.withInterface(NM_DEVICE)) this.indexDevice(path);
     }
-    return this.devicePaths.get(name);
+    // A software device NM knows of but the kernel has not ("unrealized") may share its name
+    // with the real one: the real one is the device.
+    let found: string | undefined;
+    for (const path of this.devicesByName.get(name) ?? []) {
+      if (this.property(path, NM_DEVICE, 'Real', t.boolean) !== false) return path;
+      found = path;
+    }
+    return found;
   }
 
+  /** Every device may have changed (the objects were read again). */
   protected devicesChanged(): void {
-    this.devicePaths = undefined;
+    this.devicesByName = undefined;
+    this.deviceNames.clear();
+  }
+
+  /** The device at `path` came, went or was renamed. */
+  protected deviceChanged(path: string): void {
+    if (this.devicesByName === undefined) return;
+    const old = this.deviceNames.get(path);
+    if (old !== undefined) {
+      const paths = this.devicesByName.get(old);
+      paths?.delete(path);
+      if (paths?.size === 0) this.devicesByName.delete(old);
+      this.deviceNames.delete(path);
+    }
+    this.indexDevice(path);
+  }
+
+  private indexDevice(path: string): void {
+    const name = this.property(path, NM_DEVICE, 'Interface', t.string);
+    if (this.devicesByName === undefined || name === undefined || name === '') return;
+    const paths = this.devicesByName.get(name) ?? new Set<string>();
+    paths.add(path);
+    this.devicesByName.set(name, paths);
+    this.deviceNames.set(path, name);
   }
 
   /** The object's version: equal while it is unchanged (0: never seen changing). */
@@ -133,7 +165,12 @@ export class NmObjectCache extends NmObjects {
     const nm = { sender: NM_BUS_NAME };
     this.unsubscribers.push(await this.bus.subscribe({ ...nm, path: OBJECT_MANAGER_PATH, interface: 'org.freedesktop.DBus.ObjectManager', member: 'InterfacesAdded' }, (m) => this.onAdded(m)));
     this.unsubscribers.push(await this.bus.subscribe({ ...nm, path: OBJECT_MANAGER_PATH, interface: 'org.freedesktop.DBus.ObjectManager', member: 'InterfacesRemoved' }, (m) => this.onRemoved(m)));
-    this.unsubscribers.push(await this.bus.subscribe({ ...nm, pathNamespace: NM_PATH, interface: 'org.freedesktop.DBus.Properties', member: 'PropertiesChanged' }, (m) => this.onPropertiesChanged(m)));
+    // Changes of the objects kept only: the manager's own (AllDevices, Devices: every device's
+    // path, ~200 kB at 5000 links, sent whenever a bridge comes or goes) and the settings' object's
+    // (every profile's path) are not ours to decode at each Share.
+    for (const [namespace, arg0] of KEPT_NAMESPACES) {
+      this.unsubscribers.push(await this.bus.subscribe({ ...nm, pathNamespace: `${NM_PATH}/${namespace}`, interface: 'org.freedesktop.DBus.Properties', member: 'PropertiesChanged', ...(arg0 === undefined ? {} : { arg0 }) }, (m) => this.onPropertiesChanged(m)));
+    }
     await this.reload();
   }
 
@@ -249,7 +286,7 @@ export class NmObjectCache extends NmObjects {
     for (const [iface, props] of ifaces) object.set(iface, kept(iface, props));
     this.objects.set(path, object);
     this.touched(path);
-    if (ifaces.has(NM_DEVICE)) this.devicesChanged();
+    if (ifaces.has(NM_DEVICE)) this.deviceChanged(path);
     this.notify(path);
   }
 
@@ -259,7 +296,7 @@ export class NmObjectCache extends NmObjects {
     if (object === undefined) return;
     for (const iface of ifaces) object.delete(iface);
     this.touched(path);
-    if (ifaces.includes(NM_DEVICE)) this.devicesChanged();
+    if (ifaces.includes(NM_DEVICE)) this.deviceChanged(path);
     if (object.size === 0) {
       this.objects.delete(path);
       this.forget(path);
@@ -280,7 +317,7 @@ export class NmObjectCache extends NmObjects {
     }
     if (!any) return;
     this.touched(msg.path);
-    if (iface === NM_DEVICE && changed.has('Interface')) this.devicesChanged();
+    if (iface === NM_DEVICE && changed.has('Interface')) this.deviceChanged(msg.path);
     this.notify(msg.path);
   }
 
