@@ -58,7 +58,7 @@ export class ChangeVerification {
           progress('waiting-for-lease', `waiting for ${identity.device}: ${left.join('; ')}`);
         }
         if (left.length === 0) {
-          const answering = await this.answering(identity.gateways, identity.device, true);
+          const answering = await this.answering(identity.gateways, identity.device, true, after);
           left = identityProblems(identity, after, answering);
           if (left.length === 0 && answering.size > 0) progress('gateway-answers', `${[...answering].join(', ')} answers through ${identity.device}`);
         }
@@ -73,13 +73,18 @@ export class ChangeVerification {
   /** Reads `from` before the change: what must hold on `to` after it; gateways that answer now must answer then. */
   async expectIdentity(from: string, to: string, ip: IpRequirements = NO_IP_REQUIREMENTS): Promise<IdentityExpectation> {
     const before = await this.observer.observe([from]);
-    const answering = await this.answering(defaultGateways(before, from, ip), from, false);
+    const answering = await this.answering(defaultGateways(before, from, ip), from, false, before);
     return expectIdentityMove(before, from, to, [...answering], ip);
   }
 
-  /** Which of `gateways` answer a ping through `device`: all asked at once. */
-  private async answering(gateways: readonly string[], device: string, newDevice: boolean): Promise<Set<string>> {
-    const answers = await Promise.all(gateways.map((gateway) => this.observer.answers(gateway, device, newDevice)));
+  /**
+   * Which of `gateways` answer a ping through `device`: all asked at once, an IPv4 gateway from
+   * the device's own IPv4 address in `reading` (with it, ping does not read every link's
+   * addresses to check its source: 90 ms a ping at 5000 links).
+   */
+  private async answering(gateways: readonly string[], device: string, newDevice: boolean, reading: LiveHost): Promise<Set<string>> {
+    const ipv4 = reading.links.get(device)?.addresses.find((a) => a.family === 4 && a.global)?.cidr.split('/')[0];
+    const answers = await Promise.all(gateways.map((gateway) => this.observer.answers(gateway, device, newDevice, gateway.includes(':') ? undefined : ipv4)));
     return new Set(gateways.filter((_, i) => answers[i] === true));
   }
 }

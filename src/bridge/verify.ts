@@ -78,8 +78,9 @@ export interface HostObserver {
   /**
    * Whether `address` answers a ping sent out of `device`. `newDevice`: the device has just
    * taken over the address (after a change), so its neighbour entries may be stale; ask afresh.
+   * `source`: the device's own address of that family, when known, to send from.
    */
-  answers(address: string, device: string, newDevice?: boolean): Promise<boolean>;
+  answers(address: string, device: string, newDevice?: boolean, source?: string): Promise<boolean>;
   /** The link's speed in Mb/s, when the driver knows it (not for bridges, nor while down). */
   linkSpeed(device: string): Promise<number | undefined>;
   /**

@@ -78,7 +78,7 @@ export class FakeHost implements SettingsBackend, HostObserver {
     if (port === undefined) throw new Error(`no ${plan.nic}`);
     links.set(plan.nic, { ...port, controller: plan.bridge, addresses: [] });
     links.set(plan.bridge, link(plan.bridge, plan.nicMac, { kind: 'bridge', stp: false, addresses: this.noLease ? [] : port.addresses }));
-    this.live = { ...this.live, links };
+    this.live = { links, routes: this.live.routes.map((r) => (r.dev === plan.nic ? { ...r, dev: plan.bridge } : r)) };
     this.interfaces = [...this.interfaces, nic(plan.bridge, plan.nicMac, { type: 'bridge' })];
     this.shared.set(plan.nic, plan.bridge);
   }
@@ -109,7 +109,12 @@ export class FakeHost implements SettingsBackend, HostObserver {
       .map(([name, l]) => [name, l.kind === 'bridge' ? { ...l, addresses: l.addresses.filter((a) => !lacks(a)) } : l]));
     return { links, routes: this.live.routes.filter((r) => devices.includes(r.dev)) };
   }
-  async answers(): Promise<boolean> { return true; }
+  /** Each ping asked for: address, device, whether the device is new, the source address. */
+  readonly pings: string[] = [];
+  async answers(address: string, device: string, newDevice = false, source?: string): Promise<boolean> {
+    this.pings.push(`${address} ${device} ${newDevice} ${source ?? '-'}`);
+    return true;
+  }
   /** Watches not closed yet. */
   watching = 0;
   /** The kernel's notifications never come here: the domain's safety poll (on the fake clock) carries verification. */

@@ -76,6 +76,13 @@ test('with default options a Share or Unshare replies within 20 s; a NIC without
   t.true(clock.ms <= 20_000, `gave up after ${clock.ms} ms`);
 });
 
+test('the gateway is pinged through the NIC before and through the bridge after, from the device\'s own IPv4 address', async (t) => {
+  const { host, sharing } = setup();
+  host.live = { ...host.live, routes: [{ family: 4, dst: 'default', dev: 'eth0', gateway: '192.0.2.1', kernel: false }] };
+  await apply(sharing.prepareShare('eth0', share()));
+  t.deepEqual(host.pings, ['192.0.2.1 eth0 false 192.0.2.10', '192.0.2.1 br-eth0 true 192.0.2.10']);
+});
+
 test('a rollback-timeout shorter than verification needs is InvalidArgs, before anything changes', async (t) => {
   const { host, sharing } = setup();
   t.is(await codeOf(sharing.prepareShare('eth0', share({ rollbackTimeout: minRollbackTimeout() - 1 }))), 'InvalidArgs');
