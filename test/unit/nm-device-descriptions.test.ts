@@ -20,11 +20,18 @@ class ChangingObjects extends NmObjects {
   add(path: string, object: NmObject): void {
     this.objects.set(path, object);
     this.touched(path);
+    this.deviceChanged(path);
   }
 
   remove(path: string): void {
     this.objects.delete(path);
     this.forget(path);
+    this.deviceChanged(path);
+  }
+
+  rename(path: string, name: string): void {
+    this.set(path, DEVICE, 'Interface', v('s', name));
+    this.deviceChanged(path);
   }
 }
 
@@ -80,6 +87,22 @@ test('only the objects told as changed are looked at; a device that comes or goe
   objects.add('/d/1', device('eth0', '/ip4/1'));
   descriptions.changed('');
   t.deepEqual(descriptions.interfaces(new Map()).map((i) => [i.name, i.addresses]), [['br-eth0', ['198.51.100.10/24']], ['eth0', ['192.0.2.11/24']]], 'every device is looked at after a reading of all');
+});
+
+test('devices by name follow devices that come, go and are renamed; of two of one name the real one is the device', (t) => {
+  const objects = new ChangingObjects(new Map([['/d/1', device('eth0', '/')]]));
+  t.is(objects.devicePath('eth0'), '/d/1');
+  const unrealized = device('br-eth0', '/');
+  unrealized.get(DEVICE)?.set('Real', v('b', false));
+  objects.add('/d/2', unrealized);
+  t.is(objects.devicePath('br-eth0'), '/d/2', 'an unrealized device is the one of its name while there is no other');
+  objects.add('/d/3', device('br-eth0', '/'));
+  t.is(objects.devicePath('br-eth0'), '/d/3', 'the real one of the name');
+  objects.remove('/d/3');
+  t.is(objects.devicePath('br-eth0'), '/d/2');
+  objects.rename('/d/1', 'lan0');
+  t.is(objects.devicePath('eth0'), undefined);
+  t.is(objects.devicePath('lan0'), '/d/1');
 });
 
 test('inTurns runs every item, never more than its limit at once, and fails with the first failure', async (t) => {

@@ -58,7 +58,7 @@ export class NmObjects {
    * made when first asked for, then kept as devices come, go or are renamed: a Share adds and
    * removes a device, which must not cost a reading of every device's name.
    */
-  private devicesByName: Map<string, Set<string>> | undefined;
+  private devicesByName: Map<string, string[]> | undefined;
   /** Device path → its name in devicesByName. */
   private readonly deviceNames = new Map<string, string>();
   /** A number that changes whenever the object at a path does: what is made of it is made again only then. */
@@ -97,9 +97,9 @@ export class NmObjects {
     if (this.devicesByName === undefined) return;
     const old = this.deviceNames.get(path);
     if (old !== undefined) {
-      const paths = this.devicesByName.get(old);
-      paths?.delete(path);
-      if (paths?.size === 0) this.devicesByName.delete(old);
+      const paths = (this.devicesByName.get(old) ?? []).filter((p) => p !== path);
+      if (paths.length === 0) this.devicesByName.delete(old);
+      else this.devicesByName.set(old, paths);
       this.deviceNames.delete(path);
     }
     this.indexDevice(path);
@@ -108,9 +108,9 @@ export class NmObjects {
   private indexDevice(path: string): void {
     const name = this.property(path, NM_DEVICE, 'Interface', t.string);
     if (this.devicesByName === undefined || name === undefined || name === '') return;
-    const paths = this.devicesByName.get(name) ?? new Set<string>();
-    paths.add(path);
-    this.devicesByName.set(name, paths);
+    const paths = this.devicesByName.get(name);
+    if (paths === undefined) this.devicesByName.set(name, [path]);
+    else if (!paths.includes(path)) paths.push(path);
     this.deviceNames.set(path, name);
   }
 
