@@ -44,7 +44,7 @@ export function routedGoneProblems(after: LiveHost, nic: string, bridge: string)
 export function routedShareChange(context: ChangeContext, backend: SettingsBackend, plane: GuestRouting, plan: SharePlan, confirmTimeout: number): SharingChange {
   let started = false;
   return {
-    nic: plan.nic, operation: 'share', bridge: plan.bridge, interfaces: [plan.nic], watched: [plan.nic, plan.bridge],
+    nic: plan.nic, operation: 'share', bridge: plan.bridge, routed: true, interfaces: [plan.nic], watched: [plan.nic, plan.bridge],
     rollbackTimeout: plan.rollbackTimeout, confirmTimeout, what: `share ${plan.nic} routed`,
     deadline: context.clock.now() + callSeconds() * 1000 - ROLLBACK_RESERVE_MS,
     apply: async (progress, ready) => {
@@ -77,7 +77,7 @@ export function routedShareChange(context: ChangeContext, backend: SettingsBacke
 export function routedUnshareChange(context: ChangeContext, backend: SettingsBackend, plane: GuestRouting, plan: UnsharePlan, confirmTimeout: number): SharingChange {
   let stopped = false;
   return {
-    nic: plan.nic, operation: 'unshare', bridge: plan.bridge, interfaces: [plan.nic, plan.bridge], watched: [plan.nic, plan.bridge],
+    nic: plan.nic, operation: 'unshare', bridge: plan.bridge, routed: true, interfaces: [plan.nic, plan.bridge], watched: [plan.nic, plan.bridge],
     rollbackTimeout: plan.rollbackTimeout, confirmTimeout, what: `unshare ${plan.nic} (routed)`,
     deadline: context.clock.now() + callSeconds() * 1000 - ROLLBACK_RESERVE_MS,
     apply: async (progress, ready) => {
