@@ -53,13 +53,15 @@ export function routedShareChange(context: ChangeContext, backend: SettingsBacke
       started = true;
       const doing = await plane.start(plan.nic, plan.bridge);
       progress('routing', doing);
-      let address: string;
+      let lease: { readonly address: string; readonly releaseProblem?: string };
       try {
-        address = await plane.probeLease(plan.bridge, PROBE_TIMEOUT_MS);
+        lease = await plane.probeLease(plan.bridge, PROBE_TIMEOUT_MS);
       } catch (err) {
         throw new ShareError('RolledBack', `a probe guest on ${plan.bridge} got no DHCP lease through ${plan.nic}: ${errorMessage(err)}`);
       }
-      progress('probe-leased', `a probe guest on ${plan.bridge} got ${address} from the LAN's DHCP server through ${plan.nic}, and let it go`);
+      const letGo = lease.releaseProblem === undefined ? 'and let it go' : `but could not let it go (${lease.releaseProblem}): the server keeps it until it expires`;
+      if (lease.releaseProblem !== undefined) context.log.warn(`the probe on ${plan.bridge}: ${lease.releaseProblem}`);
+      progress('probe-leased', `a probe guest on ${plan.bridge} got ${lease.address} from the LAN's DHCP server through ${plan.nic}, ${letGo}`);
     },
     placement: (after) => routedProblems(after, plan.nic, plan.bridge),
     placed: { step: 'bridge-up', message: `${plan.bridge} is up for the guests; ${plan.nic} keeps its own configuration` },

@@ -9,7 +9,7 @@ import { ourTag } from '../../src/settings/nm/nm-profile-owner';
 import { routedHookAction } from '../../src/settings/nm/nm-dispatcher-profile';
 import { routedBridgeProfile } from '../../src/settings/nm/nm-routed-profile';
 import { getSetting } from '../../src/settings/nm/nm-settings';
-import { leaseFromOutput, probeMac } from '../../src/settings/routed/routed-lease-probe';
+import { dhcpRelease, leaseFromOutput, leasingServerFromOutput, probeMac } from '../../src/settings/routed/routed-lease-probe';
 
 const link = (name: string, extra: Partial<LiveLink> = {}): LiveLink => ({ name, mac: '52:54:00:12:34:56', up: true, controller: undefined, kind: undefined, addresses: [], ...extra });
 const host = (...links: LiveLink[]): LiveHost => ({ links: new Map(links.map((l) => [l.name, l])), routes: [] });
@@ -44,6 +44,19 @@ test('the probe: one locally administered unicast MAC per bridge, and the lease 
   tt.not(probeMac('br-wlan0'), mac);
   tt.is(leaseFromOutput('udhcpc: started, v1.36.1\nudhcpc: broadcasting discover\nudhcpc: lease of 192.0.2.57 obtained from 192.0.2.1, lease time 3600\n'), '192.0.2.57');
   tt.is(leaseFromOutput('udhcpc: broadcasting discover\nudhcpc: no lease, failing\n'), undefined);
+  tt.is(leasingServerFromOutput('udhcpc: lease of 192.0.2.57 obtained from 192.0.2.1, lease time 3600\n'), '192.0.2.1');
+  tt.is(leasingServerFromOutput('udhcpc: no lease, failing\n'), undefined);
+});
+
+test('the probe\'s DHCPRELEASE: its address in ciaddr, its MAC as hardware address and client identifier, the server by its identifier', (tt) => {
+  const packet = dhcpRelease('02:aa:bb:cc:dd:ee', '192.0.2.57', '192.0.2.1', 0x01020304);
+  tt.deepEqual([...packet.subarray(0, 3)], [1, 1, 6], 'a request over Ethernet');
+  tt.is(packet.readUInt32BE(4), 0x01020304);
+  tt.deepEqual([...packet.subarray(12, 16)], [192, 0, 2, 57], 'ciaddr');
+  tt.deepEqual([...packet.subarray(16, 28)], new Array(12).fill(0), 'no yiaddr, siaddr, giaddr');
+  tt.deepEqual([...packet.subarray(28, 34)], [0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee]);
+  tt.deepEqual([...packet.subarray(236, 240)], [99, 130, 83, 99], 'the magic cookie');
+  tt.deepEqual([...packet.subarray(240)], [53, 1, 7, 54, 4, 192, 0, 2, 1, 61, 7, 1, 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 255]);
 });
 
 test('the dispatcher hook starts and stops the data plane for a system-wide routed profile of ours only', (tt) => {
