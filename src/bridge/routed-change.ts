@@ -57,7 +57,9 @@ export function routedShareChange(context: ChangeContext, backend: SettingsBacke
       try {
         lease = await plane.probeLease(plan.bridge, PROBE_TIMEOUT_MS);
       } catch (err) {
-        throw new ShareError('RolledBack', `a probe guest on ${plan.bridge} got no DHCP lease through ${plan.nic}: ${errorMessage(err)}`);
+        // The relay is a local process: a host firewall's input rules (firewalld's zones) must let DHCP in.
+        throw new ShareError('RolledBack', `a probe guest on ${plan.bridge} got no DHCP lease through ${plan.nic}: ${errorMessage(err)}; `
+          + `a firewall on this host must accept DHCP to the relay (UDP port 67) on ${plan.nic} and ${plan.bridge} (firewalld: the service dhcp in ${plan.nic}'s zone)`);
       }
       const letGo = lease.releaseProblem === undefined ? 'and let it go' : `but could not let it go (${lease.releaseProblem}): the server keeps it until it expires`;
       if (lease.releaseProblem !== undefined) context.log.warn(`the probe on ${plan.bridge}: ${lease.releaseProblem}`);
@@ -67,7 +69,8 @@ export function routedShareChange(context: ChangeContext, backend: SettingsBacke
     placed: { step: 'bridge-up', message: `${plan.bridge} is up for the guests; ${plan.nic} keeps its own configuration` },
     // The host's identity stays on the NIC: its addresses, routes and gateways must hold there.
     readBefore: () => context.verification.expectIdentity(plan.nic, plan.nic, NO_IP_REQUIREMENTS),
-    prerequisite: () => Promise.resolve(),
+    // Routed guests' traffic is forwarded between the bridge and the NIC: let it through first.
+    prerequisite: () => (plan.firewall ? context.firewall.letThrough(plan.bridge, plan.nic) : Promise.resolve()),
     afterCommit: async () => context.log.info(`${plan.nic} is shared routed through ${plan.bridge}`),
     ended: async (committed) => {
       if (committed || !started) return;

@@ -25,6 +25,11 @@ test('the guests\' bridge profile: no port, no IP configuration of its own, a st
   tt.is(getSetting(profile, 'ipv4', 'method', t.string), 'disabled');
   tt.is(getSetting(profile, 'ipv6', 'method', t.string), 'disabled');
   tt.deepEqual(ourTag(profile), { role: 'routed', nic: 'wlan0', bridge: 'br-wlan0', originalUuid: '', firewall: true });
+  tt.is(getSetting(profile, 'connection', 'zone', t.string), undefined);
+  // In the NIC's firewalld zone (forwarding within a zone is on), and firewall=false kept in its tag.
+  const zoned = routedBridgeProfile({ nic: 'wlan0', bridge: 'br-wlan0', firewall: false }, () => 'uuid-2', 'home');
+  tt.is(getSetting(zoned, 'connection', 'zone', t.string), 'home');
+  tt.is(ourTag(zoned)?.firewall, false);
 });
 
 test('a routed share holds when the guests\' bridge is up and the NIC is nobody\'s port', (tt) => {
@@ -61,8 +66,9 @@ test('the probe\'s DHCPRELEASE: its address in ciaddr, its MAC as hardware addre
 
 test('the dispatcher hook starts and stops the data plane for a system-wide routed profile of ours only', (tt) => {
   const keyfile = (extra = '') => `[connection]\nid=br-eth0 (routed guests of eth0)\n${extra}\n[user]\norg.fedoraproject.shared-interface.role=routed\norg.fedoraproject.shared-interface.nic=eth0\norg.fedoraproject.shared-interface.bridge=br-eth0\n`;
-  tt.deepEqual(routedHookAction('up', 'br-eth0', keyfile()), { action: 'start', nic: 'eth0' });
-  tt.deepEqual(routedHookAction('down', 'br-eth0', keyfile()), { action: 'stop', nic: 'eth0' });
+  tt.deepEqual(routedHookAction('up', 'br-eth0', keyfile()), { action: 'start', nic: 'eth0', firewall: true });
+  tt.deepEqual(routedHookAction('down', 'br-eth0', keyfile()), { action: 'stop', nic: 'eth0', firewall: true });
+  tt.deepEqual(routedHookAction('up', 'br-eth0', `${keyfile()}org.fedoraproject.shared-interface.firewall=no\n`), { action: 'start', nic: 'eth0', firewall: false });
   tt.deepEqual(routedHookAction('up', 'br-other', keyfile()), { action: 'nothing' });
   tt.deepEqual(routedHookAction('up', 'br-eth0', keyfile('permissions=user:mallory;')), { action: 'nothing' }, "a user's private profile tagged like ours");
   tt.deepEqual(routedHookAction('down', 'br-eth0', undefined), { action: 'nothing' }, 'deleted: whoever deleted it stopped the data plane');
