@@ -10,6 +10,7 @@ import test from 'ava';
 import { makeVariant } from '../../src/dbus-wire/bus-value';
 import { Lab, waitFor, type LabProcess } from './lab';
 import { addGuestNamespace, guestDhcp, removeGuestNamespace } from './lab-guests';
+import { withFirewalldZone } from './lab-firewalld';
 import { installIntoLab } from './lab-install';
 import { callError, ServiceClient } from './service-client';
 
@@ -153,12 +154,7 @@ test.serial('after a reboot without our daemon, the installed dispatcher hook pu
 
 test.serial("firewalld: the guests' bridge goes into the NIC's zone; without DHCP accepted there the probe gets no lease and Share is RolledBack saying so; with it, routed guests reach the LAN through the zone's forwarding, no rule of ours", async (t) => {
   await cleanSlate();
-  // firewalld 1.3 on the lab's own system bus; its runtime changes stay in the lab's network namespace and end with it.
-  const firewalld = lab.spawn(['firewalld', '--nofork', '--nopid']);
-  try {
-    await waitFor('firewalld to run', async () => ((await lab.exec(['firewall-cmd', '--state'], { allowFailure: true })).code === 0 ? true : undefined), 60_000);
-    await lab.sh("nmcli connection modify 'Wired eth0' connection.zone internal && nmcli device reapply eth0");
-    await waitFor('eth0 in zone internal', async () => ((await lab.sh('firewall-cmd --get-zone-of-interface=eth0 || true')).trim() === 'internal' ? true : undefined), 30_000);
+  await withFirewalldZone(lab, 'internal', async () => {
     const refused = await callError(client.share('eth0', ROUTED));
     t.is(refused.name, 'org.fedoraproject.SharedInterface.Error.RolledBack');
     t.regex(refused.message, /got no DHCP lease through eth0: .*firewalld: the service dhcp in eth0's zone/);
@@ -170,9 +166,5 @@ test.serial("firewalld: the guests' bridge goes into the NIC's zone; without DHC
     t.true((await guestOnLan('guest5', '02:00:00:00:00:35', 20_000)).reaches);
     t.notRegex(await rules(), /shared-interface/);
     await client.unshare('eth0', force);
-  } finally {
-    await lab.sh("nmcli connection modify 'Wired eth0' connection.zone ''");
-    firewalld.kill();
-    await firewalld.waitForExit();
-  }
+  });
 });
