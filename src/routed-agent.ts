@@ -17,7 +17,13 @@ const USAGE = `usage: shared-interface-routed --uplink NIC --bridge BRIDGE [--dh
   ${DEFAULT_ROUTED_STATE_DIR}): NIC.json, what it changed and what it does now.
   --log-level: ${LOG_LEVELS.join(', ')} (default info).`;
 
+/** systemd's PATH for services: where dnsmasq and iproute2's `bridge` are (/usr/sbin on Debian). */
+const SERVICE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 export async function main(argv: readonly string[]): Promise<number> {
+  // Started by a daemon that D-Bus activated without systemd, the environment is empty: without a
+  // PATH, dnsmasq and `bridge` are not found and the agent could not start.
+  process.env['PATH'] ??= SERVICE_PATH;
   let values;
   try {
     ({ values } = parseArgs({
