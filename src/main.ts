@@ -120,11 +120,11 @@ export async function main(argv: readonly string[]): Promise<void> {
   firewall.refreshIfStale();
   // The domain reports progress and pending changes through the dispatcher, created just below.
   let dispatcher: Dispatcher<typeof sharedInterfaceSpec> | undefined;
-  const sharing = new Sharing(() => selector.current, observer, log, firewall, systemClock, {
+  const sharing = new Sharing(selector, observer, log, firewall, systemClock, {
     progress: (nic, step, message) => dispatcher?.emit('Progress', [nic, step, message]),
     pendingChanged: () => dispatcher?.emitPropertiesChanged(),
   }, hostGuestRouting(log));
-  const libvirt = new LibvirtInterfaces(sharing, () => selector.current, observer);
+  const libvirt = new LibvirtInterfaces(sharing, selector, observer);
   dispatcher = new Dispatcher(bus, sharedInterfaceSpec, shareErrorMapping, sharedInterfaceImplementation(sharing, libvirt, VERSION), new PolkitAuthority(bus, log, options.authorizationTimeoutSeconds * 1000), log);
   dispatcher.export(backendReady);
   if (!(await bus.requestName(BUS_NAME))) {
