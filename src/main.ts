@@ -22,6 +22,7 @@ import { KernelObserver } from './settings/kernel-observer';
 import { NmChangeRecords } from './settings/nm/nm-change-record';
 import { hostGuestRouting } from './settings/routed/guest-routing-agents';
 import { VERSION } from './version';
+import { ensureServicePath } from './service-path';
 
 export interface DaemonOptions {
   /** Exit after this many seconds without calls (0: never), like other bus-activated services. */
@@ -90,6 +91,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
+  ensureServicePath();
   const parsed = parseDaemonArgs(argv);
   if (parsed.kind === 'exit') {
     (parsed.code === 0 ? process.stdout : process.stderr).write(`${parsed.text}\n`);

@@ -8,6 +8,7 @@ import { errorMessage, journalLog, LOG_LEVELS, type LogLevel } from './log';
 import { isIpv4 } from './settings/routed/routed-plan';
 import { RoutedDataPlane, RoutedDataPlaneError } from './settings/routed/routed-data-plane';
 import { DEFAULT_ROUTED_STATE_DIR } from './settings/routed/routed-state';
+import { ensureServicePath } from './service-path';
 
 const USAGE = `usage: shared-interface-routed --uplink NIC --bridge BRIDGE [--dhcp-server=ADDRESS] [--state-dir=DIR] [--log-level=LEVEL]
   Puts the guests on BRIDGE on the LAN of NIC, which cannot be a bridge port (Wi-Fi station,
@@ -17,13 +18,9 @@ const USAGE = `usage: shared-interface-routed --uplink NIC --bridge BRIDGE [--dh
   ${DEFAULT_ROUTED_STATE_DIR}): NIC.json, what it changed and what it does now.
   --log-level: ${LOG_LEVELS.join(', ')} (default info).`;
 
-/** systemd's PATH for services: where dnsmasq and iproute2's `bridge` are (/usr/sbin on Debian). */
-const SERVICE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
 export async function main(argv: readonly string[]): Promise<number> {
-  // Started by a daemon that D-Bus activated without systemd, the environment is empty: without a
-  // PATH, dnsmasq and `bridge` are not found and the agent could not start.
-  process.env['PATH'] ??= SERVICE_PATH;
+  // Started by a daemon that D-Bus activated without systemd, its environment is empty.
+  ensureServicePath();
   let values;
   try {
     ({ values } = parseArgs({
