@@ -104,8 +104,8 @@ export async function rollBackFromRecord(client: NmClient, records: NmChangeReco
     });
   }
   let problems = unrestored.length > 0 ? [] : await verified(() => rollbackProblems(client, record), clock);
-  if (routing !== undefined && record.routed !== undefined && record.operation === 'unshare' && unrestored.length === 0 && problems.length === 0) {
-    // The guests' bridge is up on its profile again: its data plane goes with it.
+  if (routing !== undefined && record.routed !== undefined && record.operation === 'unshare' && unrestored.length === 0) {
+    // The guests' bridge's profile is back: its data plane goes with it (an agent waits for a bridge not up yet).
     await step(`starting the routing for the guests of ${record.nic} again`, async () => { await routing.start(record.nic, record.bridge); });
   }
   if (unrestored.length > 0) problems = [];
