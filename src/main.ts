@@ -22,6 +22,7 @@ import { KernelObserver } from './settings/kernel-observer';
 import { NmChangeRecords } from './settings/nm/nm-change-record';
 import { hostGuestRouting } from './settings/routed/guest-routing-agents';
 import { VERSION } from './version';
+import { ensureServicePath } from './service-path';
 
 export interface DaemonOptions {
   /** Exit after this many seconds without calls (0: never), like other bus-activated services. */
@@ -90,6 +91,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
+  ensureServicePath();
   const parsed = parseDaemonArgs(argv);
   if (parsed.kind === 'exit') {
     (parsed.code === 0 ? process.stdout : process.stderr).write(`${parsed.text}\n`);
@@ -110,7 +112,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   // NetworkManager's changes left unfinished (a crash, a restart of NetworkManager, a reboot) are
   // finished by the NM backend from these records as soon as NetworkManager is there.
   const nmRecords = new NmChangeRecords(NmChangeRecords.directory(options.stateDir), log, systemClock);
-  const selector = new BackendSelector(settingsBackendCandidates({ bus, log, clock: systemClock, nmRecords, ifcfg }), log);
+  const routing = hostGuestRouting(log);
+  const selector = new BackendSelector(settingsBackendCandidates({ bus, log, clock: systemClock, nmRecords, ifcfg, routing }), log);
   // The name is owned before the backend's first reading of the host (seconds at thousands of
   // links): bus activation answers within its timeout, and calls wait for the reading instead.
   const backendReady = selector.start();
@@ -123,7 +126,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   const sharing = new Sharing(selector, observer, log, firewall, systemClock, {
     progress: (nic, step, message) => dispatcher?.emit('Progress', [nic, step, message]),
     pendingChanged: () => dispatcher?.emitPropertiesChanged(),
-  }, hostGuestRouting(log));
+  }, routing);
   const libvirt = new LibvirtInterfaces(sharing, selector, observer);
   dispatcher = new Dispatcher(bus, sharedInterfaceSpec, shareErrorMapping, sharedInterfaceImplementation(sharing, libvirt, VERSION), new PolkitAuthority(bus, log, options.authorizationTimeoutSeconds * 1000), log);
   dispatcher.export(backendReady);
