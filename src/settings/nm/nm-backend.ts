@@ -90,7 +90,7 @@ export class NmBackend implements SettingsBackend {
     const cache = new NmObjectCache(bus, clock);
     const backend = new NmBackend(cache, new NmClient(bus), log, records, clock);
     cache.onChange((path) => backend.onObjectChange(path));
-    let readRest: () => Promise<void>;
+    let listed: readonly string[] | undefined;
     try {
       backend.unsubscribers.push(await bus.subscribe(
         { sender: NM_BUS_NAME, pathNamespace: `${NM_PATH}/Settings`, interface: SETTINGS_CONNECTION, member: 'Updated' },
@@ -103,23 +103,20 @@ export class NmBackend implements SettingsBackend {
         return undefined;
       });
       await cache.start();
-      const listed = await names;
+      listed = await names;
       if (listed === undefined) await cache.readAll();
       else await cache.readDevicesNamed(listed);
       await backend.profiles.loaded;
       await cache.readDevicesNamed(backend.ourInterfaceNames());
       log.debug(`read what a listing shows of NetworkManager's objects in ${clock.now() - started} ms`);
-      readRest = async () => {
-        const rest = clock.now();
-        if (listed !== undefined) await cache.readAll();
-        log.debug(`read the rest of NetworkManager's objects in ${clock.now() - rest} ms`);
-      };
     } catch (err) {
       // A start that fails (NetworkManager left meanwhile) takes back its listeners and match rules.
       await backend.close().catch((closeErr: unknown) => log.error(`after a failed start: ${errorMessage(closeErr)}`));
       throw err;
     }
-    backend.complete = readRest().then(() => {
+    const rest = clock.now();
+    backend.complete = (listed === undefined ? Promise.resolve() : cache.readAll()).then(() => {
+      log.debug(`read the rest of NetworkManager's objects in ${clock.now() - rest} ms`);
       records.networkManagerStarted();
       // Outside the start: the daemon is ready (and its listing true) while they are finished.
       void backend.finishLeftovers();

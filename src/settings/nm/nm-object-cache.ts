@@ -187,8 +187,8 @@ export class NmObjectCache extends NmObjects {
     });
     await inTurns(devices, (path) => this.readInto(generation, path, NM_DEVICE));
     if (generation !== this.generation) return;
-    const active = devices.map((path) => this.property(path, NM_DEVICE, 'ActiveConnection', t.objectPath)).filter((path) => path !== undefined && path !== '/');
-    await this.readDetails(generation, devices, active as string[]);
+    const active = devices.map((path) => this.property(path, NM_DEVICE, 'ActiveConnection', t.objectPath)).filter((path): path is string => path !== undefined && path !== '/');
+    await this.readDetails(generation, devices, active);
     if (generation !== this.generation) return;
     this.devicesChanged();
     this.notify(NM_PATH);
