@@ -34,6 +34,8 @@ const KEPT: Readonly<Record<string, ReadonlySet<string>>> = {
 // The system bus lets a connection wait for 128 replies at once (dbus-daemon's
 // max_replies_per_connection); the readings at start stay well below it.
 const READS_IN_FLIGHT = 64;
+/** The readings nobody waits for (unlisted devices' addresses), spread thinner. */
+const BACKGROUND_READS_IN_FLIGHT = 4;
 
 /** interface name → property name → value (still a variant: decoded where it is used). */
 export type NmObject = Map<string, Map<string, t.Variant>>;
@@ -217,7 +219,9 @@ export class NmObjectCache extends NmObjects {
     this.devicesChanged();
     // Told as a change of the manager's object: '' would mean everything, profiles too, again.
     this.notify(NM_PATH);
-    void inTurns(this.ipConfigsOf(hidden), ([path, iface, of]) => this.readInto(generation, path, iface, of))
+    // Few at a time: these thousands of readings go through the same bus daemon and event loop
+    // as the calls served meanwhile, which 64 in flight held up by 10 to 30 ms each.
+    void inTurns(this.ipConfigsOf(hidden), ([path, iface, of]) => this.readInto(generation, path, iface, of), BACKGROUND_READS_IN_FLIGHT)
       .then(() => { if (generation === this.generation) this.notify(NM_PATH); })
       .catch(() => undefined); // NetworkManager left: the next backend reads afresh
   }
