@@ -22,6 +22,7 @@ import { KernelObserver } from './settings/kernel-observer';
 import { NmChangeRecords } from './settings/nm/nm-change-record';
 import { hostGuestRouting } from './settings/routed/guest-routing-agents';
 import { VERSION } from './version';
+import { ensureServicePath } from './service-path';
 
 export interface DaemonOptions {
   /** Exit after this many seconds without calls (0: never), like other bus-activated services. */
@@ -90,6 +91,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
+  ensureServicePath();
   const parsed = parseDaemonArgs(argv);
   if (parsed.kind === 'exit') {
     (parsed.code === 0 ? process.stdout : process.stderr).write(`${parsed.text}\n`);
@@ -123,11 +125,11 @@ export async function main(argv: readonly string[]): Promise<void> {
   firewall.refreshIfStale();
   // The domain reports progress and pending changes through the dispatcher, created just below.
   let dispatcher: Dispatcher<typeof sharedInterfaceSpec> | undefined;
-  const sharing = new Sharing(() => selector.current, observer, log, firewall, systemClock, {
+  const sharing = new Sharing(selector, observer, log, firewall, systemClock, {
     progress: (nic, step, message) => dispatcher?.emit('Progress', [nic, step, message]),
     pendingChanged: () => dispatcher?.emitPropertiesChanged(),
   }, hostGuestRouting(log));
-  const libvirt = new LibvirtInterfaces(sharing, () => selector.current, observer);
+  const libvirt = new LibvirtInterfaces(sharing, selector, observer);
   dispatcher = new Dispatcher(bus, sharedInterfaceSpec, shareErrorMapping, sharedInterfaceImplementation(sharing, libvirt, VERSION), new PolkitAuthority(bus, log, options.authorizationTimeoutSeconds * 1000), log);
   dispatcher.export(backendReady, { members: new Set(['ListInterfaces']), ready: listable });
   if (!(await bus.requestName(BUS_NAME))) {

@@ -8,6 +8,7 @@ import { errorMessage, journalLog, LOG_LEVELS, type LogLevel } from './log';
 import { isIpv4 } from './settings/routed/routed-plan';
 import { RoutedDataPlane, RoutedDataPlaneError } from './settings/routed/routed-data-plane';
 import { DEFAULT_ROUTED_STATE_DIR } from './settings/routed/routed-state';
+import { ensureServicePath } from './service-path';
 
 const USAGE = `usage: shared-interface-routed --uplink NIC --bridge BRIDGE [--dhcp-server=ADDRESS] [--state-dir=DIR] [--log-level=LEVEL]
   Puts the guests on BRIDGE on the LAN of NIC, which cannot be a bridge port (Wi-Fi station,
@@ -18,6 +19,8 @@ const USAGE = `usage: shared-interface-routed --uplink NIC --bridge BRIDGE [--dh
   --log-level: ${LOG_LEVELS.join(', ')} (default info).`;
 
 export async function main(argv: readonly string[]): Promise<number> {
+  // Started by a daemon that D-Bus activated without systemd, its environment is empty.
+  ensureServicePath();
   let values;
   try {
     ({ values } = parseArgs({

@@ -127,9 +127,14 @@ class Page {
     this.notice = undefined;
     this.render();
     const steps = this.newSteps(nic.name);
-    openShareDialog(this.service, nic, taken, this.backend, this.confirms, steps, (bridge) => {
+    openShareDialog(this.service, nic, taken, this.backend, this.confirms, steps, (bridge, routed) => {
       this.busy.delete(nic.name);
-      if (bridge !== undefined) this.notice = { nic: nic.name, shared: true, element: alert('success', format(_('$0 is shared through $1'), nic.name, bridge), _('Guests attached to the bridge are on the same network as the host.'), whatWasDone(steps)) };
+      if (bridge !== undefined) {
+        const [title, body] = routed
+          ? [format(_('$0 is shared routed through $1'), nic.name, bridge), _('Guests attached to the bridge get addresses from the LAN\'s DHCP server and are reachable from the LAN; the host routes for them.')]
+          : [format(_('$0 is shared through $1'), nic.name, bridge), _('Guests attached to the bridge are on the same network as the host.')];
+        this.notice = { nic: nic.name, shared: true, element: alert('success', title, body, whatWasDone(steps)) };
+      }
       void this.refresh();
     });
   }
@@ -142,7 +147,7 @@ class Page {
     const steps = this.newSteps(nic.name);
     openUnshareDialog(this.service, nic, steps, (unshared) => {
       this.busy.delete(nic.name);
-      if (unshared) this.notice = { nic: nic.name, shared: false, element: alert('success', format(_('$0 is no longer shared'), nic.name), format(_('The bridge $0 is gone; $1 has its own configuration back.'), nic.bridge, nic.name), whatWasDone(steps)) };
+      if (unshared) this.notice = { nic: nic.name, shared: false, element: alert('success', format(_('$0 is no longer shared'), nic.name), nic.mode === 'routed' ? format(_('The bridge $0 is gone, and the host\'s routing for its guests.'), nic.bridge) : format(_('The bridge $0 is gone; $1 has its own configuration back.'), nic.bridge, nic.name), whatWasDone(steps)) };
       void this.refresh();
     });
   }

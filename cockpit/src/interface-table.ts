@@ -21,8 +21,9 @@ function awaiting(change: PendingChange): HTMLElement {
 
 function sharing(nic: ListedInterface): HTMLElement {
   if (nic.bridge !== '') {
-    return h('span', { class: 'pf-v6-c-label pf-m-green', 'data-state': 'shared' },
-      h('span', { class: 'pf-v6-c-label__content' }, h('span', { class: 'pf-v6-c-label__text' }, format(_('Shared through $0'), nic.bridge))));
+    const routed = nic.mode === 'routed';
+    return h('span', { class: 'pf-v6-c-label pf-m-green', 'data-state': 'shared', 'data-mode': routed ? 'routed' : 'bridge' },
+      h('span', { class: 'pf-v6-c-label__content' }, h('span', { class: 'pf-v6-c-label__text' }, format(routed ? _('Shared routed through $0') : _('Shared through $0'), nic.bridge))));
   }
   if (nic.shareable) {
     return h('span', { class: 'pf-v6-c-label pf-m-blue', 'data-state': 'shareable' },

@@ -48,7 +48,7 @@ export function whatWillHappen(nic: string, bridge: string, backend: string, con
   ];
 }
 
-export function openShareDialog(service: SharedInterfaceService, nic: ListedInterface, taken: ReadonlySet<string>, backend: string, confirms: boolean, steps: StepList, done: (bridge: string | undefined) => void): void {
+export function openShareDialog(service: SharedInterfaceService, nic: ListedInterface, taken: ReadonlySet<string>, backend: string, confirms: boolean, steps: StepList, done: (bridge: string | undefined, routed: boolean) => void): void {
   const suggested = defaultBridgeName(nic.name, taken);
   const bridgeInput = textInput('si-bridge', { type: 'text', name: 'bridge', value: suggested, placeholder: suggested === '' ? _('chosen by the service') : suggested, maxlength: '15', autocomplete: 'off', spellcheck: 'false' });
   // Where only routed sharing can work (the listing's mode for an unshared NIC says how Share with
@@ -64,7 +64,7 @@ export function openShareDialog(service: SharedInterfaceService, nic: ListedInte
   showWhat();
   for (const radio of [bridged, routed]) radio.addEventListener('change', showWhat);
   let result: string | undefined;
-  const modal = openModal(format(_('Share $0'), nic.name), () => done(result));
+  const modal = openModal(format(_('Share $0'), nic.name), () => done(result, routed.checked));
 
   const form = h('form', { class: 'pf-v6-c-form', novalidate: true, id: 'si-share-form' },
     field('si-bridge', _('Bridge name'), bridgeInput.wrapper, format(_('Default: $0. At most 15 characters.'), suggested === '' ? _('a free name chosen by the service (br0, br1, …)') : suggested)),

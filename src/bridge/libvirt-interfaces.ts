@@ -9,7 +9,7 @@ import { formatInterfaceXml, parseInterfaceXml, type LibvirtInterface } from './
 import { validateInterfaceName } from './interface-name';
 import { ShareError } from './share-error';
 import type { ShareOptions } from './share-request';
-import { requireBackend, type SettingsBackend } from './settings-backend';
+import { requireBackend, type ServingBackend, type SettingsBackend } from './settings-backend';
 import type { ChangeStep, Sharing } from './sharing';
 import { SingleFlight } from './single-flight';
 import type { HostObserver, LiveHost } from './verify';
@@ -23,7 +23,7 @@ export class LibvirtInterfaces {
 
   constructor(
     private readonly sharing: Sharing,
-    private readonly currentBackend: () => SettingsBackend | undefined,
+    private readonly backends: ServingBackend,
     private readonly observer: HostObserver,
   ) {}
 
@@ -76,6 +76,6 @@ export class LibvirtInterfaces {
   }
 
   private backend(): SettingsBackend {
-    return requireBackend(this.currentBackend());
+    return requireBackend(this.backends);
   }
 }

@@ -80,8 +80,23 @@ export interface SettingsBackend {
   close(): Promise<void>;
 }
 
-/** The backend serving now, or BackendUnavailable when none applies on this host. */
-export function requireBackend(current: SettingsBackend | undefined): SettingsBackend {
-  if (current === undefined) throw new ShareError('BackendUnavailable', 'neither NetworkManager nor the ifcfg fallback is available', 'start NetworkManager, or configure the ifcfg directory');
-  return current;
+/** Which backend serves now: the selector's answer, asked again at each request. */
+export interface ServingBackend {
+  /** Undefined while none applies on this host, or while the chosen one starts. */
+  readonly current: SettingsBackend | undefined;
+  /** Why none serves now, and what would make one serve: BackendUnavailable's message and hint. */
+  whyNone(): { readonly reason: string; readonly hint: string };
+}
+
+/** The backend serving now, or BackendUnavailable saying why none does. */
+export function requireBackend(serving: ServingBackend): SettingsBackend {
+  const current = serving.current;
+  if (current !== undefined) return current;
+  const { reason, hint } = serving.whyNone();
+  throw new ShareError('BackendUnavailable', reason, hint);
+}
+
+/** Always the same backend (a host with one way to configure it, or a test's stand-in). */
+export function servedBy(backend: SettingsBackend): ServingBackend {
+  return { current: backend, whyNone: () => ({ reason: `${backend.description.name} serves`, hint: '' }) };
 }

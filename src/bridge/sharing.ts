@@ -17,7 +17,7 @@ import type { HostSnapshot } from './host-network';
 import { validateInterfaceName } from './interface-name';
 import { Ipv6FollowUp } from './ipv6-follow-up';
 import { PendingChanges, type PendingChange, type SharingEvents } from './pending-changes';
-import { requireBackend, type SettingsBackend } from './settings-backend';
+import { requireBackend, type ServingBackend, type SettingsBackend } from './settings-backend';
 import { ShareError } from './share-error';
 import { defaultBridgeName, planShare, planUnshare, type SharePlan, type UnsharePlan } from './share-plan';
 import type { ShareOptions, UnshareOptions } from './share-request';
@@ -48,7 +48,7 @@ export class Sharing {
   private readonly context: ChangeContext;
 
   constructor(
-    private readonly currentBackend: () => SettingsBackend | undefined,
+    private readonly backends: ServingBackend,
     private readonly observer: HostObserver,
     private readonly log: Log,
     /** Lets a bridge's traffic through the host's firewall; undefined: the firewall is left alone. */
@@ -70,17 +70,17 @@ export class Sharing {
   }
 
   backendName(): string {
-    return this.currentBackend()?.description.name ?? '';
+    return this.backends.current?.description.name ?? '';
   }
 
   /** The listing; the same array as last time while nothing it is made of changed. */
   list(all = false): readonly InterfaceListing[] {
-    const backend = this.currentBackend();
+    const backend = this.backends.current;
     return backend === undefined ? [] : this.interfaces.list(backend, all);
   }
 
   shared(): ReadonlyMap<string, string> {
-    return this.currentBackend()?.snapshot().shared ?? new Map();
+    return this.backends.current?.snapshot().shared ?? new Map();
   }
 
   /** Changes awaiting Confirm, by NIC. */
@@ -91,7 +91,7 @@ export class Sharing {
   async prepareShare(nic: string, options: ShareOptions): Promise<ChangeStep<string>> {
     validateInterfaceName(nic);
     if (options.bridge !== undefined) validateInterfaceName(options.bridge, 'bridge');
-    const backend = requireBackend(this.currentBackend());
+    const backend = requireBackend(this.backends);
     // The plan needs every link's name (the bridge's must be free), not only the listed ones.
     await backend.complete;
     this.locks.check([nic, ...(options.bridge === undefined ? [] : [options.bridge])]);
@@ -132,7 +132,7 @@ export class Sharing {
 
   async prepareUnshare(nic: string, options: UnshareOptions): Promise<ChangeStep<void>> {
     validateInterfaceName(nic);
-    const backend = requireBackend(this.currentBackend());
+    const backend = requireBackend(this.backends);
     await backend.complete;
     this.locks.check([nic]);
     const plan = this.planUnshare(backend, nic, options);

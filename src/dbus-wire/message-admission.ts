@@ -12,7 +12,8 @@ import { BusCallError, ERROR_FAILED, ERROR_INVALID_ARGS, ERROR_LIMITS_EXCEEDED, 
 import {
   MESSAGE_TYPE_ERROR, MESSAGE_TYPE_METHOD_CALL, MESSAGE_TYPE_METHOD_RETURN, MESSAGE_TYPE_SIGNAL,
 } from './bus-marshal';
-import { BusUnmarshalError, decodeBody, signatureHasUnixFd, SPEC_LIMITS, type BodyLimits, type MessageHeader } from './bus-unmarshal';
+import { BusUnmarshalError, decodeBody, signatureHasUnixFd, SPEC_LIMITS, type BodyLimits } from './bus-body-reader';
+import type { MessageHeader } from './bus-unmarshal';
 import type { RefusalLog } from './refusal-log';
 import type { SignalRouting } from './signal-routing';
 import type { PendingCalls } from './pending-calls';

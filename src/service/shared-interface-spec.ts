@@ -42,7 +42,7 @@ const ERROR_DOCS: Readonly<Record<ShareErrorCode, string>> = {
   Busy: 'Another change of the same interface is in progress or awaits confirmation, or guests are still attached.',
   NotPending: 'No change of the interface awaits confirmation: it was confirmed or rolled back already (its deadline passed), or was made without confirm-timeout.',
   RolledBack: 'The change was applied but could not be verified, and everything was put back as it was; the message says what failed.',
-  BackendUnavailable: 'Neither NetworkManager nor the ifcfg fallback can be used right now.',
+  BackendUnavailable: 'No settings backend can be used on this host right now; the message says why of each, the hint what to do.',
   NotSupported: 'The operation is not supported by the active backend.',
   Failed: 'An unexpected failure; details are in the service\'s log.',
 };

@@ -14,6 +14,8 @@ export interface BackendCandidate {
    * directory); undefined when it does. Cheap: no process, no bus call.
    */
   notApplicable(): string | undefined;
+  /** What an administrator does to make it apply (BackendUnavailable's hint), e.g. "start NetworkManager". */
+  readonly remedy: string;
   /** Starts the backend; called only while it applies. */
   start(): Promise<SettingsBackend>;
   /**

@@ -6,7 +6,7 @@
 import type { Clock } from '../clock';
 import type { BusConnection } from '../dbus-wire/bus-connection';
 import { type Log, errorDetail } from '../log';
-import type { SettingsBackend } from '../bridge/settings-backend';
+import type { ServingBackend, SettingsBackend } from '../bridge/settings-backend';
 import type { BackendCandidate, StopFollowing } from './backend-candidate';
 import { ifcfgCandidate } from './ifcfg/ifcfg-candidate';
 import type { IfcfgConfig } from './ifcfg/ifcfg-state';
@@ -31,8 +31,10 @@ export function settingsBackendCandidates(deps: BackendDependencies): BackendCan
   ];
 }
 
-export class BackendSelector {
+export class BackendSelector implements ServingBackend {
   private backend: SettingsBackend | undefined;
+  /** Why each candidate did not apply at the last choice; undefined while a choice is being made. */
+  private passedOver: string[] | undefined;
   private readonly listeners: Array<() => void> = [];
   private switching: Promise<void> = Promise.resolve();
   private readonly stops: StopFollowing[] = [];
@@ -44,6 +46,14 @@ export class BackendSelector {
 
   get current(): SettingsBackend | undefined {
     return this.backend;
+  }
+
+  whyNone(): { reason: string; hint: string } {
+    if (this.passedOver === undefined) return { reason: 'the settings backend is starting', hint: 'try again in a moment' };
+    return {
+      reason: `no settings backend applies on this host (${this.passedOver.join('; ')})`,
+      hint: this.candidates.map((candidate) => candidate.remedy).join(', or '),
+    };
   }
 
   onChange(listener: () => void): void {
@@ -79,6 +89,7 @@ export class BackendSelector {
   private async switchBackend(): Promise<void> {
     const previous = this.backend;
     this.backend = undefined;
+    this.passedOver = undefined;
     await previous?.close();
     const reasons: string[] = [];
     const chosen = this.candidates.find((candidate) => {
@@ -86,7 +97,15 @@ export class BackendSelector {
       if (why !== undefined) reasons.push(`${candidate.name}: ${why}`);
       return why === undefined;
     });
-    const next = await chosen?.start();
+    let next: SettingsBackend | undefined;
+    try {
+      next = await chosen?.start();
+    } catch (err) {
+      if (chosen !== undefined) reasons.push(`${chosen.name}: failed to start (the daemon's log says why)`);
+      throw err;
+    } finally {
+      this.passedOver = reasons;
+    }
     this.backend = next;
     next?.onChange(() => this.notify());
     this.log.info(`settings backend: ${next?.description.name ?? `none (${reasons.join('; ')})`}`);

@@ -6,7 +6,8 @@
 import type { Socket } from 'node:net';
 import { openAuthenticated } from '../../src/dbus-wire/bus-connection';
 import { marshalMessage, MESSAGE_TYPE_ERROR, MESSAGE_TYPE_METHOD_CALL, MESSAGE_TYPE_METHOD_RETURN, type OutgoingMessage } from '../../src/dbus-wire/bus-marshal';
-import { decodeBody, MessageFramer, SPEC_LIMITS, type MessageHeader } from '../../src/dbus-wire/bus-unmarshal';
+import { decodeBody, SPEC_LIMITS } from '../../src/dbus-wire/bus-body-reader';
+import { MessageFramer, type MessageHeader } from '../../src/dbus-wire/bus-unmarshal';
 
 export interface RawReply {
   readonly errorName: string | undefined;

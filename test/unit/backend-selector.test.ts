@@ -29,6 +29,8 @@ class SwitchedCandidate implements BackendCandidate {
     this.changed();
   }
 
+  get remedy(): string { return `start ${this.name}`; }
+
   notApplicable(): string | undefined { return this.applies ? undefined : 'not here'; }
 
   async start(): Promise<FakeHost> {
@@ -62,7 +64,7 @@ test('a third backend is one candidate: the first that applies serves, and the d
   t.true(log.lines.includes('info settings backend: systemd-networkd'));
 
   const messages: string[] = [];
-  const sharing = new Sharing(() => selector.current, networkd, log, undefined, new FakeClock(), {
+  const sharing = new Sharing(selector, networkd, log, undefined, new FakeClock(), {
     progress: (_nic, step, message) => messages.push(`${step}: ${message}`),
     pendingChanged: () => undefined,
   });
@@ -85,11 +87,19 @@ test('a third backend is one candidate: the first that applies serves, and the d
   t.true(notified > before);
 });
 
-test('no candidate applies: no backend, and the log says why of each', async (t) => {
+test('no candidate applies: no backend, and the log and a caller\'s error say why of each and what to do', async (t) => {
   const log = new RecordingLog();
   const selector = new BackendSelector([candidate('NetworkManager', () => new FakeHost(), false), candidate('ifcfg', () => new FakeHost(), false)], log);
+  t.is(selector.whyNone().reason, 'the settings backend is starting', 'before the first choice');
   await selector.start();
   t.is(selector.current, undefined);
   t.true(log.lines.includes('info settings backend: none (NetworkManager: not here; ifcfg: not here)'), log.lines.join('\n'));
+  const sharing = new Sharing(selector, new FakeHost(), log, undefined, new FakeClock());
+  const error = await t.throwsAsync(() => sharing.prepareShare('eth0', DEFAULT_SHARE_OPTIONS));
+  t.like(error, {
+    code: 'BackendUnavailable',
+    message: 'no settings backend applies on this host (NetworkManager: not here; ifcfg: not here)',
+    hint: 'start NetworkManager, or start ifcfg',
+  });
   await selector.close();
 });

@@ -7,10 +7,8 @@ import test from 'ava';
 import {
   marshalMessage, MESSAGE_TYPE_METHOD_CALL, MESSAGE_TYPE_METHOD_RETURN, MESSAGE_TYPE_SIGNAL, type OutgoingMessage,
 } from '../../src/dbus-wire/bus-marshal';
-import {
-  BusProtocolError, BusUnmarshalError, decodeBody, MessageFramer, readFixedHeader, readHeader, padded8, SPEC_LIMITS,
-  type BodyLimits, type MessageHeader,
-} from '../../src/dbus-wire/bus-unmarshal';
+import { BusUnmarshalError, decodeBody, SPEC_LIMITS, type BodyLimits } from '../../src/dbus-wire/bus-body-reader';
+import { BusProtocolError, MessageFramer, readFixedHeader, readHeader, padded8, type MessageHeader } from '../../src/dbus-wire/bus-unmarshal';
 import { makeVariant as v } from '../../src/dbus-wire/bus-value';
 import { rawMessage } from '../lab/raw-bus-client';
 import { fromLibrary } from './dbus-next-oracle';

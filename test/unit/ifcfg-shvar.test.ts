@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IfcfgError } from '../../src/settings/ifcfg/ifcfg-error';
 import {
-  escapeShvarValue,
   formatShvar,
   parseShvar,
   shvarEntries,
@@ -13,9 +12,9 @@ import {
   shvarKeys,
   shvarProblems,
   shvarSet,
-  unescapeShvarValue,
   type ShvarFile,
 } from '../../src/settings/ifcfg/ifcfg-shvar';
+import { escapeShvarValue, unescapeShvarValue } from '../../src/settings/ifcfg/ifcfg-shvar-quoting';
 import { sourceInBash } from '../fixtures/ifcfg/golden';
 
 function withTempDir<T>(fn: (dir: string) => T): T {

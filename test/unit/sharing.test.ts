@@ -7,6 +7,7 @@ import { ShareError } from '../../src/bridge/share-error';
 import { callSeconds, minRollbackTimeout, type ShareOptions } from '../../src/bridge/share-request';
 import { DEFAULT_SHARE_OPTIONS, DEFAULT_UNSHARE_OPTIONS } from '../../src/bridge/request-options';
 import { Sharing, type ChangeStep } from '../../src/bridge/sharing';
+import { servedBy } from '../../src/bridge/settings-backend';
 import { ruleComment, type FirewallHost } from '../../src/bridge/firewall';
 import { FirewallKeeper } from '../../src/bridge/firewall-keeper';
 import { FakeClock } from './fake-clock';
@@ -20,7 +21,7 @@ function setup(firewall?: FirewallHost) {
   /** The Progress steps and pendingChanged events, in order. */
   const events: string[] = [];
   const keeper = firewall === undefined ? undefined : new FirewallKeeper(firewall, log);
-  const sharing = new Sharing(() => host, host, log, keeper, clock, {
+  const sharing = new Sharing(servedBy(host), host, log, keeper, clock, {
     progress: (nic, step) => events.push(`${nic} ${step}`),
     pendingChanged: () => events.push('pending changed'),
   });
@@ -164,7 +165,7 @@ test('confirm-timeout: verified, the change stays open (the backend\'s own timer
   const steps: string[] = [];
   let pendingChanges = 0;
   const events = { progress: (_nic: string, step: string) => steps.push(step), pendingChanged: () => { pendingChanges++; } };
-  const watched = new Sharing(() => host, host, new RecordingLog(), undefined, new FakeClock(), events);
+  const watched = new Sharing(servedBy(host), host, new RecordingLog(), undefined, new FakeClock(), events);
   const before = Date.now();
   t.is(await apply(watched.prepareShare('eth0', share({ confirmTimeout: 30 }))), 'br-eth0');
   t.deepEqual(host.kept, [35]);
@@ -502,7 +503,7 @@ test('routed sharing on a host without its programs is NotSupported, saying whic
   const host = new FakeHost();
   host.interfaces = [nic('eth0', '52:54:00:00:00:01', { addresses: ['192.0.2.10/24'] })];
   const untouched = () => Promise.reject(new Error('the data plane must not be touched'));
-  const sharing = new Sharing(() => host, host, new RecordingLog(), undefined, new FakeClock(), undefined, {
+  const sharing = new Sharing(servedBy(host), host, new RecordingLog(), undefined, new FakeClock(), undefined, {
     lacking: () => 'dnsmasq (the DHCP relay)', start: untouched, stop: untouched, probeLease: untouched,
   });
   const err = await t.throwsAsync(sharing.prepareShare('eth0', share({ mode: 'routed' })), { instanceOf: ShareError });

@@ -52,8 +52,10 @@ options:
     aliases: [interface]
   state:
     description:
-      - C(shared) makes the interface the port of a bridge that carries the host's IP configuration.
-      - C(unshared) removes the bridge and brings back the interface's own configuration. An
+      - C(shared) makes the interface the port of a bridge that carries the host's IP configuration
+        (with C(mode=routed), gives the guests a bridge of their own and leaves the interface as it is).
+      - C(unshared) removes the bridge and brings back the interface's own configuration (for a routed
+        share, removes the guests' bridge and the host's routing for them). An
         interface that does not exist, and that the service does not list as shared, is already
         unshared (C(ok)).
     type: str

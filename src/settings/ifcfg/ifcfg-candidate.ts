@@ -11,6 +11,7 @@ export function ifcfgCandidate(config: IfcfgConfig, log: Log, clock: Clock): Bac
   return {
     name: 'ifcfg',
     notApplicable: () => (existsSync(config.ifcfgDir) ? undefined : `${config.ifcfgDir} does not exist`),
+    remedy: `create ${config.ifcfgDir} to use the ifcfg files`,
     start: () => IfcfgBackend.start(config, log, clock),
   };
 }

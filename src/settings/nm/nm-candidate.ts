@@ -17,6 +17,7 @@ export function networkManagerCandidate(bus: BusConnection, log: Log, records: N
   return {
     name: 'NetworkManager',
     notApplicable: () => (onBus ? undefined : `${NM_BUS_NAME} is not on the bus`),
+    remedy: 'start NetworkManager',
     start: () => NmBackend.start(bus, log, records, clock),
     follow: async (changed) => {
       // Believed only from the bus driver (BusConnection checks the sender before reading the body).
