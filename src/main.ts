@@ -112,7 +112,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   // NetworkManager's changes left unfinished (a crash, a restart of NetworkManager, a reboot) are
   // finished by the NM backend from these records as soon as NetworkManager is there.
   const nmRecords = new NmChangeRecords(NmChangeRecords.directory(options.stateDir), log, systemClock);
-  const selector = new BackendSelector(settingsBackendCandidates({ bus, log, clock: systemClock, nmRecords, ifcfg }), log);
+  const routing = hostGuestRouting(log);
+  const selector = new BackendSelector(settingsBackendCandidates({ bus, log, clock: systemClock, nmRecords, ifcfg, routing }), log);
   // The name is owned before the backend's first reading of the host (seconds at thousands of
   // links): bus activation answers within its timeout, and calls wait for the reading instead.
   // A person's listing is served once the backend has read what it shows (at thousands of links,
@@ -128,7 +129,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   const sharing = new Sharing(selector, observer, log, firewall, systemClock, {
     progress: (nic, step, message) => dispatcher?.emit('Progress', [nic, step, message]),
     pendingChanged: () => dispatcher?.emitPropertiesChanged(),
-  }, hostGuestRouting(log));
+  }, routing);
   const libvirt = new LibvirtInterfaces(sharing, selector, observer);
   dispatcher = new Dispatcher(bus, sharedInterfaceSpec, shareErrorMapping, sharedInterfaceImplementation(sharing, libvirt, VERSION), new PolkitAuthority(bus, log, options.authorizationTimeoutSeconds * 1000), log);
   dispatcher.export(backendReady, { members: new Set(['ListInterfaces']), ready: listable });

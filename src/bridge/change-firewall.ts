@@ -14,12 +14,15 @@ export class ChangeFirewall {
     private readonly log: Log,
   ) {}
 
-  /** Adds the rules `bridge` needs; a failure takes out what went in and is the caller's answer (ShareError). */
-  async letThrough(bridge: string): Promise<void> {
+  /**
+   * Adds the rules `bridge` needs (`uplink`: a routed share's NIC, for the traffic forwarded between
+   * the two); a failure takes out what went in and is the caller's answer (ShareError).
+   */
+  async letThrough(bridge: string, uplink?: string): Promise<void> {
     if (this.keeper === undefined) return;
     try {
-      const added = await this.keeper.allow(bridge);
-      if (added.length > 0) this.log.info(`firewall: accepting traffic within ${bridge} in ${added.join(', ')}`);
+      const added = await this.keeper.allow(bridge, uplink);
+      if (added.length > 0) this.log.info(`firewall: accepting traffic ${uplink === undefined ? `within ${bridge}` : `between ${bridge} and ${uplink}`} in ${added.join(', ')}`);
     } catch (err) {
       await this.forget(bridge);
       throw new ShareError('Failed', `could not add firewall rules for ${bridge}: ${errorMessage(err)}`, "share with the option 'firewall' false to leave the firewall alone");

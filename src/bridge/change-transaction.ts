@@ -27,7 +27,7 @@ export class ChangeTransaction {
     // each other, and what the backend does before it touches the NIC (NM: adding the profiles)
     // needs only the transaction. The reading and the prerequisite start processes (each spawn
     // holds this thread ~1 ms): they start once the transaction's request has gone out.
-    const opening = backend.begin(change.interfaces, change.rollbackTimeout, { operation: change.operation, nic: change.nic, bridge: change.bridge });
+    const opening = backend.begin(change.interfaces, change.rollbackTimeout, { operation: change.operation, nic: change.nic, bridge: change.bridge, routed: change.routed === true });
     const before = nextTurn().then(() => Promise.all([change.readBefore(), change.prerequisite()])).then(([identity]) => identity);
     const ready = before.then(() => undefined);
     // Each is awaited below, maybe later than it fails: not an unhandled rejection meanwhile.

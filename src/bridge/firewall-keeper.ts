@@ -43,16 +43,21 @@ export class FirewallKeeper {
     this.refresh();
   }
 
-  /** Adds the rules `bridge` needs now; says what it added (for the log). */
-  async allow(bridge: string): Promise<string[]> {
+  /**
+   * Adds the rules `bridge` needs now (`uplink`: a routed share's NIC, the rules accept what is
+   * forwarded between the two); says what it added (for the log).
+   */
+  async allow(bridge: string, uplink?: string): Promise<string[]> {
     const added: string[] = [];
-    const rules = rulesToAdd(await this.read(), bridge);
+    const rules = rulesToAdd(await this.read(), bridge, uplink);
     // iptables takes a trailing '+' for a wildcard, with no way to escape it.
-    if (rules.length > 0 && bridge.endsWith('+')) throw new Error(`a rule for ${bridge} would match every interface whose name starts with ${bridge.slice(0, -1)}`);
+    const wildcard = [bridge, uplink ?? ''].find((name) => name.endsWith('+'));
+    if (rules.length > 0 && wildcard !== undefined) throw new Error(`a rule for ${wildcard} would match every interface whose name starts with ${wildcard.slice(0, -1)}`);
     try {
       for (const rule of rules) {
         await this.host.insert(rule);
-        added.push(`${rule.tool} ${rule.table} ${rule.chain}${rule.ipFamily === 'both' ? '' : ` (IPv${rule.ipFamily})`}`);
+        const way = rule.iif === rule.oif ? '' : ` ${rule.iif} to ${rule.oif}`;
+        added.push(`${rule.tool} ${rule.table} ${rule.chain}${rule.ipFamily === 'both' ? '' : ` (IPv${rule.ipFamily})`}${way}`);
       }
     } finally {
       // Even after a failed insert: the next listing reads what did go in.

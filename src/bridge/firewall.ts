@@ -5,6 +5,9 @@
 // silently eats a guest's DHCP and everything after it. Pure: from the rule sets a component
 // read (iptables-save, nft -j), what drops the bridge's traffic, what rules would let it through,
 // and which rules are ours. The component in src/settings/firewall runs the tools.
+// A routed share's guests are not bridged onto the NIC but routed: their traffic is forwarded at
+// layer 3 between the guests' bridge and the NIC, through FORWARD whatever br_netfilter says, and
+// IPv4 only; its rules accept exactly that, both ways (`uplink` below).
 
 /** Who owns a rule set: iptables with its nf_tables or legacy backend, or plain nftables. */
 export type FirewallTool = 'iptables-nft' | 'iptables-legacy' | 'nftables';
@@ -58,21 +61,39 @@ export interface FirewallFacts {
 /** Something that drops the bridge's traffic, in words, e.g. "iptables-nft FORWARD policy DROP (IPv4)". */
 export interface Blocker {
   readonly family: IpFamily;
+  /** The traffic it drops. */
+  readonly iif: string;
+  readonly oif: string;
   readonly table: FirewallTable;
   /** The base chain whose walk ended in a drop: our rule goes there (or into DOCKER-USER). */
   readonly chain: string;
   readonly what: string;
 }
 
-/** A rule of ours to add: accept what enters and leaves the bridge, at the top of `chain`. */
+/** A rule of ours to add: accept what enters on `iif` and leaves on `oif`, at the top of `chain`. */
 export interface FirewallInsert {
   readonly tool: FirewallTool;
   readonly family: string;
   readonly ipFamily: IpFamily | 'both';
   readonly table: string;
   readonly chain: string;
+  /** The share's bridge: the rule is found again by its comment, which names it. */
   readonly bridge: string;
+  /** The bridge both ways for a bridged share; the bridge and the NIC, one way each, for a routed one. */
+  readonly iif: string;
+  readonly oif: string;
   readonly comment: string;
+}
+
+/** One direction of forwarded traffic a share needs. */
+interface ForwardPath {
+  readonly iif: string;
+  readonly oif: string;
+}
+
+/** Within the bridge (bridged); between the guests' bridge and `uplink`, both ways (routed). */
+function sharePaths(bridge: string, uplink: string | undefined): ForwardPath[] {
+  return uplink === undefined ? [{ iif: bridge, oif: bridge }] : [{ iif: bridge, oif: uplink }, { iif: uplink, oif: bridge }];
 }
 
 /** A rule of ours that exists: removed by its handle (nftables) or its specification (iptables). */
@@ -103,10 +124,10 @@ function interfaceMatches(match: InterfaceMatch | undefined, name: string): bool
 
 type WalkEnd = { readonly kind: 'accept' | 'drop' | 'reject' | 'fallthrough'; readonly where: string };
 
-/** Follows a packet that enters and leaves `bridge` through `chain` and its jumps. */
-function walk(table: FirewallTable, chain: FirewallChain, bridge: string, depth: number): WalkEnd {
+/** Follows a packet that enters on `path.iif` and leaves on `path.oif` through `chain` and its jumps. */
+function walk(table: FirewallTable, chain: FirewallChain, path: ForwardPath, depth: number): WalkEnd {
   for (const rule of chain.rules) {
-    if (!interfaceMatches(rule.iif, bridge) || !interfaceMatches(rule.oif, bridge)) continue;
+    if (!interfaceMatches(rule.iif, path.iif) || !interfaceMatches(rule.oif, path.oif)) continue;
     // A rule with other conditions may or may not match: only unconditional verdicts decide,
     // so `ct state invalid drop` or `-p tcp -j REJECT` is not taken for a drop of everything.
     if (rule.conditional) continue;
@@ -119,7 +140,7 @@ function walk(table: FirewallTable, chain: FirewallChain, bridge: string, depth:
       case 'jump': case 'goto': {
         const target = table.chains.get(v.chain);
         if (target === undefined || depth >= MAX_JUMP_DEPTH) continue;
-        const end = walk(table, target, bridge, depth + 1);
+        const end = walk(table, target, path, depth + 1);
         if (end.kind !== 'fallthrough') return end;
         if (v.kind === 'goto') return end;
         continue;
@@ -137,22 +158,27 @@ function familyName(family: IpFamily): string {
  * What would drop traffic entering and leaving `bridge`, per IP family where bridged traffic goes
  * through the IP hooks at all. firewalld's own table (`inet firewalld`, removed when it stops) is
  * firewalld's business: NetworkManager puts the bridge into its profile's zone (the NIC's), and
- * the zone's intra-zone forwarding (on in every zone firewalld ships) lets guests through.
+ * the zone's intra-zone forwarding (on in every zone firewalld ships) lets guests through. A routed
+ * share's bridge is put in the NIC's zone too. `uplink`: the NIC of a routed share, whose guests'
+ * IPv4 traffic is forwarded between it and the bridge whether br_netfilter is on or not.
  */
-export function blockers(facts: FirewallFacts, bridge: string): Blocker[] {
+export function blockers(facts: FirewallFacts, bridge: string, uplink?: string): Blocker[] {
   const found: Blocker[] = [];
+  const families = (table: FirewallTable) => table.families.filter((family) => (uplink === undefined ? facts.bridgeNfCall[family] : family === 4));
   for (const table of facts.tables) {
     if (table.tool === 'nftables' && table.family === 'inet' && table.table === 'firewalld') continue;
     for (const chain of table.chains.values()) {
       if (chain.forwardPolicy === undefined) continue;
-      const end = walk(table, chain, bridge, 0);
-      const drops = end.kind === 'drop' || end.kind === 'reject' || (end.kind === 'fallthrough' && chain.forwardPolicy === 'drop');
-      if (!drops) continue;
-      const reason = end.kind === 'fallthrough' ? `policy DROP of ${chain.name}` : end.where;
-      for (const family of table.families) {
-        if (!facts.bridgeNfCall[family]) continue;
-        const owner = table.tool === 'nftables' ? `nftables ${table.family} ${table.table}` : table.tool;
-        found.push({ family, table, chain: chain.name, what: `${owner}: ${reason} (${familyName(family)})` });
+      for (const path of sharePaths(bridge, uplink)) {
+        const end = walk(table, chain, path, 0);
+        const drops = end.kind === 'drop' || end.kind === 'reject' || (end.kind === 'fallthrough' && chain.forwardPolicy === 'drop');
+        if (!drops) continue;
+        const reason = end.kind === 'fallthrough' ? `policy DROP of ${chain.name}` : end.where;
+        for (const family of families(table)) {
+          const owner = table.tool === 'nftables' ? `nftables ${table.family} ${table.table}` : table.tool;
+          const across = uplink === undefined ? '' : `, ${path.iif} to ${path.oif}`;
+          found.push({ family, ...path, table, chain: chain.name, what: `${owner}: ${reason} (${familyName(family)}${across})` });
+        }
       }
     }
   }
@@ -173,18 +199,18 @@ export function firewallNote(facts: FirewallFacts, bridge: string): string | und
  * at the top of FORWARD when it restarts, and leaves DOCKER-USER to the administrator). Rules of
  * ours already there are not added twice.
  */
-export function rulesToAdd(facts: FirewallFacts, bridge: string): FirewallInsert[] {
+export function rulesToAdd(facts: FirewallFacts, bridge: string, uplink?: string): FirewallInsert[] {
   const comment = ruleComment(bridge);
   const out: FirewallInsert[] = [];
   const seen = new Set<string>();
-  for (const b of blockers(facts, bridge)) {
+  for (const b of blockers(facts, bridge, uplink)) {
     const chain = b.table.tool !== 'nftables' && b.table.chains.has(DOCKER_USER) ? DOCKER_USER : b.chain;
     const ipFamily = b.table.families.length > 1 ? 'both' : b.family;
-    const key = `${b.table.tool} ${b.table.family} ${b.table.table} ${chain} ${ipFamily}`;
+    const key = `${b.table.tool} ${b.table.family} ${b.table.table} ${chain} ${ipFamily} ${b.iif} ${b.oif}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    if (b.table.chains.get(chain)?.rules.some((r) => r.comment === comment)) continue;
-    out.push({ tool: b.table.tool, family: b.table.family, ipFamily, table: b.table.table, chain, bridge, comment });
+    if (b.table.chains.get(chain)?.rules.some((r) => r.comment === comment && interfaceMatches(r.iif, b.iif) && interfaceMatches(r.oif, b.oif))) continue;
+    out.push({ tool: b.table.tool, family: b.table.family, ipFamily, table: b.table.table, chain, bridge, iif: b.iif, oif: b.oif, comment });
   }
   return out;
 }
@@ -200,6 +226,7 @@ export function ourRules(facts: FirewallFacts, bridge: string): FirewallDelete[]
         const ipFamily: IpFamily | 'both' = table.families.length > 1 ? 'both' : table.families[0] ?? 4;
         out.push({
           tool: table.tool, family: table.family, ipFamily, table: table.table, chain: chain.name, bridge, comment,
+          iif: rule.iif?.names[0] ?? bridge, oif: rule.oif?.names[0] ?? bridge,
           ...(rule.handle === undefined ? {} : { handle: rule.handle }),
         });
       }

@@ -18,7 +18,8 @@ export interface GuestRouting {
   stop(nic: string): Promise<void>;
   /**
    * A probe guest's port on `bridge` asks for a DHCP lease as a guest would, and lets it go:
-   * resolves with the leased address, rejects (saying why) when none came within `timeoutMs`.
+   * resolves with the leased address (and why it could not be let go, if so), rejects (saying
+   * why) when none came within `timeoutMs`.
    */
-  probeLease(bridge: string, timeoutMs: number): Promise<string>;
+  probeLease(bridge: string, timeoutMs: number): Promise<{ readonly address: string; readonly releaseProblem?: string }>;
 }

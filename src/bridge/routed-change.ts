@@ -44,7 +44,7 @@ export function routedGoneProblems(after: LiveHost, nic: string, bridge: string)
 export function routedShareChange(context: ChangeContext, backend: SettingsBackend, plane: GuestRouting, plan: SharePlan, confirmTimeout: number): SharingChange {
   let started = false;
   return {
-    nic: plan.nic, operation: 'share', bridge: plan.bridge, interfaces: [plan.nic], watched: [plan.nic, plan.bridge],
+    nic: plan.nic, operation: 'share', bridge: plan.bridge, routed: true, interfaces: [plan.nic], watched: [plan.nic, plan.bridge],
     rollbackTimeout: plan.rollbackTimeout, confirmTimeout, what: `share ${plan.nic} routed`,
     deadline: context.clock.now() + callSeconds() * 1000 - ROLLBACK_RESERVE_MS,
     apply: async (progress, ready) => {
@@ -53,19 +53,24 @@ export function routedShareChange(context: ChangeContext, backend: SettingsBacke
       started = true;
       const doing = await plane.start(plan.nic, plan.bridge);
       progress('routing', doing);
-      let address: string;
+      let lease: { readonly address: string; readonly releaseProblem?: string };
       try {
-        address = await plane.probeLease(plan.bridge, PROBE_TIMEOUT_MS);
+        lease = await plane.probeLease(plan.bridge, PROBE_TIMEOUT_MS);
       } catch (err) {
-        throw new ShareError('RolledBack', `a probe guest on ${plan.bridge} got no DHCP lease through ${plan.nic}: ${errorMessage(err)}`);
+        // The relay is a local process: a host firewall's input rules (firewalld's zones) must let DHCP in.
+        throw new ShareError('RolledBack', `a probe guest on ${plan.bridge} got no DHCP lease through ${plan.nic}: ${errorMessage(err)}; `
+          + `a firewall on this host must accept DHCP to the relay (UDP port 67) on ${plan.nic} and ${plan.bridge} (firewalld: the service dhcp in ${plan.nic}'s zone)`);
       }
-      progress('probe-leased', `a probe guest on ${plan.bridge} got ${address} from the LAN's DHCP server through ${plan.nic}, and let it go`);
+      const letGo = lease.releaseProblem === undefined ? 'and let it go' : `but could not let it go (${lease.releaseProblem}): the server keeps it until it expires`;
+      if (lease.releaseProblem !== undefined) context.log.warn(`the probe on ${plan.bridge}: ${lease.releaseProblem}`);
+      progress('probe-leased', `a probe guest on ${plan.bridge} got ${lease.address} from the LAN's DHCP server through ${plan.nic}, ${letGo}`);
     },
     placement: (after) => routedProblems(after, plan.nic, plan.bridge),
     placed: { step: 'bridge-up', message: `${plan.bridge} is up for the guests; ${plan.nic} keeps its own configuration` },
     // The host's identity stays on the NIC: its addresses, routes and gateways must hold there.
     readBefore: () => context.verification.expectIdentity(plan.nic, plan.nic, NO_IP_REQUIREMENTS),
-    prerequisite: () => Promise.resolve(),
+    // Routed guests' traffic is forwarded between the bridge and the NIC: let it through first.
+    prerequisite: () => (plan.firewall ? context.firewall.letThrough(plan.bridge, plan.nic) : Promise.resolve()),
     afterCommit: async () => context.log.info(`${plan.nic} is shared routed through ${plan.bridge}`),
     ended: async (committed) => {
       if (committed || !started) return;
@@ -77,7 +82,7 @@ export function routedShareChange(context: ChangeContext, backend: SettingsBacke
 export function routedUnshareChange(context: ChangeContext, backend: SettingsBackend, plane: GuestRouting, plan: UnsharePlan, confirmTimeout: number): SharingChange {
   let stopped = false;
   return {
-    nic: plan.nic, operation: 'unshare', bridge: plan.bridge, interfaces: [plan.nic, plan.bridge], watched: [plan.nic, plan.bridge],
+    nic: plan.nic, operation: 'unshare', bridge: plan.bridge, routed: true, interfaces: [plan.nic, plan.bridge], watched: [plan.nic, plan.bridge],
     rollbackTimeout: plan.rollbackTimeout, confirmTimeout, what: `unshare ${plan.nic} (routed)`,
     deadline: context.clock.now() + callSeconds() * 1000 - ROLLBACK_RESERVE_MS,
     apply: async (progress, ready) => {

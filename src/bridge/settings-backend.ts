@@ -36,6 +36,8 @@ export interface ChangeSummary {
   readonly operation: 'share' | 'unshare';
   readonly nic: string;
   readonly bridge: string;
+  /** A routed share's change: the NIC is no port, the bridge has a data plane of its own. */
+  readonly routed: boolean;
 }
 
 export type { BackendDescription } from './backend-description';

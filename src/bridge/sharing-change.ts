@@ -19,6 +19,8 @@ export interface SharingChange extends VerifiedChange {
   readonly rollbackTimeout: number;
   /** Seconds a verified change waits for Confirm; 0: committed at once. */
   readonly confirmTimeout: number;
+  /** A routed share's change (routed-change.ts). */
+  readonly routed?: boolean;
   /** For messages: "share eth0". */
   readonly what: string;
   /** The backend's apply; it touches the NIC only once `ready` resolves (SettingsBackend.applyShare). */

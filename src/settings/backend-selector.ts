@@ -6,6 +6,7 @@
 import type { Clock } from '../clock';
 import type { BusConnection } from '../dbus-wire/bus-connection';
 import { type Log, errorDetail } from '../log';
+import type { GuestRouting } from '../bridge/guest-routing';
 import type { ServingBackend, SettingsBackend } from '../bridge/settings-backend';
 import type { BackendCandidate, StopFollowing } from './backend-candidate';
 import { ifcfgCandidate } from './ifcfg/ifcfg-candidate';
@@ -21,12 +22,14 @@ export interface BackendDependencies {
   /** NetworkManager's change records, kept across its restarts (each NmBackend finishes what it finds). */
   readonly nmRecords: NmChangeRecords;
   readonly ifcfg: IfcfgConfig;
+  /** Routed sharing's data plane: a routed change left unfinished is finished with it too. */
+  readonly routing?: GuestRouting;
 }
 
 /** The settings backends, in order of preference: the first that applies on this host serves. */
 export function settingsBackendCandidates(deps: BackendDependencies): BackendCandidate[] {
   return [
-    networkManagerCandidate(deps.bus, deps.log, deps.nmRecords, deps.clock),
+    networkManagerCandidate(deps.bus, deps.log, deps.nmRecords, deps.clock, deps.routing),
     ifcfgCandidate(deps.ifcfg, deps.log, deps.clock),
   ];
 }

@@ -8,6 +8,7 @@ import test from 'ava';
 import { makeVariant } from '../../src/dbus-wire/bus-value';
 import { Lab, waitFor, type LabProcess } from './lab';
 import { addGuestNamespace, guestDhcp, removeGuestNamespace } from './lab-guests';
+import { withFirewalldZone } from './lab-firewalld';
 import { installIntoLab } from './lab-install';
 import { networkState, settledTo } from './nm-state';
 import { callError, ServiceClient } from './service-client';
@@ -170,12 +171,7 @@ test.serial('a rule that cannot go in: Share is Failed, and nothing is left of i
 
 test.serial("firewalld running: the bridge is in the NIC's zone, whose forwarding lets guests through; no rule of ours in firewalld's table", async (t) => {
   await cleanSlate();
-  // firewalld 1.3 on the lab's own system bus; its runtime changes stay in the lab's network namespace.
-  const firewalld = lab.spawn(['firewalld', '--nofork', '--nopid']);
-  try {
-    await waitFor('firewalld to run', async () => ((await lab.exec(['firewall-cmd', '--state'], { allowFailure: true })).code === 0 ? true : undefined), 60_000);
-    await lab.sh("nmcli connection modify 'Wired eth0' connection.zone internal && nmcli device reapply eth0");
-    await waitFor('eth0 in zone internal', async () => ((await lab.sh('firewall-cmd --get-zone-of-interface=eth0 || true')).trim() === 'internal' ? true : undefined), 30_000);
+  await withFirewalldZone(lab, 'internal', async () => {
     t.regex(await lab.sh('nft list tables'), /table inet firewalld/);
     await client.share('eth0');
     t.is((await lab.sh('firewall-cmd --get-zone-of-interface=br-eth0')).trim(), 'internal');
@@ -183,11 +179,7 @@ test.serial("firewalld running: the bridge is in the NIC's zone, whose forwardin
     t.notRegex(await rules(), /shared-interface/);
     t.is(await note(), undefined);
     await client.unshare('eth0');
-  } finally {
-    await lab.sh("nmcli connection modify 'Wired eth0' connection.zone ''");
-    firewalld.kill();
-    await firewalld.waitForExit();
-  }
+  });
 });
 
 test.serial('after a reboot without our daemon, the installed dispatcher script puts the rules back when NetworkManager brings the bridge up, and takes them away when it goes down', async (t) => {

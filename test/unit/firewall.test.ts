@@ -110,6 +110,29 @@ test('nftables: a plain forward chain of policy drop blocks both families; the r
   t.like(ourRules(withOurs, 'br-eth0'), [{ tool: 'nftables', handle: 9, chain: 'forward' }]);
 });
 
+test('a routed share: its IPv4 traffic between the bridge and the NIC, both ways, with or without br_netfilter; our rules found and removed by their comment', (t) => {
+  const dropping = table('*filter\n:FORWARD DROP [0:0]\n-A FORWARD -i br-eth0 -o br-eth0 -j ACCEPT\nCOMMIT\n');
+  const noBrNetfilter: FirewallFacts = { bridgeNfCall: { 4: false, 6: false }, tables: [dropping, table('*filter\n:FORWARD DROP [0:0]\nCOMMIT\n', 6)] };
+  t.deepEqual(blockers(noBrNetfilter, 'br-eth0'), [], 'bridged: nothing crosses FORWARD without br_netfilter');
+  t.deepEqual(blockers(noBrNetfilter, 'br-eth0', 'eth0').map((b) => b.what), [
+    'iptables-nft: policy DROP of FORWARD (IPv4, br-eth0 to eth0)',
+    'iptables-nft: policy DROP of FORWARD (IPv4, eth0 to br-eth0)',
+  ], 'routed: IPv4 only, a rule within the bridge does not let it through');
+  const rules = rulesToAdd(noBrNetfilter, 'br-eth0', 'eth0');
+  t.like(rules, [
+    { tool: 'iptables-nft', chain: 'FORWARD', ipFamily: 4, iif: 'br-eth0', oif: 'eth0', bridge: 'br-eth0', comment: 'shared-interface bridge br-eth0' },
+    { tool: 'iptables-nft', chain: 'FORWARD', ipFamily: 4, iif: 'eth0', oif: 'br-eth0' },
+  ]);
+  t.is(rules.length, 2);
+  const withOurs = table(`*filter\n:FORWARD DROP [0:0]\n-A FORWARD -i br-eth0 -o eth0 -m comment --comment "${ruleComment('br-eth0')}" -j ACCEPT\n-A FORWARD -i eth0 -o br-eth0 -m comment --comment "${ruleComment('br-eth0')}" -j ACCEPT\nCOMMIT\n`);
+  t.deepEqual(rulesToAdd(facts(withOurs), 'br-eth0', 'eth0'), []);
+  t.like(ourRules(facts(withOurs), 'br-eth0'), [{ iif: 'br-eth0', oif: 'eth0' }, { iif: 'eth0', oif: 'br-eth0' }]);
+  // One direction of ours there: only the other is added.
+  const half = table(`*filter\n:FORWARD DROP [0:0]\n-A FORWARD -i br-eth0 -o eth0 -m comment --comment "${ruleComment('br-eth0')}" -j ACCEPT\nCOMMIT\n`);
+  t.like(rulesToAdd(facts(half), 'br-eth0', 'eth0'), [{ iif: 'eth0', oif: 'br-eth0' }]);
+  t.is(rulesToAdd(facts(half), 'br-eth0', 'eth0').length, 1);
+});
+
 test("firewalld's own table is firewalld's business", (t) => {
   const fw = parseNftRuleset({ nftables: [
     { chain: { family: 'inet', table: 'firewalld', name: 'filter_FORWARD', type: 'filter', hook: 'forward', prio: 10, policy: 'accept' } },

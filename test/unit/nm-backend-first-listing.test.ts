@@ -77,7 +77,7 @@ test('the backend lists the kernel\'s candidates and our shared NIC before it ha
   let backend: NmBackend | undefined;
   try {
     // The kernel's candidates: eth1 is a port (its controller is the kernel's word), the veths' peers are here.
-    backend = await NmBackend.start(bus, quiet, new NmChangeRecords('/nonexistent/nm-changes', quiet), undefined, async () => ['eth0', 'br-eth1']);
+    backend = await NmBackend.start(bus, quiet, new NmChangeRecords('/nonexistent/nm-changes', quiet), undefined, undefined, async () => ['eth0', 'br-eth1']);
     let complete = false;
     void backend.complete.then(() => { complete = true; });
     const listed = backend.snapshot().interfaces.filter(listedByDefault).map((i) => i.name).sort();

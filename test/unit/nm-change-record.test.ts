@@ -46,6 +46,16 @@ test('a record is written privately and read back whole; removed, it is gone', w
   await records.remove('eth0');
 }));
 
+test('a routed change\'s record keeps the guests\' bridge\'s profile; an older record without it reads as a bridged change\'s', withRecords(async (t, records, dir) => {
+  const routed: NmChangeRecord = { ...RECORD, operation: 'unshare', routed: { bridgeProfile: '9f0c2d7e-aaaa-4bbb-8ccc-ddddeeeeffff' } };
+  await records.write(routed);
+  t.deepEqual((await records.read('eth0'))?.routed, routed.routed);
+  writeFileSync(join(dir, 'eth0.json'), JSON.stringify(RECORD));
+  t.is((await records.read('eth0'))?.routed, undefined);
+  writeFileSync(join(dir, 'eth0.json'), JSON.stringify({ ...routed, routed: { bridgeProfile: '$(reboot)' } }));
+  t.is(await records.read('eth0'), undefined, 'a damaged one is not acted on');
+}));
+
 test('a damaged record, or one under another NIC\'s name, is logged and left where it is', withRecords(async (t, records, dir, logged) => {
   await records.write(RECORD);
   writeFileSync(join(dir, 'eth1.json'), '{"version":1,"nic":"eth1"');

@@ -42,7 +42,7 @@ function iptablesCommand(tool: 'iptables-nft' | 'iptables-legacy', family: IpFam
 
 /** `-I`/`-D CHAIN` with our rule's exact specification: the one way we add it and find it again. */
 function iptablesArgs(op: '-I' | '-D', rule: FirewallInsert): string[] {
-  return ['-w', '10', op, rule.chain, '-i', rule.bridge, '-o', rule.bridge, '-m', 'comment', '--comment', rule.comment, '-j', 'ACCEPT'];
+  return ['-w', '10', op, rule.chain, '-i', rule.iif, '-o', rule.oif, '-m', 'comment', '--comment', rule.comment, '-j', 'ACCEPT'];
 }
 
 /** One nft command, in nft's JSON form as a single argument: no nft syntax to quote. */

@@ -96,13 +96,13 @@ export function parseNftRuleset(json: unknown, skip: ReadonlySet<string>): Firew
 
 /** nft's JSON command inserting our rule at the top of the chain. */
 export function nftInsertCommand(rule: FirewallInsert): Json {
-  const meta = (key: string) => ({ match: { op: '==', left: { meta: { key } }, right: rule.bridge } });
+  const meta = (key: string, name: string) => ({ match: { op: '==', left: { meta: { key } }, right: name } });
   return {
     nftables: [{
       insert: {
         rule: {
           family: rule.family, table: rule.table, chain: rule.chain, comment: rule.comment,
-          expr: [meta('iifname'), meta('oifname'), { accept: null }],
+          expr: [meta('iifname', rule.iif), meta('oifname', rule.oif), { accept: null }],
         },
       },
     }],

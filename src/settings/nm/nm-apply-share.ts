@@ -13,6 +13,7 @@ import { deviceAddresses, deviceNamed, NM_DEVICE, requiredDevice } from './nm-de
 import { translateNmError } from './nm-errors';
 import type { NmObjectCache } from './nm-object-cache';
 import type { NmProfileStore } from './nm-profile-store';
+import { isSystemProfile } from './nm-profile-owner';
 import { routedBridgeProfile } from './nm-routed-profile';
 import { getSetting, type NmSettings } from './nm-settings';
 import { IPV6_STABLE_PRIVACY_NOTE, ipv6AddressesWillChange, shareProfiles } from './nm-translate';
@@ -96,7 +97,11 @@ export async function applyShare(nm: NmApplyContext, plan: SharePlan, progress: 
  * the NIC and its profile are not touched. The data plane comes after, from the domain.
  */
 async function applyRoutedShare(nm: NmApplyContext, plan: SharePlan, progress: Progress, ready: Promise<void>): Promise<void> {
-  const profile = routedBridgeProfile(plan);
+  const nicDevice = deviceNamed(nm.cache, plan.nic);
+  const own = nicDevice === undefined ? undefined : nm.profiles.activeOn(nicDevice)?.settings;
+  // A user's private profile lends ours nothing, not even its zone.
+  const zone = own !== undefined && isSystemProfile(own) ? getSetting(own, 'connection', 'zone', t.string) : undefined;
+  const profile = routedBridgeProfile(plan, undefined, zone);
   try {
     await nm.transactions.noteAdded(plan.nic, [profile], plan.persist);
     const path = await nm.client.addConnection(profile, false);

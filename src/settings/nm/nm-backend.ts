@@ -8,6 +8,7 @@ import type { BusConnection } from '../../dbus-wire/bus-connection';
 import * as t from '../../dbus-wire/bus-value';
 import { type Clock, systemClock } from '../../clock';
 import { type Log, errorMessage } from '../../log';
+import type { GuestRouting } from '../../bridge/guest-routing';
 import type { ConfiguredInterface } from '../../bridge/interface-config';
 import type { Progress } from '../../bridge/progress';
 import type { HostInterface, HostSnapshot } from '../../bridge/host-network';
@@ -65,6 +66,8 @@ export class NmBackend implements SettingsBackend {
     private readonly log: Log,
     private readonly records: NmChangeRecords,
     private readonly clock: Clock,
+    /** Routed sharing's data plane, for a routed change left unfinished. */
+    private readonly routing: GuestRouting | undefined,
   ) {
     this.descriptions = new DeviceDescriptions(cache);
     this.waiters = new NmChangeWaiters(clock);
@@ -86,9 +89,9 @@ export class NmBackend implements SettingsBackend {
    * name. At thousands of links that is a few dozen devices of thousands; the rest is read then
    * (`complete`). Without the kernel's names, everything is read first.
    */
-  static async start(bus: BusConnection, log: Log, records: NmChangeRecords, clock: Clock = systemClock, listedNames: () => Promise<readonly string[]> = readLinksMaybeListed): Promise<NmBackend> {
+  static async start(bus: BusConnection, log: Log, records: NmChangeRecords, clock: Clock = systemClock, routing?: GuestRouting, listedNames: () => Promise<readonly string[]> = readLinksMaybeListed): Promise<NmBackend> {
     const cache = new NmObjectCache(bus, clock);
-    const backend = new NmBackend(cache, new NmClient(bus), log, records, clock);
+    const backend = new NmBackend(cache, new NmClient(bus), log, records, clock, routing);
     cache.onChange((path) => backend.onObjectChange(path));
     let listed: readonly string[] | undefined;
     try {
@@ -157,7 +160,7 @@ export class NmBackend implements SettingsBackend {
           record = await this.records.read(found.nic);
         }
         if (record === undefined) return;
-        await finishLeftoverRecord(this.client, this.records, record, 'in its record', this.log, this.clock);
+        await finishLeftoverRecord(this.client, this.records, record, 'in its record', this.log, this.clock, this.routing);
       } catch (err) {
         this.log.error(`finishing the change record of ${found.nic}: ${errorMessage(err)}`);
       } finally {

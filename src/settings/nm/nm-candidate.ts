@@ -4,6 +4,7 @@
 import type { BusConnection } from '../../dbus-wire/bus-connection';
 import * as t from '../../dbus-wire/bus-value';
 import type { Clock } from '../../clock';
+import type { GuestRouting } from '../../bridge/guest-routing';
 import type { Log } from '../../log';
 import type { BackendCandidate } from '../backend-candidate';
 import { NmBackend } from './nm-backend';
@@ -12,13 +13,13 @@ import { NM_BUS_NAME } from './nm-object-cache';
 
 const nameOwnerChanged = t.struct<[string, string, string]>(t.string, t.string, t.string);
 
-export function networkManagerCandidate(bus: BusConnection, log: Log, records: NmChangeRecords, clock: Clock): BackendCandidate {
+export function networkManagerCandidate(bus: BusConnection, log: Log, records: NmChangeRecords, clock: Clock, routing?: GuestRouting): BackendCandidate {
   let onBus = false;
   return {
     name: 'NetworkManager',
     notApplicable: () => (onBus ? undefined : `${NM_BUS_NAME} is not on the bus`),
     remedy: 'start NetworkManager',
-    start: () => NmBackend.start(bus, log, records, clock),
+    start: () => NmBackend.start(bus, log, records, clock, routing),
     follow: async (changed) => {
       // Believed only from the bus driver (BusConnection checks the sender before reading the body).
       const unsubscribe = await bus.subscribe(

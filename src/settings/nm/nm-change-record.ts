@@ -39,6 +39,14 @@ export interface NmChangeRecord {
   readonly added: readonly string[];
   /** Whether the commit saves the added profiles to disk. */
   readonly persist: boolean;
+  /**
+   * A routed share's change: the NIC is never touched and its guests' bridge has a data plane of
+   * its own, stopped or started again with the bridge. Absent: a bridged share's.
+   */
+  readonly routed?: {
+    /** The guests' bridge's profile an Unshare takes down: what its rollback brings back ('' for a Share). */
+    readonly bridgeProfile: string;
+  };
   /** The daemon process that wrote it (stamped by write()): while it lives, the record is its own. */
   readonly owner?: ProcessIdentity;
 }
@@ -63,6 +71,11 @@ export async function processStart(pid: number): Promise<number | undefined> {
   }
 }
 
+/** Absent, or of its shape: a routed record read as a bridged one would be rolled back wrong. */
+function strictlyOptional<T>(codec: json.JsonCodec<T>): json.JsonCodec<T | undefined> {
+  return { decode: (value, where) => (value === undefined ? undefined : codec.decode(value, where)) };
+}
+
 const interfaceName = json.refine(json.string(), (name) => interfaceNameProblem(name) === undefined, 'is not an interface name');
 const recordCodec = json.object<NmChangeRecord>({
   version: json.oneOf(1),
@@ -77,6 +90,7 @@ const recordCodec = json.object<NmChangeRecord>({
   addresses: json.array(json.string(/^[0-9.]+\/[0-9]+$/)),
   added: json.array(json.string(/^[0-9a-fA-F-]+$/)),
   persist: json.boolean,
+  routed: strictlyOptional(json.object<{ bridgeProfile: string }>({ bridgeProfile: json.string(/^[0-9a-fA-F-]*$/) })),
   owner: json.optional(json.object<ProcessIdentity>({ pid: json.integer(1), start: json.integer(0) })),
 });
 

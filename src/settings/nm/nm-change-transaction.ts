@@ -12,6 +12,7 @@ import { CHECKPOINT_DELETE_NEW_CONNECTIONS, type NmClient } from './nm-client';
 import { deviceAddresses, deviceNamed, nmDevice, type NmDevice, NM_DEVICE } from './nm-devices';
 import type { NmObjectCache } from './nm-object-cache';
 import type { NmProfileStore } from './nm-profile-store';
+import { ourTag } from './nm-profile-owner';
 import { commitFromRecord, reportOutcome, rollBackFromRecord } from './nm-recovery';
 import { connectionUuid, type NmSettings } from './nm-settings';
 
@@ -152,7 +153,9 @@ export class NmChangeTransactions {
   private changeRecord(change: ChangeSummary, rollbackTimeoutSeconds: number): NmChangeRecord {
     const nicDevice = deviceNamed(this.cache, change.nic);
     const original = nicDevice === undefined ? undefined : this.profiles.activeOn(nicDevice);
-    const addressesOn = change.operation === 'share' ? change.nic : change.bridge;
+    // A routed share leaves the host's addresses on the NIC throughout.
+    const addressesOn = change.operation === 'share' || change.routed ? change.nic : change.bridge;
+    const bridgeProfile = change.operation === 'unshare' ? [...this.profiles.entries()].find(([, s]) => ourTag(s)?.role === 'routed' && ourTag(s)?.nic === change.nic)?.[1] : undefined;
     const carrier = deviceNamed(this.cache, addressesOn);
     return {
       version: 1, operation: change.operation, nic: change.nic, bridge: change.bridge, state: 'applying',
@@ -160,6 +163,7 @@ export class NmChangeTransactions {
       original: original === undefined ? '' : connectionUuid(original.settings),
       addressesOn, addresses: carrier === undefined ? [] : deviceAddresses(this.cache, carrier.path).filter((a) => !a.includes(':')),
       added: [], persist: true,
+      ...(change.routed ? { routed: { bridgeProfile: bridgeProfile === undefined ? '' : connectionUuid(bridgeProfile) } } : {}),
     };
   }
 

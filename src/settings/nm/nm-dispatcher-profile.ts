@@ -58,8 +58,11 @@ export function firewallHookAction(verb: 'up' | 'down', bridge: string, keyfile:
   return tag.firewall ? 'allow' : 'nothing';
 }
 
-/** What the dispatcher's `up` or `down` of `bridge` asks of routed sharing's data plane, and for which NIC. */
-export type RoutedHookAction = { readonly action: 'start' | 'stop'; readonly nic: string } | { readonly action: 'nothing' };
+/**
+ * What the dispatcher's `up` or `down` of `bridge` asks of routed sharing's data plane, and for
+ * which NIC; `firewall`: whether the share's firewall rules are ours to keep (not firewall=false).
+ */
+export type RoutedHookAction = { readonly action: 'start' | 'stop'; readonly nic: string; readonly firewall: boolean } | { readonly action: 'nothing' };
 
 /**
  * Routed sharing's part of the dispatcher: the guests' bridge of a system-wide routed profile of
@@ -70,5 +73,5 @@ export function routedHookAction(verb: 'up' | 'down', bridge: string, keyfile: s
   if (keyfile === undefined) return { action: 'nothing' };
   const tag = ourTag(keyfileOwnership(keyfile));
   if (tag?.role !== 'routed' || tag.bridge !== bridge) return { action: 'nothing' };
-  return { action: verb === 'up' ? 'start' : 'stop', nic: tag.nic };
+  return { action: verb === 'up' ? 'start' : 'stop', nic: tag.nic, firewall: tag.firewall };
 }

@@ -4,8 +4,13 @@
 // made, and brings the NIC's original profile back; a commit saves the added profiles. Then the
 // result is verified from NetworkManager's live objects (read now, not from a cache that may
 // belong to an earlier NetworkManager) until it holds or a bound passes, and reported.
+// A routed share's record (record.routed) never touched the NIC: its Unshare's rollback brings the
+// guests' bridge's profile back. Its data plane is the domain's (GuestRouting): a transaction of
+// ours stops or starts it as the change ends; a record left over gets it passed here, so the
+// rollback of a routed Share stops the agent it started, and that of an Unshare starts it again.
 import * as t from '../../dbus-wire/bus-value';
 import type { Clock } from '../../clock';
+import type { GuestRouting } from '../../bridge/guest-routing';
 import { type Log, errorMessage } from '../../log';
 import type { NmClient } from './nm-client';
 import type { NmChangeRecord, NmChangeRecords } from './nm-change-record';
@@ -33,8 +38,12 @@ export interface RecoveryOutcome {
   readonly ms: number;
 }
 
-/** Rolls back a change from its record; the record is removed once every step succeeded. */
-export async function rollBackFromRecord(client: NmClient, records: NmChangeRecords, record: NmChangeRecord, useCheckpoint: boolean, clock: Clock): Promise<RecoveryOutcome> {
+/**
+ * Rolls back a change from its record; the record is removed once every step succeeded. `routing`:
+ * a routed change's data plane is stopped or started here too (a record left over); undefined:
+ * the caller's transaction does that.
+ */
+export async function rollBackFromRecord(client: NmClient, records: NmChangeRecords, record: NmChangeRecord, useCheckpoint: boolean, clock: Clock, routing?: GuestRouting): Promise<RecoveryOutcome> {
   const started = clock.now();
   if (!(await records.whenPresent(NM_RETURN_WAIT_MS))) {
     return { how: 'rolled back', unrestored: [`NetworkManager is not running; the change of ${record.nic} is undone when it comes back`], problems: [], ms: clock.now() - started };
@@ -47,6 +56,10 @@ export async function rollBackFromRecord(client: NmClient, records: NmChangeReco
       unrestored.push(`${what}: ${errorMessage(err)}`);
     }
   };
+  if (routing !== undefined && record.routed !== undefined && record.operation === 'share') {
+    // First, while the bridge it lent an address to is there; without its state file (a reboot) a no-op.
+    await step(`stopping the routing for the guests of ${record.nic}`, () => routing.stop(record.nic));
+  }
   if (useCheckpoint && record.checkpoint !== '') {
     // The daemon died but NetworkManager did not: its checkpoint still knows the devices' state.
     const checkpoints = await client.property(NM_PATH, NM, 'Checkpoints', t.array(t.objectPath)).catch(() => undefined) ?? [];
@@ -73,7 +86,7 @@ export async function rollBackFromRecord(client: NmClient, records: NmChangeReco
     // After a restart NetworkManager may hold the kernel's bridge as an external device: our
     // bridge profile must be what is active on it, or the next Unshare could not remove it.
     await step(`bringing ${record.bridge}'s profile back`, async () => {
-      const bridgeUuid = await bridgeProfileOf(client, record.original);
+      const bridgeUuid = await bridgeProfileOf(client, record);
       const profile = bridgeUuid === undefined ? undefined : await client.connectionByUuid(bridgeUuid);
       if (profile === undefined) throw new Error(`NetworkManager has no profile for ${record.bridge} any more`);
       const device = await client.deviceByName(record.bridge);
@@ -90,7 +103,12 @@ export async function rollBackFromRecord(client: NmClient, records: NmChangeReco
       if ((await activeUuid(client, device)) !== record.original) await client.activateConnection(profile, device);
     });
   }
-  const problems = unrestored.length > 0 ? [] : await verified(() => rollbackProblems(client, record), clock);
+  let problems = unrestored.length > 0 ? [] : await verified(() => rollbackProblems(client, record), clock);
+  if (routing !== undefined && record.routed !== undefined && record.operation === 'unshare' && unrestored.length === 0) {
+    // The guests' bridge's profile is back: its data plane goes with it (an agent waits for a bridge not up yet).
+    await step(`starting the routing for the guests of ${record.nic} again`, async () => { await routing.start(record.nic, record.bridge); });
+  }
+  if (unrestored.length > 0) problems = [];
   if (unrestored.length === 0) await records.remove(record.nic);
   return { how: 'rolled back', unrestored, problems, ms: clock.now() - started };
 }
@@ -118,12 +136,12 @@ export async function commitFromRecord(client: NmClient, records: NmChangeRecord
 }
 
 /** Finishes a record left over (no transaction of ours holds it): rolled back unless it was committed. */
-export async function finishLeftoverRecord(client: NmClient, records: NmChangeRecords, record: NmChangeRecord, why: string, log: Log, clock: Clock): Promise<RecoveryOutcome> {
-  const what = `${record.operation} ${record.nic}${record.operation === 'share' ? ` through ${record.bridge}` : ` from ${record.bridge}`}`;
+export async function finishLeftoverRecord(client: NmClient, records: NmChangeRecords, record: NmChangeRecord, why: string, log: Log, clock: Clock, routing?: GuestRouting): Promise<RecoveryOutcome> {
+  const what = `${record.operation} ${record.nic}${record.routed === undefined ? '' : ' routed'}${record.operation === 'share' ? ` through ${record.bridge}` : ` from ${record.bridge}`}`;
   log.warn(`${what}: found unfinished (${record.state}) ${why}; ${record.state === 'committed' ? 'finishing its commit' : 'rolling it back from its record'}`);
   const outcome = record.state === 'committed'
     ? await commitFromRecord(client, records, record, true, clock)
-    : await rollBackFromRecord(client, records, record, true, clock);
+    : await rollBackFromRecord(client, records, record, true, clock, routing);
   reportOutcome(log, what, outcome);
   return outcome;
 }
@@ -169,7 +187,7 @@ async function rollbackProblems(client: NmClient, record: NmChangeRecord): Promi
     if ((await activeUuid(client, nic)) !== record.original || state !== DEVICE_ACTIVATED) left.push(`${record.nic} is not active on its profile ${record.original} yet`);
   }
   if (record.operation === 'unshare') {
-    const bridgeUuid = await bridgeProfileOf(client, record.original);
+    const bridgeUuid = await bridgeProfileOf(client, record);
     const bridge = await client.deviceByName(record.bridge);
     if (bridge === undefined || bridgeUuid === undefined || (await activeUuid(client, bridge)) !== bridgeUuid) left.push(`${record.bridge} is not active on its profile yet`);
   }
@@ -180,8 +198,10 @@ async function rollbackProblems(client: NmClient, record: NmChangeRecord): Promi
   return left;
 }
 
-/** The UUID of the bridge profile our port profile names (its connection.master). */
-async function bridgeProfileOf(client: NmClient, portUuid: string): Promise<string | undefined> {
+/** The UUID of the bridge profile an Unshare took down: a routed share's, or the one our port profile names (its connection.master). */
+async function bridgeProfileOf(client: NmClient, record: NmChangeRecord): Promise<string | undefined> {
+  if (record.routed !== undefined) return record.routed.bridgeProfile === '' ? undefined : record.routed.bridgeProfile;
+  const portUuid = record.original;
   const port = portUuid === '' ? undefined : await client.connectionByUuid(portUuid);
   if (port === undefined) return undefined;
   const master = (await client.getSettings(port)).get('connection')?.get('master');

@@ -7,18 +7,23 @@
 import { randomUUID } from 'node:crypto';
 import * as t from '../../dbus-wire/bus-value';
 import type { SharePlan } from '../../bridge/share-plan';
-import { TAG_BRIDGE, TAG_NIC, TAG_ORIGINAL, TAG_ROLE, setSetting, type NmSettings } from './nm-settings';
+import { TAG_BRIDGE, TAG_FIREWALL, TAG_NIC, TAG_ORIGINAL, TAG_ROLE, setSetting, type NmSettings } from './nm-settings';
 
 /** The role tag of the guests' bridge of a routed share: neither the firewall hook's 'bridge' nor a 'port'. */
 export const ROUTED_ROLE = 'routed';
 
-export function routedBridgeProfile(plan: Pick<SharePlan, 'nic' | 'bridge'>, newUuid: () => string = randomUUID): NmSettings {
+/**
+ * `zone`: the firewalld zone of the NIC's own (system-wide) profile. The guests' traffic is
+ * forwarded between the NIC and the bridge, which firewalld lets through within a zone.
+ */
+export function routedBridgeProfile(plan: Pick<SharePlan, 'nic' | 'bridge'> & Partial<Pick<SharePlan, 'firewall'>>, newUuid: () => string = randomUUID, zone?: string): NmSettings {
   const bridge: NmSettings = new Map();
   setSetting(bridge, 'connection', 'id', t.string, `${plan.bridge} (routed guests of ${plan.nic})`);
   setSetting(bridge, 'connection', 'uuid', t.string, newUuid());
   setSetting(bridge, 'connection', 'type', t.string, 'bridge');
   setSetting(bridge, 'connection', 'interface-name', t.string, plan.bridge);
   setSetting(bridge, 'connection', 'autoconnect', t.boolean, true);
+  if (zone) setSetting(bridge, 'connection', 'zone', t.string, zone);
   // A bridge without ports is up only with this: NM would otherwise wait for a port to carry it.
   setSetting(bridge, 'bridge', 'stp', t.boolean, false);
   // Guests learn this MAC as the way to every LAN address (proxy ARP): it must not follow the
@@ -31,6 +36,8 @@ export function routedBridgeProfile(plan: Pick<SharePlan, 'nic' | 'bridge'>, new
     [TAG_ROLE, ROUTED_ROLE], [TAG_NIC, plan.nic], [TAG_BRIDGE, plan.bridge],
     // The NIC's own profile is never replaced: nothing to bring back at Unshare.
     [TAG_ORIGINAL, ''],
+    // Only when asked: the dispatcher's hook lets every other routed share through the firewall.
+    ...(plan.firewall === false ? [[TAG_FIREWALL, 'no'] as const] : []),
   ]));
   return bridge;
 }

@@ -6,8 +6,13 @@
 // (the host's routes stay as they are); udhcpc says it in its output, which is all we read. The
 // probe's MAC is derived from the bridge's name, so every probe of a bridge asks for the same
 // lease, and the LAN's server hands out one address for probes, not one per Share.
+// The lease is let go at once (DHCPRELEASE), sent by us from the host to the server that leased it:
+// udhcpc's own release (-R) goes out from the leased address, which the probe never has, and
+// could not have (coming back in through the bridge, a source address of the host's own is a
+// martian the kernel drops).
 import { execFile, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { errorMessage } from '../../log';
@@ -28,6 +33,65 @@ export function leaseFromOutput(output: string): string | undefined {
   return /lease of (\d{1,3}(?:\.\d{1,3}){3}) obtained/.exec(output)?.[1];
 }
 
+/** The server (its identifier) that leased it, from the same line. */
+export function leasingServerFromOutput(output: string): string | undefined {
+  return /lease of \d{1,3}(?:\.\d{1,3}){3} obtained from (\d{1,3}(?:\.\d{1,3}){3})/.exec(output)?.[1];
+}
+
+export interface ProbedLease {
+  readonly address: string;
+  /** Why the lease could not be let go (the LAN's server keeps it until it expires); undefined: released. */
+  readonly releaseProblem?: string;
+}
+
+const DHCP_SERVER_PORT = 67;
+const RELEASE_SEND_TIMEOUT_MS = 2000;
+
+function ipv4Bytes(address: string): number[] {
+  return address.split('.').map(Number);
+}
+
+/**
+ * A DHCPRELEASE (RFC 2131 §4.4.6) of `address`, leased to `mac` by `server`: the lease is told by
+ * its address (ciaddr), the client's hardware address and client identifier (udhcpc sends its MAC
+ * as one), and the server by its identifier.
+ */
+export function dhcpRelease(mac: string, address: string, server: string, xid: number): Buffer {
+  const hw = mac.split(':').map((b) => Number.parseInt(b, 16));
+  const packet = Buffer.alloc(240);
+  packet[0] = 1; // BOOTREQUEST
+  packet[1] = 1; // Ethernet
+  packet[2] = 6;
+  packet.writeUInt32BE(xid >>> 0, 4);
+  Buffer.from(ipv4Bytes(address)).copy(packet, 12);
+  Buffer.from(hw).copy(packet, 28);
+  Buffer.from([99, 130, 83, 99]).copy(packet, 236);
+  const options = Buffer.from([
+    53, 1, 7, // DHCPRELEASE
+    54, 4, ...ipv4Bytes(server),
+    61, 7, 1, ...hw,
+    255,
+  ]);
+  return Buffer.concat([packet, options]);
+}
+
+async function sendRelease(mac: string, address: string, server: string): Promise<void> {
+  const socket = createSocket('udp4');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`sending took over ${RELEASE_SEND_TIMEOUT_MS} ms`)), RELEASE_SEND_TIMEOUT_MS);
+      socket.once('error', (err) => { clearTimeout(timer); reject(err); });
+      socket.send(dhcpRelease(mac, address, server, randomInt(2 ** 32)), DHCP_SERVER_PORT, server, (err) => {
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve();
+      });
+    });
+  } finally {
+    socket.close();
+  }
+}
+
 /** busybox's udhcpc, as argv before its own arguments; undefined when the host has neither. */
 export function udhcpcCommand(): readonly string[] | undefined {
   const udhcpc = findProgram('udhcpc');
@@ -45,8 +109,8 @@ async function withoutIpv6(link: string): Promise<void> {
   await writeFile(`/proc/sys/net/ipv6/conf/${link}/disable_ipv6`, '1').catch(() => undefined);
 }
 
-/** Asks for a lease through a probe port on `bridge`; resolves with the address, rejects with why not. */
-export async function probeLease(bridge: string, timeoutMs: number, command: readonly string[] | undefined = udhcpcCommand()): Promise<string> {
+/** Asks for a lease through a probe port on `bridge` and lets it go; resolves with the address, rejects with why not. */
+export async function probeLease(bridge: string, timeoutMs: number, command: readonly string[] | undefined = udhcpcCommand()): Promise<ProbedLease> {
   if (command === undefined) throw new Error('the host has no DHCP client to probe with (busybox udhcpc)');
   const [program = 'udhcpc', ...prefix] = command;
   // Short names of their own (IFNAMSIZ), unlike any a user or libvirt gives.
@@ -61,8 +125,8 @@ export async function probeLease(bridge: string, timeoutMs: number, command: rea
     await ip(['link', 'set', probe, 'up']);
     const tries = Math.max(1, Math.floor(timeoutMs / 1000));
     const output = await new Promise<string>((resolve, reject) => {
-      // -q: quit once leased; -n: quit when none came; -R: release it on quitting; -T 1: a second per try.
-      const child = spawn(program, [...prefix, '-i', probe, '-f', '-q', '-n', '-R', '-t', String(tries), '-T', '1', '-s', '/bin/true'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      // -q: quit once leased; -n: quit when none came; -T 1: a second per try.
+      const child = spawn(program, [...prefix, '-i', probe, '-f', '-q', '-n', '-t', String(tries), '-T', '1', '-s', '/bin/true'], { stdio: ['ignore', 'pipe', 'pipe'] });
       let text = '';
       child.stdout.on('data', (chunk: Buffer) => { text += chunk.toString(); });
       child.stderr.on('data', (chunk: Buffer) => { text += chunk.toString(); });
@@ -72,7 +136,14 @@ export async function probeLease(bridge: string, timeoutMs: number, command: rea
     });
     const lease = leaseFromOutput(output);
     if (lease === undefined) throw new Error(`no DHCP offer came within ${Math.round(timeoutMs / 1000)} s (the LAN's DHCP server does not answer the relay, or the relay does not run)`);
-    return lease;
+    const server = leasingServerFromOutput(output);
+    if (server === undefined) return { address: lease, releaseProblem: 'udhcpc did not say which server leased it' };
+    try {
+      await sendRelease(probeMac(bridge), lease, server);
+      return { address: lease };
+    } catch (err) {
+      return { address: lease, releaseProblem: `sending a DHCPRELEASE to ${server}: ${errorMessage(err)}` };
+    }
   } catch (err) {
     throw new Error(`the probe on ${bridge}: ${errorMessage(err)}`);
   } finally {
