@@ -116,7 +116,10 @@ export async function main(argv: readonly string[]): Promise<void> {
   const selector = new BackendSelector(settingsBackendCandidates({ bus, log, clock: systemClock, nmRecords, ifcfg, routing }), log);
   // The name is owned before the backend's first reading of the host (seconds at thousands of
   // links): bus activation answers within its timeout, and calls wait for the reading instead.
-  const backendReady = selector.start();
+  // A person's listing is served once the backend has read what it shows (at thousands of links,
+  // long before it has read every device); every other call waits for the whole reading.
+  const listable = selector.start();
+  const backendReady = listable.then(() => selector.complete);
   const observer = new KernelObserver(log);
   const firewall = new FirewallKeeper(new FirewallTools(), log);
   // The first reading, so the first listing has the firewall's notes.
@@ -129,13 +132,14 @@ export async function main(argv: readonly string[]): Promise<void> {
   }, routing);
   const libvirt = new LibvirtInterfaces(sharing, selector, observer);
   dispatcher = new Dispatcher(bus, sharedInterfaceSpec, shareErrorMapping, sharedInterfaceImplementation(sharing, libvirt, VERSION), new PolkitAuthority(bus, log, options.authorizationTimeoutSeconds * 1000), log);
-  dispatcher.export(backendReady);
+  dispatcher.export(backendReady, { members: new Set(['ListInterfaces']), ready: listable });
   if (!(await bus.requestName(BUS_NAME))) {
     log.error(`cannot own ${BUS_NAME}: another process owns it, or the bus policy does not allow us`);
     process.exit(1);
   }
   log.info(`shared-interfaced ${VERSION} ready on ${BUS_NAME}`);
-  await backendReady;
+  // From the first listing on: what the rest of the reading adds to a person's listing is signalled.
+  await listable;
   // InterfacesChanged: the listing compared once per burst of the backend's or the kernel's events.
   const listingChanges = new ListingChanges(listingView(sharing), (changed, removed) => {
     dispatcher.emit('InterfacesChanged', [encodeInterfaceListing(changed), [...removed]]);
@@ -148,6 +152,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     dispatcher.emitPropertiesChanged();
     listingChanges.changed();
   });
+  await backendReady;
   log.info(`serving (backend: ${sharing.backendName() || 'none'})`);
   let stopping = false;
   const stop = (why: string) => {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Above the table: a filter box, the "Show all interfaces" switch (ListInterfacesFiltered's all:
-// also the loopback, taps, unmanaged veths and ports), and how many rows are shown of how many.
+// also the loopback, taps, veths unmanaged or with both ends here, and ports), and how many rows are shown of how many.
 // Below it: "Show more" while rows are left out. PatternFly's toolbar, text input group and switch.
 import { button, h, icon } from './dom';
 import { _, format } from './i18n';
@@ -30,7 +30,7 @@ function showAllSwitch(controls: ListingControls): HTMLElement {
   const input = h('input', { class: 'pf-v6-c-switch__input', type: 'checkbox', role: 'switch', id: 'si-show-all', 'aria-label': _('Show all interfaces') });
   input.checked = controls.showAll;
   input.addEventListener('change', () => controls.showAllChanged(input.checked));
-  return h('label', { class: 'pf-v6-c-switch', for: 'si-show-all', title: _('Also the loopback, tun and tap devices, unmanaged veths and ports of bridges, bonds and teams') },
+  return h('label', { class: 'pf-v6-c-switch', for: 'si-show-all', title: _('Also the loopback, tun and tap devices, veths unmanaged or with their other end on this host, and ports of bridges, bonds and teams') },
     input,
     h('span', { class: 'pf-v6-c-switch__toggle' }),
     h('span', { class: 'pf-v6-c-switch__label', 'aria-hidden': 'true' }, _('Show all interfaces')));

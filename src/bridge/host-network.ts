@@ -22,6 +22,8 @@ export interface HostInterface {
   readonly managed: boolean;
   /** One end of a veth pair (reported as an ethernet): usually a container's or a guest's plumbing. */
   readonly veth?: boolean;
+  /** A veth whose other end is in this namespace too (not a container's or a guest's): plumbing between two things here. */
+  readonly vethPeerHere?: boolean;
   /** For Wi-Fi: the mode; station mode cannot be bridged. */
   readonly wifiMode?: 'station' | 'ap' | 'adhoc' | 'mesh' | 'unknown';
   /** What sharing would change that the user may not expect (e.g. IPv6 addresses). */
@@ -86,12 +88,14 @@ export function shareability(iface: HostInterface, backend: BackendDescription):
  * `all` shows every one). A container host has a veth per container and a hypervisor a tap per
  * guest NIC: thousands, none of them a link to the LAN. Left out: the loopback, taps and tunnels,
  * veths nobody asked the backend to manage (NetworkManager leaves veths alone by default: the
- * other end is a container's), and ports of a bridge, bond or team (the controller is what could
+ * other end is a container's), veths whose other end is on this host too (plumbing between two
+ * things here, not a way out; a host's kernel says so at once, which lets the daemon's first
+ * listing come before it has read every device), and ports of a bridge, bond or team (the controller is what could
  * be shared). An interface shared through us is always shown.
  */
 export function listedByDefault(iface: HostInterface): boolean {
   if (iface.sharedThrough !== undefined) return true;
   if (iface.type === 'loopback' || iface.type === 'tun') return false;
-  if (iface.veth === true && !iface.managed) return false;
+  if (iface.veth === true && (!iface.managed || iface.vethPeerHere === true)) return false;
   return iface.controller === undefined;
 }

@@ -47,6 +47,12 @@ export interface SettingsBackend {
   /** The current state; cheap (served from a cache the backend keeps current). */
   snapshot(): HostSnapshot;
   /**
+   * Resolves (never rejects) once the backend has read the whole host. Until then its snapshot
+   * holds what a person's listing shows (listedByDefault) and no more: the backend may serve that
+   * listing before it has read thousands of devices nobody is shown. Absent: read at its start.
+   */
+  readonly complete?: Promise<void>;
+  /**
    * The interface's configured state (NM: the profile that is active on it, or would be; ifcfg:
    * its file), with a bridge's ports; undefined when nothing is configured for it.
    */

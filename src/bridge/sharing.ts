@@ -92,6 +92,8 @@ export class Sharing {
     validateInterfaceName(nic);
     if (options.bridge !== undefined) validateInterfaceName(options.bridge, 'bridge');
     const backend = requireBackend(this.backends);
+    // The plan needs every link's name (the bridge's must be free), not only the listed ones.
+    await backend.complete;
     this.locks.check([nic, ...(options.bridge === undefined ? [] : [options.bridge])]);
     const snapshot = this.interfaces.kernelTruth(backend.snapshot(), nic);
     // Shared already through the bridge asked for (or the one it would get): the answer is known.
@@ -131,6 +133,7 @@ export class Sharing {
   async prepareUnshare(nic: string, options: UnshareOptions): Promise<ChangeStep<void>> {
     validateInterfaceName(nic);
     const backend = requireBackend(this.backends);
+    await backend.complete;
     this.locks.check([nic]);
     const plan = this.planUnshare(backend, nic, options);
     this.locks.check([plan.bridge]);

@@ -99,10 +99,10 @@ async function run(invocation: Invocation): Promise<void> {
 export const listCommand: CliCommand = {
   name: 'list',
   summary: 'List the network interfaces, whether each can be shared, and notes.',
-  description: 'Lists the host\'s network interfaces (not the loopback, tun and tap devices, unmanaged veths and ports of bridges, bonds and teams, unless --all): whether each is shared (and through which bridge), can be shared, or why not, what sharing it would change that you may not expect, and a change that awaits confirmation (below the table, unless -f names its column). The table fits the terminal (COLUMNS): the last column is cut when it must be; --json gives everything. Fields (-f, -g): ' + `${LIST_FIELDS.all.join(', ')}; common: ${LIST_FIELDS.common.join(', ')}.`,
+  description: 'Lists the host\'s network interfaces (not the loopback, tun and tap devices, unmanaged veths, veths whose other end is on this host, and ports of bridges, bonds and teams, unless --all): whether each is shared (and through which bridge), can be shared, or why not, what sharing it would change that you may not expect, and a change that awaits confirmation (below the table, unless -f names its column). The table fits the terminal (COLUMNS): the last column is cut when it must be; --json gives everything. Fields (-f, -g): ' + `${LIST_FIELDS.all.join(', ')}; common: ${LIST_FIELDS.common.join(', ')}.`,
   positionals: [],
   options: {
-    all: { type: 'boolean', short: 'a', help: 'Every interface: also the loopback, tun and tap devices, unmanaged veths and ports of bridges, bonds and teams, which are left out by default.' },
+    all: { type: 'boolean', short: 'a', help: 'Every interface: also the loopback, tun and tap devices, unmanaged veths, veths whose other end is on this host, and ports of bridges, bonds and teams, which are left out by default.' },
   },
   fields: LIST_FIELDS,
   run,

@@ -38,6 +38,12 @@ const CREDENTIALS_REMEMBERED = 1024;
 const LIMITS_EXCEEDED = 'org.freedesktop.DBus.Error.LimitsExceeded';
 
 
+/** Methods that may be answered before the rest (export). */
+export interface EarlyMethods {
+  readonly members: ReadonlySet<string>;
+  readonly ready: Promise<void>;
+}
+
 /** A failure already phrased for the caller: an error name and a message. */
 class ReplyError extends Error {
   constructor(readonly errorName: string, message: string) {
@@ -63,6 +69,8 @@ export class Dispatcher<I extends InterfaceDefinition> {
   private readonly knownCallers = new Map<string, Promise<PeerCredentials>>();
   private lastActivity = Date.now();
   private ready: Promise<void> = Promise.resolve();
+  /** Methods answered once `early.ready` resolves, before `ready` (see export). */
+  private early: EarlyMethods | undefined;
   private serving = false;
   private readonly drainWaiters: Array<() => void> = [];
 
@@ -81,8 +89,11 @@ export class Dispatcher<I extends InterfaceDefinition> {
    * Starts taking calls; each waits for `ready` (what the implementation reads: the daemon owns its
    * name before its first reading of the host, which may take seconds on a host with thousands of
    * links). Property values are remembered once ready, so later changes can be signalled.
+   * `early` names methods that need less (a person's listing: the daemon's first reading serves
+   * it before it has read every device) and when they may be answered.
    */
-  export(ready: Promise<void> = Promise.resolve()): void {
+  export(ready: Promise<void> = Promise.resolve(), early?: EarlyMethods): void {
+    this.early = early;
     this.ready = ready.then(() => {
       for (const name of Object.keys(this.spec.properties)) this.lastEmitted.set(name, this.fingerprint(name));
       this.serving = true;
@@ -189,7 +200,8 @@ export class Dispatcher<I extends InterfaceDefinition> {
   }
 
   private async handle(msg: BusMessage): Promise<[string, unknown[] | MarshalledBody]> {
-    if (msg.interface !== INTROSPECTABLE) await this.ready;
+    if (msg.interface === this.spec.name && msg.member !== undefined && this.early?.members.has(msg.member) === true) await this.early.ready;
+    else if (msg.interface !== INTROSPECTABLE) await this.ready;
     switch (msg.interface) {
       case PROPERTIES: return this.handleProperties(msg);
       case INTROSPECTABLE:

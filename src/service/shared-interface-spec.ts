@@ -53,7 +53,7 @@ export const sharedInterfaceSpec = {
   doc: 'Shares a host network interface with virtual machine guests: the interface becomes a port of a bridge that the host\'s network configuration (NetworkManager, or initscripts files when it is absent) owns; the host keeps its addresses and MAC on the bridge, and guests attached to the bridge appear on the same LAN as the host.',
   methods: {
     ListInterfaces: method({
-      doc: 'Lists the host\'s network interfaces that a user could think of sharing, with whether each can be shared and why not. Left out, so that a host with thousands of links gives a listing a person can read: the loopback, tun and tap devices, veths the backend does not manage (a container\'s or a guest\'s plumbing), and ports of a bridge, bond or team (the controller is what could be shared); an interface shared through this service is always listed. ListInterfacesFiltered with the option all lists every one.',
+      doc: 'Lists the host\'s network interfaces that a user could think of sharing, with whether each can be shared and why not. Left out, so that a host with thousands of links gives a listing a person can read: the loopback, tun and tap devices, veths the backend does not manage (a container\'s or a guest\'s plumbing) and veths whose other end is on this host too, and ports of a bridge, bond or team (the controller is what could be shared); an interface shared through this service is always listed. ListInterfacesFiltered with the option all lists every one.',
       in: [],
       out: [
         arg('interfaces', interfaceListingCodec,

@@ -63,6 +63,12 @@ export class BackendSelector implements ServingBackend {
     this.listeners.push(listener);
   }
 
+  /** Resolves once the backend chosen now has read the whole host (SettingsBackend.complete). */
+  get complete(): Promise<void> {
+    return this.backend?.complete ?? Promise.resolve();
+  }
+
+  /** Resolves once the first backend is chosen and can list what a person's listing shows. */
   async start(): Promise<void> {
     for (const candidate of this.candidates) {
       if (candidate.follow !== undefined) this.stops.push(await candidate.follow(() => this.queueSwitch()));

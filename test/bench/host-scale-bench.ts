@@ -82,9 +82,9 @@ async function closeHost(host: Host): Promise<void> {
 async function activationMs(host: Host): Promise<number> {
   const { lab } = host;
   const result = await lab.exec(['bash', '-c', `s=$(date +%s%N); busctl --timeout=${SLOW_MS / 1000} call org.fedoraproject.SharedInterface /org/fedoraproject/SharedInterface org.fedoraproject.SharedInterface ListInterfaces >/dev/null || exit; echo $(( ($(date +%s%N) - s) / 1000000 ))`], { timeoutMs: SLOW_MS + 30_000, allowFailure: true });
-  // A daemon the bus gave up on still starts, and exits when idle: wait for its process to end
-  // (the pattern's brackets keep it from matching this shell's own command line).
-  await waitFor('the activated daemon to exit when idle', async () => ((await lab.sh(`pgrep -f '[${INSTALLED.daemon[0]}]${INSTALLED.daemon.slice(1)}' || true`)).trim() === '' ? true : undefined), SLOW_MS);
+  // A daemon the bus gave up on still starts, and exits when idle (once it has read the whole
+  // host, after its first answer): wait until it has left the bus, so the next start owns the name.
+  await waitFor('the activated daemon to exit when idle', async () => ((await ownerPid(lab)) === undefined ? true : undefined), SLOW_MS);
   return result.code === 0 ? Number(result.stdout.trim()) : NaN;
 }
 

@@ -101,8 +101,9 @@ test('NetworkManager host: a private profile of another user announces nothing; 
     // carol's own profile, with an address nobody else may see, added and changed.
     await lab.sh(`nmcli connection add type dummy ifname dummy9 con-name carols-secret connection.permissions user:carol autoconnect no ipv4.method manual ipv4.addresses 203.0.113.9/24 >/dev/null
       nmcli connection modify carols-secret ipv4.addresses 203.0.113.10/24`);
-    // Then a change everyone may see: the first signal since the mark is about it alone.
-    await lab.sh('ip link add vtest1 type veth peer name vtest1p');
+    // Then a change everyone may see (a veth whose other end is in another namespace, as a
+    // container's is): the first signal since the mark is about it alone.
+    await lab.sh('ip link add vtest1 type veth peer name vtest1p netns lan');
     await gdbus.waitForOutput(/InterfacesChanged \(\[.*\('vtest1', /, DEADLINE);
     const signals = signalsSince(gdbus, mark);
     t.true(signals.every((line) => !/dummy9|203\.0\.113|carol/.test(line)), signals.join('\n'));

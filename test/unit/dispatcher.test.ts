@@ -6,7 +6,7 @@ import test from 'ava';
 import type { BusMessage, PeerCredentials } from '../../src/dbus-wire/bus-connection';
 import * as t from '../../src/dbus-wire/bus-value';
 import type { Log } from '../../src/log';
-import { COSTLY_LIMITS, Dispatcher, type DispatcherBus } from '../../src/service/dispatcher';
+import { COSTLY_LIMITS, Dispatcher, type DispatcherBus, type EarlyMethods } from '../../src/service/dispatcher';
 import { arg, method, mutatingMethod, property, signal, type Caller, type ErrorMapping, type Implementation } from '../../src/service/interface-definition';
 import { AuthorizationError, type Authority } from '../../src/service/polkit-authority';
 
@@ -50,7 +50,7 @@ interface Rig {
   call(member: string, signature?: string, body?: unknown[]): Promise<Sent>;
 }
 
-function rig(options: { authorize?: boolean; apply?: () => Promise<void>; noOpFor?: string; costlyGet?: () => Promise<void> } = {}): Rig {
+function rig(options: { authorize?: boolean; apply?: () => Promise<void>; noOpFor?: string; costlyGet?: () => Promise<void>; ready?: Promise<void>; early?: EarlyMethods } = {}): Rig {
   const events: string[] = [];
   const sent: Sent[] = [];
   const logged: string[] = [];
@@ -104,7 +104,7 @@ function rig(options: { authorize?: boolean; apply?: () => Promise<void>; noOpFo
   };
   const log: Log = { error: (m) => logged.push(`error ${m}`), warn: (m) => logged.push(`warn ${m}`), info: (m) => logged.push(`info ${m}`), debug: () => undefined };
   const dispatcher = new Dispatcher(bus, TOY, TOY_ERRORS, implementation, authority, log);
-  dispatcher.export();
+  dispatcher.export(options.ready, options.early);
   let serial = 0;
   return {
     dispatcher, events, sent, logged,
@@ -127,6 +127,21 @@ test('a change: validate, then authorize, then apply, then PropertiesChanged, th
   t.deepEqual(Object.keys(values as object), ['Value']);
   t.deepEqual(invalidated, []);
   t.true(r.logged.some((l) => l.startsWith('info audit: uid=1000 pid=42 Set') && l.endsWith(': committed')), r.logged.join('\n'));
+});
+
+test('a method named early is answered once its readiness comes; the others wait for the whole of it', async (t) => {
+  let ready = (): void => undefined;
+  let early = (): void => undefined;
+  const r = rig({ ready: new Promise((resolve) => { ready = resolve; }), early: { members: new Set(['Get']), ready: new Promise((resolve) => { early = resolve; }) } });
+  const got = r.call('Get');
+  const set = r.call('Set', 's', ['b']);
+  await new Promise((resolve) => setImmediate(resolve));
+  t.deepEqual(r.events, []);
+  early();
+  t.like(await got, { kind: 'reply', body: ['a'] });
+  t.deepEqual(r.events, ['read', 'reply']);
+  ready();
+  t.like(await set, { kind: 'reply' });
 });
 
 test('a no-op replies at once: no authorization, no apply, no signal', async (t) => {

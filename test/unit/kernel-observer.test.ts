@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The `ip -j` reader: what verification believes about addresses comes from here.
 import test from 'ava';
-import { deviceBatch, namesDevice, parseDeviceBatch, parseLinks } from '../../src/settings/kernel-observer';
+import { deviceBatch, linksMaybeListed, namesDevice, parseDeviceBatch, parseLinks } from '../../src/settings/kernel-observer';
 
 test('ip -j addr: a tentative IPv6 address is kept as an address; a dadfailed one is marked', (t) => {
   // As iproute2 prints them (ip -j -d link show; ip -j addr show), trimmed to what is read.
@@ -57,4 +57,23 @@ test('one ip -batch reading of the devices in question: a device that is gone is
     { family: 6, dst: '2001:db8::/64', dev: 'eth0', gateway: undefined, kernel: true },
     { family: 6, dst: 'default', dev: 'eth0', gateway: '2001:db8::1', kernel: false },
   ]);
+});
+
+test('ip -j -d link: the links a person\'s listing may show, by the kernel\'s word alone', (t) => {
+  // As iproute2 6.1 prints them, trimmed to what is read: a veth's peer here is named (link), one
+  // in another namespace is not (link_netnsid).
+  const links = [
+    { ifname: 'lo', link_type: 'loopback' },
+    { ifname: 'eth0', link_type: 'ether', link_index: 2, link_netnsid: 0, linkinfo: { info_kind: 'veth' } },
+    { ifname: 'vb1', link_type: 'ether', link: 'vc1', linkinfo: { info_kind: 'veth' } },
+    { ifname: 'vc1', link_type: 'ether', link: 'vb1', linkinfo: { info_kind: 'veth' } },
+    { ifname: 'vnet0', link_type: 'ether', master: 'br0', linkinfo: { info_kind: 'tun' } },
+    { ifname: 'tap1', link_type: 'ether', linkinfo: { info_kind: 'tun' } },
+    { ifname: 'eth1', link_type: 'ether', master: 'br-eth1' },
+    { ifname: 'br-eth1', link_type: 'ether', linkinfo: { info_kind: 'bridge' } },
+    { ifname: 'eth2', link_type: 'ether' },
+    { ifname: 'eth2.7', link_type: 'ether', link: 'eth2', linkinfo: { info_kind: 'vlan' } },
+  ];
+  t.deepEqual(linksMaybeListed(links), ['eth0', 'br-eth1', 'eth2', 'eth2.7']);
+  t.deepEqual(linksMaybeListed('not a list'), []);
 });

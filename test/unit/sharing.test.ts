@@ -488,7 +488,7 @@ test('list() gives the same listing while the snapshot, the kernel\'s controller
   t.not(sharing.list(), ported);
 });
 
-test('a person\'s listing leaves out the loopback, taps, unmanaged veths and ports; all lists them; the shared NIC and managed veths stay', (t) => {
+test('a person\'s listing leaves out the loopback, taps, unmanaged veths, veths whose other end is here and ports; all lists them; the shared NIC and managed veths stay', (t) => {
   const { host, sharing } = sharedSetup();
   host.interfaces = [
     ...host.interfaces,
@@ -496,6 +496,7 @@ test('a person\'s listing leaves out the loopback, taps, unmanaged veths and por
     nic('vnet0', 'fe:54:00:00:00:02', { type: 'tun', controller: 'br-eth0' }),
     nic('veth1a', '02:00:00:00:00:03', { veth: true, managed: false }),
     nic('veth2a', '02:00:00:00:00:04', { veth: true }),
+    nic('veth3a', '02:00:00:00:00:07', { veth: true, vethPeerHere: true }),
     nic('eth2', '52:54:00:00:00:05', { controller: 'bond0' }),
     nic('eth3', '52:54:00:00:00:06'),
   ];

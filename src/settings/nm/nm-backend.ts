@@ -26,6 +26,7 @@ import { finishLeftoverRecord } from './nm-recovery';
 import { DeviceDescriptions, requiredDevice } from './nm-devices';
 import { configuredInterface } from './nm-interface-config';
 import { NM_BUS_NAME, NM_PATH, NmObjectCache, SETTINGS_CONNECTION } from './nm-object-cache';
+import { readLinksMaybeListed } from '../kernel-observer';
 import { isPrivateProfile, isSystemProfile, privateProfileRefusal } from './nm-profile-owner';
 import { NmProfileStore } from './nm-profile-store';
 import { connectionUuid, getSetting, type NmSettings } from './nm-settings';
@@ -79,29 +80,59 @@ export class NmBackend implements SettingsBackend {
     };
   }
 
-  static async start(bus: BusConnection, log: Log, records: NmChangeRecords, clock: Clock = systemClock, routing?: GuestRouting): Promise<NmBackend> {
+  /** Resolves once every NetworkManager object we use is read (SettingsBackend.complete). */
+  complete: Promise<void> = Promise.resolve();
+
+  /**
+   * Returns once a person's listing can be told: the devices `listedNames` names (the kernel's
+   * links such a listing may show) and every profile are read, with the devices our profiles
+   * name. At thousands of links that is a few dozen devices of thousands; the rest is read then
+   * (`complete`). Without the kernel's names, everything is read first.
+   */
+  static async start(bus: BusConnection, log: Log, records: NmChangeRecords, clock: Clock = systemClock, routing?: GuestRouting, listedNames: () => Promise<readonly string[]> = readLinksMaybeListed): Promise<NmBackend> {
     const cache = new NmObjectCache(bus, clock);
     const backend = new NmBackend(cache, new NmClient(bus), log, records, clock, routing);
     cache.onChange((path) => backend.onObjectChange(path));
+    let listed: readonly string[] | undefined;
     try {
       backend.unsubscribers.push(await bus.subscribe(
         { sender: NM_BUS_NAME, pathNamespace: `${NM_PATH}/Settings`, interface: SETTINGS_CONNECTION, member: 'Updated' },
         (msg) => backend.profiles.refresh(msg.path),
       ));
       const started = clock.now();
+      // The kernel's reading runs beside NetworkManager's first answers.
+      const names = listedNames().catch((err: unknown) => {
+        log.warn(`cannot read the kernel's links (reading every NetworkManager device first): ${errorMessage(err)}`);
+        return undefined;
+      });
       await cache.start();
-      const read = clock.now();
+      listed = await names;
+      if (listed === undefined) await cache.readAll();
+      else await cache.readDevicesNamed(listed);
       await backend.profiles.loaded;
-      log.debug(`read NetworkManager's objects in ${read - started} ms, its profiles in ${clock.now() - read} ms`);
-      records.networkManagerStarted();
+      await cache.readDevicesNamed(backend.ourInterfaceNames());
+      log.debug(`read what a listing shows of NetworkManager's objects in ${clock.now() - started} ms`);
     } catch (err) {
       // A start that fails (NetworkManager left meanwhile) takes back its listeners and match rules.
       await backend.close().catch((closeErr: unknown) => log.error(`after a failed start: ${errorMessage(closeErr)}`));
       throw err;
     }
-    // Outside start: the daemon is ready (and its listing true) while they are finished.
-    void backend.finishLeftovers();
+    const rest = clock.now();
+    backend.complete = (listed === undefined ? Promise.resolve() : cache.readAll()).then(() => {
+      log.debug(`read the rest of NetworkManager's objects in ${clock.now() - rest} ms`);
+      records.networkManagerStarted();
+      // Outside the start: the daemon is ready (and its listing true) while they are finished.
+      void backend.finishLeftovers();
+    }, (err: unknown) => {
+      // NetworkManager left meanwhile: its candidate starts a backend afresh when it is back.
+      if (!backend.closed) log.error(`cannot read NetworkManager's objects: ${errorMessage(err)}`);
+    });
     return backend;
+  }
+
+  /** The NICs and bridges our profiles name: a person's listing shows them whatever they are. */
+  private ourInterfaceNames(): string[] {
+    return [...this.profiles.tagged()].flatMap(({ tag }) => [tag.nic, tag.bridge]);
   }
 
   /**

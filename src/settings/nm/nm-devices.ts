@@ -3,7 +3,7 @@
 import * as t from '../../dbus-wire/bus-value';
 import type { HostInterface, InterfaceType } from '../../bridge/host-network';
 import { ShareError } from '../../bridge/share-error';
-import { NM_DEVICE, type NmObjects } from './nm-object-cache';
+import { NM_DEVICE, NM_VETH, type NmObjects } from './nm-object-cache';
 
 export { NM_DEVICE };
 const NM_WIRELESS = 'org.freedesktop.NetworkManager.Device.Wireless';
@@ -183,6 +183,12 @@ export class DeviceDescriptions {
     };
   }
 
+  /** NetworkManager names a veth's peer only when it is in the same namespace ('/' otherwise). */
+  private veth(d: NmDevice): Pick<HostInterface, 'veth' | 'vethPeerHere'> {
+    const peer = this.cache.property(d.path, NM_VETH, 'Peer', t.objectPath);
+    return peer === undefined ? { veth: true } : { veth: true, vethPeerHere: peer !== '/' };
+  }
+
   private describe(d: NmDevice): HostInterface {
     const flags = this.cache.property(d.path, NM_DEVICE, 'InterfaceFlags', t.uint32) ?? 0;
     const iface: HostInterface = {
@@ -194,7 +200,7 @@ export class DeviceDescriptions {
       sharedThrough: undefined,
       controller: undefined,
       managed: d.managed,
-      ...(d.deviceType === DEVICE_TYPE_VETH ? { veth: true } : {}),
+      ...(d.deviceType === DEVICE_TYPE_VETH ? this.veth(d) : {}),
     };
     if (d.deviceType !== 2) return iface;
     const mode = this.cache.property(d.path, NM_WIRELESS, 'Mode', t.uint32) ?? 0;

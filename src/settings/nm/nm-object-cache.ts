@@ -12,6 +12,7 @@ const OBJECT_MANAGER_PATH = '/org/freedesktop';
 const NM = 'org.freedesktop.NetworkManager';
 export const NM_DEVICE = `${NM}.Device`;
 const NM_WIRELESS = `${NM}.Device.Wireless`;
+export const NM_VETH = `${NM}.Device.Veth`;
 const SETTINGS_PATH = `${NM_PATH}/Settings`;
 const SETTINGS = `${NM}.Settings`;
 export const SETTINGS_CONNECTION = `${NM}.Settings.Connection`;
@@ -35,6 +36,8 @@ const KEPT_NAMESPACES: ReadonlyArray<readonly [string, string?]> = [['Devices'],
 // The system bus lets a connection wait for 128 replies at once (dbus-daemon's
 // max_replies_per_connection); the readings at start stay well below it.
 const READS_IN_FLIGHT = 64;
+/** The readings nobody waits for (unlisted devices' addresses), spread thinner. */
+const BACKGROUND_READS_IN_FLIGHT = 4;
 
 /** interface name → property name → value (still a variant: decoded where it is used). */
 export type NmObject = Map<string, Map<string, t.Variant>>;
@@ -153,12 +156,18 @@ export class NmObjectCache extends NmObjects {
   private readonly listeners: Array<(path: string) => void> = [];
   private readonly unsubscribers: Array<() => Promise<void>> = [];
   private generation = 0;
+  /** The object lists of the last reload: what readAll reads. */
+  private lists: { readonly devices: readonly string[]; readonly active: readonly string[]; readonly profiles: readonly string[] } | undefined;
 
   constructor(private readonly bus: BusConnection, private readonly clock: Clock = systemClock) {
     super();
   }
 
-  /** Subscribes first, then loads, so no change falls between the two. */
+  /**
+   * Subscribes first, then reads the manager's and the settings' objects, so no change falls
+   * between the two. The devices follow: `readDevicesNamed` for the few a person's listing shows,
+   * then `readAll` for the rest.
+   */
   async start(): Promise<void> {
     // Believed only from NetworkManager's owner now (BusConnection tracks it). Each subscription
     // is kept as soon as it is made, so stop() after a failed start removes every one.
@@ -180,38 +189,105 @@ export class NmObjectCache extends NmObjects {
   }
 
   /**
-   * Reads the objects we use, each by itself: NetworkManager 1.42 builds GetManagedObjects' answer
-   * in one go, and at 5000 links that costs it a minute of CPU on a busy machine (docs/scale.md),
-   * while reading each device's own interface costs it ~40 times less. Resolves once the devices,
-   * the active connections, the profiles' objects and the addresses of devices a person's listing
-   * may show are here; the addresses of the rest (unmanaged veths, taps) follow.
+   * Reads the manager's and the settings' objects, and notes every profile's object as there (its
+   * own properties are read by `readAll`): the profile store reads each profile at once.
+   * NetworkManager 1.42 builds GetManagedObjects' answer in one go, and at 5000 links that costs
+   * it a minute of CPU on a busy machine (docs/scale.md), while reading each object's own
+   * interface costs it ~40 times less: so each object we use is read by itself.
    */
   async reload(): Promise<void> {
     const generation = ++this.generation;
     this.objects = new Map();
+    this.lists = undefined;
     const [manager, settings] = await Promise.all([this.readRoot(generation, NM_PATH, NM), this.readRoot(generation, SETTINGS_PATH, SETTINGS)]);
     if (generation !== this.generation) return; // stopped, or a newer reload won
     const paths = (object: Map<string, t.Variant> | undefined, name: string) => {
       const value = object?.get(name);
       return value?.signature === 'ao' ? objectPaths.decode(value.value, name) : [];
     };
-    await inTurns([
-      ...paths(manager, 'AllDevices').map((path) => [path, NM_DEVICE] as const),
-      ...paths(manager, 'ActiveConnections').map((path) => [path, ACTIVE_CONNECTION] as const),
-      ...paths(settings, 'Connections').map((path) => [path, SETTINGS_CONNECTION] as const),
-    ], ([path, iface]) => this.readInto(generation, path, iface));
+    this.lists = { devices: paths(manager, 'AllDevices'), active: paths(manager, 'ActiveConnections'), profiles: paths(settings, 'Connections') };
+    for (const path of this.lists.profiles) {
+      if (!this.objects.has(path)) this.objects.set(path, new Map([[SETTINGS_CONNECTION, new Map()]]));
+    }
+    this.notify('');
+  }
+
+  /**
+   * The devices of these names (those a person's listing may show: the kernel's candidates and
+   * the NICs our profiles name) with what their listing needs: their IP configurations, active
+   * connections, Wi-Fi mode, veth peer. A name NetworkManager has no device of is skipped.
+   */
+  async readDevicesNamed(names: Iterable<string>): Promise<void> {
+    const generation = this.generation;
+    const devices: string[] = [];
+    await inTurns([...names].filter((name) => this.devicePath(name) === undefined), async (name) => {
+      const path = await this.deviceByName(name);
+      if (path !== undefined && generation === this.generation) devices.push(path);
+    });
+    await inTurns(devices, (path) => this.readInto(generation, path, NM_DEVICE));
     if (generation !== this.generation) return;
-    const devices = [...this.withInterface(NM_DEVICE)].map(([path]) => path);
-    const wifi = devices.filter((path) => this.property(path, NM_DEVICE, 'DeviceType', t.uint32) === DEVICE_TYPE_WIFI);
-    const [shown, hidden] = partition(devices, (path) => this.mayBeListed(path));
-    await inTurns([...wifi.map((path) => [path, NM_WIRELESS, undefined] as const), ...this.ipConfigsOf(shown)], ([path, iface, of]) => this.readInto(generation, path, iface, of));
+    const active = devices.map((path) => this.property(path, NM_DEVICE, 'ActiveConnection', t.objectPath)).filter((path): path is string => path !== undefined && path !== '/');
+    await this.readDetails(generation, devices, active);
     if (generation !== this.generation) return;
     this.devicesChanged();
-    this.notify('');
+    this.notify(NM_PATH);
+  }
+
+  /**
+   * Every other object we use: the devices not read yet, the active connections, the profiles'
+   * objects. Resolves once they and the addresses of devices a person's listing may show are
+   * here; the addresses of the rest (unmanaged veths, taps) follow.
+   */
+  async readAll(): Promise<void> {
+    const generation = this.generation;
+    const lists = this.lists;
+    if (lists === undefined) return;
+    const unread = (iface: string) => (path: string) => this.objects.get(path)?.has(iface) !== true;
+    const devices = lists.devices.filter(unread(NM_DEVICE));
+    await inTurns([
+      ...devices.map((path) => [path, NM_DEVICE] as const),
+      ...lists.active.filter(unread(ACTIVE_CONNECTION)).map((path) => [path, ACTIVE_CONNECTION] as const),
+      ...lists.profiles.filter((path) => this.objects.get(path)?.get(SETTINGS_CONNECTION)?.size === 0).map((path) => [path, SETTINGS_CONNECTION] as const),
+    ], ([path, iface]) => this.readInto(generation, path, iface));
+    if (generation !== this.generation) return;
+    const [shown, hidden] = partition(devices, (path) => this.mayBeListed(path));
+    await this.readDetails(generation, shown, []);
+    if (generation !== this.generation) return;
+    this.devicesChanged();
     // Told as a change of the manager's object: '' would mean everything, profiles too, again.
-    void inTurns(this.ipConfigsOf(hidden), ([path, iface, of]) => this.readInto(generation, path, iface, of))
+    this.notify(NM_PATH);
+    // Few at a time: these thousands of readings go through the same bus daemon and event loop
+    // as the calls served meanwhile, which 64 in flight held up by 10 to 30 ms each.
+    void inTurns(this.ipConfigsOf(hidden), ([path, iface, of]) => this.readInto(generation, path, iface, of), BACKGROUND_READS_IN_FLIGHT)
       .then(() => { if (generation === this.generation) this.notify(NM_PATH); })
       .catch(() => undefined); // NetworkManager left: the next backend reads afresh
+  }
+
+  /** What a listing shows of these devices beyond their own object. */
+  private async readDetails(generation: number, devices: readonly string[], active: readonly string[]): Promise<void> {
+    const typed = (type: number) => devices.filter((path) => this.property(path, NM_DEVICE, 'DeviceType', t.uint32) === type);
+    // A managed veth's peer decides whether a person's listing shows it (host-network.ts).
+    const managedVeths = typed(DEVICE_TYPE_VETH).filter((path) => this.property(path, NM_DEVICE, 'Managed', t.boolean) === true);
+    await inTurns<readonly [string, string, DeviceReference | undefined]>([
+      ...typed(DEVICE_TYPE_WIFI).map((path) => [path, NM_WIRELESS, undefined] as const),
+      ...managedVeths.map((path) => [path, NM_VETH, undefined] as const),
+      ...active.filter((path) => this.objects.get(path)?.has(ACTIVE_CONNECTION) !== true).map((path) => [path, ACTIVE_CONNECTION, undefined] as const),
+      ...this.ipConfigsOf(devices.filter((path) => this.mayBeListed(path))),
+    ], ([path, iface, of]) => this.readInto(generation, path, iface, of));
+  }
+
+  /** The device object of an interface name; undefined when NetworkManager has none. */
+  private async deviceByName(name: string): Promise<string | undefined> {
+    try {
+      const [path] = await this.bus.call({
+        destination: NM_BUS_NAME, path: NM_PATH, interface: NM, member: 'GetDeviceByIpIface',
+        signature: 's', body: [name], noAutoStart: true, timeoutMs: READ_TIMEOUT_MS,
+      });
+      return t.objectPath.decode(path, 'GetDeviceByIpIface');
+    } catch (err) {
+      if (err instanceof BusCallError && err.errorName === `${NM}.UnknownDevice`) return undefined;
+      throw err;
+    }
   }
 
   /** Whether a listing for a person may show the device: the rest's addresses can wait. */
