@@ -193,8 +193,11 @@ const busNames = new NameChecker('bus name', (s) => s.length <= 255 && (UNIQUE_N
 // The writer
 
 const INITIAL_SCRATCH = 64 * 1024;
-/** A scratch buffer grown past this for one big message is dropped after it. */
-const MAX_RETAINED_SCRATCH = 1024 * 1024;
+/**
+ * A scratch buffer grown past this for one big message is dropped after it: ordinary messages
+ * are a few kB, and a listing of thousands of interfaces (~1 MB) is marshalled once per change.
+ */
+const MAX_RETAINED_SCRATCH = 256 * 1024;
 const TWO_32 = 4294967296;
 const UINT64_MAX = (1n << 64n) - 1n;
 const INT64_MIN = -(1n << 63n);
@@ -279,19 +282,16 @@ class MessageWriter {
     this.writeUint32At(12, this.pos - 16);
     this.align(8);
     const bodyStart = this.pos;
-    if (marshalled === undefined) {
-      this.writeBody(types, body);
-    } else {
-      this.ensure(marshalled.length);
-      marshalled.copy(this.buf, this.pos);
-      this.pos += marshalled.length;
-    }
-    const size = this.pos;
+    // A body marshalled before goes straight into the message: through the scratch it would
+    // grow it to the body's size (a listing of thousands of interfaces) for the daemon's life.
+    if (marshalled === undefined) this.writeBody(types, body);
+    const size = marshalled === undefined ? this.pos : bodyStart + marshalled.length;
     if (size > MAX_MESSAGE_BYTES) throw new BusMarshalError(`message of ${size} bytes is larger than the ${MAX_MESSAGE_BYTES} bytes D-Bus allows`);
     this.writeUint32At(4, size - bodyStart);
     // The scratch is reused; the caller gets bytes of its own (a socket may queue them).
     const out = Buffer.allocUnsafe(size);
-    this.buf.copy(out, 0, 0, size);
+    this.buf.copy(out, 0, 0, marshalled === undefined ? size : bodyStart);
+    marshalled?.copy(out, bodyStart);
     return out;
   }
 

@@ -346,6 +346,15 @@ test('after a message bigger than the scratch buffer keeps, small ones are still
   t.true(marshalMessage(small).equals(libraryBytes(small)));
 });
 
+test('a body marshalled once and bigger than the scratch buffer keeps gives the same message, and small ones after are right', (t) => {
+  const msg = reply('ay', [Buffer.alloc(600_000, 2)]);
+  const once = marshalBody('ay', msg.body ?? []);
+  t.true(marshalMessage({ ...msg, body: once }).equals(marshalMessage(msg)));
+  t.true(marshalMessage({ ...msg, body: once }).equals(libraryBytes(msg)));
+  const small = reply('s', ['after']);
+  t.true(marshalMessage(small).equals(libraryBytes(small)));
+});
+
 test('each message is a buffer of its own (the scratch is not shared with the caller)', (t) => {
   const first = marshalMessage(reply('s', ['first']));
   const copy = Buffer.from(first);
