@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The exported object: each method of the spec, implemented over the domain. The dispatcher
 // runs them in the fixed order (decode, validate, no-op, authorize, apply, errors, signal, reply).
+import { createHash } from 'node:crypto';
 import type { Sharing, ChangeStep, InterfaceListing } from '../bridge/sharing';
 import type { Implementation, Prepared } from './interface-definition';
 import type { LibvirtInterfaces } from '../bridge/libvirt-interfaces';
@@ -61,11 +62,13 @@ export function sharedInterfaceImplementation(sharing: Sharing, libvirt: Libvirt
   const view = listingView(sharing);
   const everyInterface = listingView(sharing, true);
   const viewFor = (options: ReadonlyMap<string, Variant>) => (decodeListOptions(options).all ? everyInterface : view);
+  // The key is a digest of the listing, not the listing's text: the dispatcher keeps the key with
+  // the reply, and at thousands of interfaces that text is a megabyte more for the daemon's life.
   const listingKeys = new WeakMap<readonly ListedInterface[], string>();
   const listingKey = (listing: readonly ListedInterface[]): string => {
     let key = listingKeys.get(listing);
     if (key === undefined) {
-      key = JSON.stringify(listing);
+      key = createHash('sha256').update(JSON.stringify(listing)).digest('base64');
       listingKeys.set(listing, key);
     }
     return key;
