@@ -91,14 +91,15 @@ function fixture(name: string): Buffer {
 /**
  * Sources `file` the way ifup does (bash, as root) in a clean environment and an empty directory,
  * inside the lab, with xtrace on: every traced command must be an assignment (nothing runs), and
- * the variables set must be exactly those our parser reads.
+ * the variables set must be exactly those our parser reads. The directory is removed after: the
+ * lab shares the host's /tmp.
  */
 async function checkSourcedByBash(t: ExecutionContext, lab: Lab, file: string): Promise<void> {
-  const traced = await lab.exec(['bash', '-c', `cd "$(mktemp -d)" && exec env -i bash --noprofile --norc -c 'set -x; . "$1"' bash "$1"`, 'bash', file]);
+  const traced = await lab.exec(['bash', '-c', `d=$(mktemp -d) && trap 'rm -rf "$d"' EXIT && cd "$d" && env -i bash --noprofile --norc -c 'set -x; . "$1"' bash "$1"`, 'bash', file]);
   const commands = traced.stderr.split('\n').filter((l) => l !== '' && !/^\++ [A-Za-z_][A-Za-z0-9_]*=/.test(l) && l !== `+ . ${file}`);
   t.deepEqual(commands, [], `sourcing ${file} ran commands`);
   const out = await lab.sh(`
-    d=$(mktemp -d); cd "$d"
+    d=$(mktemp -d); trap 'rm -rf "$d"' EXIT; cd "$d"
     env -i bash --noprofile --norc -c 'set -a; . "$1"; env -0' bash ${file} | tr '\\0' '\\n'
     echo "---"; env -i bash --noprofile --norc -c 'env -0' | tr '\\0' '\\n'
     echo "---"; ls -A "$d" | wc -l
