@@ -50,8 +50,10 @@ if [ -e "$policy" ]; then
 else
   ours=yes
 fi
+# Whatever ends this script (an error included) removes what it made: our policy-rc.d, apt's log.
+log=
+trap 'rm -f "$log"; [ -z "$ours" ] || rm -f "$policy"' EXIT
 if [ -n "$ours" ]; then
-  trap 'rm -f "$policy"' EXIT
   printf '#!/bin/sh\n# shared-interface: no service may start on the host while we install\nexit 101\n' >"$policy"
   chmod +x "$policy"
 fi
@@ -69,7 +71,6 @@ if ! install_quietly; then
   install_quietly \
     || { tail -n 30 "$log" >&2; die "apt-get install ${missing[*]} failed (above); fix what apt says, then run this again"; }
 fi
-rm -f "$log"
 for spec in "$@"; do
   [ -e "${spec#*=}" ] || die "${spec#*=} is still missing after installing ${spec%%=*}"
 done
