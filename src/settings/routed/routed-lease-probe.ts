@@ -29,13 +29,16 @@ export function probeMac(bridge: string): string {
 }
 
 /** udhcpc's line for a lease: "lease of 192.0.2.57 obtained from 192.0.2.1, lease time 3600". */
+const LEASE_LINE = /lease of (\d{1,3}(?:\.\d{1,3}){3}) obtained(?: from (\d{1,3}(?:\.\d{1,3}){3}))?/;
+
+/** The address leased, from udhcpc's line. */
 export function leaseFromOutput(output: string): string | undefined {
-  return /lease of (\d{1,3}(?:\.\d{1,3}){3}) obtained/.exec(output)?.[1];
+  return LEASE_LINE.exec(output)?.[1];
 }
 
 /** The server (its identifier) that leased it, from the same line. */
 export function leasingServerFromOutput(output: string): string | undefined {
-  return /lease of \d{1,3}(?:\.\d{1,3}){3} obtained from (\d{1,3}(?:\.\d{1,3}){3})/.exec(output)?.[1];
+  return LEASE_LINE.exec(output)?.[2];
 }
 
 export interface ProbedLease {
